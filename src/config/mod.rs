@@ -1,0 +1,215 @@
+//! Typed settings: defaults, then the TOML file, then `DESKMAIL_SECTION__KEY` environment overrides.
+
+mod load;
+mod mailbox;
+
+pub use load::{ConfigError, load};
+pub use mailbox::{AfterImport, ImapSettings, ImportExisting, MailboxSettings, PasswordSource, SmtpSettings, TlsMode};
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// Everything deskmail reads from its configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub storage: StorageSettings,
+    pub ingest: IngestSettings,
+    pub templates: TemplateSettings,
+    pub tickets: TicketSettings,
+    pub security: SecuritySettings,
+    pub outbound: OutboundSettings,
+    pub imap: ImapDefaults,
+    #[serde(rename = "mailbox")]
+    pub mailboxes: Vec<MailboxSettings>,
+    /// Folder the config file lives in; relative paths were resolved against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            storage: StorageSettings::default(),
+            ingest: IngestSettings::default(),
+            templates: TemplateSettings::default(),
+            tickets: TicketSettings::default(),
+            security: SecuritySettings::default(),
+            outbound: OutboundSettings::default(),
+            imap: ImapDefaults::default(),
+            mailboxes: Vec::new(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+}
+
+/// `[server]`: where the web server listens and how it is reached from outside.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub public_url: String,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8080".into(), public_url: "http://127.0.0.1:8080".into() }
+    }
+}
+
+/// `[database]`: `sqlite://…` (default) or `postgres://…`.
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: "sqlite://data/deskmail.db".into(), max_connections: 8 }
+    }
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// `[storage]`: the folder for raw mail and attachments.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct StorageSettings {
+    pub dir: PathBuf,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self { dir: PathBuf::from("data") }
+    }
+}
+
+/// `[ingest]`: limits of the inbound pipeline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct IngestSettings {
+    pub max_message_bytes: u64,
+    /// Messages per database transaction.
+    pub batch_size: usize,
+    /// Sender addresses (or `@domain`) whose mail is treated as spam.
+    pub block_list: Vec<String>,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self { max_message_bytes: 52_428_800, batch_size: 200, block_list: Vec::new() }
+    }
+}
+
+/// `[templates]`: an optional folder overriding the built-in templates.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TemplateSettings {
+    pub dir: Option<PathBuf>,
+}
+
+/// `[tickets]`: ticket life-cycle.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct TicketSettings {
+    pub auto_close_days: u32,
+}
+
+impl Default for TicketSettings {
+    fn default() -> Self {
+        Self { auto_close_days: 7 }
+    }
+}
+
+/// `[security]`: the signing secret and trusted authentication results.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SecuritySettings {
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    pub trusted_authserv_ids: Vec<String>,
+}
+
+impl std::fmt::Debug for SecuritySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecuritySettings")
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("secret_file", &self.secret_file)
+            .field("trusted_authserv_ids", &self.trusted_authserv_ids)
+            .finish()
+    }
+}
+
+/// `[outbound]`: retry and rate limits for outgoing mail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct OutboundSettings {
+    pub retry_max_hours: u64,
+    pub retry_initial_secs: u64,
+    pub retry_cap_secs: u64,
+    pub ack_limit_per_hour: u32,
+}
+
+impl Default for OutboundSettings {
+    fn default() -> Self {
+        Self { retry_max_hours: 72, retry_initial_secs: 60, retry_cap_secs: 6 * 3600, ack_limit_per_hour: 3 }
+    }
+}
+
+/// `[imap]`: defaults shared by every mailbox poller.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ImapDefaults {
+    /// Upper bound of the exponential backoff after failures.
+    pub backoff_cap_secs: u64,
+    /// Messages fetched per batch.
+    pub fetch_batch: u32,
+    /// Timeout of one IMAP command.
+    pub command_timeout_secs: u64,
+    /// How long a mailbox lease lasts without renewal.
+    pub lease_secs: u64,
+}
+
+impl Default for ImapDefaults {
+    fn default() -> Self {
+        Self { backoff_cap_secs: 300, fetch_batch: 100, command_timeout_secs: 120, lease_secs: 60 }
+    }
+}
+
+/// A URL with its password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    let user = userinfo.split(':').next().unwrap_or("");
+    format!("{scheme}://{user}:[redacted]@{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_password_in_logs() {
+        assert_eq!(redact_url("postgres://dm:s3cret@db:5432/x"), "postgres://dm:[redacted]@db:5432/x");
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret() {
+        let s = SecuritySettings { secret: Some("topsecret".into()), ..Default::default() };
+        assert!(!format!("{s:?}").contains("topsecret"));
+    }
+}

@@ -1,0 +1,115 @@
+//! Mailboxes (config-provisioned or added in the dashboard) and their IMAP sync state.
+
+use super::{Db, Result, flag};
+use crate::config::MailboxSettings;
+use sqlx::{Any, AnyConnection, Executor};
+
+/// A mailbox row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MailboxRow {
+    pub id: i64,
+    pub name: String,
+    pub address: String,
+    pub display_name: String,
+    pub plus_addressing: i64,
+    pub source: String,
+    pub enabled: i64,
+    pub settings_json: String,
+}
+
+/// The IMAP checkpoint of one mailbox folder.
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+pub struct SyncState {
+    pub uid_validity: Option<i64>,
+    pub last_uid: i64,
+    pub last_sync_at: Option<i64>,
+}
+
+const SELECT: &str = "select id, name, address, display_name, plus_addressing, source, enabled, settings_json from mailboxes";
+
+impl Db {
+    /// Creates or updates the mailboxes of the config file (matched by name).
+    pub async fn provision_mailboxes(&self, mailboxes: &[MailboxSettings]) -> Result<()> {
+        let now = crate::domain::now();
+        for mb in mailboxes {
+            let json = serde_json::to_string(mb).unwrap_or_else(|_| "{}".into());
+            sqlx::query(
+                "insert into mailboxes (name, address, display_name, plus_addressing, source, enabled, settings_json, created_at, updated_at) \
+                 values ($1, $2, $3, $4, 'config', $5, $6, $7, $7) \
+                 on conflict (name) do update set address = excluded.address, display_name = excluded.display_name, \
+                 plus_addressing = excluded.plus_addressing, source = 'config', enabled = excluded.enabled, \
+                 settings_json = excluded.settings_json, updated_at = excluded.updated_at",
+            )
+            .bind(&mb.name)
+            .bind(mb.address.trim().to_lowercase())
+            .bind(&mb.display_name)
+            .bind(flag(mb.plus_addressing))
+            .bind(flag(mb.enabled))
+            .bind(json)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Every mailbox, by name.
+    pub async fn mailboxes(&self) -> Result<Vec<MailboxRow>> {
+        let sql = sqlx::AssertSqlSafe(format!("{SELECT} order by name"));
+        Ok(sqlx::query_as(sql).fetch_all(self.pool()).await?)
+    }
+
+    /// The mailbox with this name.
+    pub async fn mailbox_by_name(&self, name: &str) -> Result<Option<MailboxRow>> {
+        let sql = sqlx::AssertSqlSafe(format!("{SELECT} where name = $1"));
+        Ok(sqlx::query_as(sql).bind(name).fetch_optional(self.pool()).await?)
+    }
+
+    /// Creates a mailbox that only `deskmail ingest` feeds (no IMAP, no SMTP); used by tests and MTA pipes.
+    pub async fn create_mailbox(&self, name: &str, address: &str, display_name: &str, plus_addressing: bool) -> Result<i64> {
+        let now = crate::domain::now();
+        Ok(sqlx::query_scalar(
+            "insert into mailboxes (name, address, display_name, plus_addressing, source, enabled, settings_json, created_at, updated_at) \
+             values ($1, $2, $3, $4, 'dashboard', 1, '{}', $5, $5) returning id",
+        )
+        .bind(name)
+        .bind(address.trim().to_lowercase())
+        .bind(display_name)
+        .bind(flag(plus_addressing))
+        .bind(now)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    /// The checkpoint of a mailbox folder (default when never synced).
+    pub async fn sync_state(&self, mailbox_id: i64, folder: &str) -> Result<SyncState> {
+        Ok(sqlx::query_as("select uid_validity, last_uid, last_sync_at from mailbox_sync where mailbox_id = $1 and folder = $2")
+            .bind(mailbox_id)
+            .bind(folder)
+            .fetch_optional(self.pool())
+            .await?
+            .unwrap_or_default())
+    }
+}
+
+/// Stores a checkpoint inside the transaction that stores the messages up to it.
+pub async fn save_checkpoint(conn: &mut AnyConnection, mailbox_id: i64, folder: &str, state: &SyncState) -> Result<()> {
+    sqlx::query(
+        "insert into mailbox_sync (mailbox_id, folder, uid_validity, last_uid, last_sync_at) values ($1, $2, $3, $4, $5) \
+         on conflict (mailbox_id, folder) do update set uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, \
+         last_sync_at = excluded.last_sync_at",
+    )
+    .bind(mailbox_id)
+    .bind(folder)
+    .bind(state.uid_validity)
+    .bind(state.last_uid)
+    .bind(state.last_sync_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Every mailbox address (lower-cased), to recognise our own mail.
+pub async fn addresses<'e>(conn: impl Executor<'e, Database = Any>) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("select address from mailboxes").fetch_all(conn).await?)
+}

@@ -1,0 +1,217 @@
+//! Messages of a ticket, their attachments, and the ticket's event history.
+
+use super::{Db, Result};
+use sqlx::{Any, AnyConnection, Executor};
+
+/// A message as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub kind: String,
+    pub from_addr: String,
+    pub from_name: String,
+    pub to_json: String,
+    pub cc_json: String,
+    pub subject: String,
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub refs: String,
+    pub visible_text: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub auto: i64,
+    pub verified: Option<i64>,
+    pub flags: String,
+    pub author_id: Option<i64>,
+    pub created_at: i64,
+}
+
+/// Fields of a new message.
+#[derive(Debug, Clone, Default)]
+pub struct NewMessage {
+    pub ticket_id: i64,
+    pub kind: &'static str,
+    pub mailbox_id: Option<i64>,
+    pub raw_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub author_id: Option<i64>,
+    pub from_addr: String,
+    pub from_name: String,
+    pub to_json: String,
+    pub cc_json: String,
+    pub reply_to: String,
+    pub subject: String,
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub refs: String,
+    pub visible_text: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub auto: bool,
+    pub verified: Option<bool>,
+    pub flags: String,
+    pub content_digest: Option<String>,
+    pub sent_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// An attachment as stored (its bytes live in the blob store under `sha256`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub message_id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub content_id: Option<String>,
+    pub inline: i64,
+}
+
+/// Fields of a new attachment.
+#[derive(Debug, Clone)]
+pub struct NewAttachment<'a> {
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub size: i64,
+    pub sha256: &'a str,
+    pub content_id: Option<&'a str>,
+    pub inline: bool,
+}
+
+/// One entry of a ticket's history.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// Inserts a message; returns its id.
+pub async fn insert(conn: &mut AnyConnection, m: &NewMessage) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "insert into messages (ticket_id, kind, mailbox_id, raw_id, customer_id, author_id, from_addr, from_name, to_json, cc_json, \
+         reply_to, subject, message_id, in_reply_to, refs, visible_text, body_text, body_html, auto, verified, flags, content_digest, \
+         sent_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+         $21, $22, $23, $24) returning id",
+    )
+    .bind(m.ticket_id)
+    .bind(m.kind)
+    .bind(m.mailbox_id)
+    .bind(m.raw_id)
+    .bind(m.customer_id)
+    .bind(m.author_id)
+    .bind(&m.from_addr)
+    .bind(&m.from_name)
+    .bind(&m.to_json)
+    .bind(&m.cc_json)
+    .bind(&m.reply_to)
+    .bind(&m.subject)
+    .bind(&m.message_id)
+    .bind(&m.in_reply_to)
+    .bind(&m.refs)
+    .bind(&m.visible_text)
+    .bind(&m.body_text)
+    .bind(&m.body_html)
+    .bind(i64::from(m.auto))
+    .bind(m.verified.map(i64::from))
+    .bind(&m.flags)
+    .bind(&m.content_digest)
+    .bind(m.sent_at)
+    .bind(m.created_at)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Inserts an attachment row of a message.
+pub async fn insert_attachment(conn: &mut AnyConnection, message_id: i64, a: &NewAttachment<'_>, now: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "insert into attachments (message_id, filename, content_type, size, sha256, content_id, inline, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
+    )
+    .bind(message_id)
+    .bind(a.filename)
+    .bind(a.content_type)
+    .bind(a.size)
+    .bind(a.sha256)
+    .bind(a.content_id)
+    .bind(i64::from(a.inline))
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Appends an event to a ticket's history.
+pub async fn insert_event<'e>(conn: impl Executor<'e, Database = Any>, ticket_id: i64, actor: &str, kind: &str, detail: &str, at: i64) -> Result<()> {
+    sqlx::query("insert into ticket_events (ticket_id, at, actor, kind, detail) values ($1, $2, $3, $4, $5)")
+        .bind(ticket_id)
+        .bind(at)
+        .bind(actor)
+        .bind(kind)
+        .bind(detail)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The ticket ids of stored messages with any of these Message-IDs, nearest (first listed) wins.
+pub async fn ticket_of_message_id(conn: &mut AnyConnection, ids: &[String]) -> Result<Option<i64>> {
+    for id in ids.iter().take(20) {
+        let found: Option<i64> = sqlx::query_scalar("select ticket_id from messages where message_id = $1 order by id desc limit 1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
+/// The ticket of the message with this content digest (a second delivery of the same mail).
+pub async fn ticket_of_digest(conn: &mut AnyConnection, digest: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar("select ticket_id from messages where content_digest = $1").bind(digest).fetch_optional(&mut *conn).await?)
+}
+
+const SELECT: &str = "select id, ticket_id, kind, from_addr, from_name, to_json, cc_json, subject, message_id, in_reply_to, refs, \
+     visible_text, body_text, body_html, auto, verified, flags, author_id, created_at from messages";
+
+impl Db {
+    /// The messages of a ticket, oldest first.
+    pub async fn messages(&self, ticket_id: i64) -> Result<Vec<MessageRow>> {
+        let sql = sqlx::AssertSqlSafe(format!("{SELECT} where ticket_id = $1 order by id"));
+        Ok(sqlx::query_as(sql).bind(ticket_id).fetch_all(self.pool()).await?)
+    }
+
+    /// The attachments of a ticket's messages.
+    pub async fn ticket_attachments(&self, ticket_id: i64) -> Result<Vec<AttachmentRow>> {
+        Ok(sqlx::query_as(
+            "select a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256, a.content_id, a.inline \
+             from attachments a join messages m on m.id = a.message_id where m.ticket_id = $1 order by a.id",
+        )
+        .bind(ticket_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// One attachment.
+    pub async fn attachment(&self, id: i64) -> Result<Option<AttachmentRow>> {
+        Ok(sqlx::query_as(
+            "select id, message_id, filename, content_type, size, sha256, content_id, inline from attachments where id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// The history of a ticket, oldest first.
+    pub async fn events(&self, ticket_id: i64) -> Result<Vec<EventRow>> {
+        Ok(sqlx::query_as("select id, at, actor, kind, detail from ticket_events where ticket_id = $1 order by id")
+            .bind(ticket_id)
+            .fetch_all(self.pool())
+            .await?)
+    }
+}

@@ -1,0 +1,179 @@
+//! The store: one `Db` over SQLite (default) and PostgreSQL, chosen by the URL; queries grouped by table.
+
+pub mod customers;
+pub mod mailboxes;
+pub mod messages;
+pub mod quarantine;
+pub mod raw;
+mod settings;
+pub mod tickets;
+mod tokens;
+pub mod users;
+
+pub use customers::CustomerRow;
+pub use mailboxes::{MailboxRow, SyncState};
+pub use messages::{AttachmentRow, EventRow, MessageRow, NewAttachment, NewMessage};
+pub use quarantine::QuarantineRow;
+pub use tickets::{TicketFilter, TicketListRow, TicketRow};
+pub use users::UserRow;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A transaction on either backend.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Which database engine the URL chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Errors of the store layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The row asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The URL names no supported database.
+    #[error("unsupported database URL {0:?}: use sqlite://… or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error")]
+    Sqlx(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => DbError::NotFound,
+            sqlx::Error::Database(d) if d.is_unique_violation() => DbError::Conflict(d.message().to_string()),
+            _ => DbError::Sqlx(e),
+        }
+    }
+}
+
+impl DbError {
+    /// Whether retrying later may succeed (connection trouble, lock timeouts) rather than a bad request.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DbError::Sqlx(e) => matches!(
+                e,
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_)
+            ) || e.as_database_error().is_some_and(|d| {
+                let code = d.code().unwrap_or_default();
+                // SQLITE_BUSY/LOCKED, PostgreSQL serialization/deadlock/admin shutdown/connection classes.
+                matches!(code.as_ref(), "5" | "6" | "517" | "40001" | "40P01" | "57P01" | "57P03") || code.starts_with("08")
+            }),
+            _ => false,
+        }
+    }
+}
+
+/// Result alias of the store layer.
+pub type Result<T, E = DbError> = std::result::Result<T, E>;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The database handle: a pool plus the backend it talks to. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects (creating a SQLite file and its folder when missing).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(url)?;
+        if backend == Backend::Sqlite {
+            create_sqlite_folder(url);
+        }
+        let options = AnyConnectOptions::from_str(url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL for concurrent readers; FULL so a commit is durable before IMAP flags change.
+                        conn.execute("pragma journal_mode = wal; pragma synchronous = full; pragma foreign_keys = on; pragma busy_timeout = 10000;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies the embedded migrations of this backend.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue instead of failing).
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("begin immediate").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// The pool, for reads.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn backend_of(url: &str) -> Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(DbError::UnsupportedUrl(crate::config::redact_url(url)))
+    }
+}
+
+fn create_sqlite_folder(url: &str) {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(parent);
+    }
+}
+
+/// `0/1` integers as stored flags.
+pub(crate) fn flag(b: bool) -> i64 {
+    i64::from(b)
+}

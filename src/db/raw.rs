@@ -1,0 +1,111 @@
+//! Raw messages, their receipts (which mailbox/UID delivered them) and the bounce log.
+
+use super::{Db, Result};
+use sqlx::AnyConnection;
+
+/// Records a raw message by digest; returns `(id, already_known)`.
+pub async fn upsert(conn: &mut AnyConnection, sha256: &str, size: i64, path: &str, now: i64) -> Result<(i64, bool)> {
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "insert into raw_messages (sha256, size, path, created_at) values ($1, $2, $3, $4) on conflict (sha256) do nothing returning id",
+    )
+    .bind(sha256)
+    .bind(size)
+    .bind(path)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match inserted {
+        Some(id) => Ok((id, false)),
+        None => {
+            let id = sqlx::query_scalar("select id from raw_messages where sha256 = $1").bind(sha256).fetch_one(&mut *conn).await?;
+            Ok((id, true))
+        }
+    }
+}
+
+/// Where an earlier copy of a raw message went: `(ticket number, what)`.
+pub async fn prior_disposition(conn: &mut AnyConnection, raw_id: i64) -> Result<Option<(Option<i64>, &'static str)>> {
+    let ticket: Option<i64> = sqlx::query_scalar(
+        "select t.number from messages m join tickets t on t.id = m.ticket_id where m.raw_id = $1 order by m.id limit 1",
+    )
+    .bind(raw_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if ticket.is_some() {
+        return Ok(Some((ticket, "already stored")));
+    }
+    let quarantined: i64 = sqlx::query_scalar("select count(*) from quarantine where raw_id = $1").bind(raw_id).fetch_one(&mut *conn).await?;
+    if quarantined > 0 {
+        return Ok(Some((None, "already quarantined")));
+    }
+    let bounce: Option<Option<i64>> = sqlx::query_scalar(
+        "select t.number from bounces b left join tickets t on t.id = b.ticket_id where b.raw_id = $1 limit 1",
+    )
+    .bind(raw_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(bounce.map(|t| (t, "already recorded as a bounce")))
+}
+
+/// Whether this IMAP message was imported before.
+pub async fn receipt_exists(conn: &mut AnyConnection, mailbox_id: i64, uid_validity: i64, uid: i64) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("select count(*) from receipts where mailbox_id = $1 and uid_validity = $2 and uid = $3")
+        .bind(mailbox_id)
+        .bind(uid_validity)
+        .bind(uid)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Records that a mailbox delivered a raw message, and what became of it.
+pub async fn insert_receipt(conn: &mut AnyConnection, raw_id: i64, mailbox_id: i64, uid: Option<(i64, i64)>, outcome: &str, now: i64) -> Result<()> {
+    sqlx::query("insert into receipts (raw_id, mailbox_id, uid_validity, uid, outcome, created_at) values ($1, $2, $3, $4, $5, $6)")
+        .bind(raw_id)
+        .bind(mailbox_id)
+        .bind(uid.map(|u| u.0))
+        .bind(uid.map(|u| u.1))
+        .bind(outcome)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A bounce as logged.
+#[derive(Debug, Clone, Default)]
+pub struct NewBounce<'a> {
+    pub raw_id: i64,
+    pub mailbox_id: i64,
+    pub ticket_id: Option<i64>,
+    pub original_message_id: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub diagnostic: Option<&'a str>,
+    pub recipients: &'a str,
+}
+
+/// Logs a bounce.
+pub async fn insert_bounce(conn: &mut AnyConnection, b: &NewBounce<'_>, now: i64) -> Result<()> {
+    sqlx::query(
+        "insert into bounces (raw_id, mailbox_id, ticket_id, original_message_id, status, diagnostic, recipients, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(b.raw_id)
+    .bind(b.mailbox_id)
+    .bind(b.ticket_id)
+    .bind(b.original_message_id)
+    .bind(b.status)
+    .bind(b.diagnostic)
+    .bind(b.recipients)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Db {
+    /// The storage path and size of a raw message.
+    pub async fn raw_by_sha(&self, sha256: &str) -> Result<Option<(i64, String, i64)>> {
+        Ok(sqlx::query_as("select id, path, size from raw_messages where sha256 = $1").bind(sha256).fetch_optional(self.pool()).await?)
+    }
+}

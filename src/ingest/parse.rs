@@ -1,0 +1,262 @@
+//! MIME parsing with mail-parser into an owned `ParsedMail` (the only module that knows mail-parser's API besides the classifier).
+
+use super::classify::{Classification, classify};
+use crate::domain::EmailAddress;
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+
+/// A sender or recipient: a valid address and its display name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Person {
+    pub email: EmailAddress,
+    pub name: String,
+}
+
+/// One attachment or inline part, decoded.
+#[derive(Debug, Clone)]
+pub struct ParsedAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content_id: Option<String>,
+    pub inline: bool,
+    pub data: Vec<u8>,
+}
+
+/// Everything the pipeline needs from a message, owned and free of NUL bytes.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedMail {
+    pub from: Option<Person>,
+    pub sender_header: Option<Person>,
+    pub to: Vec<Person>,
+    pub cc: Vec<Person>,
+    pub reply_to: Vec<Person>,
+    /// Envelope recipients left by the delivering server (Delivered-To, X-Original-To, Envelope-To).
+    pub envelope_to: Vec<EmailAddress>,
+    pub subject: String,
+    pub date: Option<i64>,
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub attachments: Vec<ParsedAttachment>,
+    pub x_loop: Vec<String>,
+    pub authentication_results: Vec<String>,
+    pub has_headers: bool,
+    pub classification: Classification,
+}
+
+/// Parses raw RFC 5322 bytes. Never panics; a message mail-parser cannot read at all yields `None`.
+pub fn parse(raw: &[u8]) -> Option<ParsedMail> {
+    let msg = MessageParser::default().parse(raw)?;
+    let classification = classify(&msg);
+    Some(ParsedMail {
+        from: first_person(msg.from()),
+        sender_header: first_person(msg.sender()),
+        to: people(msg.to()),
+        cc: people(msg.cc()),
+        reply_to: people(msg.reply_to()),
+        envelope_to: envelope_recipients(&msg),
+        subject: clean(msg.subject().unwrap_or_default()).trim().to_string(),
+        date: msg.date().map(|d| d.to_timestamp()),
+        message_id: msg.message_id().and_then(clean_id),
+        in_reply_to: id_list(msg.in_reply_to()),
+        references: id_list(msg.references()),
+        body_text: clean(&msg.body_text(0).unwrap_or_default()),
+        body_html: html_body(&msg),
+        attachments: attachments(&msg),
+        x_loop: raw_values(&msg, "X-Loop"),
+        authentication_results: raw_values(&msg, "Authentication-Results"),
+        has_headers: !msg.headers().is_empty(),
+        classification,
+    })
+}
+
+/// Removes NUL bytes, which PostgreSQL text cannot hold.
+pub fn clean(s: &str) -> String {
+    if s.contains('\0') { s.replace('\0', "") } else { s.to_string() }
+}
+
+/// A Message-ID without brackets and space; `None` when nothing is left.
+pub fn clean_id(id: &str) -> Option<String> {
+    let id = clean(id.trim().trim_start_matches('<').trim_end_matches('>').trim());
+    (!id.is_empty() && id.len() <= 998 && !id.contains(char::is_whitespace)).then_some(id)
+}
+
+fn people(addr: Option<&Address<'_>>) -> Vec<Person> {
+    let Some(addr) = addr else { return Vec::new() };
+    addr.iter()
+        .filter_map(|a| {
+            let email = EmailAddress::parse(a.address()?).ok()?;
+            Some(Person { email, name: clean(a.name().unwrap_or_default()).trim().to_string() })
+        })
+        .collect()
+}
+
+fn first_person(addr: Option<&Address<'_>>) -> Option<Person> {
+    people(addr).into_iter().next()
+}
+
+fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
+    let ids: Vec<&str> = match value {
+        HeaderValue::Text(t) => vec![t.as_ref()],
+        HeaderValue::TextList(list) => list.iter().map(|t| t.as_ref()).collect(),
+        _ => Vec::new(),
+    };
+    ids.into_iter().filter_map(clean_id).take(100).collect()
+}
+
+fn raw_values(msg: &Message<'_>, name: &str) -> Vec<String> {
+    msg.headers_raw()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| clean(&v.split_whitespace().collect::<Vec<_>>().join(" ")))
+        .collect()
+}
+
+fn envelope_recipients(msg: &Message<'_>) -> Vec<EmailAddress> {
+    ["Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To"]
+        .iter()
+        .flat_map(|name| raw_values(msg, name))
+        .flat_map(|v| v.split([',', ' ']).map(str::to_string).collect::<Vec<_>>())
+        .filter_map(|v| EmailAddress::parse(&v).ok())
+        .collect()
+}
+
+fn html_body(msg: &Message<'_>) -> Option<String> {
+    let id = *msg.html_body.first()?;
+    let part = msg.parts.get(id as usize)?;
+    match &part.body {
+        PartType::Html(html) => Some(clean(html)),
+        _ => None,
+    }
+}
+
+fn attachments(msg: &Message<'_>) -> Vec<ParsedAttachment> {
+    msg.attachments()
+        .enumerate()
+        .map(|(i, part)| {
+            let content_type = part
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_string(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into())
+                .to_ascii_lowercase();
+            let data = match &part.body {
+                PartType::Message(inner) => inner.raw_message().to_vec(),
+                _ => part.contents().to_vec(),
+            };
+            ParsedAttachment {
+                filename: attachment_name(part.attachment_name(), &content_type, i),
+                inline: part.content_disposition().is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline")),
+                content_id: part.content_id().and_then(clean_id),
+                content_type,
+                data,
+            }
+        })
+        .collect()
+}
+
+fn attachment_name(given: Option<&str>, content_type: &str, index: usize) -> String {
+    let name: String = clean(given.unwrap_or_default())
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '/' | '\\'))
+        .collect::<String>()
+        .trim()
+        .chars()
+        .take(200)
+        .collect();
+    if !name.is_empty() && name != "." && name != ".." {
+        return name;
+    }
+    let ext = match content_type {
+        "message/rfc822" => "eml",
+        "text/plain" => "txt",
+        "text/html" => "html",
+        "text/calendar" => "ics",
+        ct => ct.rsplit('/').next().filter(|s| s.len() <= 5 && s.chars().all(char::is_alphanumeric)).unwrap_or("bin"),
+    };
+    format!("attachment-{}.{ext}", index + 1)
+}
+
+/// The raw header block (up to the first empty line), for quarantine display; at most 64 KiB.
+pub fn header_block(raw: &[u8]) -> String {
+    let end = find_subslice(raw, b"\r\n\r\n").or_else(|| find_subslice(raw, b"\n\n")).unwrap_or(raw.len());
+    let end = end.min(64 * 1024);
+    clean(&String::from_utf8_lossy(&raw[..end]))
+}
+
+fn find_subslice(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAIL: &[u8] = b"From: =?ISO-8859-1?Q?Jos=E9?= <Jose@Example.com>\r\n\
+To: Support <support@example.test>, bad-address\r\n\
+Cc: ana@example.org\r\n\
+Delivered-To: support+1001-abc@example.test\r\n\
+Subject: =?UTF-8?B?8J+YgCBIZWxsbw==?=\r\n\
+Date: Tue, 01 Sep 2026 10:00:00 +0000\r\n\
+Message-ID: <m1@example.com>\r\n\
+In-Reply-To: <dm.1001.1.abc@example.test>\r\n\
+References: <a@x>\r\n <b@y>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=b\r\n\r\n\
+--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nOl=E1 mundo\0\r\n\
+--b\r\nContent-Type: application/pdf; name=\"inv/oice.pdf\"\r\nContent-Disposition: attachment\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n\
+--b--\r\n";
+
+    #[test]
+    fn headers_bodies_and_attachments_are_decoded() {
+        let m = parse(MAIL).unwrap();
+        let from = m.from.unwrap();
+        assert_eq!((from.email.as_str(), from.name.as_str()), ("jose@example.com", "José"));
+        assert_eq!(m.to.len(), 1);
+        assert_eq!(m.cc[0].email.as_str(), "ana@example.org");
+        assert_eq!(m.envelope_to[0].as_str(), "support+1001-abc@example.test");
+        assert_eq!(m.subject, "😀 Hello");
+        assert_eq!(m.message_id.as_deref(), Some("m1@example.com"));
+        assert_eq!(m.in_reply_to, vec!["dm.1001.1.abc@example.test"]);
+        assert_eq!(m.references, vec!["a@x", "b@y"]);
+        assert_eq!(m.body_text.trim(), "Olá mundo");
+        assert_eq!(m.attachments.len(), 1);
+        assert_eq!(m.attachments[0].filename, "invoice.pdf");
+        assert_eq!(m.attachments[0].content_type, "application/pdf");
+        assert_eq!(m.attachments[0].data, b"%PDF-");
+        assert_eq!(m.date, Some(1_788_256_800));
+    }
+
+    #[test]
+    fn hostile_input_does_not_panic() {
+        for raw in [&b""[..], b"\0\0\0", b"no header here", b"Subject: x\n\n--broken\n", &[0xff; 300]] {
+            let _ = parse(raw);
+        }
+        let long_header = format!("Subject: {}\n\nbody", "x".repeat(5000));
+        assert_eq!(parse(long_header.as_bytes()).unwrap().subject.len(), 5000);
+    }
+
+    #[test]
+    fn deeply_nested_parts_parse() {
+        let mut raw = String::from("From: a@b.c\nContent-Type: multipart/mixed; boundary=b0\n\n");
+        for i in 1..2000 {
+            raw.push_str(&format!("--b{}\nContent-Type: multipart/mixed; boundary=b{i}\n\n", i - 1));
+        }
+        raw.push_str("--b1999\nContent-Type: text/plain\n\ndeep\n");
+        assert!(parse(raw.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn the_header_block_stops_at_the_body() {
+        assert_eq!(header_block(b"A: 1\r\nB: 2\r\n\r\nbody"), "A: 1\r\nB: 2");
+        assert_eq!(header_block(b"A: 1\n\nbody"), "A: 1");
+    }
+
+    #[test]
+    fn unnamed_attachments_get_a_name() {
+        assert_eq!(attachment_name(None, "image/png", 0), "attachment-1.png");
+        assert_eq!(attachment_name(Some("../"), "message/rfc822", 2), "attachment-3.eml");
+    }
+}

@@ -1,0 +1,165 @@
+//! The pure half of ingest: raw bytes to a `Prepared` message (parsed, classified, stripped, sanitised) or a quarantine reason.
+
+use super::digest::content_digest;
+use super::parse::{ParsedMail, header_block, parse};
+use super::quote::split_reply;
+use super::sanitize::sanitize_html;
+use super::threading::{ThreadFacts, facts};
+use crate::domain::EmailAddress;
+use crate::storage::sha256_hex;
+use crate::tokens::Signer;
+
+/// What preparing needs to know about the installation.
+#[derive(Debug, Clone)]
+pub struct PrepareContext {
+    pub max_message_bytes: u64,
+    /// Every mailbox address (loop detection, reply tokens).
+    pub our_addresses: Vec<EmailAddress>,
+    pub signer: Signer,
+    /// Blocked senders: full addresses or `@domain`.
+    pub block_list: Vec<String>,
+}
+
+/// One input after the pure steps.
+#[derive(Debug)]
+pub struct Prepared {
+    pub raw: Vec<u8>,
+    pub sha256: String,
+    pub content: Content,
+}
+
+/// The message, or why it goes to quarantine.
+#[derive(Debug)]
+pub enum Content {
+    Mail(Box<PreparedMail>),
+    Quarantine { reason: String, headers: String },
+}
+
+/// A parsed message ready to be stored.
+#[derive(Debug)]
+pub struct PreparedMail {
+    pub mail: ParsedMail,
+    pub facts: ThreadFacts,
+    pub visible_text: String,
+    pub body_html: Option<String>,
+    pub digest: String,
+    /// Sha256 of each attachment, in `mail.attachments` order.
+    pub attachment_sha256: Vec<String>,
+    pub spam: bool,
+}
+
+impl Prepared {
+    pub fn size(&self) -> i64 {
+        self.raw.len() as i64
+    }
+}
+
+/// Runs parse, classify, threading facts, quote stripping and sanitising. Never panics, never drops input.
+pub fn prepare(raw: Vec<u8>, ctx: &PrepareContext) -> Prepared {
+    let sha256 = sha256_hex(&raw);
+    let content = if raw.len() as u64 > ctx.max_message_bytes {
+        quarantine(&raw, format!("too large: {} bytes (limit {})", raw.len(), ctx.max_message_bytes))
+    } else {
+        match std::panic::catch_unwind(|| prepare_mail(&raw, ctx)) {
+            Ok(content) => content,
+            Err(_) => quarantine(&raw, "parser failure (panic while parsing)".into()),
+        }
+    };
+    Prepared { raw, sha256, content }
+}
+
+fn quarantine(raw: &[u8], reason: String) -> Content {
+    Content::Quarantine { reason, headers: header_block(raw) }
+}
+
+fn prepare_mail(raw: &[u8], ctx: &PrepareContext) -> Content {
+    let Some(mail) = parse(raw) else { return quarantine(raw, "unparseable: empty or not an RFC 5322 message".into()) };
+    if !mail.has_headers {
+        return quarantine(raw, "no header block".into());
+    }
+    if let Some(reason) = loop_reason(&mail, &ctx.our_addresses) {
+        return quarantine(raw, reason);
+    }
+    if mail.from.is_none() && mail.classification.bounce.is_none() {
+        return quarantine(raw, "no valid sender address (From)".into());
+    }
+    let split = split_reply(&mail.body_text);
+    let prepared = PreparedMail {
+        facts: facts(&mail, &ctx.our_addresses, &ctx.signer),
+        visible_text: split.visible,
+        body_html: mail.body_html.as_deref().map(sanitize_html),
+        digest: content_digest(raw),
+        attachment_sha256: mail.attachments.iter().map(|a| sha256_hex(&a.data)).collect(),
+        spam: mail.classification.spam || is_blocked(&mail, &ctx.block_list),
+        mail,
+    };
+    Content::Mail(Box::new(prepared))
+}
+
+/// Mail from one of our own addresses, or carrying our `X-Loop`, would ping-pong forever.
+fn loop_reason(mail: &ParsedMail, ours: &[EmailAddress]) -> Option<String> {
+    if let Some(from) = &mail.from
+        && ours.contains(&from.email)
+    {
+        return Some(format!("loop: sent from our own address {}", from.email));
+    }
+    mail.x_loop
+        .iter()
+        .find(|v| ours.iter().any(|a| v.trim().eq_ignore_ascii_case(a.as_str())))
+        .map(|v| format!("loop: carries our X-Loop header ({v})"))
+}
+
+fn is_blocked(mail: &ParsedMail, block_list: &[String]) -> bool {
+    let Some(from) = &mail.from else { return false };
+    block_list.iter().any(|entry| {
+        let entry = entry.trim().to_lowercase();
+        match entry.strip_prefix('@') {
+            Some(domain) => from.email.domain() == domain,
+            None => from.email.as_str() == entry,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> PrepareContext {
+        PrepareContext {
+            max_message_bytes: 10_000,
+            our_addresses: vec![EmailAddress::parse("support@example.test").unwrap()],
+            signer: Signer::new(b"k"),
+            block_list: vec!["@spam.test".into()],
+        }
+    }
+
+    fn reason(p: &Prepared) -> &str {
+        match &p.content {
+            Content::Quarantine { reason, .. } => reason,
+            Content::Mail(_) => "",
+        }
+    }
+
+    #[test]
+    fn an_ordinary_mail_is_prepared() {
+        let p = prepare(b"From: a@b.test\nSubject: hi\n\nHello\n\nOn Mon, Bob wrote:\n> old\n".to_vec(), &ctx());
+        let Content::Mail(m) = &p.content else { panic!("quarantined: {}", reason(&p)) };
+        assert_eq!(m.visible_text, "Hello");
+        assert_eq!(p.sha256.len(), 64);
+    }
+
+    #[test]
+    fn bad_input_is_quarantined_with_a_reason() {
+        assert!(reason(&prepare(vec![b'x'; 20_000], &ctx())).starts_with("too large"));
+        assert!(reason(&prepare(b"".to_vec(), &ctx())).starts_with("unparseable"));
+        assert!(reason(&prepare(b"Subject: no sender\n\nbody".to_vec(), &ctx())).contains("no valid sender"));
+        assert!(reason(&prepare(b"From: support@example.test\n\nx".to_vec(), &ctx())).starts_with("loop"));
+        assert!(reason(&prepare(b"From: a@b.test\nX-Loop: support@example.test\n\nx".to_vec(), &ctx())).starts_with("loop"));
+    }
+
+    #[test]
+    fn blocked_senders_are_spam() {
+        let p = prepare(b"From: x@spam.test\n\nbuy".to_vec(), &ctx());
+        assert!(matches!(&p.content, Content::Mail(m) if m.spam));
+    }
+}

@@ -1,0 +1,149 @@
+//! Application start-up: store, migrations, mailboxes, secret, first admin, HTTP listener and workers; one shutdown path.
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::health::Health;
+use crate::ingest::{Pipeline, PrepareContext};
+use crate::storage::BlobStore;
+use crate::tokens::Signer;
+use crate::web::{AppState, router};
+use anyhow::Context;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::{Arc, OnceLock};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The shared services every part of deskmail uses.
+#[derive(Clone)]
+pub struct Services {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub blobs: BlobStore,
+    pub signer: Signer,
+    pub pipeline: Pipeline,
+}
+
+impl Services {
+    /// Connects and migrates the database, provisions config mailboxes, loads the secret.
+    pub async fn start(settings: Settings) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.storage.dir)
+            .with_context(|| format!("cannot create storage dir {}", settings.storage.dir.display()))?;
+        let db = Db::connect(&settings.database.url, settings.database.max_connections)
+            .await
+            .with_context(|| format!("cannot open database {}", crate::config::redact_url(&settings.database.url)))?;
+        db.migrate().await.context("cannot migrate the database")?;
+        db.provision_mailboxes(&settings.mailboxes).await.context("cannot provision mailboxes")?;
+        let blobs = BlobStore::open(&settings.storage.dir).context("cannot open blob storage")?;
+        let signer = Signer::new(&crate::secret::load_or_create(&settings)?);
+        let context = PrepareContext {
+            max_message_bytes: settings.ingest.max_message_bytes,
+            our_addresses: Vec::new(),
+            signer: signer.clone(),
+            block_list: settings.ingest.block_list.clone(),
+        };
+        let pipeline = Pipeline::new(db.clone(), blobs.clone(), context).await.context("cannot start the ingest pipeline")?;
+        Ok(Self { settings: Arc::new(settings), db, blobs, signer, pipeline })
+    }
+}
+
+/// The running service: HTTP server plus background workers.
+pub struct Application {
+    services: Services,
+    listener: TcpListener,
+    health: Health,
+}
+
+impl Application {
+    /// Starts services and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let services = Services::start(settings).await?;
+        let listen = services.settings.server.listen.clone();
+        let listener = TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        Ok(Self { services, listener, health: Health::default() })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Creates the first admin on an empty database; returns `(email, password)` to show once.
+    pub async fn ensure_admin(&self) -> anyhow::Result<Option<(String, String)>> {
+        if self.services.db.user_count().await? > 0 {
+            return Ok(None);
+        }
+        let email = "admin@localhost".to_string();
+        let password = crate::password::random_string(20);
+        let hash = {
+            let p = password.clone();
+            tokio::task::spawn_blocking(move || crate::password::hash(&p)).await?
+        };
+        match self.services.db.create_user(&email, "Administrator", crate::domain::Role::Admin, &hash).await {
+            Ok(_) => Ok(Some((email, password))),
+            // Another instance created it first.
+            Err(crate::db::DbError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Serves until `shutdown` is cancelled, then stops workers and drains requests.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let state = AppState {
+            db: self.services.db.clone(),
+            settings: self.services.settings.clone(),
+            blobs: self.services.blobs.clone(),
+            health: self.health.clone(),
+            metrics: metrics_handle(),
+        };
+        let app = router(state);
+        let stop = shutdown.clone();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .context("HTTP server failed")?;
+        self.services.db.close().await;
+        Ok(())
+    }
+}
+
+/// The process-wide Prometheus recorder (installed on first use).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM: the one shutdown path of web server and workers.
+pub async fn shutdown_signal(token: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+        _ = token.cancelled() => return,
+    }
+    tracing::info!("shutting down");
+    token.cancel();
+}

@@ -1,0 +1,111 @@
+//! `GET /api/v1/tickets` (filters, paging) and `GET /api/v1/tickets/{number}` (thread, history, links).
+
+use super::ApiUser;
+use crate::db::{AttachmentRow, MessageRow, TicketFilter, TicketRow};
+use crate::domain::{Priority, Status, rfc3339};
+use crate::web::{AppState, Error, Result};
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/tickets", get(list)).route("/tickets/{number}", get(show))
+}
+
+/// Query parameters of the list.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub assignee: Option<String>,
+    pub mailbox: Option<String>,
+    pub priority: Option<String>,
+    pub q: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// Turns query parameters into a filter; `assignee=me|none|EMAIL`.
+pub async fn filter_from(state: &AppState, user_id: i64, q: &ListQuery) -> Result<TicketFilter> {
+    let nonempty = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let statuses = match nonempty(&q.status) {
+        Some(s) => s.split(',').map(Status::parse).collect::<Result<Vec<_>, _>>().map_err(Error::BadRequest)?,
+        None => Vec::new(),
+    };
+    let assignee = match nonempty(&q.assignee).as_deref() {
+        None => None,
+        Some("me") => Some(Some(user_id)),
+        Some("none") => Some(None),
+        Some(email) => {
+            let user = state.db.user_by_email(&email.to_lowercase()).await?;
+            Some(Some(user.ok_or_else(|| Error::BadRequest(format!("no user {email}")))?.id))
+        }
+    };
+    Ok(TicketFilter {
+        statuses,
+        assignee,
+        mailbox: nonempty(&q.mailbox),
+        priority: nonempty(&q.priority).map(|p| Priority::parse(&p)).transpose().map_err(Error::BadRequest)?,
+        query: nonempty(&q.q),
+        page: q.page.unwrap_or(1),
+        per_page: q.per_page.unwrap_or(50),
+    })
+}
+
+async fn list(State(state): State<AppState>, user: ApiUser, Query(q): Query<ListQuery>) -> Result<Json<Value>> {
+    let filter = filter_from(&state, user.0.id, &q).await?;
+    let (rows, total) = state.db.list_tickets(&filter).await?;
+    Ok(Json(json!({ "tickets": rows.iter().map(ticket_json).collect::<Vec<_>>(), "total": total })))
+}
+
+/// The list representation of a ticket.
+pub fn ticket_json(t: &TicketRow) -> Value {
+    let assignee = match (&t.assignee_email, &t.assignee_name) {
+        (Some(email), name) => json!({ "email": email, "name": name.clone().unwrap_or_default() }),
+        _ => Value::Null,
+    };
+    json!({
+        "number": t.number, "subject": t.subject, "status": t.status, "priority": t.priority, "mailbox": t.mailbox,
+        "requester": { "email": t.requester_email, "name": t.requester_name }, "assignee": assignee,
+        "created_at": rfc3339(t.created_at), "updated_at": rfc3339(t.updated_at), "message_count": t.message_count,
+    })
+}
+
+async fn show(State(state): State<AppState>, _user: ApiUser, Path(number): Path<i64>) -> Result<Json<Value>> {
+    let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
+    let messages = state.db.messages(t.id).await?;
+    let attachments = state.db.ticket_attachments(t.id).await?;
+    let events = state.db.events(t.id).await?;
+    let participants = crate::db::customers::participants(state.db.pool(), t.id).await?;
+    let parent = match t.parent_ticket_id {
+        Some(id) => crate::db::tickets::by_id(state.db.pool(), id).await?.map(|p| p.number),
+        None => None,
+    };
+    let mut body = ticket_json(&t);
+    body["follow_up_of"] = json!(parent);
+    body["participants"] = participants.iter().map(|(c, role)| json!({ "email": c.email, "name": c.name, "role": role })).collect();
+    body["messages"] = messages.iter().map(|m| message_json(m, &attachments)).collect();
+    body["events"] = events
+        .iter()
+        .map(|e| json!({ "at": rfc3339(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail }))
+        .collect();
+    body["links"] = json!([]);
+    Ok(Json(body))
+}
+
+fn message_json(m: &MessageRow, attachments: &[AttachmentRow]) -> Value {
+    let list = |s: &str| serde_json::from_str::<Value>(s).unwrap_or_else(|_| json!([]));
+    let atts: Vec<Value> = attachments
+        .iter()
+        .filter(|a| a.message_id == m.id)
+        .map(|a| json!({ "id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256, "inline": a.inline == 1 }))
+        .collect();
+    json!({
+        "id": m.id, "kind": m.kind, "from": m.from_addr, "from_name": m.from_name, "to": list(&m.to_json), "cc": list(&m.cc_json),
+        "subject": m.subject, "message_id": m.message_id, "in_reply_to": m.in_reply_to, "visible_text": m.visible_text,
+        "body_text": m.body_text, "body_html": m.body_html, "created_at": rfc3339(m.created_at), "auto": m.auto == 1,
+        "verified": m.verified.map(|v| v == 1), "flags": m.flags.split_whitespace().collect::<Vec<_>>(),
+        "delivery": Value::Null, "attachments": atts,
+    })
+}

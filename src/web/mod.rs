@@ -1,0 +1,36 @@
+//! HTTP: the JSON API, health and metrics (the dashboard joins later), over one shared `AppState`.
+
+pub mod api;
+mod error;
+mod status;
+
+pub use error::{Error, Result};
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::health::Health;
+use crate::storage::BlobStore;
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+/// Cheap handles shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub blobs: BlobStore,
+    pub health: Health,
+    pub metrics: PrometheusHandle,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(status::router())
+        .nest("/api/v1", api::router())
+        .layer(TraceLayer::new_for_http())
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .with_state(state)
+}
