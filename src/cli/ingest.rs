@@ -48,7 +48,11 @@ pub async fn ingest(settings: Settings, args: IngestArgs) -> i32 {
             return exit::TEMPFAIL;
         }
     };
-    let names: Vec<String> = if args.files.is_empty() { vec!["-".into()] } else { args.files.iter().map(|p| p.display().to_string()).collect() };
+    let names: Vec<String> = if args.files.is_empty() {
+        vec!["-".into()]
+    } else {
+        args.files.iter().map(|p| p.display().to_string()).collect()
+    };
     let mut code = exit::OK;
     for chunk in names.chunks(batch_size) {
         for line in ingest_chunk(&services, &mailbox, chunk).await {
@@ -59,7 +63,11 @@ pub async fn ingest(settings: Settings, args: IngestArgs) -> i32 {
     code
 }
 
-async fn ingest_chunk(services: &Services, mailbox: &crate::db::MailboxRow, names: &[String]) -> Vec<Line> {
+async fn ingest_chunk(
+    services: &Services,
+    mailbox: &crate::db::MailboxRow,
+    names: &[String],
+) -> Vec<Line> {
     let mut lines: Vec<Line> = Vec::new();
     let mut inputs = Vec::new();
     let mut slots = Vec::new();
@@ -67,10 +75,18 @@ async fn ingest_chunk(services: &Services, mailbox: &crate::db::MailboxRow, name
         match read_input(name) {
             Ok(raw) => {
                 slots.push(lines.len());
-                lines.push(Line { file: name.clone(), sha256: Some(crate::storage::sha256_hex(&raw)), result: Err(String::new()) });
+                lines.push(Line {
+                    file: name.clone(),
+                    sha256: Some(crate::storage::sha256_hex(&raw)),
+                    result: Err(String::new()),
+                });
                 inputs.push(Input { raw, source: None });
             }
-            Err(e) => lines.push(Line { file: name.clone(), sha256: None, result: Err(format!("cannot read: {e}")) }),
+            Err(e) => lines.push(Line {
+                file: name.clone(),
+                sha256: None,
+                result: Err(format!("cannot read: {e}")),
+            }),
         }
     }
     if inputs.is_empty() {
@@ -83,7 +99,10 @@ async fn ingest_chunk(services: &Services, mailbox: &crate::db::MailboxRow, name
             }
         }
         Err(e) => {
-            let reason = format!("temporary failure, retry later: {}", crate::telemetry::chain(&e));
+            let reason = format!(
+                "temporary failure, retry later: {}",
+                crate::telemetry::chain(&e)
+            );
             tracing::error!(error = %reason, "batch not stored");
             for slot in slots {
                 lines[slot].result = Err(reason.clone());
@@ -124,16 +143,29 @@ fn worse(a: i32, b: i32) -> i32 {
 
 fn report(line: &Line, as_json: bool) {
     let (outcome, ticket, reason) = match &line.result {
-        Ok(o) => (serde_json::to_value(o.kind).unwrap_or_default(), o.ticket, o.reason.clone()),
+        Ok(o) => (
+            serde_json::to_value(o.kind).unwrap_or_default(),
+            o.ticket,
+            o.reason.clone(),
+        ),
         Err(reason) => (json!("error"), None, Some(reason.clone())),
     };
     let mut out = std::io::stdout().lock();
     let _ = if as_json {
-        writeln!(out, "{}", json!({ "file": line.file, "sha256": line.sha256, "outcome": outcome, "ticket": ticket, "reason": reason }))
+        writeln!(
+            out,
+            "{}",
+            json!({ "file": line.file, "sha256": line.sha256, "outcome": outcome, "ticket": ticket, "reason": reason })
+        )
     } else {
         let ticket = ticket.map(|t| format!(" ticket #{t}")).unwrap_or_default();
         let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
-        writeln!(out, "{}: {}{ticket}{reason}", line.file, outcome.as_str().unwrap_or("error"))
+        writeln!(
+            out,
+            "{}: {}{ticket}{reason}",
+            line.file,
+            outcome.as_str().unwrap_or("error")
+        )
     };
 }
 

@@ -2,19 +2,24 @@
 
 use super::exit;
 use crate::config::Settings;
-use crate::startup::{Application, Services, shutdown_signal};
+use crate::startup::{Application, Services, shutdown_on_signal};
 use tokio_util::sync::CancellationToken;
 
 pub async fn serve(settings: Settings) -> anyhow::Result<i32> {
     tracing::info!(config = ?settings, "starting");
     let public_url = settings.server.public_url.clone();
+    let shutdown = CancellationToken::new();
+    shutdown_on_signal(shutdown.clone());
     let app = Application::build(settings).await?;
     if let Some((email, password)) = app.ensure_admin().await? {
-        println!("\n  First start: created the admin account\n    login:    {email}\n    password: {password}\n  (shown once; change it under /settings)\n");
+        println!(
+            "\n  First start: created the admin account\n    login:    {email}\n    password: {password}\n  (shown once; change it under /settings)\n"
+        );
     }
-    println!("deskmail is running: {public_url}  (listening on port {})", app.port());
-    let shutdown = CancellationToken::new();
-    tokio::spawn(shutdown_signal(shutdown.clone()));
+    println!(
+        "deskmail is running: {public_url}  (listening on port {})",
+        app.port()
+    );
     app.run_until_stopped(shutdown).await?;
     tracing::info!("stopped");
     Ok(exit::OK)

@@ -4,7 +4,10 @@ mod load;
 mod mailbox;
 
 pub use load::{ConfigError, load};
-pub use mailbox::{AfterImport, ImapSettings, ImportExisting, MailboxSettings, PasswordSource, SmtpSettings, TlsMode};
+pub use mailbox::{
+    AfterImport, ImapSettings, ImportExisting, MailboxSettings, PasswordSource, SmtpSettings,
+    TlsMode,
+};
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -57,7 +60,10 @@ pub struct ServerSettings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into(), public_url: "http://127.0.0.1:8080".into() }
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+        }
     }
 }
 
@@ -71,7 +77,10 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: "sqlite://data/deskmail.db".into(), max_connections: 8 }
+        Self {
+            url: "sqlite://data/deskmail.db".into(),
+            max_connections: 8,
+        }
     }
 }
 
@@ -93,7 +102,9 @@ pub struct StorageSettings {
 
 impl Default for StorageSettings {
     fn default() -> Self {
-        Self { dir: PathBuf::from("data") }
+        Self {
+            dir: PathBuf::from("data"),
+        }
     }
 }
 
@@ -110,7 +121,11 @@ pub struct IngestSettings {
 
 impl Default for IngestSettings {
     fn default() -> Self {
-        Self { max_message_bytes: 52_428_800, batch_size: 200, block_list: Vec::new() }
+        Self {
+            max_message_bytes: 52_428_800,
+            batch_size: 200,
+            block_list: Vec::new(),
+        }
     }
 }
 
@@ -165,7 +180,12 @@ pub struct OutboundSettings {
 
 impl Default for OutboundSettings {
     fn default() -> Self {
-        Self { retry_max_hours: 72, retry_initial_secs: 60, retry_cap_secs: 6 * 3600, ack_limit_per_hour: 3 }
+        Self {
+            retry_max_hours: 72,
+            retry_initial_secs: 60,
+            retry_cap_secs: 6 * 3600,
+            ack_limit_per_hour: 3,
+        }
     }
 }
 
@@ -185,14 +205,23 @@ pub struct ImapDefaults {
 
 impl Default for ImapDefaults {
     fn default() -> Self {
-        Self { backoff_cap_secs: 300, fetch_batch: 100, command_timeout_secs: 120, lease_secs: 60 }
+        Self {
+            backoff_cap_secs: 300,
+            fetch_batch: 100,
+            command_timeout_secs: 120,
+            lease_secs: 60,
+        }
     }
 }
 
 /// A URL with its password replaced, for logs.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
     let user = userinfo.split(':').next().unwrap_or("");
     format!("{scheme}://{user}:[redacted]@{host}")
 }
@@ -203,13 +232,19 @@ mod tests {
 
     #[test]
     fn urls_lose_their_password_in_logs() {
-        assert_eq!(redact_url("postgres://dm:s3cret@db:5432/x"), "postgres://dm:[redacted]@db:5432/x");
+        assert_eq!(
+            redact_url("postgres://dm:s3cret@db:5432/x"),
+            "postgres://dm:[redacted]@db:5432/x"
+        );
         assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
     }
 
     #[test]
     fn debug_output_hides_the_secret() {
-        let s = SecuritySettings { secret: Some("topsecret".into()), ..Default::default() };
+        let s = SecuritySettings {
+            secret: Some("topsecret".into()),
+            ..Default::default()
+        };
         assert!(!format!("{s:?}").contains("topsecret"));
     }
 }

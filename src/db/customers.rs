@@ -20,18 +20,28 @@ pub async fn upsert(conn: &mut AnyConnection, email: &str, name: &str, now: i64)
         .bind(now)
         .execute(&mut *conn)
         .await?;
-    let (id, stored_name): (i64, String) = sqlx::query_as("select id, name from customers where email = $1")
-        .bind(email)
-        .fetch_one(&mut *conn)
-        .await?;
+    let (id, stored_name): (i64, String) =
+        sqlx::query_as("select id, name from customers where email = $1")
+            .bind(email)
+            .fetch_one(&mut *conn)
+            .await?;
     if stored_name.is_empty() && !name.is_empty() {
-        sqlx::query("update customers set name = $2 where id = $1").bind(id).bind(name).execute(&mut *conn).await?;
+        sqlx::query("update customers set name = $2 where id = $1")
+            .bind(id)
+            .bind(name)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(id)
 }
 
 /// Adds a participant to a ticket (no-op when already there).
-pub async fn add_participant<'e>(conn: impl Executor<'e, Database = Any>, ticket_id: i64, customer_id: i64, role: &str) -> Result<()> {
+pub async fn add_participant<'e>(
+    conn: impl Executor<'e, Database = Any>,
+    ticket_id: i64,
+    customer_id: i64,
+    role: &str,
+) -> Result<()> {
     sqlx::query("insert into ticket_participants (ticket_id, customer_id, role) values ($1, $2, $3) on conflict do nothing")
         .bind(ticket_id)
         .bind(customer_id)
@@ -42,7 +52,11 @@ pub async fn add_participant<'e>(conn: impl Executor<'e, Database = Any>, ticket
 }
 
 /// Whether `email` is the requester or a Cc participant of the ticket.
-pub async fn is_participant<'e>(conn: impl Executor<'e, Database = Any>, ticket_id: i64, email: &str) -> Result<bool> {
+pub async fn is_participant<'e>(
+    conn: impl Executor<'e, Database = Any>,
+    ticket_id: i64,
+    email: &str,
+) -> Result<bool> {
     let n: i64 = sqlx::query_scalar(
         "select count(*) from ticket_participants p join customers c on c.id = p.customer_id where p.ticket_id = $1 and c.email = $2",
     )
@@ -54,7 +68,10 @@ pub async fn is_participant<'e>(conn: impl Executor<'e, Database = Any>, ticket_
 }
 
 /// The participants of a ticket (requester first).
-pub async fn participants<'e>(conn: impl Executor<'e, Database = Any>, ticket_id: i64) -> Result<Vec<(CustomerRow, String)>> {
+pub async fn participants<'e>(
+    conn: impl Executor<'e, Database = Any>,
+    ticket_id: i64,
+) -> Result<Vec<(CustomerRow, String)>> {
     let rows: Vec<(i64, String, String, i64, String)> = sqlx::query_as(
         "select c.id, c.email, c.name, c.blocked, p.role from ticket_participants p join customers c on c.id = p.customer_id \
          where p.ticket_id = $1 order by case p.role when 'requester' then 0 else 1 end, c.email",
@@ -62,5 +79,18 @@ pub async fn participants<'e>(conn: impl Executor<'e, Database = Any>, ticket_id
     .bind(ticket_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|(id, email, name, blocked, role)| (CustomerRow { id, email, name, blocked }, role)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, email, name, blocked, role)| {
+            (
+                CustomerRow {
+                    id,
+                    email,
+                    name,
+                    blocked,
+                },
+                role,
+            )
+        })
+        .collect())
 }

@@ -62,11 +62,20 @@ impl Db {
     /// The mailbox with this name.
     pub async fn mailbox_by_name(&self, name: &str) -> Result<Option<MailboxRow>> {
         let sql = sqlx::AssertSqlSafe(format!("{SELECT} where name = $1"));
-        Ok(sqlx::query_as(sql).bind(name).fetch_optional(self.pool()).await?)
+        Ok(sqlx::query_as(sql)
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     /// Creates a mailbox that only `deskmail ingest` feeds (no IMAP, no SMTP); used by tests and MTA pipes.
-    pub async fn create_mailbox(&self, name: &str, address: &str, display_name: &str, plus_addressing: bool) -> Result<i64> {
+    pub async fn create_mailbox(
+        &self,
+        name: &str,
+        address: &str,
+        display_name: &str,
+        plus_addressing: bool,
+    ) -> Result<i64> {
         let now = crate::domain::now();
         Ok(sqlx::query_scalar(
             "insert into mailboxes (name, address, display_name, plus_addressing, source, enabled, settings_json, created_at, updated_at) \
@@ -93,7 +102,12 @@ impl Db {
 }
 
 /// Stores a checkpoint inside the transaction that stores the messages up to it.
-pub async fn save_checkpoint(conn: &mut AnyConnection, mailbox_id: i64, folder: &str, state: &SyncState) -> Result<()> {
+pub async fn save_checkpoint(
+    conn: &mut AnyConnection,
+    mailbox_id: i64,
+    folder: &str,
+    state: &SyncState,
+) -> Result<()> {
     sqlx::query(
         "insert into mailbox_sync (mailbox_id, folder, uid_validity, last_uid, last_sync_at) values ($1, $2, $3, $4, $5) \
          on conflict (mailbox_id, folder) do update set uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, \
@@ -111,5 +125,7 @@ pub async fn save_checkpoint(conn: &mut AnyConnection, mailbox_id: i64, folder: 
 
 /// Every mailbox address (lower-cased), to recognise our own mail.
 pub async fn addresses<'e>(conn: impl Executor<'e, Database = Any>) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("select address from mailboxes").fetch_all(conn).await?)
+    Ok(sqlx::query_scalar("select address from mailboxes")
+        .fetch_all(conn)
+        .await?)
 }

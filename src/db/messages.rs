@@ -127,7 +127,12 @@ pub async fn insert(conn: &mut AnyConnection, m: &NewMessage) -> Result<i64> {
 }
 
 /// Inserts an attachment row of a message.
-pub async fn insert_attachment(conn: &mut AnyConnection, message_id: i64, a: &NewAttachment<'_>, now: i64) -> Result<i64> {
+pub async fn insert_attachment(
+    conn: &mut AnyConnection,
+    message_id: i64,
+    a: &NewAttachment<'_>,
+    now: i64,
+) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "insert into attachments (message_id, filename, content_type, size, sha256, content_id, inline, created_at) \
          values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
@@ -145,7 +150,14 @@ pub async fn insert_attachment(conn: &mut AnyConnection, message_id: i64, a: &Ne
 }
 
 /// Appends an event to a ticket's history.
-pub async fn insert_event<'e>(conn: impl Executor<'e, Database = Any>, ticket_id: i64, actor: &str, kind: &str, detail: &str, at: i64) -> Result<()> {
+pub async fn insert_event<'e>(
+    conn: impl Executor<'e, Database = Any>,
+    ticket_id: i64,
+    actor: &str,
+    kind: &str,
+    detail: &str,
+    at: i64,
+) -> Result<()> {
     sqlx::query("insert into ticket_events (ticket_id, at, actor, kind, detail) values ($1, $2, $3, $4, $5)")
         .bind(ticket_id)
         .bind(at)
@@ -160,10 +172,12 @@ pub async fn insert_event<'e>(conn: impl Executor<'e, Database = Any>, ticket_id
 /// The ticket ids of stored messages with any of these Message-IDs, nearest (first listed) wins.
 pub async fn ticket_of_message_id(conn: &mut AnyConnection, ids: &[String]) -> Result<Option<i64>> {
     for id in ids.iter().take(20) {
-        let found: Option<i64> = sqlx::query_scalar("select ticket_id from messages where message_id = $1 order by id desc limit 1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let found: Option<i64> = sqlx::query_scalar(
+            "select ticket_id from messages where message_id = $1 order by id desc limit 1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
         if found.is_some() {
             return Ok(found);
         }
@@ -173,7 +187,12 @@ pub async fn ticket_of_message_id(conn: &mut AnyConnection, ids: &[String]) -> R
 
 /// The ticket of the message with this content digest (a second delivery of the same mail).
 pub async fn ticket_of_digest(conn: &mut AnyConnection, digest: &str) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar("select ticket_id from messages where content_digest = $1").bind(digest).fetch_optional(&mut *conn).await?)
+    Ok(
+        sqlx::query_scalar("select ticket_id from messages where content_digest = $1")
+            .bind(digest)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 const SELECT: &str = "select id, ticket_id, kind, from_addr, from_name, to_json, cc_json, subject, message_id, in_reply_to, refs, \
@@ -183,7 +202,10 @@ impl Db {
     /// The messages of a ticket, oldest first.
     pub async fn messages(&self, ticket_id: i64) -> Result<Vec<MessageRow>> {
         let sql = sqlx::AssertSqlSafe(format!("{SELECT} where ticket_id = $1 order by id"));
-        Ok(sqlx::query_as(sql).bind(ticket_id).fetch_all(self.pool()).await?)
+        Ok(sqlx::query_as(sql)
+            .bind(ticket_id)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     /// The attachments of a ticket's messages.

@@ -54,7 +54,9 @@ impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => DbError::NotFound,
-            sqlx::Error::Database(d) if d.is_unique_violation() => DbError::Conflict(d.message().to_string()),
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                DbError::Conflict(d.message().to_string())
+            }
             _ => DbError::Sqlx(e),
         }
     }
@@ -64,14 +66,23 @@ impl DbError {
     /// Whether retrying later may succeed (connection trouble, lock timeouts) rather than a bad request.
     pub fn is_transient(&self) -> bool {
         match self {
-            DbError::Sqlx(e) => matches!(
-                e,
-                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_)
-            ) || e.as_database_error().is_some_and(|d| {
-                let code = d.code().unwrap_or_default();
-                // SQLITE_BUSY/LOCKED, PostgreSQL serialization/deadlock/admin shutdown/connection classes.
-                matches!(code.as_ref(), "5" | "6" | "517" | "40001" | "40P01" | "57P01" | "57P03") || code.starts_with("08")
-            }),
+            DbError::Sqlx(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::Tls(_)
+                        | sqlx::Error::Protocol(_)
+                ) || e.as_database_error().is_some_and(|d| {
+                    let code = d.code().unwrap_or_default();
+                    // SQLITE_BUSY/LOCKED, PostgreSQL serialization/deadlock/admin shutdown/connection classes.
+                    matches!(
+                        code.as_ref(),
+                        "5" | "6" | "517" | "40001" | "40P01" | "57P01" | "57P03"
+                    ) || code.starts_with("08")
+                })
+            }
             _ => false,
         }
     }
@@ -166,9 +177,14 @@ fn backend_of(url: &str) -> Result<Backend> {
 }
 
 fn create_sqlite_folder(url: &str) {
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
-    if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         let _ = std::fs::create_dir_all(parent);
     }
 }

@@ -4,7 +4,13 @@ use super::{Db, Result};
 use sqlx::AnyConnection;
 
 /// Records a raw message by digest; returns `(id, already_known)`.
-pub async fn upsert(conn: &mut AnyConnection, sha256: &str, size: i64, path: &str, now: i64) -> Result<(i64, bool)> {
+pub async fn upsert(
+    conn: &mut AnyConnection,
+    sha256: &str,
+    size: i64,
+    path: &str,
+    now: i64,
+) -> Result<(i64, bool)> {
     let inserted: Option<i64> = sqlx::query_scalar(
         "insert into raw_messages (sha256, size, path, created_at) values ($1, $2, $3, $4) on conflict (sha256) do nothing returning id",
     )
@@ -17,14 +23,20 @@ pub async fn upsert(conn: &mut AnyConnection, sha256: &str, size: i64, path: &st
     match inserted {
         Some(id) => Ok((id, false)),
         None => {
-            let id = sqlx::query_scalar("select id from raw_messages where sha256 = $1").bind(sha256).fetch_one(&mut *conn).await?;
+            let id = sqlx::query_scalar("select id from raw_messages where sha256 = $1")
+                .bind(sha256)
+                .fetch_one(&mut *conn)
+                .await?;
             Ok((id, true))
         }
     }
 }
 
 /// Where an earlier copy of a raw message went: `(ticket number, what)`.
-pub async fn prior_disposition(conn: &mut AnyConnection, raw_id: i64) -> Result<Option<(Option<i64>, &'static str)>> {
+pub async fn prior_disposition(
+    conn: &mut AnyConnection,
+    raw_id: i64,
+) -> Result<Option<(Option<i64>, &'static str)>> {
     let ticket: Option<i64> = sqlx::query_scalar(
         "select t.number from messages m join tickets t on t.id = m.ticket_id where m.raw_id = $1 order by m.id limit 1",
     )
@@ -34,7 +46,10 @@ pub async fn prior_disposition(conn: &mut AnyConnection, raw_id: i64) -> Result<
     if ticket.is_some() {
         return Ok(Some((ticket, "already stored")));
     }
-    let quarantined: i64 = sqlx::query_scalar("select count(*) from quarantine where raw_id = $1").bind(raw_id).fetch_one(&mut *conn).await?;
+    let quarantined: i64 = sqlx::query_scalar("select count(*) from quarantine where raw_id = $1")
+        .bind(raw_id)
+        .fetch_one(&mut *conn)
+        .await?;
     if quarantined > 0 {
         return Ok(Some((None, "already quarantined")));
     }
@@ -48,18 +63,32 @@ pub async fn prior_disposition(conn: &mut AnyConnection, raw_id: i64) -> Result<
 }
 
 /// Whether this IMAP message was imported before.
-pub async fn receipt_exists(conn: &mut AnyConnection, mailbox_id: i64, uid_validity: i64, uid: i64) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("select count(*) from receipts where mailbox_id = $1 and uid_validity = $2 and uid = $3")
-        .bind(mailbox_id)
-        .bind(uid_validity)
-        .bind(uid)
-        .fetch_one(&mut *conn)
-        .await?;
+pub async fn receipt_exists(
+    conn: &mut AnyConnection,
+    mailbox_id: i64,
+    uid_validity: i64,
+    uid: i64,
+) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "select count(*) from receipts where mailbox_id = $1 and uid_validity = $2 and uid = $3",
+    )
+    .bind(mailbox_id)
+    .bind(uid_validity)
+    .bind(uid)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(n > 0)
 }
 
 /// Records that a mailbox delivered a raw message, and what became of it.
-pub async fn insert_receipt(conn: &mut AnyConnection, raw_id: i64, mailbox_id: i64, uid: Option<(i64, i64)>, outcome: &str, now: i64) -> Result<()> {
+pub async fn insert_receipt(
+    conn: &mut AnyConnection,
+    raw_id: i64,
+    mailbox_id: i64,
+    uid: Option<(i64, i64)>,
+    outcome: &str,
+    now: i64,
+) -> Result<()> {
     sqlx::query("insert into receipts (raw_id, mailbox_id, uid_validity, uid, outcome, created_at) values ($1, $2, $3, $4, $5, $6)")
         .bind(raw_id)
         .bind(mailbox_id)
@@ -106,6 +135,11 @@ pub async fn insert_bounce(conn: &mut AnyConnection, b: &NewBounce<'_>, now: i64
 impl Db {
     /// The storage path and size of a raw message.
     pub async fn raw_by_sha(&self, sha256: &str) -> Result<Option<(i64, String, i64)>> {
-        Ok(sqlx::query_as("select id, path, size from raw_messages where sha256 = $1").bind(sha256).fetch_optional(self.pool()).await?)
+        Ok(
+            sqlx::query_as("select id, path, size from raw_messages where sha256 = $1")
+                .bind(sha256)
+                .fetch_optional(self.pool())
+                .await?,
+        )
     }
 }

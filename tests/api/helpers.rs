@@ -1,0 +1,256 @@
+//! Test harness: `spawn_app` on port 0 with a fresh store (SQLite file or PostgreSQL database) per test.
+
+use deskmail::config::Settings;
+use deskmail::ingest::{Input, Outcome};
+use deskmail::startup::{Application, Services};
+use serde_json::Value;
+use std::sync::Once;
+use tokio_util::sync::CancellationToken;
+
+/// The two stores every store test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Sqlite,
+    Postgres,
+}
+
+/// An environment variable a test needs; under `CI=true` its absence fails the test, otherwise it skips.
+pub fn require_env(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{name} is not set; scripts/test starts the servers and sets it")
+        }
+        _ => {
+            eprintln!("skipping: {name} is not set (run scripts/test)");
+            None
+        }
+    }
+}
+
+fn init_once() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        if std::env::var("TEST_LOG").is_ok() {
+            deskmail::telemetry::init(deskmail::telemetry::LogFormat::Human);
+        }
+    });
+}
+
+/// A fresh database URL for `store`, or `None` when PostgreSQL is not available (and not required).
+pub async fn fresh_database(store: Store, dir: &std::path::Path) -> Option<String> {
+    match store {
+        Store::Sqlite => Some(format!("sqlite://{}/deskmail.db?mode=rwc", dir.display())),
+        Store::Postgres => {
+            let admin = require_env("TEST_DATABASE_URL")?;
+            let name = format!("dm_test_{}", uuid::Uuid::new_v4().simple());
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("create database {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+            Some(format!("{base}/{name}"))
+        }
+    }
+}
+
+/// A running deskmail with a fresh store.
+pub struct TestApp {
+    pub address: String,
+    pub services: Services,
+    pub admin_token: String,
+    pub client: reqwest::Client,
+    pub shutdown: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+/// Settings for a test app rooted in `dir`.
+pub fn test_settings(dir: &std::path::Path, url: String) -> Settings {
+    let mut s = Settings::default();
+    s.server.listen = "127.0.0.1:0".into();
+    s.database.url = url;
+    s.database.max_connections = 4;
+    s.storage.dir = dir.join("storage");
+    s.security.secret = Some("test-secret-test-secret-test-secret".into());
+    s
+}
+
+/// Starts deskmail on `store` with a `support@example.test` mailbox; `None` when the store is unavailable.
+pub async fn spawn_app(store: Store) -> Option<TestApp> {
+    spawn_app_with(store, |_| {}).await
+}
+
+/// Like [`spawn_app`], with a hook to adjust settings.
+pub async fn spawn_app_with(store: Store, adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+    init_once();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = fresh_database(store, dir.path()).await?;
+    let mut settings = test_settings(dir.path(), url);
+    settings.mailboxes.push(
+        toml::from_str(
+            r#"name = "support"
+address = "support@example.test"
+display_name = "Example Support"
+plus_addressing = true"#,
+        )
+        .unwrap(),
+    );
+    adjust(&mut settings);
+    let app = Application::build(settings)
+        .await
+        .expect("application starts");
+    let port = app.port();
+    let services = app.services().clone();
+    let shutdown = CancellationToken::new();
+    let admin = services
+        .db
+        .create_user(
+            "admin@example.test",
+            "Ada Admin",
+            deskmail::domain::Role::Admin,
+            "x",
+        )
+        .await
+        .unwrap();
+    let admin_token = deskmail::password::new_api_token();
+    services
+        .db
+        .create_token(admin, "test", &deskmail::password::token_hash(&admin_token))
+        .await
+        .unwrap();
+    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    Some(TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        services,
+        admin_token,
+        client: reqwest::Client::new(),
+        shutdown,
+        _dir: dir,
+    })
+}
+
+impl TestApp {
+    /// Ingests raw messages at a mailbox, as `deskmail ingest` does.
+    pub async fn ingest_at(&self, mailbox: &str, raws: &[&[u8]]) -> Vec<Outcome> {
+        let mb = self
+            .services
+            .db
+            .mailbox_by_name(mailbox)
+            .await
+            .unwrap()
+            .expect("mailbox exists");
+        let inputs = raws
+            .iter()
+            .map(|r| Input {
+                raw: r.to_vec(),
+                source: None,
+            })
+            .collect();
+        self.services
+            .pipeline
+            .ingest(&mb, inputs, None)
+            .await
+            .expect("ingest")
+    }
+
+    /// Ingests one message at the `support` mailbox.
+    pub async fn ingest(&self, raw: &[u8]) -> Outcome {
+        self.ingest_at("support", &[raw]).await.remove(0)
+    }
+
+    /// GET with the admin token; returns status and JSON.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.get_as(path, &self.admin_token).await
+    }
+
+    /// GET with a given token.
+    pub async fn get_as(&self, path: &str, token: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The ticket JSON with this number.
+    pub async fn ticket(&self, number: i64) -> Value {
+        let (status, body) = self.get(&format!("/api/v1/tickets/{number}")).await;
+        assert_eq!(status, 200, "ticket {number}: {body}");
+        body
+    }
+
+    /// A token for a new user with this role.
+    pub async fn token_for(&self, email: &str, role: deskmail::domain::Role) -> String {
+        let id = self
+            .services
+            .db
+            .create_user(email, email, role, "x")
+            .await
+            .unwrap();
+        let token = deskmail::password::new_api_token();
+        self.services
+            .db
+            .create_token(id, "t", &deskmail::password::token_hash(&token))
+            .await
+            .unwrap();
+        token
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A plain customer mail.
+pub fn mail(from: &str, subject: &str, message_id: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: Support <support@example.test>\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\n\
+         Date: Tue, 01 Sep 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// A reply with threading headers.
+pub fn reply(
+    from: &str,
+    subject: &str,
+    message_id: &str,
+    in_reply_to: &str,
+    body: &str,
+) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: support@example.test\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\n\
+         In-Reply-To: <{in_reply_to}>\r\nReferences: <{in_reply_to}>\r\nDate: Tue, 01 Sep 2026 11:00:00 +0000\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// Generates one `#[tokio::test]` per store for each listed `async fn name(store: Store)`.
+#[macro_export]
+macro_rules! store_tests {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Store::Sqlite).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name($crate::helpers::Store::Postgres).await
+                }
+            }
+        )+
+    };
+}
