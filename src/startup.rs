@@ -96,6 +96,11 @@ impl Application {
         &self.services
     }
 
+    /// The mailbox health registry the pollers report to.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
     /// Creates the first admin on an empty database; returns `(email, password)` to show once.
     pub async fn ensure_admin(&self) -> anyhow::Result<Option<(String, String)>> {
         if self.services.db.user_count().await? > 0 {
@@ -130,11 +135,16 @@ impl Application {
             metrics: metrics_handle(),
         };
         let app = router(state);
+        let pollers = crate::ingest::imap::spawn_pollers(&self.services, &self.health, &shutdown).await?;
         let stop = shutdown.clone();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
             .context("HTTP server failed")?;
+        shutdown.cancel();
+        for p in pollers {
+            let _ = p.await;
+        }
         self.services.db.close().await;
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The command line: `serve`, `migrate`, `user add`, `token create`, `ingest`, `mailbox test`.
 
 mod ingest;
+mod mailbox;
 mod serve;
 mod users;
 
@@ -45,6 +46,9 @@ pub enum Command {
     Token(users::TokenCommand),
     /// Ingest raw RFC 5322 messages as if fetched from a mailbox (stdin when no file).
     Ingest(ingest::IngestArgs),
+    /// Check mailboxes.
+    #[command(subcommand)]
+    Mailbox(mailbox::MailboxCommand),
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -62,6 +66,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::User(cmd) => users::user(settings, cmd).await,
         Command::Token(cmd) => users::token(settings, cmd).await,
         Command::Ingest(args) => return ingest::ingest(settings, args).await,
+        Command::Mailbox(cmd) => mailbox::mailbox(settings, cmd).await,
     };
     match result {
         Ok(code) => code,

@@ -37,7 +37,7 @@ pub enum TlsMode {
 }
 
 /// What happens on the server after a message is safely stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AfterImport {
     Seen,
     Move(String),
@@ -59,6 +59,22 @@ impl AfterImport {
                 )),
             },
         }
+    }
+}
+
+impl std::fmt::Display for AfterImport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Seen => f.write_str("seen"),
+            Self::Delete => f.write_str("delete"),
+            Self::Move(folder) => write!(f, "move:{folder}"),
+        }
+    }
+}
+
+impl Serialize for AfterImport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
     }
 }
 
@@ -214,6 +230,18 @@ mod tests {
         );
         assert!(AfterImport::parse("move:").is_err());
         assert!(AfterImport::parse("archive").is_err());
+    }
+
+    #[test]
+    fn settings_survive_a_json_round_trip() {
+        let mb: MailboxSettings = toml::from_str(
+            "name = \"s\"\naddress = \"s@x.test\"\nimap = { host = \"h\", username = \"u\", password_env = \"P\", after_import = \"move:Done\" }\n",
+        )
+        .unwrap();
+        let back: MailboxSettings = serde_json::from_str(&serde_json::to_string(&mb).unwrap()).unwrap();
+        let imap = back.imap.unwrap();
+        assert_eq!(imap.after_import, AfterImport::Move("Done".into()));
+        assert_eq!(imap.password.password_env.as_deref(), Some("P"));
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct SyncState {
     pub uid_validity: Option<i64>,
     pub last_uid: i64,
     pub last_sync_at: Option<i64>,
+    /// UID set whose `after_import` action is still owed to the server.
+    pub pending: String,
 }
 
 const SELECT: &str = "select id, name, address, display_name, plus_addressing, source, enabled, settings_json from mailboxes";
@@ -49,6 +51,17 @@ impl Db {
             .bind(now)
             .execute(self.pool())
             .await?;
+        }
+        let names: Vec<String> = mailboxes.iter().map(|m| m.name.clone()).collect();
+        // Config mailboxes removed from the file are disabled, never deleted: their tickets stay.
+        for (id, name) in sqlx::query_as::<_, (i64, String)>("select id, name from mailboxes where source = 'config' and enabled = 1")
+            .fetch_all(self.pool())
+            .await?
+        {
+            if !names.contains(&name) {
+                tracing::info!(mailbox = %name, "mailbox no longer in the config file; disabled");
+                sqlx::query("update mailboxes set enabled = 0, updated_at = $2 where id = $1").bind(id).bind(now).execute(self.pool()).await?;
+            }
         }
         Ok(())
     }
@@ -92,7 +105,7 @@ impl Db {
 
     /// The checkpoint of a mailbox folder (default when never synced).
     pub async fn sync_state(&self, mailbox_id: i64, folder: &str) -> Result<SyncState> {
-        Ok(sqlx::query_as("select uid_validity, last_uid, last_sync_at from mailbox_sync where mailbox_id = $1 and folder = $2")
+        Ok(sqlx::query_as("select uid_validity, last_uid, last_sync_at, pending from mailbox_sync where mailbox_id = $1 and folder = $2")
             .bind(mailbox_id)
             .bind(folder)
             .fetch_optional(self.pool())
@@ -109,15 +122,16 @@ pub async fn save_checkpoint(
     state: &SyncState,
 ) -> Result<()> {
     sqlx::query(
-        "insert into mailbox_sync (mailbox_id, folder, uid_validity, last_uid, last_sync_at) values ($1, $2, $3, $4, $5) \
+        "insert into mailbox_sync (mailbox_id, folder, uid_validity, last_uid, last_sync_at, pending) values ($1, $2, $3, $4, $5, $6) \
          on conflict (mailbox_id, folder) do update set uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, \
-         last_sync_at = excluded.last_sync_at",
+         last_sync_at = excluded.last_sync_at, pending = excluded.pending",
     )
     .bind(mailbox_id)
     .bind(folder)
     .bind(state.uid_validity)
     .bind(state.last_uid)
     .bind(state.last_sync_at)
+    .bind(&state.pending)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -128,4 +142,33 @@ pub async fn addresses<'e>(conn: impl Executor<'e, Database = Any>) -> Result<Ve
     Ok(sqlx::query_scalar("select address from mailboxes")
         .fetch_all(conn)
         .await?)
+}
+
+/// Takes or renews the poller lease of a mailbox for `owner` until `expires_at`; false when another
+/// owner holds an unexpired lease.
+pub async fn acquire_lease<'e>(conn: impl Executor<'e, Database = Any>, mailbox_id: i64, owner: &str, now: i64, expires_at: i64) -> Result<bool> {
+    let held: Option<String> = sqlx::query_scalar(
+        "insert into mailbox_leases (mailbox_id, owner, expires_at) values ($1, $2, $3) \
+         on conflict (mailbox_id) do update set owner = excluded.owner, expires_at = excluded.expires_at \
+         where mailbox_leases.owner = excluded.owner or mailbox_leases.expires_at < $4 returning owner",
+    )
+    .bind(mailbox_id)
+    .bind(owner)
+    .bind(expires_at)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    Ok(held.is_some())
+}
+
+/// Gives a lease up (on shutdown), so another instance can take over at once.
+pub async fn release_lease<'e>(conn: impl Executor<'e, Database = Any>, mailbox_id: i64, owner: &str) -> Result<()> {
+    sqlx::query("delete from mailbox_leases where mailbox_id = $1 and owner = $2").bind(mailbox_id).bind(owner).execute(conn).await?;
+    Ok(())
+}
+
+/// Clears the owed `after_import` set once the server has applied it.
+pub async fn clear_pending<'e>(conn: impl Executor<'e, Database = Any>, mailbox_id: i64, folder: &str) -> Result<()> {
+    sqlx::query("update mailbox_sync set pending = '' where mailbox_id = $1 and folder = $2").bind(mailbox_id).bind(folder).execute(conn).await?;
+    Ok(())
 }

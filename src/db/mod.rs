@@ -44,6 +44,9 @@ pub enum DbError {
     /// The URL names no supported database.
     #[error("unsupported database URL {0:?}: use sqlite://… or postgres://…")]
     UnsupportedUrl(String),
+    /// Another instance took over this mailbox's poller lease; the batch was not committed.
+    #[error("the mailbox lease was lost to another instance")]
+    LeaseLost,
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error")]

@@ -1,8 +1,10 @@
 //! Integration tests: the whole application against a real store (SQLite and PostgreSQL).
 
 mod helpers;
+mod mailenv;
 
 mod api;
 mod cli;
+mod imap;
 mod ingest;
 mod threading;

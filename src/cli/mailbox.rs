@@ -1,0 +1,48 @@
+//! `deskmail mailbox test NAME`: log in to the mailbox's servers and report.
+
+use super::exit;
+use crate::config::{MailboxSettings, Settings};
+use crate::startup::Services;
+use clap::Subcommand;
+use std::time::Duration;
+
+#[derive(Debug, Subcommand)]
+pub enum MailboxCommand {
+    /// Log in to IMAP (and SMTP) and report capabilities, counts and what the next sync would import.
+    Test {
+        name: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn mailbox(settings: Settings, cmd: MailboxCommand) -> anyhow::Result<i32> {
+    let MailboxCommand::Test { name, json } = cmd;
+    let timeout = Duration::from_secs(settings.imap.command_timeout_secs.min(30));
+    let services = Services::start(settings).await?;
+    let Some(row) = services.db.mailbox_by_name(&name).await? else {
+        eprintln!("deskmail: unknown mailbox {name:?}");
+        return Ok(exit::USAGE);
+    };
+    let config: MailboxSettings = serde_json::from_str(&row.settings_json)?;
+    let Some(imap) = &config.imap else {
+        println!("mailbox {name}: no IMAP settings (fed by `deskmail ingest` only)");
+        return Ok(exit::OK);
+    };
+    let state = services.db.sync_state(row.id, &imap.folder).await?;
+    match crate::ingest::imap::probe::probe(imap, &state, timeout).await {
+        Ok(report) if json => println!("{}", serde_json::json!({ "mailbox": name, "imap": report })),
+        Ok(r) => {
+            println!("IMAP {}:{} ({:?}) as {}: login ok", imap.host, imap.port, imap.tls, imap.username);
+            println!("  capabilities: {}", r.capabilities.join(" "));
+            println!("  folder {}: {} messages, {} unseen, UIDVALIDITY {:?}, UIDNEXT {:?}", r.folder, r.exists, r.unseen, r.uid_validity, r.uid_next);
+            println!("  next sync would import {} message(s): {}", r.would_import, r.explanation);
+        }
+        Err(e) => {
+            eprintln!("IMAP {}:{}: {}", imap.host, imap.port, crate::telemetry::chain(&e));
+            return Ok(exit::TEMPFAIL);
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,234 @@
+//! The poller of one mailbox: lease, connect, sync, then IDLE or sleep; exponential backoff with jitter on failure.
+
+use super::after_import::Caps;
+use super::connect::{ImapSession, connect, within};
+use super::sync::{FetchFailures, SyncContext, sync_once};
+use super::ImapError;
+use crate::config::{ImapDefaults, ImapSettings, MailboxSettings};
+use crate::db::{Db, MailboxRow};
+use crate::health::{Health, MailboxState};
+use crate::ingest::Pipeline;
+use async_imap::extensions::idle::IdleResponse;
+use rand::Rng;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// RFC 2177 asks clients to re-issue IDLE at least every 29 minutes; we use 25.
+const IDLE_REISSUE: Duration = Duration::from_secs(25 * 60);
+
+/// Everything one mailbox's poller needs.
+#[derive(Clone)]
+pub struct Poller {
+    pub pipeline: Pipeline,
+    pub db: Db,
+    pub mailbox: MailboxRow,
+    pub imap: ImapSettings,
+    pub defaults: ImapDefaults,
+    pub max_message_bytes: u64,
+    pub health: Health,
+    /// This process's lease identity.
+    pub owner: String,
+}
+
+/// How a session ended without error.
+enum SessionEnd {
+    Stopped,
+    LeaseLost,
+}
+
+/// Starts a poller for every enabled mailbox with IMAP settings; returns their join handles.
+pub async fn spawn_pollers(services: &crate::startup::Services, health: &Health, cancel: &CancellationToken) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let owner = format!("{}:{}:{}", hostname(), std::process::id(), uuid::Uuid::new_v4().simple());
+    let mut handles = Vec::new();
+    for mailbox in services.db.mailboxes().await? {
+        let settings = match serde_json::from_str::<MailboxSettings>(&mailbox.settings_json) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(mailbox = %mailbox.name, error = %e, "mailbox settings unreadable; not polling it");
+                health.failed(&mailbox.name, format!("settings unreadable: {e}"));
+                continue;
+            }
+        };
+        let Some(imap) = settings.imap else { continue };
+        if mailbox.enabled != 1 {
+            health.set_state(&mailbox.name, MailboxState::Disabled);
+            continue;
+        }
+        let poller = Poller {
+            pipeline: services.pipeline.clone(),
+            db: services.db.clone(),
+            mailbox,
+            imap,
+            defaults: services.settings.imap.clone(),
+            max_message_bytes: services.settings.ingest.max_message_bytes,
+            health: health.clone(),
+            owner: owner.clone(),
+        };
+        handles.push(tokio::spawn(poller.run(cancel.clone())));
+    }
+    Ok(handles)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "host".into())
+}
+
+impl Poller {
+    fn lease_secs(&self) -> u64 {
+        self.defaults.lease_secs.max(3)
+    }
+
+    /// Takes or renews this mailbox's lease.
+    pub async fn try_lease(&self) -> Result<bool, ImapError> {
+        let now = crate::domain::now();
+        Ok(crate::db::mailboxes::acquire_lease(self.db.pool(), self.mailbox.id, &self.owner, now, now + self.lease_secs() as i64).await?)
+    }
+
+    /// Runs until `cancel`: the thin loop around [`Poller::run_session`].
+    pub async fn run(self, cancel: CancellationToken) {
+        let name = self.mailbox.name.clone();
+        let mut streak: u32 = 0;
+        let mut failures = FetchFailures::new();
+        self.health.set_state(&name, MailboxState::Idle);
+        while !cancel.is_cancelled() {
+            let result = match self.try_lease().await {
+                Ok(true) => self.run_session(&cancel, &mut failures, &mut streak).await,
+                Ok(false) => {
+                    // Another instance polls this mailbox; check again before its lease can expire.
+                    sleep_or_cancel(Duration::from_secs(self.lease_secs() / 2), &cancel).await;
+                    continue;
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(SessionEnd::Stopped) => break,
+                Ok(SessionEnd::LeaseLost) => tracing::warn!(mailbox = %name, "lease lost to another instance"),
+                Err(e) => {
+                    streak += 1;
+                    let error = crate::telemetry::chain(&e);
+                    tracing::warn!(mailbox = %name, error = %error, attempt = streak, "IMAP sync failed; backing off");
+                    metrics::counter!("deskmail_imap_sync_errors_total", "mailbox" => name.clone()).increment(1);
+                    self.health.failed(&name, error);
+                    sleep_or_cancel(backoff(streak, self.defaults.backoff_cap_secs), &cancel).await;
+                }
+            }
+        }
+        let _ = crate::db::mailboxes::release_lease(self.db.pool(), self.mailbox.id, &self.owner).await;
+        self.health.set_state(&name, MailboxState::Disabled);
+    }
+
+    /// Connects and keeps syncing until an error, a lost lease or `cancel`.
+    async fn run_session(&self, cancel: &CancellationToken, failures: &mut FetchFailures, streak: &mut u32) -> Result<SessionEnd, ImapError> {
+        let timeout = Duration::from_secs(self.defaults.command_timeout_secs);
+        self.health.set_state(&self.mailbox.name, MailboxState::Syncing);
+        let mut session = connect(&self.imap, timeout).await?;
+        let caps = Caps::read(&mut session, timeout).await?;
+        let cx = SyncContext {
+            pipeline: &self.pipeline,
+            db: &self.db,
+            mailbox: &self.mailbox,
+            imap: &self.imap,
+            caps,
+            max_message_bytes: self.max_message_bytes,
+            batch: self.defaults.fetch_batch as usize,
+            timeout,
+            lease: Some((self.owner.clone(), self.lease_secs())),
+        };
+        loop {
+            self.health.set_state(&self.mailbox.name, MailboxState::Syncing);
+            let started = Instant::now();
+            let report = sync_once(&mut session, &cx, failures).await?;
+            metrics::histogram!("deskmail_imap_sync_duration_seconds", "mailbox" => self.mailbox.name.clone()).record(started.elapsed().as_secs_f64());
+            if report.fetched > 0 || report.skipped > 0 {
+                tracing::info!(mailbox = %self.mailbox.name, fetched = report.fetched, created = report.created, skipped = report.skipped, "synced");
+            }
+            *streak = 0;
+            self.health.synced(&self.mailbox.name);
+            self.health.set_state(&self.mailbox.name, MailboxState::Idle);
+            let (next, end) = if caps.idle && self.imap.idle {
+                self.idle(session, cancel, timeout).await?
+            } else {
+                let end = self.poll_wait(cancel).await?;
+                (session, end)
+            };
+            session = next;
+            if let Some(end) = end {
+                let _ = within(timeout, "LOGOUT", session.logout()).await;
+                return Ok(end);
+            }
+        }
+    }
+
+    /// Waits in IDLE for new mail, renewing the lease; re-issues IDLE every 25 minutes.
+    async fn idle(&self, session: ImapSession, cancel: &CancellationToken, timeout: Duration) -> Result<(ImapSession, Option<SessionEnd>), ImapError> {
+        let mut handle = session.idle();
+        within(timeout, "IDLE", handle.init()).await?.map_err(ImapError::Protocol)?;
+        let started = Instant::now();
+        let renew = Duration::from_secs(self.lease_secs() / 3).max(Duration::from_secs(1));
+        let mut end = None;
+        loop {
+            let (wait, _stop) = handle.wait_with_timeout(renew);
+            let response = tokio::select! {
+                r = wait => Some(r.map_err(ImapError::Protocol)?),
+                _ = cancel.cancelled() => None,
+            };
+            match response {
+                None => end = Some(SessionEnd::Stopped),
+                Some(IdleResponse::Timeout) if started.elapsed() < IDLE_REISSUE => {
+                    if self.try_lease().await? {
+                        continue;
+                    }
+                    end = Some(SessionEnd::LeaseLost);
+                }
+                Some(_) => {}
+            }
+            break;
+        }
+        let session = within(timeout, "DONE", handle.done()).await?.map_err(ImapError::Protocol)?;
+        Ok((session, end))
+    }
+
+    /// Sleeps `poll_interval_secs`, renewing the lease on the way.
+    async fn poll_wait(&self, cancel: &CancellationToken) -> Result<Option<SessionEnd>, ImapError> {
+        let deadline = Instant::now() + Duration::from_secs(self.imap.poll_interval_secs.max(1));
+        let renew = Duration::from_secs(self.lease_secs() / 3).max(Duration::from_secs(1));
+        while Instant::now() < deadline {
+            let step = renew.min(deadline.saturating_duration_since(Instant::now()));
+            if sleep_or_cancel(step, cancel).await {
+                return Ok(Some(SessionEnd::Stopped));
+            }
+            if !self.try_lease().await? {
+                return Ok(Some(SessionEnd::LeaseLost));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Sleeps unless cancelled first; returns whether it was cancelled.
+async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => false,
+        _ = cancel.cancelled() => true,
+    }
+}
+
+/// Exponential backoff from 1 s, capped, with jitter (50–100 % of the step).
+pub fn backoff(attempt: u32, cap_secs: u64) -> Duration {
+    let step = 1u64.checked_shl(attempt.saturating_sub(1).min(30)).unwrap_or(u64::MAX).min(cap_secs.max(1));
+    let jitter = rand::rng().random_range(0.5..=1.0);
+    Duration::from_secs_f64(step as f64 * jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter() {
+        for (attempt, step) in [(1, 1.0), (2, 2.0), (4, 8.0), (20, 300.0)] {
+            let d = backoff(attempt, 300).as_secs_f64();
+            assert!(d >= step * 0.5 && d <= step, "attempt {attempt}: {d}");
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! One sync of a mailbox folder: new UIDs above the checkpoint fetched in batches, committed with the checkpoint, then `after_import`.
+
+use super::after_import::{self, Caps};
+use super::connect::{ImapSession, within};
+use super::{ImapError, uidset};
+use crate::config::{ImapSettings, ImportExisting};
+use crate::db::{self, Db, MailboxRow, SyncState};
+use crate::ingest::{Checkpoint, Input, OutcomeKind, Pipeline, Skipped};
+use futures::TryStreamExt;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Attempts before a message that cannot be fetched is skipped (and quarantined with what is known).
+const MAX_FETCH_ATTEMPTS: u32 = 3;
+/// Raw bytes fetched per round trip, at most (a batch holds at least one message).
+const BATCH_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What one sync needs.
+pub struct SyncContext<'a> {
+    pub pipeline: &'a Pipeline,
+    pub db: &'a Db,
+    pub mailbox: &'a MailboxRow,
+    pub imap: &'a ImapSettings,
+    pub caps: Caps,
+    pub max_message_bytes: u64,
+    pub batch: usize,
+    pub timeout: Duration,
+    /// `(owner, lease seconds)` when the poller holds a lease that every commit re-checks.
+    pub lease: Option<(String, u64)>,
+}
+
+/// UIDs whose fetch failed, with their attempt counts (kept across reconnects by the poller).
+pub type FetchFailures = HashMap<u32, u32>;
+
+/// What a sync did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SyncReport {
+    pub fetched: usize,
+    pub created: usize,
+    pub skipped: usize,
+}
+
+/// A message on the server not yet imported.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    uid: u32,
+    size: u64,
+    internal_date: Option<i64>,
+}
+
+/// Runs one sync. On error nothing after the last committed batch is lost; the next sync resumes there.
+pub async fn sync_once(session: &mut ImapSession, cx: &SyncContext<'_>, failures: &mut FetchFailures) -> Result<SyncReport, ImapError> {
+    let folder = cx.imap.folder.as_str();
+    let selected = within(cx.timeout, "SELECT", session.select(folder)).await?.map_err(ImapError::Protocol)?;
+    let validity = i64::from(selected.uid_validity.ok_or(ImapError::NoUidValidity)?);
+    let mut state = cx.db.sync_state(cx.mailbox.id, folder).await?;
+    settle_pending(session, cx, &mut state, validity).await?;
+    let first_sync = state.uid_validity.is_none();
+    let rescan = state.uid_validity.is_some_and(|v| v != validity);
+    if rescan {
+        tracing::warn!(mailbox = %cx.mailbox.name, folder, old = ?state.uid_validity, new = validity, "UIDVALIDITY changed; re-scanning the folder");
+        state.last_uid = 0;
+    }
+    state.uid_validity = Some(validity);
+    let uid_next = selected.uid_next.unwrap_or(0);
+    let candidates = if first_sync {
+        first_candidates(session, cx, uid_next).await?
+    } else {
+        candidates_above(session, cx, state.last_uid, uid_next).await?
+    };
+    let mut report = SyncReport::default();
+    let mut rest: &[Candidate] = &candidates;
+    while !rest.is_empty() {
+        set_oldest_gauge(cx, rest);
+        let take = batch_len(rest, cx.batch, failures);
+        let (batch, tail) = rest.split_at(take);
+        import_batch(session, cx, &mut state, validity, batch, failures, &mut report).await?;
+        rest = tail;
+    }
+    set_oldest_gauge(cx, &[]);
+    // A first sync (even one importing nothing) or a re-scan records the folder's UIDVALIDITY and end.
+    if first_sync || rescan {
+        state.last_uid = state.last_uid.max(i64::from(uid_next.saturating_sub(1)));
+        commit_state(cx, &state, Vec::new()).await?;
+    }
+    Ok(report)
+}
+
+/// Applies the `after_import` owed from a batch committed just before a crash or disconnect.
+async fn settle_pending(session: &mut ImapSession, cx: &SyncContext<'_>, state: &mut SyncState, validity: i64) -> Result<(), ImapError> {
+    if state.pending.is_empty() {
+        return Ok(());
+    }
+    if state.uid_validity == Some(validity) {
+        after_import::apply(session, &cx.imap.after_import, &uidset::parse(&state.pending), cx.caps, cx.timeout).await?;
+    }
+    db::mailboxes::clear_pending(cx.db.pool(), cx.mailbox.id, &cx.imap.folder).await?;
+    state.pending.clear();
+    Ok(())
+}
+
+async fn first_candidates(session: &mut ImapSession, cx: &SyncContext<'_>, uid_next: u32) -> Result<Vec<Candidate>, ImapError> {
+    match cx.imap.import_existing {
+        ImportExisting::All => candidates_above(session, cx, 0, uid_next).await,
+        ImportExisting::None => Ok(Vec::new()),
+        ImportExisting::Unseen => {
+            let found = within(cx.timeout, "UID SEARCH", session.uid_search("UNSEEN")).await?.map_err(ImapError::Protocol)?;
+            let uids: Vec<u32> = found.into_iter().collect();
+            if uids.is_empty() {
+                return Ok(Vec::new());
+            }
+            fetch_sizes(session, cx, &uidset::format(&uids), 0).await
+        }
+    }
+}
+
+async fn candidates_above(session: &mut ImapSession, cx: &SyncContext<'_>, last_uid: i64, uid_next: u32) -> Result<Vec<Candidate>, ImapError> {
+    if uid_next != 0 && i64::from(uid_next) <= last_uid + 1 {
+        return Ok(Vec::new());
+    }
+    fetch_sizes(session, cx, &format!("{}:*", last_uid + 1), last_uid).await
+}
+
+/// Sizes and dates of the messages in `set` with a UID above `above`, in UID order.
+async fn fetch_sizes(session: &mut ImapSession, cx: &SyncContext<'_>, set: &str, above: i64) -> Result<Vec<Candidate>, ImapError> {
+    let fetches = within(cx.timeout, "UID FETCH sizes", async {
+        session.uid_fetch(set, "(UID RFC822.SIZE INTERNALDATE)").await?.try_collect::<Vec<_>>().await
+    })
+    .await?
+    .map_err(ImapError::Protocol)?;
+    let mut out: Vec<Candidate> = fetches
+        .iter()
+        .filter_map(|f| {
+            let uid = f.uid?;
+            // `N:*` returns the last message even when its UID is below N.
+            (i64::from(uid) > above).then(|| Candidate {
+                uid,
+                size: u64::from(f.size.unwrap_or(0)),
+                internal_date: f.internal_date().map(|d| d.timestamp()),
+            })
+        })
+        .collect();
+    out.sort_by_key(|c| c.uid);
+    out.dedup_by_key(|c| c.uid);
+    Ok(out)
+}
+
+/// How many candidates go into the next batch: by count and bytes; a message that failed before goes alone.
+fn batch_len(rest: &[Candidate], max: usize, failures: &FetchFailures) -> usize {
+    if failures.contains_key(&rest[0].uid) {
+        return 1;
+    }
+    let mut bytes = 0;
+    let mut n = 0;
+    for c in rest.iter().take(max.max(1)) {
+        if n > 0 && (bytes + c.size > BATCH_BYTES || failures.contains_key(&c.uid)) {
+            break;
+        }
+        bytes += c.size;
+        n += 1;
+    }
+    n.max(1)
+}
+
+async fn import_batch(
+    session: &mut ImapSession,
+    cx: &SyncContext<'_>,
+    state: &mut SyncState,
+    validity: i64,
+    batch: &[Candidate],
+    failures: &mut FetchFailures,
+    report: &mut SyncReport,
+) -> Result<(), ImapError> {
+    let mut skipped = Vec::new();
+    let mut wanted = Vec::new();
+    for c in batch {
+        if c.size > cx.max_message_bytes {
+            let reason = format!("too large to fetch: {} bytes (limit {}); left on the server", c.size, cx.max_message_bytes);
+            skipped.push(skip(session, cx, validity, c, reason).await);
+        } else if failures.get(&c.uid).is_some_and(|n| *n >= MAX_FETCH_ATTEMPTS) {
+            let reason = format!("fetching failed {MAX_FETCH_ATTEMPTS} times; left on the server");
+            skipped.push(Skipped { uid_validity: validity, uid: i64::from(c.uid), size: c.size as i64, headers: String::new(), reason });
+            failures.remove(&c.uid);
+        } else {
+            wanted.push(c.uid);
+        }
+    }
+    let bodies = match fetch_bodies(session, cx, &wanted).await {
+        Ok(b) => b,
+        Err(e) => {
+            for uid in &wanted {
+                *failures.entry(*uid).or_default() += 1;
+            }
+            return Err(e);
+        }
+    };
+    for uid in &wanted {
+        failures.remove(uid);
+    }
+    let held: Vec<u32> = bodies.iter().map(|(uid, _)| *uid).collect();
+    let inputs: Vec<Input> = bodies.into_iter().map(|(uid, raw)| Input { raw, source: Some((validity, i64::from(uid))) }).collect();
+    state.last_uid = batch.iter().map(|c| i64::from(c.uid)).max().unwrap_or(state.last_uid).max(state.last_uid);
+    state.pending = uidset::format(&held);
+    state.last_sync_at = Some(crate::domain::now());
+    let checkpoint = checkpoint(cx, state, skipped);
+    report.skipped += checkpoint.skipped.len();
+    let outcomes = cx.pipeline.ingest(cx.mailbox, inputs, Some(checkpoint)).await?;
+    report.fetched += outcomes.len();
+    report.created += outcomes.iter().filter(|o| o.kind == OutcomeKind::Created).count();
+    after_import::apply(session, &cx.imap.after_import, &held, cx.caps, cx.timeout).await?;
+    db::mailboxes::clear_pending(cx.db.pool(), cx.mailbox.id, &cx.imap.folder).await?;
+    state.pending.clear();
+    Ok(())
+}
+
+/// A message deskmail will not fetch: its headers (when the server gives them) go to quarantine.
+async fn skip(session: &mut ImapSession, cx: &SyncContext<'_>, validity: i64, c: &Candidate, reason: String) -> Skipped {
+    let headers = within(cx.timeout, "UID FETCH header", async {
+        let fetches = session.uid_fetch(c.uid.to_string(), "(UID BODY.PEEK[HEADER])").await?.try_collect::<Vec<_>>().await?;
+        Ok::<_, async_imap::error::Error>(fetches.iter().find_map(|f| f.header().map(|h| String::from_utf8_lossy(h).into_owned())))
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .flatten()
+    .unwrap_or_default();
+    tracing::warn!(mailbox = %cx.mailbox.name, uid = c.uid, size = c.size, %reason, "message skipped");
+    Skipped { uid_validity: validity, uid: i64::from(c.uid), size: c.size as i64, headers: crate::ingest::parse::clean(&headers), reason }
+}
+
+async fn fetch_bodies(session: &mut ImapSession, cx: &SyncContext<'_>, uids: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fetches = within(cx.timeout, "UID FETCH bodies", async {
+        session.uid_fetch(uidset::format(uids), "(UID BODY.PEEK[])").await?.try_collect::<Vec<_>>().await
+    })
+    .await?
+    .map_err(ImapError::Protocol)?;
+    let mut bodies: Vec<(u32, Vec<u8>)> =
+        fetches.iter().filter_map(|f| Some((f.uid?, f.body()?.to_vec()))).filter(|(uid, _)| uids.contains(uid)).collect();
+    bodies.sort_by_key(|(uid, _)| *uid);
+    bodies.dedup_by_key(|(uid, _)| *uid);
+    Ok(bodies)
+}
+
+fn checkpoint(cx: &SyncContext<'_>, state: &SyncState, skipped: Vec<Skipped>) -> Checkpoint {
+    let lease = cx.lease.as_ref().map(|(owner, secs)| (owner.clone(), crate::domain::now() + *secs as i64));
+    Checkpoint { folder: cx.imap.folder.clone(), state: state.clone(), skipped, lease }
+}
+
+async fn commit_state(cx: &SyncContext<'_>, state: &SyncState, skipped: Vec<Skipped>) -> Result<(), ImapError> {
+    cx.pipeline.commit_checkpoint(cx.mailbox, &checkpoint(cx, state, skipped)).await?;
+    Ok(())
+}
+
+fn set_oldest_gauge(cx: &SyncContext<'_>, rest: &[Candidate]) {
+    let oldest = rest.iter().filter_map(|c| c.internal_date).min();
+    let age = oldest.map(|t| (crate::domain::now() - t).max(0) as f64).unwrap_or(0.0);
+    metrics::gauge!("deskmail_imap_oldest_unimported_seconds", "mailbox" => cx.mailbox.name.clone()).set(age);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(uid: u32, size: u64) -> Candidate {
+        Candidate { uid, size, internal_date: None }
+    }
+
+    #[test]
+    fn batches_are_bounded_by_count_and_bytes() {
+        let none = FetchFailures::new();
+        assert_eq!(batch_len(&[c(1, 10), c(2, 10), c(3, 10)], 2, &none), 2);
+        assert_eq!(batch_len(&[c(1, BATCH_BYTES), c(2, 10)], 100, &none), 1);
+        assert_eq!(batch_len(&[c(1, BATCH_BYTES * 2)], 100, &none), 1);
+    }
+
+    #[test]
+    fn a_message_that_failed_before_is_fetched_alone() {
+        let failed = FetchFailures::from([(2, 1)]);
+        assert_eq!(batch_len(&[c(1, 10), c(2, 10), c(3, 10)], 100, &failed), 1);
+        assert_eq!(batch_len(&[c(2, 10), c(3, 10)], 100, &failed), 1);
+    }
+}
