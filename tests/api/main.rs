@@ -6,5 +6,7 @@ mod mailenv;
 mod api;
 mod cli;
 mod imap;
+mod imap_crash;
+mod imap_faults;
 mod ingest;
 mod threading;

@@ -1,0 +1,140 @@
+//! IMAP faults: commits before flags, bad credentials/TLS/ports, server restarts, SIGKILLed imports, two instances.
+
+use crate::helpers::{Store, TestApp, fresh_database, spawn_app_with, test_settings};
+use crate::imap::{app_with_mailbox, wait_tickets};
+use crate::mailenv::{MailEnv, append, search, test_mail, wait_for};
+use deskmail::config::AfterImport;
+use serde_json::Value;
+use std::time::Duration;
+
+async fn mailbox_health(app: &TestApp, name: &str) -> Value {
+    let (_, health) = app.get("/healthz").await;
+    health["mailboxes"].as_array().and_then(|m| m.iter().find(|m| m["name"] == name).cloned()).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn seen_is_never_set_before_the_message_is_committed() {
+    let Some(env) = MailEnv::shared() else { return };
+    let support = env.address("commit");
+    let Some(app) = app_with_mailbox(Store::Sqlite, &env, &support, |i| {
+        i.after_import = AfterImport::Seen;
+        i.idle = false;
+        i.poll_interval_secs = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let pool = app.services.db.pool();
+    sqlx::query("create trigger fail_raw before insert on raw_messages begin select raise(abort, 'injected store failure'); end")
+        .execute(pool)
+        .await
+        .unwrap();
+    let mut s = env.session(&support).await;
+    append(&mut s, "INBOX", &test_mail("c@customer.example", &support, "not-yet")).await;
+    let failed = wait_for(15, || async { mailbox_health(&app, "imap").await["error"].as_str().map(str::to_string) }).await;
+    assert!(failed.expect("the store failure shows in /healthz").contains("injected store failure"));
+    assert!(search(&mut s, "INBOX", "SEEN").await.is_empty(), "flagged \\Seen although nothing was committed");
+    sqlx::query("drop trigger fail_raw").execute(pool).await.unwrap();
+    assert_eq!(wait_tickets(&app, "not-yet", 1, 15).await, 1, "imported after the store recovered");
+    let seen = wait_for(5, || {
+        let (env, support) = (env.clone(), support.clone());
+        async move { (!search(&mut env.session(&support).await, "INBOX", "SEEN").await.is_empty()).then_some(()) }
+    })
+    .await;
+    assert!(seen.is_some());
+}
+
+#[tokio::test]
+async fn broken_mailboxes_show_their_error_and_the_others_keep_importing() {
+    let Some(env) = MailEnv::shared() else { return };
+    let good = env.address("good");
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mailboxes = vec![
+        env.mailbox("good", &good, |i| i.idle = true),
+        env.mailbox("badpass", &env.address("badpass"), |i| i.password.password = Some("wrong-password".into())),
+        env.mailbox("badtls", &env.address("badtls"), |i| i.port = env.imap_port),
+        env.mailbox("closed", &env.address("closed"), |i| i.port = closed_port),
+    ];
+    let Some(app) = spawn_app_with(Store::Sqlite, move |s| s.mailboxes.extend(mailboxes)).await else { return };
+    env.send("c@customer.example", &[&good], &test_mail("c@customer.example", &good, "still-importing")).await;
+    assert_eq!(wait_tickets(&app, "still-importing", 1, 10).await, 1);
+    for (name, expected) in [("badpass", "login refused"), ("badtls", "TLS handshake failed"), ("closed", "cannot connect")] {
+        let h = wait_for(10, || async {
+            let h = mailbox_health(&app, name).await;
+            h["error"].is_string().then_some(h)
+        })
+        .await
+        .unwrap_or_else(|| panic!("{name}: no error in /healthz"));
+        assert!(h["error"].as_str().unwrap().contains(expected), "{name}: {h}");
+        assert!(matches!(h["state"].as_str(), Some("backing_off" | "failing" | "syncing")), "{name}: {h}");
+    }
+    let (_, health) = app.get("/healthz").await;
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(mailbox_health(&app, "good").await["error"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_dovecot_restart_during_an_import_loses_nothing() {
+    let Some(env) = MailEnv::private() else { return };
+    let support = env.address("restart");
+    let Some(app) = app_with_mailbox(Store::Sqlite, &env, &support, |i| i.idle = true).await else { return };
+    let mut mails = Vec::new();
+    for i in 0..60 {
+        mails.push(test_mail(&format!("c{i}@customer.example"), &support, &format!("restart-{i:03}")));
+    }
+    for m in &mails[..30] {
+        env.send("c@customer.example", &[&support], m).await;
+    }
+    env.control("stop-imap");
+    // Postfix queues what arrives while Dovecot is down and delivers it after the restart.
+    for m in &mails[30..] {
+        env.send("c@customer.example", &[&support], m).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    env.control("start-imap");
+    assert_eq!(wait_tickets(&app, "restart-", 60, 60).await, 60);
+    let n: i64 = sqlx::query_scalar("select count(*) from messages").fetch_one(app.services.db.pool()).await.unwrap();
+    assert_eq!(n, 60, "nothing doubled");
+}
+
+#[tokio::test]
+async fn two_instances_on_one_postgres_import_every_mail_once() {
+    let Some(env) = MailEnv::shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = fresh_database(Store::Postgres, dir.path()).await else { return };
+    let support = env.address("twins");
+    let mut apps = Vec::new();
+    for _ in 0..2 {
+        let mut settings = test_settings(dir.path(), url.clone());
+        settings.imap.lease_secs = 3;
+        settings.mailboxes.push(env.mailbox("imap", &support, |i| i.idle = true));
+        let app = deskmail::startup::Application::build(settings).await.unwrap();
+        let services = app.services().clone();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(app.run_until_stopped(stop.clone()));
+        apps.push((services, stop, task));
+    }
+    let count = |db: deskmail::db::Db| async move {
+        let n: i64 = sqlx::query_scalar("select count(*) from receipts").fetch_one(db.pool()).await.unwrap();
+        n
+    };
+    for i in 0..20 {
+        env.send("c@customer.example", &[&support], &test_mail("c@customer.example", &support, &format!("twin-{i}"))).await;
+    }
+    let db = apps[0].0.db.clone();
+    assert!(wait_for(20, || { let db = db.clone(); async move { (count(db).await >= 20).then_some(()) } }).await.is_some());
+    // The holder stops; the other instance takes the lease over and imports the rest.
+    let (_, stop, task) = apps.remove(0);
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    let db = apps[0].0.db.clone();
+    for i in 20..30 {
+        env.send("c@customer.example", &[&support], &test_mail("c@customer.example", &support, &format!("twin-{i}"))).await;
+    }
+    assert!(wait_for(30, || { let db = db.clone(); async move { (count(db).await >= 30).then_some(()) } }).await.is_some());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let messages: i64 = sqlx::query_scalar("select count(*) from messages").fetch_one(apps[0].0.db.pool()).await.unwrap();
+    assert_eq!((count(apps[0].0.db.clone()).await, messages), (30, 30), "every mail imported exactly once");
+    apps[0].1.cancel();
+}
