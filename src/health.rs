@@ -51,36 +51,25 @@ impl Health {
         self.update(name, |h| {
             h.error_streak += 1;
             h.error = Some(error);
-            h.state = if h.error_streak >= 3 {
-                MailboxState::Failing
-            } else {
-                MailboxState::BackingOff
-            };
+            h.state = if h.error_streak >= 3 { MailboxState::Failing } else { MailboxState::BackingOff };
         });
     }
 
     fn update(&self, name: &str, f: impl FnOnce(&mut MailboxHealth)) {
         let mut map = self.inner.write().expect("health lock");
-        let entry = map
-            .entry(name.to_string())
-            .or_insert_with(|| MailboxHealth {
-                name: name.to_string(),
-                state: MailboxState::Idle,
-                last_sync_at: None,
-                error: None,
-                error_streak: 0,
-            });
+        let entry = map.entry(name.to_string()).or_insert_with(|| MailboxHealth {
+            name: name.to_string(),
+            state: MailboxState::Idle,
+            last_sync_at: None,
+            error: None,
+            error_streak: 0,
+        });
         f(entry);
     }
 
     /// Every mailbox's health, by name.
     pub fn snapshot(&self) -> Vec<MailboxHealth> {
-        self.inner
-            .read()
-            .expect("health lock")
-            .values()
-            .cloned()
-            .collect()
+        self.inner.read().expect("health lock").values().cloned().collect()
     }
 
     /// Forgets a mailbox (removed or disabled).
@@ -104,9 +93,6 @@ mod tests {
         h.synced("support");
         h.set_state("support", MailboxState::Idle);
         let s = &h.snapshot()[0];
-        assert_eq!(
-            (s.state, s.error_streak, s.error.is_none()),
-            (MailboxState::Idle, 0, true)
-        );
+        assert_eq!((s.state, s.error_streak, s.error.is_none()), (MailboxState::Idle, 0, true));
     }
 }

@@ -5,18 +5,13 @@ use rand::Rng;
 
 /// Hashes a password with argon2id and a random salt (PHC string). CPU-heavy: call from a blocking thread.
 pub fn hash(password: &str) -> String {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .expect("argon2 accepts any password")
-        .to_string()
+    Argon2::default().hash_password(password.as_bytes()).expect("argon2 accepts any password").to_string()
 }
 
 /// Whether `password` matches the PHC `hash`.
 pub fn verify(password: &str, hash: &str) -> bool {
     match argon2::password_hash::phc::PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
@@ -25,9 +20,7 @@ pub fn verify(password: &str, hash: &str) -> bool {
 pub fn random_string(len: usize) -> String {
     const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut rng = rand::rng();
-    (0..len)
-        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
-        .collect()
+    (0..len).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
 }
 
 /// A new API token secret (`dm_…`), shown to the user once.

@@ -7,12 +7,7 @@ use std::path::Path;
 
 /// Loads the signing secret, creating `{storage.dir}/secret.key` (mode 0600) when none is configured.
 pub fn load_or_create(settings: &Settings) -> anyhow::Result<Vec<u8>> {
-    if let Some(secret) = settings
-        .security
-        .secret
-        .as_deref()
-        .filter(|s| !s.is_empty())
-    {
+    if let Some(secret) = settings.security.secret.as_deref().filter(|s| !s.is_empty()) {
         return Ok(secret.as_bytes().to_vec());
     }
     let path = match &settings.security.secret_file {
@@ -20,18 +15,13 @@ pub fn load_or_create(settings: &Settings) -> anyhow::Result<Vec<u8>> {
         None => settings.storage.dir.join("secret.key"),
     };
     if path.exists() {
-        let s = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read secret file {}", path.display()))?;
-        anyhow::ensure!(
-            s.trim().len() >= 32,
-            "secret file {} holds fewer than 32 characters",
-            path.display()
-        );
+        let s =
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read secret file {}", path.display()))?;
+        anyhow::ensure!(s.trim().len() >= 32, "secret file {} holds fewer than 32 characters", path.display());
         return Ok(s.trim().as_bytes().to_vec());
     }
     let secret = crate::password::random_string(64);
-    write_private(&path, &secret)
-        .with_context(|| format!("cannot create secret file {}", path.display()))?;
+    write_private(&path, &secret).with_context(|| format!("cannot create secret file {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a new installation secret");
     Ok(secret.into_bytes())
 }

@@ -26,24 +26,13 @@ pub struct Services {
 impl Services {
     /// Connects and migrates the database, provisions config mailboxes, loads the secret.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&settings.storage.dir).with_context(|| {
-            format!(
-                "cannot create storage dir {}",
-                settings.storage.dir.display()
-            )
-        })?;
+        std::fs::create_dir_all(&settings.storage.dir)
+            .with_context(|| format!("cannot create storage dir {}", settings.storage.dir.display()))?;
         let db = Db::connect(&settings.database.url, settings.database.max_connections)
             .await
-            .with_context(|| {
-                format!(
-                    "cannot open database {}",
-                    crate::config::redact_url(&settings.database.url)
-                )
-            })?;
+            .with_context(|| format!("cannot open database {}", crate::config::redact_url(&settings.database.url)))?;
         db.migrate().await.context("cannot migrate the database")?;
-        db.provision_mailboxes(&settings.mailboxes)
-            .await
-            .context("cannot provision mailboxes")?;
+        db.provision_mailboxes(&settings.mailboxes).await.context("cannot provision mailboxes")?;
         let blobs = BlobStore::open(&settings.storage.dir).context("cannot open blob storage")?;
         let signer = Signer::new(&crate::secret::load_or_create(&settings)?);
         let context = PrepareContext {
@@ -52,16 +41,9 @@ impl Services {
             signer: signer.clone(),
             block_list: settings.ingest.block_list.clone(),
         };
-        let pipeline = Pipeline::new(db.clone(), blobs.clone(), context)
-            .await
-            .context("cannot start the ingest pipeline")?;
-        Ok(Self {
-            settings: Arc::new(settings),
-            db,
-            blobs,
-            signer,
-            pipeline,
-        })
+        let pipeline =
+            Pipeline::new(db.clone(), blobs.clone(), context).await.context("cannot start the ingest pipeline")?;
+        Ok(Self { settings: Arc::new(settings), db, blobs, signer, pipeline })
     }
 }
 
@@ -77,14 +59,8 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let services = Services::start(settings).await?;
         let listen = services.settings.server.listen.clone();
-        let listener = TcpListener::bind(&listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
-        Ok(Self {
-            services,
-            listener,
-            health: Health::default(),
-        })
+        let listener = TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        Ok(Self { services, listener, health: Health::default() })
     }
 
     /// The bound port.
@@ -112,12 +88,7 @@ impl Application {
             let p = password.clone();
             tokio::task::spawn_blocking(move || crate::password::hash(&p)).await?
         };
-        match self
-            .services
-            .db
-            .create_user(&email, "Administrator", crate::domain::Role::Admin, &hash)
-            .await
-        {
+        match self.services.db.create_user(&email, "Administrator", crate::domain::Role::Admin, &hash).await {
             Ok(_) => Ok(Some((email, password))),
             // Another instance created it first.
             Err(crate::db::DbError::Conflict(_)) => Ok(None),
@@ -167,10 +138,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 /// The handlers are registered before this returns, so no early signal is missed.
 pub fn shutdown_on_signal(token: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         tracing::warn!("cannot install signal handlers; stop with SIGKILL");
         return;
     };

@@ -29,10 +29,7 @@ impl BlobStore {
     }
 
     fn path(&self, sha256: &str) -> PathBuf {
-        self.root
-            .join(&sha256[..2])
-            .join(&sha256[2..4])
-            .join(sha256)
+        self.root.join(&sha256[..2]).join(&sha256[2..4]).join(sha256)
     }
 
     /// Writes `bytes` under its digest unless it is already there. Not durable until [`Self::sync`].
@@ -60,10 +57,7 @@ impl BlobStore {
     /// Reads a blob back.
     pub fn get(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
         if sha256.len() < 4 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "not a sha256",
-            ));
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a sha256"));
         }
         std::fs::read(self.path(sha256))
     }
@@ -74,11 +68,7 @@ fn sync_filesystem(dir: &std::fs::File) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     // SAFETY: the descriptor is valid for the lifetime of `dir`.
     let rc = unsafe { libc::syncfs(dir.as_raw_fd()) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
 }
 
 #[cfg(not(target_os = "linux"))]

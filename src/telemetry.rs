@@ -16,9 +16,7 @@ pub fn init(format: LogFormat) {
         .or_else(|| std::env::var("RUST_LOG").ok())
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| EnvFilter::new("info,sqlx=warn,async_imap=warn,lettre=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -46,13 +44,8 @@ pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     #[test]
     fn chains_join_causes() {
-        let err = anyhow::anyhow!("disk full")
-            .context("cannot write blob")
-            .context("ingest failed");
+        let err = anyhow::anyhow!("disk full").context("cannot write blob").context("ingest failed");
         let e: &(dyn std::error::Error + 'static) = err.as_ref();
-        assert_eq!(
-            super::chain(e),
-            "ingest failed: cannot write blob: disk full"
-        );
+        assert_eq!(super::chain(e), "ingest failed: cannot write blob: disk full");
     }
 }

@@ -30,14 +30,11 @@ impl std::fmt::Debug for Signer {
 impl Signer {
     /// A signer over the installation secret.
     pub fn new(secret: &[u8]) -> Self {
-        Self {
-            key: secret.to_vec(),
-        }
+        Self { key: secret.to_vec() }
     }
 
     fn mac(&self, parts: &[&str]) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.key).expect("hmac accepts any key length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("hmac accepts any key length");
         for part in parts {
             mac.update(part.as_bytes());
             mac.update(b"\0");
@@ -48,11 +45,7 @@ impl Signer {
     fn mac_matches(&self, parts: &[&str], given: &str) -> bool {
         let expected = self.mac(parts);
         given.len() == expected.len()
-            && expected
-                .bytes()
-                .zip(given.to_ascii_lowercase().bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+            && expected.bytes().zip(given.to_ascii_lowercase().bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
     }
 
     /// `dm.{ticket}.{message}.{mac}@{domain}` (no angle brackets); `message` is any `[A-Za-z0-9]` tag.
@@ -70,8 +63,7 @@ impl Signer {
         let (ticket, rest) = rest.split_once('.')?;
         let (message, mac) = rest.rsplit_once('.')?;
         let number: i64 = ticket.parse().ok()?;
-        self.mac_matches(&["mid", ticket, message], mac)
-            .then_some(number)
+        self.mac_matches(&["mid", ticket, message], mac).then_some(number)
     }
 
     /// `local+{ticket}-{mac}@domain` for a mailbox address.
@@ -85,43 +77,24 @@ impl Signer {
     pub fn agent_reply_address(&self, mailbox: &EmailAddress, ticket: i64, agent: i64) -> String {
         let (t, a) = (ticket.to_string(), agent.to_string());
         let mac = self.mac(&["agent", mailbox.local_part(), &t, &a]);
-        format!(
-            "{}+{t}-a{a}-{mac}@{}",
-            mailbox.local_part(),
-            mailbox.domain()
-        )
+        format!("{}+{t}-a{a}-{mac}@{}", mailbox.local_part(), mailbox.domain())
     }
 
     /// The token in `address` when it is a correctly signed plus-address of `mailbox`.
-    pub fn check_reply_address(
-        &self,
-        mailbox: &EmailAddress,
-        address: &EmailAddress,
-    ) -> Option<ReplyToken> {
+    pub fn check_reply_address(&self, mailbox: &EmailAddress, address: &EmailAddress) -> Option<ReplyToken> {
         if address.domain() != mailbox.domain() {
             return None;
         }
-        let tag = address
-            .local_part()
-            .strip_prefix(mailbox.local_part())?
-            .strip_prefix('+')?;
+        let tag = address.local_part().strip_prefix(mailbox.local_part())?.strip_prefix('+')?;
         let (body, mac) = tag.rsplit_once('-')?;
         match body.split_once("-a") {
             Some((t, a)) => {
-                let token = ReplyToken {
-                    ticket: t.parse().ok()?,
-                    agent: Some(a.parse().ok()?),
-                };
-                self.mac_matches(&["agent", mailbox.local_part(), t, a], mac)
-                    .then_some(token)
+                let token = ReplyToken { ticket: t.parse().ok()?, agent: Some(a.parse().ok()?) };
+                self.mac_matches(&["agent", mailbox.local_part(), t, a], mac).then_some(token)
             }
             None => {
-                let token = ReplyToken {
-                    ticket: body.parse().ok()?,
-                    agent: None,
-                };
-                self.mac_matches(&["plus", mailbox.local_part(), body], mac)
-                    .then_some(token)
+                let token = ReplyToken { ticket: body.parse().ok()?, agent: None };
+                self.mac_matches(&["plus", mailbox.local_part(), body], mac).then_some(token)
             }
         }
     }
@@ -145,15 +118,9 @@ mod tests {
     #[test]
     fn forged_or_foreign_message_ids_do_not() {
         let id = signer().message_id(1042, "7", "example.com");
-        assert_eq!(
-            signer().check_message_id(&id.replace("dm.1042", "dm.1043")),
-            None
-        );
+        assert_eq!(signer().check_message_id(&id.replace("dm.1042", "dm.1043")), None);
         assert_eq!(Signer::new(b"other secret").check_message_id(&id), None);
-        assert_eq!(
-            signer().check_message_id("dm.1042.7.0000000000000000@example.com"),
-            None
-        );
+        assert_eq!(signer().check_message_id("dm.1042.7.0000000000000000@example.com"), None);
         assert_eq!(signer().check_message_id("CAF=abc@mail.gmail.com"), None);
         assert_eq!(signer().check_message_id("dm..@"), None);
     }
@@ -163,21 +130,9 @@ mod tests {
         let mb = EmailAddress::parse("support@example.com").unwrap();
         let s = signer();
         let plain = EmailAddress::parse(&s.reply_address(&mb, 1001)).unwrap();
-        assert_eq!(
-            s.check_reply_address(&mb, &plain),
-            Some(ReplyToken {
-                ticket: 1001,
-                agent: None
-            })
-        );
+        assert_eq!(s.check_reply_address(&mb, &plain), Some(ReplyToken { ticket: 1001, agent: None }));
         let agent = EmailAddress::parse(&s.agent_reply_address(&mb, 1001, 5)).unwrap();
-        assert_eq!(
-            s.check_reply_address(&mb, &agent),
-            Some(ReplyToken {
-                ticket: 1001,
-                agent: Some(5)
-            })
-        );
+        assert_eq!(s.check_reply_address(&mb, &agent), Some(ReplyToken { ticket: 1001, agent: Some(5) }));
     }
 
     #[test]

@@ -63,11 +63,7 @@ pub async fn ingest(settings: Settings, args: IngestArgs) -> i32 {
     code
 }
 
-async fn ingest_chunk(
-    services: &Services,
-    mailbox: &crate::db::MailboxRow,
-    names: &[String],
-) -> Vec<Line> {
+async fn ingest_chunk(services: &Services, mailbox: &crate::db::MailboxRow, names: &[String]) -> Vec<Line> {
     let mut lines: Vec<Line> = Vec::new();
     let mut inputs = Vec::new();
     let mut slots = Vec::new();
@@ -82,11 +78,7 @@ async fn ingest_chunk(
                 });
                 inputs.push(Input { raw, source: None });
             }
-            Err(e) => lines.push(Line {
-                file: name.clone(),
-                sha256: None,
-                result: Err(format!("cannot read: {e}")),
-            }),
+            Err(e) => lines.push(Line { file: name.clone(), sha256: None, result: Err(format!("cannot read: {e}")) }),
         }
     }
     if inputs.is_empty() {
@@ -99,10 +91,7 @@ async fn ingest_chunk(
             }
         }
         Err(e) => {
-            let reason = format!(
-                "temporary failure, retry later: {}",
-                crate::telemetry::chain(&e)
-            );
+            let reason = format!("temporary failure, retry later: {}", crate::telemetry::chain(&e));
             tracing::error!(error = %reason, "batch not stored");
             for slot in slots {
                 lines[slot].result = Err(reason.clone());
@@ -143,11 +132,7 @@ fn worse(a: i32, b: i32) -> i32 {
 
 fn report(line: &Line, as_json: bool) {
     let (outcome, ticket, reason) = match &line.result {
-        Ok(o) => (
-            serde_json::to_value(o.kind).unwrap_or_default(),
-            o.ticket,
-            o.reason.clone(),
-        ),
+        Ok(o) => (serde_json::to_value(o.kind).unwrap_or_default(), o.ticket, o.reason.clone()),
         Err(reason) => (json!("error"), None, Some(reason.clone())),
     };
     let mut out = std::io::stdout().lock();
@@ -160,12 +145,7 @@ fn report(line: &Line, as_json: bool) {
     } else {
         let ticket = ticket.map(|t| format!(" ticket #{t}")).unwrap_or_default();
         let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
-        writeln!(
-            out,
-            "{}: {}{ticket}{reason}",
-            line.file,
-            outcome.as_str().unwrap_or("error")
-        )
+        writeln!(out, "{}: {}{ticket}{reason}", line.file, outcome.as_str().unwrap_or("error"))
     };
 }
 

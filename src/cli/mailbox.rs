@@ -36,7 +36,10 @@ pub async fn mailbox(settings: Settings, cmd: MailboxCommand) -> anyhow::Result<
         Ok(r) => {
             println!("IMAP {}:{} ({:?}) as {}: login ok", imap.host, imap.port, imap.tls, imap.username);
             println!("  capabilities: {}", r.capabilities.join(" "));
-            println!("  folder {}: {} messages, {} unseen, UIDVALIDITY {:?}, UIDNEXT {:?}", r.folder, r.exists, r.unseen, r.uid_validity, r.uid_next);
+            println!(
+                "  folder {}: {} messages, {} unseen, UIDVALIDITY {:?}, UIDNEXT {:?}",
+                r.folder, r.exists, r.unseen, r.uid_validity, r.uid_next
+            );
             println!("  next sync would import {} message(s): {}", r.would_import, r.explanation);
         }
         Err(e) => {

@@ -16,10 +16,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<i32> {
             "\n  First start: created the admin account\n    login:    {email}\n    password: {password}\n  (shown once; change it under /settings)\n"
         );
     }
-    println!(
-        "deskmail is running: {public_url}  (listening on port {})",
-        app.port()
-    );
+    println!("deskmail is running: {public_url}  (listening on port {})", app.port());
     app.run_until_stopped(shutdown).await?;
     tracing::info!("stopped");
     Ok(exit::OK)

@@ -36,12 +36,7 @@ pub enum TokenCommand {
 }
 
 pub async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<i32> {
-    let UserCommand::Add {
-        email,
-        name,
-        role,
-        password_stdin,
-    } = cmd;
+    let UserCommand::Add { email, name, role, password_stdin } = cmd;
     let Ok(email) = EmailAddress::parse(&email) else {
         eprintln!("deskmail: {email:?} is not a valid e-mail address");
         return Ok(exit::USAGE);
@@ -49,9 +44,7 @@ pub async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<i32> {
     let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
     let (password, generated) = if password_stdin {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("cannot read the password from stdin")?;
+        std::io::stdin().read_to_string(&mut s).context("cannot read the password from stdin")?;
         (s.trim_end_matches(['\r', '\n']).to_string(), false)
     } else {
         (crate::password::random_string(20), true)
@@ -63,11 +56,7 @@ pub async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<i32> {
     let services = Services::start(settings).await?;
     let to_hash = password.clone();
     let hash = tokio::task::spawn_blocking(move || crate::password::hash(&to_hash)).await?;
-    match services
-        .db
-        .create_user(email.as_str(), &name, role, &hash)
-        .await
-    {
+    match services.db.create_user(email.as_str(), &name, role, &hash).await {
         Ok(id) => println!("created {role} {email} (id {id})"),
         Err(crate::db::DbError::Conflict(_)) => {
             eprintln!("deskmail: a user {email} already exists");
@@ -84,19 +73,12 @@ pub async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<i32> {
 pub async fn token(settings: Settings, cmd: TokenCommand) -> anyhow::Result<i32> {
     let TokenCommand::Create { user, name } = cmd;
     let services = Services::start(settings).await?;
-    let Some(u) = services
-        .db
-        .user_by_email(&user.trim().to_lowercase())
-        .await?
-    else {
+    let Some(u) = services.db.user_by_email(&user.trim().to_lowercase()).await? else {
         eprintln!("deskmail: no user {user}");
         return Ok(exit::USAGE);
     };
     let token = crate::password::new_api_token();
-    services
-        .db
-        .create_token(u.id, &name, &crate::password::token_hash(&token))
-        .await?;
+    services.db.create_token(u.id, &name, &crate::password::token_hash(&token)).await?;
     println!("{token}");
     Ok(exit::OK)
 }

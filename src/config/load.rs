@@ -24,15 +24,11 @@ pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
     load_with_env(explicit, &env)
 }
 
-pub(crate) fn load_with_env(
-    explicit: Option<&Path>,
-    env: &HashMap<String, String>,
-) -> Result<Settings, ConfigError> {
+pub(crate) fn load_with_env(explicit: Option<&Path>, env: &HashMap<String, String>) -> Result<Settings, ConfigError> {
     let file = choose_file(explicit, env)?;
     let mut builder = config::Config::builder();
     if let Some(path) = &file {
-        builder =
-            builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
+        builder = builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
     }
     let overrides = config::Environment::with_prefix("DESKMAIL")
         .prefix_separator("_")
@@ -49,13 +45,8 @@ pub(crate) fn load_with_env(
     Ok(settings)
 }
 
-fn choose_file(
-    explicit: Option<&Path>,
-    env: &HashMap<String, String>,
-) -> Result<Option<PathBuf>, ConfigError> {
-    let chosen = explicit
-        .map(Path::to_path_buf)
-        .or_else(|| env.get("DESKMAIL_CONFIG").map(PathBuf::from));
+fn choose_file(explicit: Option<&Path>, env: &HashMap<String, String>) -> Result<Option<PathBuf>, ConfigError> {
+    let chosen = explicit.map(Path::to_path_buf).or_else(|| env.get("DESKMAIL_CONFIG").map(PathBuf::from));
     match chosen {
         Some(path) if path.is_file() => Ok(Some(path)),
         Some(path) => Err(ConfigError::Missing(path)),
@@ -66,10 +57,7 @@ fn choose_file(
 /// Only `DESKMAIL_SECTION__KEY` variables are config keys; `DESKMAIL_CONFIG` and friends are not.
 fn env_overrides(env: &HashMap<String, String>) -> HashMap<String, String> {
     env.iter()
-        .filter(|(k, _)| {
-            k.strip_prefix("DESKMAIL_")
-                .is_some_and(|rest| rest.contains("__"))
-        })
+        .filter(|(k, _)| k.strip_prefix("DESKMAIL_").is_some_and(|rest| rest.contains("__")))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
@@ -81,42 +69,31 @@ fn absolute(path: &Path) -> PathBuf {
 fn resolve_paths(s: &mut Settings) {
     let base = s.base_dir.clone();
     let join = |p: &Path| {
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base.join(p)
-        }
+        if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
     };
-    s.storage.dir = join(&s.storage.dir);
+    s.storage.dir = resolve(&base, &s.storage.dir);
     s.templates.dir = s.templates.dir.as_deref().map(join);
     s.security.secret_file = s.security.secret_file.as_deref().map(join);
     s.database.url = resolve_sqlite_url(&s.database.url, &base);
     for mb in &mut s.mailboxes {
         if let Some(imap) = &mut mb.imap {
-            imap.ca_file = imap
-                .ca_file
-                .as_deref()
-                .filter(|p| !p.as_os_str().is_empty())
-                .map(join);
+            imap.ca_file = imap.ca_file.as_deref().filter(|p| !p.as_os_str().is_empty()).map(join);
             imap.password.password_file = imap.password.password_file.as_deref().map(join);
         }
         if let Some(smtp) = &mut mb.smtp {
-            smtp.ca_file = smtp
-                .ca_file
-                .as_deref()
-                .filter(|p| !p.as_os_str().is_empty())
-                .map(join);
+            smtp.ca_file = smtp.ca_file.as_deref().filter(|p| !p.as_os_str().is_empty()).map(join);
             smtp.password.password_file = smtp.password.password_file.as_deref().map(join);
         }
     }
 }
 
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+}
+
 /// `sqlite://relative/x.db` becomes an absolute URL that creates the file when missing.
 pub(crate) fn resolve_sqlite_url(url: &str, base: &Path) -> String {
-    let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    else {
+    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
         return url.to_string();
     };
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
@@ -124,16 +101,8 @@ pub(crate) fn resolve_sqlite_url(url: &str, base: &Path) -> String {
         return url.to_string();
     }
     let path = Path::new(path);
-    let abs = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        base.join(path)
-    };
-    let query = if query.is_empty() {
-        "mode=rwc".to_string()
-    } else {
-        query.to_string()
-    };
+    let abs = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
+    let query = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
     format!("sqlite://{}?{query}", abs.display())
 }
 
@@ -141,10 +110,7 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
     let mut names = std::collections::HashSet::new();
     for mb in &s.mailboxes {
         if !names.insert(mb.name.as_str()) {
-            return Err(ConfigError::Rule(format!(
-                "mailbox name {:?} is used twice",
-                mb.name
-            )));
+            return Err(ConfigError::Rule(format!("mailbox name {:?} is used twice", mb.name)));
         }
         if crate::domain::EmailAddress::parse(&mb.address).is_err() {
             return Err(ConfigError::Rule(format!(
@@ -154,9 +120,7 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
         }
     }
     if s.ingest.batch_size == 0 {
-        return Err(ConfigError::Rule(
-            "ingest.batch_size must be at least 1".into(),
-        ));
+        return Err(ConfigError::Rule("ingest.batch_size must be at least 1".into()));
     }
     Ok(())
 }
@@ -166,10 +130,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -177,10 +138,7 @@ mod tests {
         let s = load_with_env(None, &env(&[])).unwrap();
         assert_eq!(s.server.listen, "127.0.0.1:8080");
         assert_eq!(s.ingest.max_message_bytes, 52_428_800);
-        assert!(
-            s.database.url.starts_with("sqlite:///")
-                && s.database.url.ends_with("data/deskmail.db?mode=rwc")
-        );
+        assert!(s.database.url.starts_with("sqlite:///") && s.database.url.ends_with("data/deskmail.db?mode=rwc"));
     }
 
     #[test]
@@ -203,30 +161,20 @@ imap = { host = "imap.example.com", username = "u", password_file = "secrets/pw"
 "#,
         )
         .unwrap();
-        let vars = env(&[
-            ("DESKMAIL_INGEST__MAX_MESSAGE_BYTES", "2000"),
-            ("DESKMAIL_CONFIG", "ignored"),
-        ]);
+        let vars = env(&[("DESKMAIL_INGEST__MAX_MESSAGE_BYTES", "2000"), ("DESKMAIL_CONFIG", "ignored")]);
         let s = load_with_env(Some(&file), &vars).unwrap();
         assert_eq!(s.server.listen, "0.0.0.0:9000");
         assert_eq!(s.ingest.max_message_bytes, 2000);
         assert_eq!(s.storage.dir, dir.path().join("spool"));
         let imap = s.mailboxes[0].imap.as_ref().unwrap();
-        assert_eq!(
-            imap.password.password_file.as_deref(),
-            Some(dir.path().join("secrets/pw").as_path())
-        );
-        assert_eq!(
-            imap.after_import,
-            crate::config::AfterImport::Move("Done".into())
-        );
+        assert_eq!(imap.password.password_file.as_deref(), Some(dir.path().join("secrets/pw").as_path()));
+        assert_eq!(imap.after_import, crate::config::AfterImport::Move("Done".into()));
         assert_eq!(imap.port, 993);
     }
 
     #[test]
     fn an_explicit_missing_file_is_an_error() {
-        let err =
-            load_with_env(Some(Path::new("/nonexistent/deskmail.toml")), &env(&[])).unwrap_err();
+        let err = load_with_env(Some(Path::new("/nonexistent/deskmail.toml")), &env(&[])).unwrap_err();
         assert!(matches!(err, ConfigError::Missing(_)));
     }
 
@@ -234,33 +182,15 @@ imap = { host = "imap.example.com", username = "u", password_file = "secrets/pw"
     fn bad_mailbox_settings_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("d.toml");
-        std::fs::write(
-            &file,
-            "[[mailbox]]\nname = \"a\"\naddress = \"not-an-address\"\n",
-        )
-        .unwrap();
-        assert!(
-            load_with_env(Some(&file), &env(&[]))
-                .unwrap_err()
-                .to_string()
-                .contains("not an e-mail address")
-        );
+        std::fs::write(&file, "[[mailbox]]\nname = \"a\"\naddress = \"not-an-address\"\n").unwrap();
+        assert!(load_with_env(Some(&file), &env(&[])).unwrap_err().to_string().contains("not an e-mail address"));
     }
 
     #[test]
     fn sqlite_urls_resolve_against_the_config_folder() {
         let base = Path::new("/etc/deskmail");
-        assert_eq!(
-            resolve_sqlite_url("sqlite://data/x.db", base),
-            "sqlite:///etc/deskmail/data/x.db?mode=rwc"
-        );
-        assert_eq!(
-            resolve_sqlite_url("sqlite:///var/x.db?mode=rw", base),
-            "sqlite:///var/x.db?mode=rw"
-        );
-        assert_eq!(
-            resolve_sqlite_url("postgres://h/db", base),
-            "postgres://h/db"
-        );
+        assert_eq!(resolve_sqlite_url("sqlite://data/x.db", base), "sqlite:///etc/deskmail/data/x.db?mode=rwc");
+        assert_eq!(resolve_sqlite_url("sqlite:///var/x.db?mode=rw", base), "sqlite:///var/x.db?mode=rw");
+        assert_eq!(resolve_sqlite_url("postgres://h/db", base), "postgres://h/db");
     }
 }

@@ -51,12 +51,8 @@ impl AfterImport {
             "seen" => Ok(Self::Seen),
             "delete" => Ok(Self::Delete),
             other => match other.strip_prefix("move:") {
-                Some(folder) if !folder.trim().is_empty() => {
-                    Ok(Self::Move(folder.trim().to_string()))
-                }
-                _ => Err(format!(
-                    "after_import must be seen, move:FOLDER or delete, not {other:?}"
-                )),
+                Some(folder) if !folder.trim().is_empty() => Ok(Self::Move(folder.trim().to_string())),
+                _ => Err(format!("after_import must be seen, move:FOLDER or delete, not {other:?}")),
             },
         }
     }
@@ -224,10 +220,7 @@ mod tests {
     fn after_import_accepts_the_three_forms() {
         assert_eq!(AfterImport::parse("seen"), Ok(AfterImport::Seen));
         assert_eq!(AfterImport::parse("delete"), Ok(AfterImport::Delete));
-        assert_eq!(
-            AfterImport::parse("move:Archive/2026"),
-            Ok(AfterImport::Move("Archive/2026".into()))
-        );
+        assert_eq!(AfterImport::parse("move:Archive/2026"), Ok(AfterImport::Move("Archive/2026".into())));
         assert!(AfterImport::parse("move:").is_err());
         assert!(AfterImport::parse("archive").is_err());
     }
@@ -249,29 +242,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("pw");
         std::fs::write(&file, "from-file\n").unwrap();
-        let src = PasswordSource {
-            password_file: Some(file),
-            ..Default::default()
-        };
+        let src = PasswordSource { password_file: Some(file), ..Default::default() };
         assert_eq!(src.resolve().unwrap().as_deref(), Some("from-file"));
-        let missing = PasswordSource {
-            password_env: Some("DESKMAIL_TEST_NO_SUCH_VAR".into()),
-            ..Default::default()
-        };
-        assert!(
-            missing
-                .resolve()
-                .unwrap_err()
-                .contains("DESKMAIL_TEST_NO_SUCH_VAR")
-        );
+        let missing = PasswordSource { password_env: Some("DESKMAIL_TEST_NO_SUCH_VAR".into()), ..Default::default() };
+        assert!(missing.resolve().unwrap_err().contains("DESKMAIL_TEST_NO_SUCH_VAR"));
     }
 
     #[test]
     fn debug_output_hides_passwords() {
-        let src = PasswordSource {
-            password: Some("hunter2".into()),
-            ..Default::default()
-        };
+        let src = PasswordSource { password: Some("hunter2".into()), ..Default::default() };
         assert!(!format!("{src:?}").contains("hunter2"));
     }
 }

@@ -4,17 +4,14 @@ mod load;
 mod mailbox;
 
 pub use load::{ConfigError, load};
-pub use mailbox::{
-    AfterImport, ImapSettings, ImportExisting, MailboxSettings, PasswordSource, SmtpSettings,
-    TlsMode,
-};
+pub use mailbox::{AfterImport, ImapSettings, ImportExisting, MailboxSettings, PasswordSource, SmtpSettings, TlsMode};
 
 use serde::Deserialize;
 use std::path::PathBuf;
 
 /// Everything deskmail reads from its configuration.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
@@ -52,7 +49,7 @@ impl Default for Settings {
 
 /// `[server]`: where the web server listens and how it is reached from outside.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
     pub listen: String,
     pub public_url: String,
@@ -60,16 +57,13 @@ pub struct ServerSettings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self {
-            listen: "127.0.0.1:8080".into(),
-            public_url: "http://127.0.0.1:8080".into(),
-        }
+        Self { listen: "127.0.0.1:8080".into(), public_url: "http://127.0.0.1:8080".into() }
     }
 }
 
 /// `[database]`: `sqlite://…` (default) or `postgres://…`.
 #[derive(Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
@@ -77,10 +71,7 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self {
-            url: "sqlite://data/deskmail.db".into(),
-            max_connections: 8,
-        }
+        Self { url: "sqlite://data/deskmail.db".into(), max_connections: 8 }
     }
 }
 
@@ -95,22 +86,20 @@ impl std::fmt::Debug for DatabaseSettings {
 
 /// `[storage]`: the folder for raw mail and attachments.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct StorageSettings {
     pub dir: PathBuf,
 }
 
 impl Default for StorageSettings {
     fn default() -> Self {
-        Self {
-            dir: PathBuf::from("data"),
-        }
+        Self { dir: PathBuf::from("data") }
     }
 }
 
 /// `[ingest]`: limits of the inbound pipeline.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct IngestSettings {
     pub max_message_bytes: u64,
     /// Messages per database transaction.
@@ -121,24 +110,20 @@ pub struct IngestSettings {
 
 impl Default for IngestSettings {
     fn default() -> Self {
-        Self {
-            max_message_bytes: 52_428_800,
-            batch_size: 200,
-            block_list: Vec::new(),
-        }
+        Self { max_message_bytes: 52_428_800, batch_size: 200, block_list: Vec::new() }
     }
 }
 
 /// `[templates]`: an optional folder overriding the built-in templates.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct TemplateSettings {
     pub dir: Option<PathBuf>,
 }
 
 /// `[tickets]`: ticket life-cycle.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct TicketSettings {
     pub auto_close_days: u32,
 }
@@ -151,7 +136,7 @@ impl Default for TicketSettings {
 
 /// `[security]`: the signing secret and trusted authentication results.
 #[derive(Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SecuritySettings {
     pub secret: Option<String>,
     pub secret_file: Option<PathBuf>,
@@ -170,7 +155,7 @@ impl std::fmt::Debug for SecuritySettings {
 
 /// `[outbound]`: retry and rate limits for outgoing mail.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct OutboundSettings {
     pub retry_max_hours: u64,
     pub retry_initial_secs: u64,
@@ -180,18 +165,13 @@ pub struct OutboundSettings {
 
 impl Default for OutboundSettings {
     fn default() -> Self {
-        Self {
-            retry_max_hours: 72,
-            retry_initial_secs: 60,
-            retry_cap_secs: 6 * 3600,
-            ack_limit_per_hour: 3,
-        }
+        Self { retry_max_hours: 72, retry_initial_secs: 60, retry_cap_secs: 6 * 3600, ack_limit_per_hour: 3 }
     }
 }
 
 /// `[imap]`: defaults shared by every mailbox poller.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ImapDefaults {
     /// Upper bound of the exponential backoff after failures.
     pub backoff_cap_secs: u64,
@@ -205,12 +185,7 @@ pub struct ImapDefaults {
 
 impl Default for ImapDefaults {
     fn default() -> Self {
-        Self {
-            backoff_cap_secs: 300,
-            fetch_batch: 100,
-            command_timeout_secs: 120,
-            lease_secs: 60,
-        }
+        Self { backoff_cap_secs: 300, fetch_batch: 100, command_timeout_secs: 120, lease_secs: 60 }
     }
 }
 
@@ -231,20 +206,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_example_config_is_valid() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/deskmail.example.toml");
+        let s = super::load::load_with_env(Some(&path), &Default::default()).unwrap();
+        assert_eq!(s.ingest.max_message_bytes, 52_428_800);
+    }
+
+    #[test]
+    fn misspelt_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("d.toml");
+        std::fs::write(&file, "[ingest]\nmax_mesage_bytes = 5\n").unwrap();
+        let err = super::load::load_with_env(Some(&file), &Default::default()).unwrap_err().to_string();
+        assert!(err.contains("max_mesage_bytes"), "{err}");
+    }
+
+    #[test]
     fn urls_lose_their_password_in_logs() {
-        assert_eq!(
-            redact_url("postgres://dm:s3cret@db:5432/x"),
-            "postgres://dm:[redacted]@db:5432/x"
-        );
+        assert_eq!(redact_url("postgres://dm:s3cret@db:5432/x"), "postgres://dm:[redacted]@db:5432/x");
         assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
     }
 
     #[test]
     fn debug_output_hides_the_secret() {
-        let s = SecuritySettings {
-            secret: Some("topsecret".into()),
-            ..Default::default()
-        };
+        let s = SecuritySettings { secret: Some("topsecret".into()), ..Default::default() };
         assert!(!format!("{s:?}").contains("topsecret"));
     }
 }

@@ -21,16 +21,9 @@ pub async fn upsert(conn: &mut AnyConnection, email: &str, name: &str, now: i64)
         .execute(&mut *conn)
         .await?;
     let (id, stored_name): (i64, String) =
-        sqlx::query_as("select id, name from customers where email = $1")
-            .bind(email)
-            .fetch_one(&mut *conn)
-            .await?;
+        sqlx::query_as("select id, name from customers where email = $1").bind(email).fetch_one(&mut *conn).await?;
     if stored_name.is_empty() && !name.is_empty() {
-        sqlx::query("update customers set name = $2 where id = $1")
-            .bind(id)
-            .bind(name)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query("update customers set name = $2 where id = $1").bind(id).bind(name).execute(&mut *conn).await?;
     }
     Ok(id)
 }
@@ -42,21 +35,19 @@ pub async fn add_participant<'e>(
     customer_id: i64,
     role: &str,
 ) -> Result<()> {
-    sqlx::query("insert into ticket_participants (ticket_id, customer_id, role) values ($1, $2, $3) on conflict do nothing")
-        .bind(ticket_id)
-        .bind(customer_id)
-        .bind(role)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "insert into ticket_participants (ticket_id, customer_id, role) values ($1, $2, $3) on conflict do nothing",
+    )
+    .bind(ticket_id)
+    .bind(customer_id)
+    .bind(role)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Whether `email` is the requester or a Cc participant of the ticket.
-pub async fn is_participant<'e>(
-    conn: impl Executor<'e, Database = Any>,
-    ticket_id: i64,
-    email: &str,
-) -> Result<bool> {
+pub async fn is_participant<'e>(conn: impl Executor<'e, Database = Any>, ticket_id: i64, email: &str) -> Result<bool> {
     let n: i64 = sqlx::query_scalar(
         "select count(*) from ticket_participants p join customers c on c.id = p.customer_id where p.ticket_id = $1 and c.email = $2",
     )
@@ -81,16 +72,6 @@ pub async fn participants<'e>(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, email, name, blocked, role)| {
-            (
-                CustomerRow {
-                    id,
-                    email,
-                    name,
-                    blocked,
-                },
-                role,
-            )
-        })
+        .map(|(id, email, name, blocked, role)| (CustomerRow { id, email, name, blocked }, role))
         .collect())
 }

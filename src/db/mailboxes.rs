@@ -27,7 +27,8 @@ pub struct SyncState {
     pub pending: String,
 }
 
-const SELECT: &str = "select id, name, address, display_name, plus_addressing, source, enabled, settings_json from mailboxes";
+const SELECT: &str =
+    "select id, name, address, display_name, plus_addressing, source, enabled, settings_json from mailboxes";
 
 impl Db {
     /// Creates or updates the mailboxes of the config file (matched by name).
@@ -54,13 +55,18 @@ impl Db {
         }
         let names: Vec<String> = mailboxes.iter().map(|m| m.name.clone()).collect();
         // Config mailboxes removed from the file are disabled, never deleted: their tickets stay.
-        for (id, name) in sqlx::query_as::<_, (i64, String)>("select id, name from mailboxes where source = 'config' and enabled = 1")
-            .fetch_all(self.pool())
-            .await?
+        for (id, name) in
+            sqlx::query_as::<_, (i64, String)>("select id, name from mailboxes where source = 'config' and enabled = 1")
+                .fetch_all(self.pool())
+                .await?
         {
             if !names.contains(&name) {
                 tracing::info!(mailbox = %name, "mailbox no longer in the config file; disabled");
-                sqlx::query("update mailboxes set enabled = 0, updated_at = $2 where id = $1").bind(id).bind(now).execute(self.pool()).await?;
+                sqlx::query("update mailboxes set enabled = 0, updated_at = $2 where id = $1")
+                    .bind(id)
+                    .bind(now)
+                    .execute(self.pool())
+                    .await?;
             }
         }
         Ok(())
@@ -75,10 +81,7 @@ impl Db {
     /// The mailbox with this name.
     pub async fn mailbox_by_name(&self, name: &str) -> Result<Option<MailboxRow>> {
         let sql = sqlx::AssertSqlSafe(format!("{SELECT} where name = $1"));
-        Ok(sqlx::query_as(sql)
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await?)
+        Ok(sqlx::query_as(sql).bind(name).fetch_optional(self.pool()).await?)
     }
 
     /// Creates a mailbox that only `deskmail ingest` feeds (no IMAP, no SMTP); used by tests and MTA pipes.
@@ -115,12 +118,7 @@ impl Db {
 }
 
 /// Stores a checkpoint inside the transaction that stores the messages up to it.
-pub async fn save_checkpoint(
-    conn: &mut AnyConnection,
-    mailbox_id: i64,
-    folder: &str,
-    state: &SyncState,
-) -> Result<()> {
+pub async fn save_checkpoint(conn: &mut AnyConnection, mailbox_id: i64, folder: &str, state: &SyncState) -> Result<()> {
     sqlx::query(
         "insert into mailbox_sync (mailbox_id, folder, uid_validity, last_uid, last_sync_at, pending) values ($1, $2, $3, $4, $5, $6) \
          on conflict (mailbox_id, folder) do update set uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, \
@@ -139,14 +137,18 @@ pub async fn save_checkpoint(
 
 /// Every mailbox address (lower-cased), to recognise our own mail.
 pub async fn addresses<'e>(conn: impl Executor<'e, Database = Any>) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("select address from mailboxes")
-        .fetch_all(conn)
-        .await?)
+    Ok(sqlx::query_scalar("select address from mailboxes").fetch_all(conn).await?)
 }
 
 /// Takes or renews the poller lease of a mailbox for `owner` until `expires_at`; false when another
 /// owner holds an unexpired lease.
-pub async fn acquire_lease<'e>(conn: impl Executor<'e, Database = Any>, mailbox_id: i64, owner: &str, now: i64, expires_at: i64) -> Result<bool> {
+pub async fn acquire_lease<'e>(
+    conn: impl Executor<'e, Database = Any>,
+    mailbox_id: i64,
+    owner: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<bool> {
     let held: Option<String> = sqlx::query_scalar(
         "insert into mailbox_leases (mailbox_id, owner, expires_at) values ($1, $2, $3) \
          on conflict (mailbox_id) do update set owner = excluded.owner, expires_at = excluded.expires_at \
@@ -163,12 +165,20 @@ pub async fn acquire_lease<'e>(conn: impl Executor<'e, Database = Any>, mailbox_
 
 /// Gives a lease up (on shutdown), so another instance can take over at once.
 pub async fn release_lease<'e>(conn: impl Executor<'e, Database = Any>, mailbox_id: i64, owner: &str) -> Result<()> {
-    sqlx::query("delete from mailbox_leases where mailbox_id = $1 and owner = $2").bind(mailbox_id).bind(owner).execute(conn).await?;
+    sqlx::query("delete from mailbox_leases where mailbox_id = $1 and owner = $2")
+        .bind(mailbox_id)
+        .bind(owner)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Clears the owed `after_import` set once the server has applied it.
 pub async fn clear_pending<'e>(conn: impl Executor<'e, Database = Any>, mailbox_id: i64, folder: &str) -> Result<()> {
-    sqlx::query("update mailbox_sync set pending = '' where mailbox_id = $1 and folder = $2").bind(mailbox_id).bind(folder).execute(conn).await?;
+    sqlx::query("update mailbox_sync set pending = '' where mailbox_id = $1 and folder = $2")
+        .bind(mailbox_id)
+        .bind(folder)
+        .execute(conn)
+        .await?;
     Ok(())
 }

@@ -172,12 +172,11 @@ pub async fn insert_event<'e>(
 /// The ticket ids of stored messages with any of these Message-IDs, nearest (first listed) wins.
 pub async fn ticket_of_message_id(conn: &mut AnyConnection, ids: &[String]) -> Result<Option<i64>> {
     for id in ids.iter().take(20) {
-        let found: Option<i64> = sqlx::query_scalar(
-            "select ticket_id from messages where message_id = $1 order by id desc limit 1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let found: Option<i64> =
+            sqlx::query_scalar("select ticket_id from messages where message_id = $1 order by id desc limit 1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
         if found.is_some() {
             return Ok(found);
         }
@@ -187,12 +186,10 @@ pub async fn ticket_of_message_id(conn: &mut AnyConnection, ids: &[String]) -> R
 
 /// The ticket of the message with this content digest (a second delivery of the same mail).
 pub async fn ticket_of_digest(conn: &mut AnyConnection, digest: &str) -> Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("select ticket_id from messages where content_digest = $1")
-            .bind(digest)
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar("select ticket_id from messages where content_digest = $1")
+        .bind(digest)
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 const SELECT: &str = "select id, ticket_id, kind, from_addr, from_name, to_json, cc_json, subject, message_id, in_reply_to, refs, \
@@ -202,10 +199,7 @@ impl Db {
     /// The messages of a ticket, oldest first.
     pub async fn messages(&self, ticket_id: i64) -> Result<Vec<MessageRow>> {
         let sql = sqlx::AssertSqlSafe(format!("{SELECT} where ticket_id = $1 order by id"));
-        Ok(sqlx::query_as(sql)
-            .bind(ticket_id)
-            .fetch_all(self.pool())
-            .await?)
+        Ok(sqlx::query_as(sql).bind(ticket_id).fetch_all(self.pool()).await?)
     }
 
     /// The attachments of a ticket's messages.

@@ -57,9 +57,7 @@ impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => DbError::NotFound,
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
-                DbError::Conflict(d.message().to_string())
-            }
+            sqlx::Error::Database(d) if d.is_unique_violation() => DbError::Conflict(d.message().to_string()),
             _ => DbError::Sqlx(e),
         }
     }
@@ -80,10 +78,8 @@ impl DbError {
                 ) || e.as_database_error().is_some_and(|d| {
                     let code = d.code().unwrap_or_default();
                     // SQLITE_BUSY/LOCKED, PostgreSQL serialization/deadlock/admin shutdown/connection classes.
-                    matches!(
-                        code.as_ref(),
-                        "5" | "6" | "517" | "40001" | "40P01" | "57P01" | "57P03"
-                    ) || code.starts_with("08")
+                    matches!(code.as_ref(), "5" | "6" | "517" | "40001" | "40P01" | "57P01" | "57P03")
+                        || code.starts_with("08")
                 })
             }
             _ => false,
@@ -180,14 +176,9 @@ fn backend_of(url: &str) -> Result<Backend> {
 }
 
 fn create_sqlite_folder(url: &str) {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
-    if let Some(parent) = std::path::Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
+    if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
         let _ = std::fs::create_dir_all(parent);
     }
 }

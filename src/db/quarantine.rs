@@ -51,9 +51,8 @@ pub async fn insert(conn: &mut AnyConnection, q: &NewQuarantine<'_>, now: i64) -
 impl Db {
     /// Held quarantine entries, newest first.
     pub async fn quarantine(&self, limit: i64, offset: i64) -> Result<(Vec<QuarantineRow>, i64)> {
-        let total = sqlx::query_scalar("select count(*) from quarantine where status = 'held'")
-            .fetch_one(self.pool())
-            .await?;
+        let total =
+            sqlx::query_scalar("select count(*) from quarantine where status = 'held'").fetch_one(self.pool()).await?;
         let rows = sqlx::query_as(
             "select q.id, q.raw_id, r.sha256, m.name as mailbox, q.reason, q.headers, q.size, q.status, q.uid, q.created_at \
              from quarantine q left join raw_messages r on r.id = q.raw_id left join mailboxes m on m.id = q.mailbox_id \

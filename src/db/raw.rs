@@ -4,13 +4,7 @@ use super::{Db, Result};
 use sqlx::AnyConnection;
 
 /// Records a raw message by digest; returns `(id, already_known)`.
-pub async fn upsert(
-    conn: &mut AnyConnection,
-    sha256: &str,
-    size: i64,
-    path: &str,
-    now: i64,
-) -> Result<(i64, bool)> {
+pub async fn upsert(conn: &mut AnyConnection, sha256: &str, size: i64, path: &str, now: i64) -> Result<(i64, bool)> {
     let inserted: Option<i64> = sqlx::query_scalar(
         "insert into raw_messages (sha256, size, path, created_at) values ($1, $2, $3, $4) on conflict (sha256) do nothing returning id",
     )
@@ -33,10 +27,7 @@ pub async fn upsert(
 }
 
 /// Where an earlier copy of a raw message went: `(ticket number, what)`.
-pub async fn prior_disposition(
-    conn: &mut AnyConnection,
-    raw_id: i64,
-) -> Result<Option<(Option<i64>, &'static str)>> {
+pub async fn prior_disposition(conn: &mut AnyConnection, raw_id: i64) -> Result<Option<(Option<i64>, &'static str)>> {
     let ticket: Option<i64> = sqlx::query_scalar(
         "select t.number from messages m join tickets t on t.id = m.ticket_id where m.raw_id = $1 order by m.id limit 1",
     )
@@ -63,20 +54,14 @@ pub async fn prior_disposition(
 }
 
 /// Whether this IMAP message was imported before.
-pub async fn receipt_exists(
-    conn: &mut AnyConnection,
-    mailbox_id: i64,
-    uid_validity: i64,
-    uid: i64,
-) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "select count(*) from receipts where mailbox_id = $1 and uid_validity = $2 and uid = $3",
-    )
-    .bind(mailbox_id)
-    .bind(uid_validity)
-    .bind(uid)
-    .fetch_one(&mut *conn)
-    .await?;
+pub async fn receipt_exists(conn: &mut AnyConnection, mailbox_id: i64, uid_validity: i64, uid: i64) -> Result<bool> {
+    let n: i64 =
+        sqlx::query_scalar("select count(*) from receipts where mailbox_id = $1 and uid_validity = $2 and uid = $3")
+            .bind(mailbox_id)
+            .bind(uid_validity)
+            .bind(uid)
+            .fetch_one(&mut *conn)
+            .await?;
     Ok(n > 0)
 }
 
@@ -135,11 +120,9 @@ pub async fn insert_bounce(conn: &mut AnyConnection, b: &NewBounce<'_>, now: i64
 impl Db {
     /// The storage path and size of a raw message.
     pub async fn raw_by_sha(&self, sha256: &str) -> Result<Option<(i64, String, i64)>> {
-        Ok(
-            sqlx::query_as("select id, path, size from raw_messages where sha256 = $1")
-                .bind(sha256)
-                .fetch_optional(self.pool())
-                .await?,
-        )
+        Ok(sqlx::query_as("select id, path, size from raw_messages where sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(self.pool())
+            .await?)
     }
 }

@@ -61,11 +61,10 @@ pub struct NewTicket<'a> {
 
 /// Creates a ticket with the next public number; returns `(id, number)`.
 pub async fn insert(conn: &mut AnyConnection, t: &NewTicket<'_>) -> Result<(i64, i64)> {
-    let number: i64 = sqlx::query_scalar(
-        "update counters set value = value + 1 where name = 'ticket_number' returning value",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    let number: i64 =
+        sqlx::query_scalar("update counters set value = value + 1 where name = 'ticket_number' returning value")
+            .fetch_one(&mut *conn)
+            .await?;
     let id: i64 = sqlx::query_scalar(
         "insert into tickets (number, mailbox_id, subject, status, priority, requester_id, parent_ticket_id, created_at, updated_at) \
          values ($1, $2, $3, 'new', 'normal', $4, $5, $6, $6) returning id",
@@ -82,22 +81,13 @@ pub async fn insert(conn: &mut AnyConnection, t: &NewTicket<'_>) -> Result<(i64,
 }
 
 /// The ticket with this public number.
-pub async fn by_number<'e>(
-    conn: impl Executor<'e, Database = Any>,
-    number: i64,
-) -> Result<Option<TicketRow>> {
+pub async fn by_number<'e>(conn: impl Executor<'e, Database = Any>, number: i64) -> Result<Option<TicketRow>> {
     let sql = AssertSqlSafe(format!("{SELECT} where t.number = $1"));
-    Ok(sqlx::query_as(sql)
-        .bind(number)
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as(sql).bind(number).fetch_optional(conn).await?)
 }
 
 /// The ticket with this id.
-pub async fn by_id<'e>(
-    conn: impl Executor<'e, Database = Any>,
-    id: i64,
-) -> Result<Option<TicketRow>> {
+pub async fn by_id<'e>(conn: impl Executor<'e, Database = Any>, id: i64) -> Result<Option<TicketRow>> {
     let sql = AssertSqlSafe(format!("{SELECT} where t.id = $1"));
     Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
 }
@@ -121,12 +111,7 @@ pub async fn touch<'e>(
 }
 
 /// Sets the status.
-pub async fn set_status<'e>(
-    conn: impl Executor<'e, Database = Any>,
-    id: i64,
-    status: Status,
-    now: i64,
-) -> Result<()> {
+pub async fn set_status<'e>(conn: impl Executor<'e, Database = Any>, id: i64, status: Status, now: i64) -> Result<()> {
     sqlx::query("update tickets set status = $2, updated_at = $3 where id = $1")
         .bind(id)
         .bind(status.as_str())
@@ -168,9 +153,7 @@ fn where_clause(f: &TicketFilter) -> (String, Vec<String>, Vec<i64>) {
     if let Some(q) = f.query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         texts.push(format!("%{}%", q.to_lowercase().replace(['%', '_'], "")));
         let p = next();
-        clauses.push(format!(
-            "(lower(t.subject) like {p} or c.email like {p} or lower(c.name) like {p})"
-        ));
+        clauses.push(format!("(lower(t.subject) like {p} or c.email like {p} or lower(c.name) like {p})"));
     }
     match f.assignee {
         Some(None) => clauses.push("t.assignee_id is null".into()),

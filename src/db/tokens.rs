@@ -5,13 +5,15 @@ use super::{Db, Result, UserRow};
 impl Db {
     /// Stores a token hash for a user.
     pub async fn create_token(&self, user_id: i64, name: &str, token_hash: &str) -> Result<i64> {
-        Ok(sqlx::query_scalar("insert into api_tokens (user_id, name, token_hash, created_at) values ($1, $2, $3, $4) returning id")
-            .bind(user_id)
-            .bind(name)
-            .bind(token_hash)
-            .bind(crate::domain::now())
-            .fetch_one(self.pool())
-            .await?)
+        Ok(sqlx::query_scalar(
+            "insert into api_tokens (user_id, name, token_hash, created_at) values ($1, $2, $3, $4) returning id",
+        )
+        .bind(user_id)
+        .bind(name)
+        .bind(token_hash)
+        .bind(crate::domain::now())
+        .fetch_one(self.pool())
+        .await?)
     }
 
     /// The active user owning the token with this hash.

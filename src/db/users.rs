@@ -33,23 +33,14 @@ const SELECT: &str = "select id, email, name, role, password_hash, active, signa
      notify_customer_replied, notify_assigned from users";
 
 /// The active user with this address, if any.
-pub async fn active_by_email<'e>(
-    conn: impl Executor<'e, Database = Any>,
-    email: &str,
-) -> Result<Option<UserRow>> {
+pub async fn active_by_email<'e>(conn: impl Executor<'e, Database = Any>, email: &str) -> Result<Option<UserRow>> {
     let sql = sqlx::AssertSqlSafe(format!("{SELECT} where email = $1 and active = 1"));
     Ok(sqlx::query_as(sql).bind(email).fetch_optional(conn).await?)
 }
 
 impl Db {
     /// Creates a user; the address must be new.
-    pub async fn create_user(
-        &self,
-        email: &str,
-        name: &str,
-        role: Role,
-        password_hash: &str,
-    ) -> Result<i64> {
+    pub async fn create_user(&self, email: &str, name: &str, role: Role, password_hash: &str) -> Result<i64> {
         let now = crate::domain::now();
         Ok(sqlx::query_scalar(
             "insert into users (email, name, role, password_hash, active, notify_new_ticket, notify_customer_replied, notify_assigned, created_at, updated_at) \
@@ -67,20 +58,13 @@ impl Db {
     /// The user with this address (active or not).
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
         let sql = sqlx::AssertSqlSafe(format!("{SELECT} where email = $1"));
-        Ok(sqlx::query_as(sql)
-            .bind(email)
-            .fetch_optional(self.pool())
-            .await?)
+        Ok(sqlx::query_as(sql).bind(email).fetch_optional(self.pool()).await?)
     }
 
     /// The user with this id.
     pub async fn user(&self, id: i64) -> Result<UserRow> {
         let sql = sqlx::AssertSqlSafe(format!("{SELECT} where id = $1"));
-        sqlx::query_as(sql)
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(DbError::NotFound)
+        sqlx::query_as(sql).bind(id).fetch_optional(self.pool()).await?.ok_or(DbError::NotFound)
     }
 
     /// Every user, admins first.
@@ -91,9 +75,7 @@ impl Db {
 
     /// How many users exist.
     pub async fn user_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("select count(*) from users")
-            .fetch_one(self.pool())
-            .await?)
+        Ok(sqlx::query_scalar("select count(*) from users").fetch_one(self.pool()).await?)
     }
 
     /// Turns a user on or off.

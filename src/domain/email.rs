@@ -10,11 +10,7 @@ pub struct EmailAddress(String);
 impl EmailAddress {
     /// Parses and normalises an address (`<…>`, surrounding space and case removed).
     pub fn parse(s: &str) -> Result<Self, String> {
-        let trimmed = s
-            .trim()
-            .trim_start_matches('<')
-            .trim_end_matches('>')
-            .trim();
+        let trimmed = s.trim().trim_start_matches('<').trim_end_matches('>').trim();
         if trimmed.len() > 254 || !email_address::EmailAddress::is_valid(trimmed) {
             return Err(format!("{s:?} is not a valid e-mail address"));
         }

@@ -49,11 +49,7 @@ pub fn content_digest(raw: &[u8]) -> String {
 fn split_header(raw: &[u8]) -> (&[u8], &[u8]) {
     let mut i = 0;
     while i < raw.len() {
-        let line_end = raw[i..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|p| i + p + 1)
-            .unwrap_or(raw.len());
+        let line_end = raw[i..].iter().position(|&b| b == b'\n').map(|p| i + p + 1).unwrap_or(raw.len());
         let line = &raw[i..line_end];
         if line == b"\n" || line == b"\r\n" {
             return (&raw[..i], &raw[line_end..]);
@@ -69,14 +65,8 @@ fn header_fields(headers: &[u8]) -> Vec<&[u8]> {
     let mut start = 0;
     let mut i = 0;
     while i < headers.len() {
-        let line_end = headers[i..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|p| i + p + 1)
-            .unwrap_or(headers.len());
-        let continues = headers
-            .get(line_end)
-            .is_some_and(|&b| b == b' ' || b == b'\t');
+        let line_end = headers[i..].iter().position(|&b| b == b'\n').map(|p| i + p + 1).unwrap_or(headers.len());
+        let continues = headers.get(line_end).is_some_and(|&b| b == b' ' || b == b'\t');
         if !continues {
             fields.push(&headers[start..line_end]);
             start = line_end;
@@ -88,9 +78,7 @@ fn header_fields(headers: &[u8]) -> Vec<&[u8]> {
 
 fn is_trace(field: &[u8]) -> bool {
     let name_end = field.iter().position(|&b| b == b':').unwrap_or(field.len());
-    let name = String::from_utf8_lossy(&field[..name_end])
-        .trim()
-        .to_ascii_lowercase();
+    let name = String::from_utf8_lossy(&field[..name_end]).trim().to_ascii_lowercase();
     TRACE_HEADERS.contains(&name.as_str()) || name.starts_with("x-spam-")
 }
 

@@ -75,11 +75,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// A pipeline over the store; reads the mailbox addresses once (see [`Pipeline::refresh`]).
     pub async fn new(db: Db, blobs: BlobStore, context: PrepareContext) -> Result<Self, DbError> {
-        let p = Self {
-            db,
-            blobs,
-            context: Arc::new(RwLock::new(Arc::new(context))),
-        };
+        let p = Self { db, blobs, context: Arc::new(RwLock::new(Arc::new(context))) };
         p.refresh().await?;
         Ok(p)
     }
@@ -105,10 +101,7 @@ impl Pipeline {
     /// Prepares inputs on blocking threads, in parallel chunks.
     pub async fn prepare_all(&self, inputs: Vec<Input>) -> Vec<(Prepared, Source)> {
         let ctx = self.context();
-        let workers = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(inputs.len().max(1));
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(inputs.len().max(1));
         let chunk = inputs.len().div_ceil(workers).max(1);
         let mut chunks = Vec::new();
         let mut inputs = inputs.into_iter().peekable();
@@ -116,17 +109,12 @@ impl Pipeline {
             let part: Vec<Input> = inputs.by_ref().take(chunk).collect();
             let ctx = ctx.clone();
             chunks.push(tokio::task::spawn_blocking(move || {
-                part.into_iter()
-                    .map(|i| (prepare(i.raw, &ctx), i.source))
-                    .collect::<Vec<_>>()
+                part.into_iter().map(|i| (prepare(i.raw, &ctx), i.source)).collect::<Vec<_>>()
             }));
         }
         let mut out = Vec::new();
         for c in chunks {
-            out.extend(
-                c.await
-                    .expect("prepare never panics; it catches parser panics"),
-            );
+            out.extend(c.await.expect("prepare never panics; it catches parser panics"));
         }
         out
     }
@@ -145,8 +133,7 @@ impl Pipeline {
             Err(e) if e.is_transient() => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(error = %crate::telemetry::chain(&e), mailbox = %mailbox.name, "batch failed; storing one by one");
-                self.store_singly(mailbox, &items, checkpoint.as_ref())
-                    .await?
+                self.store_singly(mailbox, &items, checkpoint.as_ref()).await?
             }
         };
         record_metrics(mailbox, &prepared, &outcomes);
@@ -154,10 +141,7 @@ impl Pipeline {
     }
 
     /// Writes every raw message and attachment of the batch, then makes them durable with one sync.
-    async fn write_blobs(
-        &self,
-        prepared: Vec<(Prepared, Source)>,
-    ) -> std::io::Result<Vec<(Prepared, Source)>> {
+    async fn write_blobs(&self, prepared: Vec<(Prepared, Source)>) -> std::io::Result<Vec<(Prepared, Source)>> {
         let blobs = self.blobs.clone();
         tokio::task::spawn_blocking(move || {
             for (p, _) in &prepared {
@@ -182,11 +166,7 @@ impl Pipeline {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Vec<Outcome>, DbError> {
         let ctx = self.context();
-        let cx = StoreContext {
-            mailbox,
-            signer: &ctx.signer,
-            our_addresses: &ctx.our_addresses,
-        };
+        let cx = StoreContext { mailbox, signer: &ctx.signer, our_addresses: &ctx.our_addresses };
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         let mut outcomes = Vec::with_capacity(items.len());
@@ -214,10 +194,7 @@ impl Pipeline {
             match self.store_batch(mailbox, &[(*item, *source)], cp).await {
                 Ok(mut o) => outcomes.append(&mut o),
                 Err(e) if e.is_transient() => return Err(e),
-                Err(e) => outcomes.push(
-                    self.quarantine_failed(mailbox, item, *source, &e, cp)
-                        .await?,
-                ),
+                Err(e) => outcomes.push(self.quarantine_failed(mailbox, item, *source, &e, cp).await?),
             }
         }
         Ok(outcomes)
@@ -233,21 +210,19 @@ impl Pipeline {
     ) -> Result<Outcome, DbError> {
         tracing::error!(error = %crate::telemetry::chain(err), sha256 = %item.sha256, "message could not be stored; quarantined");
         let reason = format!("store failed: {}", crate::telemetry::chain(err));
-        let content = Content::Quarantine {
-            reason,
-            headers: parse::header_block(&item.raw),
-        };
-        let failed = Prepared {
-            raw: item.raw.clone(),
-            sha256: item.sha256.clone(),
-            content,
-        };
+        let content = Content::Quarantine { reason, headers: parse::header_block(&item.raw) };
+        let failed = Prepared { raw: item.raw.clone(), sha256: item.sha256.clone(), content };
         let mut o = self.store_batch(mailbox, &[(&failed, source)], cp).await?;
         Ok(o.remove(0))
     }
 }
 
-async fn save_checkpoint(conn: &mut sqlx::AnyConnection, mailbox_id: i64, cp: &Checkpoint, now: i64) -> Result<(), DbError> {
+async fn save_checkpoint(
+    conn: &mut sqlx::AnyConnection,
+    mailbox_id: i64,
+    cp: &Checkpoint,
+    now: i64,
+) -> Result<(), DbError> {
     if let Some((owner, expires_at)) = &cp.lease
         && !db::mailboxes::acquire_lease(&mut *conn, mailbox_id, owner, now, *expires_at).await?
     {
@@ -279,13 +254,11 @@ impl Pipeline {
 
 fn record_metrics(mailbox: &MailboxRow, prepared: &[(Prepared, Source)], outcomes: &[Outcome]) {
     let bytes: u64 = prepared.iter().map(|(p, _)| p.raw.len() as u64).sum();
-    metrics::counter!("deskmail_ingested_bytes_total", "mailbox" => mailbox.name.clone())
-        .increment(bytes);
+    metrics::counter!("deskmail_ingested_bytes_total", "mailbox" => mailbox.name.clone()).increment(bytes);
     for o in outcomes {
-        let outcome = serde_json::to_value(o.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        metrics::counter!("deskmail_messages_ingested_total", "mailbox" => mailbox.name.clone(), "outcome" => outcome).increment(1);
+        let outcome =
+            serde_json::to_value(o.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        metrics::counter!("deskmail_messages_ingested_total", "mailbox" => mailbox.name.clone(), "outcome" => outcome)
+            .increment(1);
     }
 }

@@ -47,10 +47,37 @@ pub struct ParsedMail {
 
 /// Parses raw RFC 5322 bytes. Never panics; a message mail-parser cannot read at all yields `None`.
 pub fn parse(raw: &[u8]) -> Option<ParsedMail> {
+    match repaired(raw) {
+        Some(fixed) => parse_bytes(&fixed),
+        None => parse_bytes(raw),
+    }
+}
+
+/// Bytes with two damages undone that hide every header from mail-parser: CR-only (old Mac) line
+/// endings and blank lines before the first header field. The stored raw message stays untouched.
+fn repaired(raw: &[u8]) -> Option<Vec<u8>> {
+    let head = &raw[..raw.len().min(4096)];
+    if head.contains(&b'\r') && !head.contains(&b'\n') {
+        return Some(raw.iter().map(|&b| if b == b'\r' { b'\n' } else { b }).collect());
+    }
+    let trimmed = raw.trim_ascii_start();
+    let looks_like_header = trimmed
+        .iter()
+        .take(80)
+        .position(|&b| b == b':')
+        .is_some_and(|i| i > 0 && trimmed[..i].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'));
+    (trimmed.len() < raw.len() && looks_like_header).then(|| trimmed.to_vec())
+}
+
+fn parse_bytes(raw: &[u8]) -> Option<ParsedMail> {
     let msg = MessageParser::default().parse(raw)?;
     let classification = classify(&msg);
+    let from = first_person(msg.from())
+        .or_else(|| first_person(msg.sender()))
+        .or_else(|| first_person(msg.reply_to()))
+        .or_else(|| return_path(&msg));
     Some(ParsedMail {
-        from: first_person(msg.from()),
+        from,
         sender_header: first_person(msg.sender()),
         to: people(msg.to()),
         cc: people(msg.cc()),
@@ -73,21 +100,12 @@ pub fn parse(raw: &[u8]) -> Option<ParsedMail> {
 
 /// Removes NUL bytes, which PostgreSQL text cannot hold.
 pub fn clean(s: &str) -> String {
-    if s.contains('\0') {
-        s.replace('\0', "")
-    } else {
-        s.to_string()
-    }
+    if s.contains('\0') { s.replace('\0', "") } else { s.to_string() }
 }
 
 /// A Message-ID without brackets and space; `None` when nothing is left.
 pub fn clean_id(id: &str) -> Option<String> {
-    let id = clean(
-        id.trim()
-            .trim_start_matches('<')
-            .trim_end_matches('>')
-            .trim(),
-    );
+    let id = clean(id.trim().trim_start_matches('<').trim_end_matches('>').trim());
     (!id.is_empty() && id.len() <= 998 && !id.contains(char::is_whitespace)).then_some(id)
 }
 
@@ -96,16 +114,19 @@ fn people(addr: Option<&Address<'_>>) -> Vec<Person> {
     addr.iter()
         .filter_map(|a| {
             let email = EmailAddress::parse(a.address()?).ok()?;
-            Some(Person {
-                email,
-                name: clean(a.name().unwrap_or_default()).trim().to_string(),
-            })
+            Some(Person { email, name: clean(a.name().unwrap_or_default()).trim().to_string() })
         })
         .collect()
 }
 
 fn first_person(addr: Option<&Address<'_>>) -> Option<Person> {
     people(addr).into_iter().next()
+}
+
+/// The envelope sender, when From, Sender and Reply-To give no usable address.
+fn return_path(msg: &Message<'_>) -> Option<Person> {
+    let value = raw_values(msg, "Return-Path").into_iter().next()?;
+    Some(Person { email: EmailAddress::parse(&value).ok()?, name: String::new() })
 }
 
 fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
@@ -125,17 +146,12 @@ fn raw_values(msg: &Message<'_>, name: &str) -> Vec<String> {
 }
 
 fn envelope_recipients(msg: &Message<'_>) -> Vec<EmailAddress> {
-    [
-        "Delivered-To",
-        "X-Original-To",
-        "Envelope-To",
-        "X-Envelope-To",
-    ]
-    .iter()
-    .flat_map(|name| raw_values(msg, name))
-    .flat_map(|v| v.split([',', ' ']).map(str::to_string).collect::<Vec<_>>())
-    .filter_map(|v| EmailAddress::parse(&v).ok())
-    .collect()
+    ["Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To"]
+        .iter()
+        .flat_map(|name| raw_values(msg, name))
+        .flat_map(|v| v.split([',', ' ']).map(str::to_string).collect::<Vec<_>>())
+        .filter_map(|v| EmailAddress::parse(&v).ok())
+        .collect()
 }
 
 fn html_body(msg: &Message<'_>) -> Option<String> {
@@ -165,9 +181,7 @@ fn attachments(msg: &Message<'_>) -> Vec<ParsedAttachment> {
             };
             ParsedAttachment {
                 filename: attachment_name(part.attachment_name(), &content_type, i),
-                inline: part
-                    .content_disposition()
-                    .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline")),
+                inline: part.content_disposition().is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline")),
                 content_id: part.content_id().and_then(clean_id),
                 content_type,
                 data,
@@ -193,20 +207,14 @@ fn attachment_name(given: Option<&str>, content_type: &str, index: usize) -> Str
         "text/plain" => "txt",
         "text/html" => "html",
         "text/calendar" => "ics",
-        ct => ct
-            .rsplit('/')
-            .next()
-            .filter(|s| s.len() <= 5 && s.chars().all(char::is_alphanumeric))
-            .unwrap_or("bin"),
+        ct => ct.rsplit('/').next().filter(|s| s.len() <= 5 && s.chars().all(char::is_alphanumeric)).unwrap_or("bin"),
     };
     format!("attachment-{}.{ext}", index + 1)
 }
 
 /// The raw header block (up to the first empty line), for quarantine display; at most 64 KiB.
 pub fn header_block(raw: &[u8]) -> String {
-    let end = find_subslice(raw, b"\r\n\r\n")
-        .or_else(|| find_subslice(raw, b"\n\n"))
-        .unwrap_or(raw.len());
+    let end = find_subslice(raw, b"\r\n\r\n").or_else(|| find_subslice(raw, b"\n\n")).unwrap_or(raw.len());
     let end = end.min(64 * 1024);
     clean(&String::from_utf8_lossy(&raw[..end]))
 }
@@ -238,10 +246,7 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n\
     fn headers_bodies_and_attachments_are_decoded() {
         let m = parse(MAIL).unwrap();
         let from = m.from.unwrap();
-        assert_eq!(
-            (from.email.as_str(), from.name.as_str()),
-            ("jose@example.com", "José")
-        );
+        assert_eq!((from.email.as_str(), from.name.as_str()), ("jose@example.com", "José"));
         assert_eq!(m.to.len(), 1);
         assert_eq!(m.cc[0].email.as_str(), "ana@example.org");
         assert_eq!(m.envelope_to[0].as_str(), "support+1001-abc@example.test");
@@ -259,13 +264,7 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n\
 
     #[test]
     fn hostile_input_does_not_panic() {
-        for raw in [
-            &b""[..],
-            b"\0\0\0",
-            b"no header here",
-            b"Subject: x\n\n--broken\n",
-            &[0xff; 300],
-        ] {
+        for raw in [&b""[..], b"\0\0\0", b"no header here", b"Subject: x\n\n--broken\n", &[0xff; 300]] {
             let _ = parse(raw);
         }
         let long_header = format!("Subject: {}\n\nbody", "x".repeat(5000));
@@ -276,13 +275,18 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n\
     fn deeply_nested_parts_parse() {
         let mut raw = String::from("From: a@b.c\nContent-Type: multipart/mixed; boundary=b0\n\n");
         for i in 1..2000 {
-            raw.push_str(&format!(
-                "--b{}\nContent-Type: multipart/mixed; boundary=b{i}\n\n",
-                i - 1
-            ));
+            raw.push_str(&format!("--b{}\nContent-Type: multipart/mixed; boundary=b{i}\n\n", i - 1));
         }
         raw.push_str("--b1999\nContent-Type: text/plain\n\ndeep\n");
         assert!(parse(raw.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn damaged_line_endings_and_leading_blank_lines_are_repaired() {
+        let cr_only = parse(b"From: a@b.test\rSubject: old mac\r\rbody\r").unwrap();
+        assert_eq!((cr_only.from.unwrap().email.as_str(), cr_only.subject.as_str()), ("a@b.test", "old mac"));
+        let blank_first = parse(b"\n\nFrom: a@b.test\nSubject: late\n\nbody\n").unwrap();
+        assert_eq!(blank_first.subject, "late");
     }
 
     #[test]
@@ -294,9 +298,6 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n\
     #[test]
     fn unnamed_attachments_get_a_name() {
         assert_eq!(attachment_name(None, "image/png", 0), "attachment-1.png");
-        assert_eq!(
-            attachment_name(Some("../"), "message/rfc822", 2),
-            "attachment-3.eml"
-        );
+        assert_eq!(attachment_name(Some("../"), "message/rfc822", 2), "attachment-3.eml");
     }
 }

@@ -58,32 +58,18 @@ impl Prepared {
 pub fn prepare(raw: Vec<u8>, ctx: &PrepareContext) -> Prepared {
     let sha256 = sha256_hex(&raw);
     let content = if raw.len() as u64 > ctx.max_message_bytes {
-        quarantine(
-            &raw,
-            format!(
-                "too large: {} bytes (limit {})",
-                raw.len(),
-                ctx.max_message_bytes
-            ),
-        )
+        quarantine(&raw, format!("too large: {} bytes (limit {})", raw.len(), ctx.max_message_bytes))
     } else {
         match std::panic::catch_unwind(|| prepare_mail(&raw, ctx)) {
             Ok(content) => content,
             Err(_) => quarantine(&raw, "parser failure (panic while parsing)".into()),
         }
     };
-    Prepared {
-        raw,
-        sha256,
-        content,
-    }
+    Prepared { raw, sha256, content }
 }
 
 fn quarantine(raw: &[u8], reason: String) -> Content {
-    Content::Quarantine {
-        reason,
-        headers: header_block(raw),
-    }
+    Content::Quarantine { reason, headers: header_block(raw) }
 }
 
 fn prepare_mail(raw: &[u8], ctx: &PrepareContext) -> Content {
@@ -105,11 +91,7 @@ fn prepare_mail(raw: &[u8], ctx: &PrepareContext) -> Content {
         visible_text: split.visible,
         body_html: mail.body_html.as_deref().map(sanitize_html),
         digest: content_digest(raw),
-        attachment_sha256: mail
-            .attachments
-            .iter()
-            .map(|a| sha256_hex(&a.data))
-            .collect(),
+        attachment_sha256: mail.attachments.iter().map(|a| sha256_hex(&a.data)).collect(),
         spam: mail.classification.spam || is_blocked(&mail, &ctx.block_list),
         mail,
     };
@@ -125,10 +107,7 @@ fn loop_reason(mail: &ParsedMail, ours: &[EmailAddress]) -> Option<String> {
     }
     mail.x_loop
         .iter()
-        .find(|v| {
-            ours.iter()
-                .any(|a| v.trim().eq_ignore_ascii_case(a.as_str()))
-        })
+        .find(|v| ours.iter().any(|a| v.trim().eq_ignore_ascii_case(a.as_str())))
         .map(|v| format!("loop: carries our X-Loop header ({v})"))
 }
 
@@ -165,13 +144,8 @@ mod tests {
 
     #[test]
     fn an_ordinary_mail_is_prepared() {
-        let p = prepare(
-            b"From: a@b.test\nSubject: hi\n\nHello\n\nOn Mon, Bob wrote:\n> old\n".to_vec(),
-            &ctx(),
-        );
-        let Content::Mail(m) = &p.content else {
-            panic!("quarantined: {}", reason(&p))
-        };
+        let p = prepare(b"From: a@b.test\nSubject: hi\n\nHello\n\nOn Mon, Bob wrote:\n> old\n".to_vec(), &ctx());
+        let Content::Mail(m) = &p.content else { panic!("quarantined: {}", reason(&p)) };
         assert_eq!(m.visible_text, "Hello");
         assert_eq!(p.sha256.len(), 64);
     }
@@ -180,23 +154,10 @@ mod tests {
     fn bad_input_is_quarantined_with_a_reason() {
         assert!(reason(&prepare(vec![b'x'; 20_000], &ctx())).starts_with("too large"));
         assert!(reason(&prepare(b"".to_vec(), &ctx())).starts_with("unparseable"));
+        assert!(reason(&prepare(b"Subject: no sender\n\nbody".to_vec(), &ctx())).contains("no valid sender"));
+        assert!(reason(&prepare(b"From: support@example.test\n\nx".to_vec(), &ctx())).starts_with("loop"));
         assert!(
-            reason(&prepare(b"Subject: no sender\n\nbody".to_vec(), &ctx()))
-                .contains("no valid sender")
-        );
-        assert!(
-            reason(&prepare(
-                b"From: support@example.test\n\nx".to_vec(),
-                &ctx()
-            ))
-            .starts_with("loop")
-        );
-        assert!(
-            reason(&prepare(
-                b"From: a@b.test\nX-Loop: support@example.test\n\nx".to_vec(),
-                &ctx()
-            ))
-            .starts_with("loop")
+            reason(&prepare(b"From: a@b.test\nX-Loop: support@example.test\n\nx".to_vec(), &ctx())).starts_with("loop")
         );
     }
 

@@ -2,16 +2,14 @@
 
 use super::prepare::{Content, Prepared, PreparedMail};
 use super::threading::{Decision, Lookup, TicketRef, decide};
-use crate::db::{
-    self, DbError, mailboxes::MailboxRow, messages::NewMessage, quarantine::NewQuarantine,
-};
+use crate::db::{self, DbError, mailboxes::MailboxRow, messages::NewMessage, quarantine::NewQuarantine};
 use crate::domain::{EmailAddress, Status};
 use crate::storage::BlobStore;
 use crate::tokens::Signer;
 use sqlx::AnyConnection;
 
 /// What became of one input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutcomeKind {
     Created,
@@ -32,11 +30,7 @@ pub struct Outcome {
 
 impl Outcome {
     fn new(kind: OutcomeKind, ticket: Option<i64>, reason: Option<String>) -> Self {
-        Self {
-            kind,
-            ticket,
-            reason,
-        }
+        Self { kind, ticket, reason }
     }
 }
 
@@ -64,11 +58,7 @@ pub async fn store_one(
     if let Some((validity, uid)) = source
         && db::raw::receipt_exists(conn, cx.mailbox.id, validity, uid).await?
     {
-        return Ok(Outcome::new(
-            OutcomeKind::Duplicate,
-            None,
-            Some("this IMAP message was imported before".into()),
-        ));
+        return Ok(Outcome::new(OutcomeKind::Duplicate, None, Some("this IMAP message was imported before".into())));
     }
     let path = BlobStore::relative_path(&item.sha256);
     let (raw_id, known) = db::raw::upsert(conn, &item.sha256, item.size(), &path, now).await?;
@@ -79,10 +69,7 @@ pub async fn store_one(
         },
         false => store_content(conn, cx, item, raw_id, source, now).await?,
     };
-    let kind = serde_json::to_value(outcome.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let kind = serde_json::to_value(outcome.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     db::raw::insert_receipt(conn, raw_id, cx.mailbox.id, source, &kind, now).await?;
     Ok(outcome)
 }
@@ -107,15 +94,9 @@ async fn store_content(
                 uid: source.map(|s| s.1),
             };
             db::quarantine::insert(conn, &q, now).await?;
-            Ok(Outcome::new(
-                OutcomeKind::Quarantined,
-                None,
-                Some(reason.clone()),
-            ))
+            Ok(Outcome::new(OutcomeKind::Quarantined, None, Some(reason.clone())))
         }
-        Content::Mail(m) if m.mail.classification.bounce.is_some() => {
-            store_bounce(conn, cx, m, raw_id, now).await
-        }
+        Content::Mail(m) if m.mail.classification.bounce.is_some() => store_bounce(conn, cx, m, raw_id, now).await,
         Content::Mail(m) => {
             if let Some(ticket_id) = db::messages::ticket_of_digest(conn, &m.digest).await? {
                 let number = ticket_number(conn, ticket_id).await?;
@@ -131,10 +112,7 @@ async fn store_content(
 }
 
 async fn ticket_number(conn: &mut AnyConnection, ticket_id: i64) -> Result<i64, DbError> {
-    Ok(db::tickets::by_id(&mut *conn, ticket_id)
-        .await?
-        .ok_or(DbError::NotFound)?
-        .number)
+    Ok(db::tickets::by_id(&mut *conn, ticket_id).await?.ok_or(DbError::NotFound)?.number)
 }
 
 async fn store_bounce(
@@ -144,12 +122,7 @@ async fn store_bounce(
     raw_id: i64,
     now: i64,
 ) -> Result<Outcome, DbError> {
-    let report = m
-        .mail
-        .classification
-        .bounce
-        .as_ref()
-        .expect("checked by caller");
+    let report = m.mail.classification.bounce.as_ref().expect("checked by caller");
     let original = report.original_message_id.as_deref();
     let ticket = match original {
         Some(id) => match cx.signer.check_message_id(id) {
@@ -179,17 +152,10 @@ async fn store_bounce(
             report.status.as_deref().unwrap_or(""),
             report.diagnostic.as_deref().unwrap_or("")
         );
-        db::messages::insert_event(&mut *conn, t.id, "system", "bounce", detail.trim(), now)
-            .await?;
+        db::messages::insert_event(&mut *conn, t.id, "system", "bounce", detail.trim(), now).await?;
     }
-    let reason = ticket
-        .is_none()
-        .then(|| "bounce names no message of ours; kept in the bounce log".to_string());
-    Ok(Outcome::new(
-        OutcomeKind::Bounce,
-        ticket.map(|t| t.number),
-        reason,
-    ))
+    let reason = ticket.is_none().then(|| "bounce names no message of ours; kept in the bounce log".to_string());
+    Ok(Outcome::new(OutcomeKind::Bounce, ticket.map(|t| t.number), reason))
 }
 
 async fn lookup(conn: &mut AnyConnection, m: &PreparedMail) -> Result<Lookup, DbError> {
@@ -201,44 +167,27 @@ async fn lookup(conn: &mut AnyConnection, m: &PreparedMail) -> Result<Lookup, Db
         }
     }
     if let Some(token) = m.facts.token {
-        out.by_token = db::tickets::by_number(&mut *conn, token.ticket)
-            .await?
-            .as_ref()
-            .map(to_ref);
+        out.by_token = db::tickets::by_number(&mut *conn, token.ticket).await?.as_ref().map(to_ref);
     }
     if out.by_signed_id.is_none()
         && out.by_token.is_none()
         && let Some(tid) = db::messages::ticket_of_message_id(conn, &m.facts.referenced_ids).await?
     {
-        out.by_reference = db::tickets::by_id(&mut *conn, tid)
-            .await?
-            .as_ref()
-            .map(to_ref);
+        out.by_reference = db::tickets::by_id(&mut *conn, tid).await?.as_ref().map(to_ref);
     }
     if let Some(number) = m.facts.subject_tag
         && let Some(t) = db::tickets::by_number(&mut *conn, number).await?
     {
-        let sender = m
-            .mail
-            .from
-            .as_ref()
-            .map(|p| p.email.as_str())
-            .unwrap_or_default();
+        let sender = m.mail.from.as_ref().map(|p| p.email.as_str()).unwrap_or_default();
         let participant = db::customers::is_participant(&mut *conn, t.id, sender).await?
-            || db::users::active_by_email(&mut *conn, sender)
-                .await?
-                .is_some();
+            || db::users::active_by_email(&mut *conn, sender).await?.is_some();
         out.by_subject_tag = Some((to_ref(&t), participant));
     }
     Ok(out)
 }
 
 fn to_ref(t: &db::TicketRow) -> TicketRef {
-    TicketRef {
-        id: t.id,
-        number: t.number,
-        status: Status::parse(&t.status).unwrap_or(Status::Open),
-    }
+    TicketRef { id: t.id, number: t.number, status: Status::parse(&t.status).unwrap_or(Status::Open) }
 }
 
 async fn store_mail(
@@ -250,18 +199,10 @@ async fn store_mail(
 ) -> Result<Outcome, DbError> {
     let automatic = m.mail.classification.is_automatic();
     let decision = decide(&lookup(conn, m).await?, automatic);
-    let from = m
-        .mail
-        .from
-        .as_ref()
-        .expect("prepare quarantines mail without sender");
+    let from = m.mail.from.as_ref().expect("prepare quarantines mail without sender");
     let customer_id = db::customers::upsert(conn, from.email.as_str(), &from.name, now).await?;
     let (ticket_id, number, kind) = match decision {
-        Decision::Thread {
-            ticket,
-            reopen,
-            rule,
-        } => {
+        Decision::Thread { ticket, reopen, rule } => {
             let status = reopen.then_some(Status::Open);
             db::tickets::touch(&mut *conn, ticket.id, status, now).await?;
             if reopen {
@@ -280,10 +221,8 @@ async fn store_mail(
         }
         Decision::FollowUp { parent, .. } => {
             let (id, number) = new_ticket(conn, cx, m, customer_id, Some(parent.id), now).await?;
-            let detail =
-                format!("follow-up ticket #{number} opened by a reply to this closed ticket");
-            db::messages::insert_event(&mut *conn, parent.id, "system", "follow_up", &detail, now)
-                .await?;
+            let detail = format!("follow-up ticket #{number} opened by a reply to this closed ticket");
+            db::messages::insert_event(&mut *conn, parent.id, "system", "follow_up", &detail, now).await?;
             db::messages::insert_event(
                 &mut *conn,
                 id,
@@ -313,11 +252,7 @@ async fn new_ticket(
     parent: Option<i64>,
     now: i64,
 ) -> Result<(i64, i64), DbError> {
-    let subject = if m.mail.subject.is_empty() {
-        "(no subject)"
-    } else {
-        m.mail.subject.as_str()
-    };
+    let subject = if m.mail.subject.is_empty() { "(no subject)" } else { m.mail.subject.as_str() };
     let new = db::tickets::NewTicket {
         mailbox_id: cx.mailbox.id,
         subject,
@@ -328,21 +263,9 @@ async fn new_ticket(
     let (id, number) = db::tickets::insert(conn, &new).await?;
     db::customers::add_participant(&mut *conn, id, customer_id, "requester").await?;
     db::tickets::touch(&mut *conn, id, None, now).await?;
-    let actor = m
-        .mail
-        .from
-        .as_ref()
-        .map(|p| p.email.as_str())
-        .unwrap_or("system");
-    db::messages::insert_event(
-        &mut *conn,
-        id,
-        actor,
-        "created",
-        &format!("by e-mail to {}", cx.mailbox.address),
-        now,
-    )
-    .await?;
+    let actor = m.mail.from.as_ref().map(|p| p.email.as_str()).unwrap_or("system");
+    db::messages::insert_event(&mut *conn, id, actor, "created", &format!("by e-mail to {}", cx.mailbox.address), now)
+        .await?;
     Ok((id, number))
 }
 
@@ -356,9 +279,7 @@ async fn add_cc_participants(
 ) -> Result<(), DbError> {
     for person in m.mail.to.iter().chain(&m.mail.cc).take(50) {
         if is_ours(&person.email, cx.our_addresses)
-            || db::users::active_by_email(&mut *conn, person.email.as_str())
-                .await?
-                .is_some()
+            || db::users::active_by_email(&mut *conn, person.email.as_str()).await?.is_some()
         {
             continue;
         }
@@ -382,16 +303,11 @@ async fn insert_message(
     let mail = &m.mail;
     let from = mail.from.as_ref().expect("checked");
     let emails = |people: &[super::parse::Person]| {
-        serde_json::to_string(&people.iter().map(|p| p.email.as_str()).collect::<Vec<_>>())
-            .unwrap_or_default()
+        serde_json::to_string(&people.iter().map(|p| p.email.as_str()).collect::<Vec<_>>()).unwrap_or_default()
     };
     let mut flags = Vec::new();
     let c = &mail.classification;
-    for (on, name) in [
-        (c.auto_reply, "auto_reply"),
-        (c.mailing_list, "list"),
-        (m.spam, "spam"),
-    ] {
+    for (on, name) in [(c.auto_reply, "auto_reply"), (c.mailing_list, "list"), (m.spam, "spam")] {
         if on {
             flags.push(name);
         }
@@ -406,11 +322,7 @@ async fn insert_message(
         from_name: from.name.clone(),
         to_json: emails(&mail.to),
         cc_json: emails(&mail.cc),
-        reply_to: mail
-            .reply_to
-            .first()
-            .map(|p| p.email.to_string())
-            .unwrap_or_default(),
+        reply_to: mail.reply_to.first().map(|p| p.email.to_string()).unwrap_or_default(),
         subject: mail.subject.clone(),
         message_id: mail.message_id.clone(),
         in_reply_to: mail.in_reply_to.first().cloned(),

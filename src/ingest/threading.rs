@@ -50,27 +50,18 @@ pub enum Rule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// Append to this ticket; `reopen` when its status goes back to `open`.
-    Thread {
-        ticket: TicketRef,
-        rule: Rule,
-        reopen: bool,
-    },
+    Thread { ticket: TicketRef, rule: Rule, reopen: bool },
     /// The ticket it answers is closed: open a new ticket linked to it.
     FollowUp { parent: TicketRef, rule: Rule },
     /// No rule matched.
     New,
 }
 
-static SUBJECT_TAG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\[#(\d{1,12})\]").expect("valid regex"));
+static SUBJECT_TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[#(\d{1,12})\]").expect("valid regex"));
 
 /// Reads the threading facts of `mail` addressed to any of `mailboxes`.
 pub fn facts(mail: &ParsedMail, mailboxes: &[EmailAddress], signer: &Signer) -> ThreadFacts {
-    let ancestors: Vec<&String> = mail
-        .in_reply_to
-        .iter()
-        .chain(mail.references.iter().rev())
-        .collect();
+    let ancestors: Vec<&String> = mail.in_reply_to.iter().chain(mail.references.iter().rev()).collect();
     let mut signed_tickets = Vec::new();
     let mut referenced_ids = Vec::new();
     for id in ancestors {
@@ -89,24 +80,9 @@ pub fn facts(mail: &ParsedMail, mailboxes: &[EmailAddress], signer: &Signer) -> 
     }
 }
 
-fn reply_token(
-    mail: &ParsedMail,
-    mailboxes: &[EmailAddress],
-    signer: &Signer,
-) -> Option<ReplyToken> {
-    let recipients = mail
-        .to
-        .iter()
-        .chain(&mail.cc)
-        .map(|p| &p.email)
-        .chain(&mail.envelope_to);
-    recipients
-        .flat_map(|rcpt| {
-            mailboxes
-                .iter()
-                .filter_map(move |mb| signer.check_reply_address(mb, rcpt))
-        })
-        .next()
+fn reply_token(mail: &ParsedMail, mailboxes: &[EmailAddress], signer: &Signer) -> Option<ReplyToken> {
+    let recipients = mail.to.iter().chain(&mail.cc).map(|p| &p.email).chain(&mail.envelope_to);
+    recipients.flat_map(|rcpt| mailboxes.iter().filter_map(move |mb| signer.check_reply_address(mb, rcpt))).next()
 }
 
 /// The ticket number in a `[#1234]` subject tag.
@@ -121,25 +97,12 @@ pub fn decide(lookup: &Lookup, automatic: bool) -> Decision {
         .map(|t| (t, Rule::SignedMessageId))
         .or(lookup.by_token.map(|t| (t, Rule::PlusAddress)))
         .or(lookup.by_reference.map(|t| (t, Rule::Reference)))
-        .or(lookup
-            .by_subject_tag
-            .filter(|(_, participant)| *participant)
-            .map(|(t, _)| (t, Rule::SubjectTag)));
+        .or(lookup.by_subject_tag.filter(|(_, participant)| *participant).map(|(t, _)| (t, Rule::SubjectTag)));
     match matched {
         None => Decision::New,
-        Some((ticket, rule)) if automatic => Decision::Thread {
-            ticket,
-            rule,
-            reopen: false,
-        },
-        Some((parent, rule)) if parent.status == Status::Closed => {
-            Decision::FollowUp { parent, rule }
-        }
-        Some((ticket, rule)) => Decision::Thread {
-            ticket,
-            rule,
-            reopen: ticket.status.reopens_on_customer_mail(),
-        },
+        Some((ticket, rule)) if automatic => Decision::Thread { ticket, rule, reopen: false },
+        Some((parent, rule)) if parent.status == Status::Closed => Decision::FollowUp { parent, rule },
+        Some((ticket, rule)) => Decision::Thread { ticket, rule, reopen: ticket.status.reopens_on_customer_mail() },
     }
 }
 
@@ -149,11 +112,7 @@ mod tests {
     use crate::ingest::parse::Person;
 
     fn t(number: i64, status: Status) -> TicketRef {
-        TicketRef {
-            id: number - 999,
-            number,
-            status,
-        }
+        TicketRef { id: number - 999, number, status }
     }
 
     fn mailbox() -> EmailAddress {
@@ -164,10 +123,7 @@ mod tests {
     fn signed_ids_in_references_alone_are_found() {
         let signer = Signer::new(b"k");
         let ours = signer.message_id(1001, "3", "example.com");
-        let mail = ParsedMail {
-            references: vec!["x@y".into(), ours],
-            ..Default::default()
-        };
+        let mail = ParsedMail { references: vec!["x@y".into(), ours], ..Default::default() };
         let f = facts(&mail, &[mailbox()], &signer);
         assert_eq!(f.signed_tickets, vec![1001]);
         assert_eq!(f.referenced_ids, vec!["x@y".to_string()]);
@@ -177,10 +133,7 @@ mod tests {
     fn a_forged_message_id_is_only_a_plain_reference() {
         let signer = Signer::new(b"k");
         let forged = Signer::new(b"attacker").message_id(1001, "3", "example.com");
-        let mail = ParsedMail {
-            in_reply_to: vec![forged.clone()],
-            ..Default::default()
-        };
+        let mail = ParsedMail { in_reply_to: vec![forged.clone()], ..Default::default() };
         let f = facts(&mail, &[mailbox()], &signer);
         assert!(f.signed_tickets.is_empty());
         assert_eq!(f.referenced_ids, vec![forged]);
@@ -190,20 +143,8 @@ mod tests {
     fn plus_address_tokens_are_read_from_recipients() {
         let signer = Signer::new(b"k");
         let addr = EmailAddress::parse(&signer.reply_address(&mailbox(), 1005)).unwrap();
-        let mail = ParsedMail {
-            to: vec![Person {
-                email: addr,
-                name: String::new(),
-            }],
-            ..Default::default()
-        };
-        assert_eq!(
-            facts(&mail, &[mailbox()], &signer).token,
-            Some(ReplyToken {
-                ticket: 1005,
-                agent: None
-            })
-        );
+        let mail = ParsedMail { to: vec![Person { email: addr, name: String::new() }], ..Default::default() };
+        assert_eq!(facts(&mail, &[mailbox()], &signer).token, Some(ReplyToken { ticket: 1005, agent: None }));
     }
 
     #[test]
@@ -222,74 +163,31 @@ mod tests {
         assert!(
             matches!(decide(&lookup, false), Decision::Thread { ticket, rule: Rule::PlusAddress, .. } if ticket.number == 1002)
         );
-        let lookup = Lookup {
-            by_signed_id: Some(t(1001, Status::New)),
-            ..lookup
-        };
-        assert!(matches!(
-            decide(&lookup, false),
-            Decision::Thread {
-                rule: Rule::SignedMessageId,
-                reopen: false,
-                ..
-            }
-        ));
+        let lookup = Lookup { by_signed_id: Some(t(1001, Status::New)), ..lookup };
+        assert!(matches!(decide(&lookup, false), Decision::Thread { rule: Rule::SignedMessageId, reopen: false, .. }));
     }
 
     #[test]
     fn a_stranger_copying_a_tag_gets_a_new_ticket() {
-        let stranger = Lookup {
-            by_subject_tag: Some((t(1001, Status::Open), false)),
-            ..Default::default()
-        };
+        let stranger = Lookup { by_subject_tag: Some((t(1001, Status::Open), false)), ..Default::default() };
         assert_eq!(decide(&stranger, false), Decision::New);
-        let participant = Lookup {
-            by_subject_tag: Some((t(1001, Status::Open), true)),
-            ..Default::default()
-        };
-        assert!(matches!(
-            decide(&participant, false),
-            Decision::Thread {
-                rule: Rule::SubjectTag,
-                ..
-            }
-        ));
+        let participant = Lookup { by_subject_tag: Some((t(1001, Status::Open), true)), ..Default::default() };
+        assert!(matches!(decide(&participant, false), Decision::Thread { rule: Rule::SubjectTag, .. }));
     }
 
     #[test]
     fn closed_tickets_get_a_follow_up_and_pending_ones_reopen() {
-        let closed = Lookup {
-            by_reference: Some(t(1001, Status::Closed)),
-            ..Default::default()
-        };
+        let closed = Lookup { by_reference: Some(t(1001, Status::Closed)), ..Default::default() };
         assert!(matches!(decide(&closed, false), Decision::FollowUp { .. }));
-        let pending = Lookup {
-            by_reference: Some(t(1001, Status::Pending)),
-            ..Default::default()
-        };
-        assert!(matches!(
-            decide(&pending, false),
-            Decision::Thread { reopen: true, .. }
-        ));
+        let pending = Lookup { by_reference: Some(t(1001, Status::Pending)), ..Default::default() };
+        assert!(matches!(decide(&pending, false), Decision::Thread { reopen: true, .. }));
     }
 
     #[test]
     fn automatic_mail_changes_nothing() {
-        let closed = Lookup {
-            by_reference: Some(t(1001, Status::Closed)),
-            ..Default::default()
-        };
-        assert!(matches!(
-            decide(&closed, true),
-            Decision::Thread { reopen: false, .. }
-        ));
-        let resolved = Lookup {
-            by_reference: Some(t(1001, Status::Resolved)),
-            ..Default::default()
-        };
-        assert!(matches!(
-            decide(&resolved, true),
-            Decision::Thread { reopen: false, .. }
-        ));
+        let closed = Lookup { by_reference: Some(t(1001, Status::Closed)), ..Default::default() };
+        assert!(matches!(decide(&closed, true), Decision::Thread { reopen: false, .. }));
+        let resolved = Lookup { by_reference: Some(t(1001, Status::Resolved)), ..Default::default() };
+        assert!(matches!(decide(&resolved, true), Decision::Thread { reopen: false, .. }));
     }
 }

@@ -71,16 +71,9 @@ impl IntoResponse for Error {
         if let Error::Internal(e) = &self {
             tracing::error!(error = %crate::telemetry::chain(e.as_ref()), "request failed");
         }
-        let mut resp = (
-            self.status(),
-            Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response();
+        let mut resp = (self.status(), Json(serde_json::json!({ "error": self.to_string() }))).into_response();
         if matches!(self, Error::Unauthorized) {
-            resp.headers_mut().insert(
-                "www-authenticate",
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
+            resp.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
         }
         resp
     }

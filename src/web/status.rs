@@ -10,10 +10,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/", get(front))
+    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics)).route("/", get(front))
 }
 
 /// 200 with each mailbox's state; `degraded` when one is failing; 503 when the database does not answer.
@@ -22,26 +19,16 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     if state.db.ping().await.is_err() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(
-                json!({ "status": "unavailable", "error": "database unreachable", "mailboxes": mailboxes }),
-            ),
+            Json(json!({ "status": "unavailable", "error": "database unreachable", "mailboxes": mailboxes })),
         );
     }
-    let degraded = mailboxes
-        .iter()
-        .any(|m| matches!(m.state, MailboxState::Failing | MailboxState::BackingOff));
+    let degraded = mailboxes.iter().any(|m| matches!(m.state, MailboxState::Failing | MailboxState::BackingOff));
     let status = if degraded { "degraded" } else { "ok" };
-    (
-        StatusCode::OK,
-        Json(json!({ "status": status, "mailboxes": mailboxes })),
-    )
+    (StatusCode::OK, Json(json!({ "status": status, "mailboxes": mailboxes })))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
 
 async fn front() -> Html<&'static str> {

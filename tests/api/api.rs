@@ -19,12 +19,7 @@ async fn api_calls_need_a_valid_token(store: Store) {
     let (status, body) = app.get_as("/api/v1/tickets", "dm_wrong").await;
     assert_eq!(status, 401);
     assert_eq!(body["error"], "authentication required");
-    let resp = app
-        .client
-        .get(format!("{}/api/v1/tickets", app.address))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.client.get(format!("{}/api/v1/tickets", app.address)).send().await.unwrap();
     assert_eq!(resp.status(), 401);
     let (status, _) = app.get("/api/v1/tickets/99999").await;
     assert_eq!(status, 404);
@@ -39,23 +34,10 @@ async fn quarantine_is_for_admins_only(store: Store) {
     assert_eq!(app.get_as("/api/v1/tickets", &agent).await.0, 200);
     app.services
         .db
-        .set_user_active(
-            app.services
-                .db
-                .user_by_email("agent@example.test")
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
-            false,
-        )
+        .set_user_active(app.services.db.user_by_email("agent@example.test").await.unwrap().unwrap().id, false)
         .await
         .unwrap();
-    assert_eq!(
-        app.get_as("/api/v1/tickets", &agent).await.0,
-        401,
-        "a deactivated user's token stops working"
-    );
+    assert_eq!(app.get_as("/api/v1/tickets", &agent).await.0, 401, "a deactivated user's token stops working");
 }
 
 async fn the_list_filters_and_pages(store: Store) {
@@ -71,13 +53,7 @@ async fn the_list_filters_and_pages(store: Store) {
         ))
         .await;
     }
-    app.ingest(&mail(
-        "zed@other.example",
-        "Invoice question",
-        "inv@other.example",
-        "x",
-    ))
-    .await;
+    app.ingest(&mail("zed@other.example", "Invoice question", "inv@other.example", "x")).await;
     let (_, all) = app.get("/api/v1/tickets?per_page=2&page=2").await;
     assert_eq!(all["total"], 6);
     assert_eq!(all["tickets"].as_array().unwrap().len(), 2);
@@ -86,9 +62,7 @@ async fn the_list_filters_and_pages(store: Store) {
     assert_eq!(q["tickets"][0]["requester"]["email"], "zed@other.example");
     let (_, by_requester) = app.get("/api/v1/tickets?q=c3%40customer").await;
     assert_eq!(by_requester["total"], 1);
-    let (_, new) = app
-        .get("/api/v1/tickets?status=new,open&mailbox=support&priority=normal&assignee=none")
-        .await;
+    let (_, new) = app.get("/api/v1/tickets?status=new,open&mailbox=support&priority=normal&assignee=none").await;
     assert_eq!(new["total"], 6);
     let (_, mine) = app.get("/api/v1/tickets?assignee=me").await;
     assert_eq!(mine["total"], 0);
@@ -118,52 +92,18 @@ async fn unknown_filter_values_are_a_bad_request(store: Store) {
     };
     let (status, body) = app.get("/api/v1/tickets?status=lost").await;
     assert_eq!(status, 400);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("new, open, pending, resolved, closed")
-    );
-    assert_eq!(
-        app.get("/api/v1/tickets?assignee=nobody@example.test")
-            .await
-            .0,
-        400
-    );
+    assert!(body["error"].as_str().unwrap().contains("new, open, pending, resolved, closed"));
+    assert_eq!(app.get("/api/v1/tickets?assignee=nobody@example.test").await.0, 400);
 }
 
 async fn healthz_and_metrics_answer_without_a_token(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    app.ingest(&mail(
-        "m@customer.example",
-        "metrics",
-        "met@customer.example",
-        "x",
-    ))
-    .await;
-    let health: serde_json::Value = app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    app.ingest(&mail("m@customer.example", "metrics", "met@customer.example", "x")).await;
+    let health: serde_json::Value =
+        app.client.get(format!("{}/healthz", app.address)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("deskmail_messages_ingested_total"),
-        "{metrics}"
-    );
+    let metrics = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("deskmail_messages_ingested_total"), "{metrics}");
 }

@@ -46,9 +46,7 @@ pub async fn fresh_database(store: Store, dir: &std::path::Path) -> Option<Strin
             let admin = require_env("TEST_DATABASE_URL")?;
             let name = format!("dm_test_{}", uuid::Uuid::new_v4().simple());
             use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .expect("connect to TEST_DATABASE_URL");
+            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to TEST_DATABASE_URL");
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!("create database {name}")))
                 .execute(&mut conn)
                 .await
@@ -101,28 +99,14 @@ plus_addressing = true"#,
         .unwrap(),
     );
     adjust(&mut settings);
-    let app = Application::build(settings)
-        .await
-        .expect("application starts");
+    let app = Application::build(settings).await.expect("application starts");
     let port = app.port();
     let services = app.services().clone();
     let shutdown = CancellationToken::new();
-    let admin = services
-        .db
-        .create_user(
-            "admin@example.test",
-            "Ada Admin",
-            deskmail::domain::Role::Admin,
-            "x",
-        )
-        .await
-        .unwrap();
+    let admin =
+        services.db.create_user("admin@example.test", "Ada Admin", deskmail::domain::Role::Admin, "x").await.unwrap();
     let admin_token = deskmail::password::new_api_token();
-    services
-        .db
-        .create_token(admin, "test", &deskmail::password::token_hash(&admin_token))
-        .await
-        .unwrap();
+    services.db.create_token(admin, "test", &deskmail::password::token_hash(&admin_token)).await.unwrap();
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
     Some(TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -137,25 +121,9 @@ plus_addressing = true"#,
 impl TestApp {
     /// Ingests raw messages at a mailbox, as `deskmail ingest` does.
     pub async fn ingest_at(&self, mailbox: &str, raws: &[&[u8]]) -> Vec<Outcome> {
-        let mb = self
-            .services
-            .db
-            .mailbox_by_name(mailbox)
-            .await
-            .unwrap()
-            .expect("mailbox exists");
-        let inputs = raws
-            .iter()
-            .map(|r| Input {
-                raw: r.to_vec(),
-                source: None,
-            })
-            .collect();
-        self.services
-            .pipeline
-            .ingest(&mb, inputs, None)
-            .await
-            .expect("ingest")
+        let mb = self.services.db.mailbox_by_name(mailbox).await.unwrap().expect("mailbox exists");
+        let inputs = raws.iter().map(|r| Input { raw: r.to_vec(), source: None }).collect();
+        self.services.pipeline.ingest(&mb, inputs, None).await.expect("ingest")
     }
 
     /// Ingests one message at the `support` mailbox.
@@ -170,13 +138,7 @@ impl TestApp {
 
     /// GET with a given token.
     pub async fn get_as(&self, path: &str, token: &str) -> (u16, Value) {
-        let resp = self
-            .client
-            .get(format!("{}{path}", self.address))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
+        let resp = self.client.get(format!("{}{path}", self.address)).bearer_auth(token).send().await.expect("request");
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
@@ -190,18 +152,9 @@ impl TestApp {
 
     /// A token for a new user with this role.
     pub async fn token_for(&self, email: &str, role: deskmail::domain::Role) -> String {
-        let id = self
-            .services
-            .db
-            .create_user(email, email, role, "x")
-            .await
-            .unwrap();
+        let id = self.services.db.create_user(email, email, role, "x").await.unwrap();
         let token = deskmail::password::new_api_token();
-        self.services
-            .db
-            .create_token(id, "t", &deskmail::password::token_hash(&token))
-            .await
-            .unwrap();
+        self.services.db.create_token(id, "t", &deskmail::password::token_hash(&token)).await.unwrap();
         token
     }
 }
@@ -222,13 +175,7 @@ pub fn mail(from: &str, subject: &str, message_id: &str, body: &str) -> Vec<u8> 
 }
 
 /// A reply with threading headers.
-pub fn reply(
-    from: &str,
-    subject: &str,
-    message_id: &str,
-    in_reply_to: &str,
-    body: &str,
-) -> Vec<u8> {
+pub fn reply(from: &str, subject: &str, message_id: &str, in_reply_to: &str, body: &str) -> Vec<u8> {
     format!(
         "From: {from}\r\nTo: support@example.test\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\n\
          In-Reply-To: <{in_reply_to}>\r\nReferences: <{in_reply_to}>\r\nDate: Tue, 01 Sep 2026 11:00:00 +0000\r\n\r\n{body}\r\n"

@@ -14,7 +14,12 @@ store_tests!(
 );
 
 /// An app polling one IMAP mailbox at `address` (settings adjusted by `adjust`).
-pub async fn app_with_mailbox(store: Store, env: &MailEnv, address: &str, adjust: impl FnOnce(&mut ImapSettings)) -> Option<TestApp> {
+pub async fn app_with_mailbox(
+    store: Store,
+    env: &MailEnv,
+    address: &str,
+    adjust: impl FnOnce(&mut ImapSettings),
+) -> Option<TestApp> {
     let mb = env.mailbox("imap", address, adjust);
     spawn_app_with(store, move |s| s.mailboxes.push(mb)).await
 }
@@ -68,7 +73,9 @@ async fn after_import_seen_flags_the_message_and_keeps_it(store: Store) {
     let support = env.address("seen");
     let mut s = env.session(&support).await;
     append(&mut s, "INBOX", &test_mail("c@customer.example", &support, "seen-one")).await;
-    let Some(app) = app_with_mailbox(store, &env, &support, |i| i.after_import = AfterImport::Seen).await else { return };
+    let Some(app) = app_with_mailbox(store, &env, &support, |i| i.after_import = AfterImport::Seen).await else {
+        return;
+    };
     assert_eq!(wait_tickets(&app, "seen-one", 1, 10).await, 1);
     let seen = wait_for(5, || {
         let env = env.clone();
@@ -108,7 +115,8 @@ async fn after_import_move_and_delete_empty_the_folder(store: Store) {
 async fn a_recreated_folder_with_the_same_mails_makes_no_duplicates(store: Store) {
     let Some(env) = MailEnv::shared() else { return };
     let support = env.address("recreate");
-    let mails: Vec<Vec<u8>> = (0..3).map(|i| test_mail("c@customer.example", &support, &format!("recreated-{i}"))).collect();
+    let mails: Vec<Vec<u8>> =
+        (0..3).map(|i| test_mail("c@customer.example", &support, &format!("recreated-{i}"))).collect();
     let mut s = env.session(&support).await;
     s.create("Support").await.unwrap();
     for m in &mails {
@@ -134,7 +142,9 @@ async fn a_recreated_folder_with_the_same_mails_makes_no_duplicates(store: Store
     let mb = app.services.db.mailbox_by_name("imap").await.unwrap().unwrap();
     let rescanned = wait_for(10, || {
         let db = app.services.db.clone();
-        async move { (db.sync_state(mb.id, "Support").await.ok()?.uid_validity == Some(i64::from(new_validity))).then_some(()) }
+        async move {
+            (db.sync_state(mb.id, "Support").await.ok()?.uid_validity == Some(i64::from(new_validity))).then_some(())
+        }
     })
     .await;
     assert!(rescanned.is_some(), "the new UIDVALIDITY was never synced");

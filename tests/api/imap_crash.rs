@@ -20,7 +20,8 @@ async fn messages(db: &std::path::Path) -> (i64, i64) {
     use sqlx::Connection;
     let url = format!("sqlite://{}?mode=ro", db.display());
     let Ok(mut conn) = sqlx::SqliteConnection::connect(&url).await else { return (0, 0) };
-    let row: Result<(i64, i64), _> = sqlx::query_as("select count(*), count(distinct message_id) from messages").fetch_one(&mut conn).await;
+    let row: Result<(i64, i64), _> =
+        sqlx::query_as("select count(*), count(distinct message_id) from messages").fetch_one(&mut conn).await;
     row.unwrap_or((0, 0))
 }
 
@@ -45,11 +46,14 @@ async fn sigkill_three_times_during_an_import_of_500_mails_loses_and_doubles_not
     )
     .unwrap();
     let db = dir.path().join("data/deskmail.db");
-    let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(&env.host).port(env.smtp_port).build();
+    let transport =
+        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(&env.host).port(env.smtp_port).build();
     for i in 0..500 {
         use lettre::AsyncTransport;
         let raw = crate::mailenv::test_mail(&format!("c{i}@customer.example"), &support, &format!("crash-{i:03}"));
-        let envelope = lettre::address::Envelope::new(Some("c@customer.example".parse().unwrap()), vec![support.parse().unwrap()]).unwrap();
+        let envelope =
+            lettre::address::Envelope::new(Some("c@customer.example".parse().unwrap()), vec![support.parse().unwrap()])
+                .unwrap();
         transport.send_raw(&envelope, &raw).await.expect("send");
     }
     let mut kills = 0;

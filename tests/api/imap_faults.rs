@@ -32,7 +32,8 @@ async fn seen_is_never_set_before_the_message_is_committed() {
         .unwrap();
     let mut s = env.session(&support).await;
     append(&mut s, "INBOX", &test_mail("c@customer.example", &support, "not-yet")).await;
-    let failed = wait_for(15, || async { mailbox_health(&app, "imap").await["error"].as_str().map(str::to_string) }).await;
+    let failed =
+        wait_for(15, || async { mailbox_health(&app, "imap").await["error"].as_str().map(str::to_string) }).await;
     assert!(failed.expect("the store failure shows in /healthz").contains("injected store failure"));
     assert!(search(&mut s, "INBOX", "SEEN").await.is_empty(), "flagged \\Seen although nothing was committed");
     sqlx::query("drop trigger fail_raw").execute(pool).await.unwrap();
@@ -59,7 +60,9 @@ async fn broken_mailboxes_show_their_error_and_the_others_keep_importing() {
     let Some(app) = spawn_app_with(Store::Sqlite, move |s| s.mailboxes.extend(mailboxes)).await else { return };
     env.send("c@customer.example", &[&good], &test_mail("c@customer.example", &good, "still-importing")).await;
     assert_eq!(wait_tickets(&app, "still-importing", 1, 10).await, 1);
-    for (name, expected) in [("badpass", "login refused"), ("badtls", "TLS handshake failed"), ("closed", "cannot connect")] {
+    for (name, expected) in
+        [("badpass", "login refused"), ("badtls", "TLS handshake failed"), ("closed", "cannot connect")]
+    {
         let h = wait_for(10, || async {
             let h = mailbox_health(&app, name).await;
             h["error"].is_string().then_some(h)
@@ -120,21 +123,38 @@ async fn two_instances_on_one_postgres_import_every_mail_once() {
         n
     };
     for i in 0..20 {
-        env.send("c@customer.example", &[&support], &test_mail("c@customer.example", &support, &format!("twin-{i}"))).await;
+        env.send("c@customer.example", &[&support], &test_mail("c@customer.example", &support, &format!("twin-{i}")))
+            .await;
     }
     let db = apps[0].0.db.clone();
-    assert!(wait_for(20, || { let db = db.clone(); async move { (count(db).await >= 20).then_some(()) } }).await.is_some());
+    assert!(
+        wait_for(20, || {
+            let db = db.clone();
+            async move { (count(db).await >= 20).then_some(()) }
+        })
+        .await
+        .is_some()
+    );
     // The holder stops; the other instance takes the lease over and imports the rest.
     let (_, stop, task) = apps.remove(0);
     stop.cancel();
     task.await.unwrap().unwrap();
     let db = apps[0].0.db.clone();
     for i in 20..30 {
-        env.send("c@customer.example", &[&support], &test_mail("c@customer.example", &support, &format!("twin-{i}"))).await;
+        env.send("c@customer.example", &[&support], &test_mail("c@customer.example", &support, &format!("twin-{i}")))
+            .await;
     }
-    assert!(wait_for(30, || { let db = db.clone(); async move { (count(db).await >= 30).then_some(()) } }).await.is_some());
+    assert!(
+        wait_for(30, || {
+            let db = db.clone();
+            async move { (count(db).await >= 30).then_some(()) }
+        })
+        .await
+        .is_some()
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let messages: i64 = sqlx::query_scalar("select count(*) from messages").fetch_one(apps[0].0.db.pool()).await.unwrap();
+    let messages: i64 =
+        sqlx::query_scalar("select count(*) from messages").fetch_one(apps[0].0.db.pool()).await.unwrap();
     assert_eq!((count(apps[0].0.db.clone()).await, messages), (30, 30), "every mail imported exactly once");
     apps[0].1.cancel();
 }

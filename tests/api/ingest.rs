@@ -38,12 +38,8 @@ Date: Tue, 01 Sep 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8
     assert_eq!(m["visible_text"], "My lamp is broken.");
     assert!(m["body_text"].as_str().unwrap().contains("José"));
     assert_eq!(m["cc"][0], "ana@customer.example");
-    let roles: Vec<_> = t["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["role"].as_str().unwrap().to_string())
-        .collect();
+    let roles: Vec<_> =
+        t["participants"].as_array().unwrap().iter().map(|p| p["role"].as_str().unwrap().to_string()).collect();
     assert_eq!(roles, ["requester", "cc"]);
     assert_eq!(t["events"][0]["kind"], "created");
     assert_eq!(t["links"], serde_json::json!([]));
@@ -68,21 +64,13 @@ Content-Disposition: inline\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0K
     assert_eq!(atts[1]["inline"], true);
     let resp = app
         .client
-        .get(format!(
-            "{}/api/v1/attachments/{}",
-            app.address, atts[0]["id"]
-        ))
+        .get(format!("{}/api/v1/attachments/{}", app.address, atts[0]["id"]))
         .bearer_auth(&app.admin_token)
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(
-        resp.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .starts_with("attachment;")
-    );
+    assert!(resp.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     assert_eq!(resp.bytes().await.unwrap().as_ref(), b"%PDF-1.4\n");
     let (status, _) = app.get("/api/v1/attachments/999999").await;
@@ -93,20 +81,10 @@ async fn the_same_bytes_twice_are_a_duplicate(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    let raw = mail(
-        "a@customer.example",
-        "hello",
-        "dup@customer.example",
-        "body",
-    );
+    let raw = mail("a@customer.example", "hello", "dup@customer.example", "body");
     let first = app.ingest(&raw).await;
     let again = app.ingest_at("support", &[&raw, &raw]).await;
-    assert!(
-        again
-            .iter()
-            .all(|o| o.kind == OutcomeKind::Duplicate && o.ticket == first.ticket),
-        "{again:?}"
-    );
+    assert!(again.iter().all(|o| o.kind == OutcomeKind::Duplicate && o.ticket == first.ticket), "{again:?}");
     let (_, list) = app.get("/api/v1/tickets").await;
     assert_eq!(list["total"], 1);
 }
@@ -119,26 +97,14 @@ async fn bad_input_is_quarantined_not_dropped(store: Store) {
     let too_large = [b"From: a@b.example\r\n\r\n".as_slice(), &vec![b'x'; 5000]].concat();
     let empty = Vec::new();
     let looped = b"From: support@example.test\r\nSubject: loop\r\n\r\nx".to_vec();
-    let outcomes = app
-        .ingest_at("support", &[&no_sender, &too_large, &empty, &looped])
-        .await;
-    assert!(
-        outcomes.iter().all(|o| o.kind == OutcomeKind::Quarantined),
-        "{outcomes:?}"
-    );
+    let outcomes = app.ingest_at("support", &[&no_sender, &too_large, &empty, &looped]).await;
+    assert!(outcomes.iter().all(|o| o.kind == OutcomeKind::Quarantined), "{outcomes:?}");
     let (status, q) = app.get("/api/v1/quarantine").await;
     assert_eq!(status, 200);
     assert_eq!(q["total"], 4);
-    let reasons: Vec<&str> = q["quarantine"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["reason"].as_str().unwrap())
-        .collect();
-    assert!(
-        reasons.iter().any(|r| r.starts_with("too large")),
-        "{reasons:?}"
-    );
+    let reasons: Vec<&str> =
+        q["quarantine"].as_array().unwrap().iter().map(|e| e["reason"].as_str().unwrap()).collect();
+    assert!(reasons.iter().any(|r| r.starts_with("too large")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.starts_with("loop")), "{reasons:?}");
     for entry in q["quarantine"].as_array().unwrap() {
         assert_eq!(entry["raw_kept"], true);
@@ -156,30 +122,15 @@ async fn a_bounce_of_our_mail_lands_on_its_ticket(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    let o = app
-        .ingest(&mail(
-            "gone@customer.example",
-            "help",
-            "q1@customer.example",
-            "hi",
-        ))
-        .await;
+    let o = app.ingest(&mail("gone@customer.example", "help", "q1@customer.example", "hi")).await;
     let number = o.ticket.unwrap();
     let ours = app.services.signer.message_id(number, "1", "example.test");
     let dsn = dsn_for(&ours);
     let b = app.ingest(dsn.as_bytes()).await;
     assert_eq!((b.kind, b.ticket), (OutcomeKind::Bounce, Some(number)));
     let t = app.ticket(number).await;
-    let event = t["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["kind"] == "bounce")
-        .expect("bounce event");
-    assert!(
-        event["detail"].as_str().unwrap().contains("5.1.1"),
-        "{event}"
-    );
+    let event = t["events"].as_array().unwrap().iter().find(|e| e["kind"] == "bounce").expect("bounce event");
+    assert!(event["detail"].as_str().unwrap().contains("5.1.1"), "{event}");
     assert_eq!(t["message_count"], 1, "a bounce is never a message");
     let (_, list) = app.get("/api/v1/tickets").await;
     assert_eq!(list["total"], 1, "a bounce never opens a ticket");
@@ -189,9 +140,7 @@ async fn a_bounce_naming_nothing_of_ours_is_logged(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    let b = app
-        .ingest(dsn_for("someone-else@other.example").as_bytes())
-        .await;
+    let b = app.ingest(dsn_for("someone-else@other.example").as_bytes()).await;
     assert_eq!((b.kind, b.ticket), (OutcomeKind::Bounce, None));
     assert!(b.reason.unwrap().contains("bounce log"));
     let (_, list) = app.get("/api/v1/tickets").await;
@@ -215,19 +164,10 @@ async fn auto_replies_are_marked_and_open_no_ticket_status_change(store: Store) 
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    let o = app
-        .ingest(&mail(
-            "c@customer.example",
-            "question",
-            "q@customer.example",
-            "hi",
-        ))
-        .await;
+    let o = app.ingest(&mail("c@customer.example", "question", "q@customer.example", "hi")).await;
     let number = o.ticket.unwrap();
-    let ooo = format!(
-        "From: c@customer.example\r\nTo: support@example.test\r\nSubject: Out of Office: question\r\nAuto-Submitted: auto-replied\r\n\
-In-Reply-To: <q@customer.example>\r\nMessage-ID: <ooo@customer.example>\r\n\r\nI am away until Monday.\r\n"
-    );
+    let ooo = "From: c@customer.example\r\nTo: support@example.test\r\nSubject: Out of Office: question\r\nAuto-Submitted: auto-replied\r\n\
+In-Reply-To: <q@customer.example>\r\nMessage-ID: <ooo@customer.example>\r\n\r\nI am away until Monday.\r\n";
     let a = app.ingest(ooo.as_bytes()).await;
     assert_eq!((a.kind, a.ticket), (OutcomeKind::Threaded, Some(number)));
     let t = app.ticket(number).await;
@@ -245,18 +185,10 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p onclick=\"steal()\">Hello<scrip
     let t = app.ticket(o.ticket.unwrap()).await;
     let html = t["messages"][0]["body_html"].as_str().unwrap();
     assert!(
-        html.contains("Hello")
-            && !html.contains("script")
-            && !html.contains("onclick")
-            && !html.contains("javascript"),
+        html.contains("Hello") && !html.contains("script") && !html.contains("onclick") && !html.contains("javascript"),
         "{html}"
     );
-    assert!(
-        t["messages"][0]["visible_text"]
-            .as_str()
-            .unwrap()
-            .contains("Hello")
-    );
+    assert!(t["messages"][0]["visible_text"].as_str().unwrap().contains("Hello"));
 }
 
 async fn ticket_numbers_start_at_1000_and_count_up(store: Store) {
@@ -266,11 +198,5 @@ async fn ticket_numbers_start_at_1000_and_count_up(store: Store) {
     let a = mail("a@customer.example", "one", "n1@customer.example", "1");
     let b = mail("b@customer.example", "two", "n2@customer.example", "2");
     let outcomes = app.ingest_at("support", &[&a, &b]).await;
-    assert_eq!(
-        outcomes
-            .iter()
-            .map(|o| o.ticket.unwrap())
-            .collect::<Vec<_>>(),
-        [1000, 1001]
-    );
+    assert_eq!(outcomes.iter().map(|o| o.ticket.unwrap()).collect::<Vec<_>>(), [1000, 1001]);
 }

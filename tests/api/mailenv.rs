@@ -3,7 +3,6 @@
 use crate::helpers::require_env;
 use deskmail::config::{ImapSettings, MailboxSettings};
 use deskmail::ingest::imap::connect::{ImapSession, connect};
-use futures::TryStreamExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,7 +13,6 @@ pub struct MailEnv {
     pub imap_port: u16,
     pub imaps_port: u16,
     pub smtp_port: u16,
-    pub submission_port: u16,
     pub ca_cert: PathBuf,
     pub domain: String,
     pub password: String,
@@ -36,7 +34,6 @@ impl MailEnv {
             imap_port: port("MAILENV_IMAP_PORT"),
             imaps_port: port("MAILENV_IMAPS_PORT"),
             smtp_port: port("MAILENV_SMTP_PORT"),
-            submission_port: port("MAILENV_SUBMISSION_PORT"),
             ca_cert: PathBuf::from(get("MAILENV_CA_CERT").expect("MAILENV_CA_CERT")),
             domain: get("MAILENV_WILDCARD_DOMAIN").unwrap_or_else(|| "any.example.test".into()),
             password: get("MAILENV_WILDCARD_PASSWORD").unwrap_or_else(|| "test-pw".into()),
@@ -62,7 +59,11 @@ impl MailEnv {
         let env = std::fs::read_to_string(format!("{dir}/env")).expect("env file");
         let vars: std::collections::HashMap<String, String> = env
             .lines()
-            .filter_map(|l| l.strip_prefix("export ")?.split_once('=').map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string())))
+            .filter_map(|l| {
+                l.strip_prefix("export ")?
+                    .split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+            })
             .collect();
         Some(Self::from_vars(|k| vars.get(k).cloned(), Some(dir)))
     }
@@ -71,7 +72,12 @@ impl MailEnv {
     pub fn control(&self, command: &str) {
         let dir = self.private_dir.as_ref().expect("only private instances are controlled");
         let sh = std::env::var("MAILENV_SH").expect("MAILENV_SH");
-        let status = std::process::Command::new(sh).arg(command).env("MAILENV_DIR", dir).stdout(std::process::Stdio::null()).status().unwrap();
+        let status = std::process::Command::new(sh)
+            .arg(command)
+            .env("MAILENV_DIR", dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
         assert!(status.success(), "mailenv {command} failed");
     }
 
@@ -111,8 +117,10 @@ impl MailEnv {
     /// Sends raw bytes over SMTP (port 25 style: no auth) to `to`.
     pub async fn send(&self, from: &str, to: &[&str], raw: &[u8]) {
         use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor, address::Envelope};
-        let transport: AsyncSmtpTransport<Tokio1Executor> = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host).port(self.smtp_port).build();
-        let envelope = Envelope::new(Some(from.parse().unwrap()), to.iter().map(|t| t.parse().unwrap()).collect()).unwrap();
+        let transport: AsyncSmtpTransport<Tokio1Executor> =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host).port(self.smtp_port).build();
+        let envelope =
+            Envelope::new(Some(from.parse().unwrap()), to.iter().map(|t| t.parse().unwrap()).collect()).unwrap();
         transport.send_raw(&envelope, raw).await.expect("SMTP send");
     }
 
@@ -125,7 +133,11 @@ impl MailEnv {
 impl Drop for MailEnv {
     fn drop(&mut self) {
         if let (Some(dir), Ok(sh)) = (&self.private_dir, std::env::var("MAILENV_SH")) {
-            let _ = std::process::Command::new(sh).args(["stop", "--purge"]).env("MAILENV_DIR", dir).stdout(std::process::Stdio::null()).status();
+            let _ = std::process::Command::new(sh)
+                .args(["stop", "--purge"])
+                .env("MAILENV_DIR", dir)
+                .stdout(std::process::Stdio::null())
+                .status();
         }
     }
 }
@@ -141,13 +153,6 @@ pub async fn search(session: &mut ImapSession, folder: &str, query: &str) -> Vec
 /// Appends a message to a folder.
 pub async fn append(session: &mut ImapSession, folder: &str, raw: &[u8]) {
     session.append(folder, None, None, raw).await.expect("append");
-}
-
-/// The raw bytes of every message in a folder.
-pub async fn bodies(session: &mut ImapSession, folder: &str) -> Vec<Vec<u8>> {
-    session.select(folder).await.expect("select");
-    let fetched: Vec<_> = session.fetch("1:*", "BODY.PEEK[]").await.expect("fetch").try_collect().await.expect("fetch");
-    fetched.iter().filter_map(|f| f.body().map(<[u8]>::to_vec)).collect()
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, for at most `secs` seconds.

@@ -5,6 +5,7 @@ mod mailenv;
 
 mod api;
 mod cli;
+mod corpus;
 mod imap;
 mod imap_crash;
 mod imap_faults;

@@ -22,16 +22,7 @@ async fn a_reply_naming_our_signed_id_only_in_references_threads(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    let number = app
-        .ingest(&mail(
-            "c@customer.example",
-            "help",
-            "m1@customer.example",
-            "hi",
-        ))
-        .await
-        .ticket
-        .unwrap();
+    let number = app.ingest(&mail("c@customer.example", "help", "m1@customer.example", "hi")).await.ticket.unwrap();
     let ours = app.services.signer.message_id(number, "7", "example.test");
     let raw = format!(
         "From: c@customer.example\r\nTo: support@example.test\r\nSubject: totally different\r\nMessage-ID: <m2@customer.example>\r\n\
@@ -45,27 +36,9 @@ async fn a_forged_deskmail_message_id_does_not_thread(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    let number = app
-        .ingest(&mail(
-            "c@customer.example",
-            "help",
-            "m1@customer.example",
-            "hi",
-        ))
-        .await
-        .ticket
-        .unwrap();
-    let forged =
-        deskmail::tokens::Signer::new(b"not our secret").message_id(number, "7", "example.test");
-    let o = app
-        .ingest(&reply(
-            "x@attacker.example",
-            "hello",
-            "m2@attacker.example",
-            &forged,
-            "x",
-        ))
-        .await;
+    let number = app.ingest(&mail("c@customer.example", "help", "m1@customer.example", "hi")).await.ticket.unwrap();
+    let forged = deskmail::tokens::Signer::new(b"not our secret").message_id(number, "7", "example.test");
+    let o = app.ingest(&reply("x@attacker.example", "hello", "m2@attacker.example", &forged, "x")).await;
     assert_eq!(o.kind, OutcomeKind::Created);
     assert_ne!(o.ticket, Some(number));
 }
@@ -74,16 +47,7 @@ async fn a_signed_plus_address_threads(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    let number = app
-        .ingest(&mail(
-            "c@customer.example",
-            "help",
-            "m1@customer.example",
-            "hi",
-        ))
-        .await
-        .ticket
-        .unwrap();
+    let number = app.ingest(&mail("c@customer.example", "help", "m1@customer.example", "hi")).await.ticket.unwrap();
     let mb = EmailAddress::parse("support@example.test").unwrap();
     let plus = app.services.signer.reply_address(&mb, number);
     let raw = format!(
@@ -94,26 +58,14 @@ async fn a_signed_plus_address_threads(store: Store) {
     let unsigned = format!(
         "From: c@customer.example\r\nTo: support+{number}-0000000000000000@example.test\r\nSubject: s\r\n\r\nx\r\n"
     );
-    assert_eq!(
-        app.ingest(unsigned.as_bytes()).await.kind,
-        OutcomeKind::Created
-    );
+    assert_eq!(app.ingest(unsigned.as_bytes()).await.kind, OutcomeKind::Created);
 }
 
 async fn a_reply_to_a_stored_inbound_message_id_threads(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    let number = app
-        .ingest(&mail(
-            "c@customer.example",
-            "help",
-            "m1@customer.example",
-            "hi",
-        ))
-        .await
-        .ticket
-        .unwrap();
+    let number = app.ingest(&mail("c@customer.example", "help", "m1@customer.example", "hi")).await.ticket.unwrap();
     let o = app
         .ingest(&reply(
             "colleague@customer.example",
@@ -131,23 +83,9 @@ async fn a_stranger_copying_a_subject_tag_gets_a_new_ticket(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    let number = app
-        .ingest(&mail(
-            "c@customer.example",
-            "help",
-            "m1@customer.example",
-            "hi",
-        ))
-        .await
-        .ticket
-        .unwrap();
+    let number = app.ingest(&mail("c@customer.example", "help", "m1@customer.example", "hi")).await.ticket.unwrap();
     let o = app
-        .ingest(&mail(
-            "stranger@evil.example",
-            &format!("Re: [#{number}] help"),
-            "s1@evil.example",
-            "let me in",
-        ))
+        .ingest(&mail("stranger@evil.example", &format!("Re: [#{number}] help"), "s1@evil.example", "let me in"))
         .await;
     assert_eq!(o.kind, OutcomeKind::Created);
     assert_ne!(o.ticket, Some(number));
@@ -157,24 +95,9 @@ async fn a_participant_using_the_subject_tag_threads(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    let number = app
-        .ingest(&mail(
-            "c@customer.example",
-            "help",
-            "m1@customer.example",
-            "hi",
-        ))
-        .await
-        .ticket
-        .unwrap();
-    let o = app
-        .ingest(&mail(
-            "C@Customer.example",
-            &format!("Re: [#{number}] help"),
-            "m9@customer.example",
-            "again",
-        ))
-        .await;
+    let number = app.ingest(&mail("c@customer.example", "help", "m1@customer.example", "hi")).await.ticket.unwrap();
+    let o =
+        app.ingest(&mail("C@Customer.example", &format!("Re: [#{number}] help"), "m9@customer.example", "again")).await;
     assert_eq!((o.kind, o.ticket), (OutcomeKind::Threaded, Some(number)));
 }
 
@@ -182,16 +105,7 @@ async fn a_reply_to_a_closed_ticket_opens_a_linked_follow_up(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    let number = app
-        .ingest(&mail(
-            "c@customer.example",
-            "help",
-            "m1@customer.example",
-            "hi",
-        ))
-        .await
-        .ticket
-        .unwrap();
+    let number = app.ingest(&mail("c@customer.example", "help", "m1@customer.example", "hi")).await.ticket.unwrap();
     set_status(&app, number, deskmail::domain::Status::Closed).await;
     let o = app
         .ingest(&reply(
@@ -207,38 +121,17 @@ async fn a_reply_to_a_closed_ticket_opens_a_linked_follow_up(store: Store) {
     assert_eq!(follow["follow_up_of"], number);
     let old = app.ticket(number).await;
     assert_eq!(old["status"], "closed");
-    assert!(
-        old["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["kind"] == "follow_up")
-    );
+    assert!(old["events"].as_array().unwrap().iter().any(|e| e["kind"] == "follow_up"));
 }
 
 async fn a_reply_to_a_pending_ticket_reopens_it(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    let number = app
-        .ingest(&mail(
-            "c@customer.example",
-            "help",
-            "m1@customer.example",
-            "hi",
-        ))
-        .await
-        .ticket
-        .unwrap();
+    let number = app.ingest(&mail("c@customer.example", "help", "m1@customer.example", "hi")).await.ticket.unwrap();
     set_status(&app, number, deskmail::domain::Status::Pending).await;
     let o = app
-        .ingest(&reply(
-            "c@customer.example",
-            "Re: help",
-            "m2@customer.example",
-            "m1@customer.example",
-            "still broken",
-        ))
+        .ingest(&reply("c@customer.example", "Re: help", "m2@customer.example", "m1@customer.example", "still broken"))
         .await;
     assert_eq!(o.ticket, Some(number));
     assert_eq!(app.ticket(number).await["status"], "open");
@@ -247,61 +140,29 @@ async fn a_reply_to_a_pending_ticket_reopens_it(store: Store) {
 async fn set_status(app: &crate::helpers::TestApp, number: i64, status: deskmail::domain::Status) {
     let t = app.services.db.ticket(number).await.unwrap().unwrap();
     let mut conn = app.services.db.pool().acquire().await.unwrap();
-    deskmail::db::tickets::set_status(&mut *conn, t.id, status, deskmail::domain::now())
-        .await
-        .unwrap();
+    deskmail::db::tickets::set_status(&mut *conn, t.id, status, deskmail::domain::now()).await.unwrap();
 }
 
 async fn the_same_mail_at_two_mailboxes_is_one_ticket(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    app.services
-        .db
-        .create_mailbox("sales", "sales@example.test", "Sales", false)
-        .await
-        .unwrap();
+    app.services.db.create_mailbox("sales", "sales@example.test", "Sales", false).await.unwrap();
     let body = "From: c@customer.example\r\nTo: support@example.test, sales@example.test\r\nSubject: both\r\nMessage-ID: <both@customer.example>\r\n\r\nhello both\r\n";
-    let at_support = format!(
-        "Delivered-To: support@example.test\r\nReceived: from mx by support-host\r\n{body}"
-    );
-    let at_sales =
-        format!("Delivered-To: sales@example.test\r\nReceived: from mx by sales-host\r\n{body}");
-    let first = app
-        .ingest_at("support", &[at_support.as_bytes()])
-        .await
-        .remove(0);
-    let second = app
-        .ingest_at("sales", &[at_sales.as_bytes()])
-        .await
-        .remove(0);
+    let at_support = format!("Delivered-To: support@example.test\r\nReceived: from mx by support-host\r\n{body}");
+    let at_sales = format!("Delivered-To: sales@example.test\r\nReceived: from mx by sales-host\r\n{body}");
+    let first = app.ingest_at("support", &[at_support.as_bytes()]).await.remove(0);
+    let second = app.ingest_at("sales", &[at_sales.as_bytes()]).await.remove(0);
     assert_eq!(first.kind, OutcomeKind::Created);
-    assert_eq!(
-        (second.kind, second.ticket),
-        (OutcomeKind::Duplicate, first.ticket)
-    );
+    assert_eq!((second.kind, second.ticket), (OutcomeKind::Duplicate, first.ticket));
 }
 
 async fn two_different_mails_sharing_a_message_id_are_both_kept(store: Store) {
     let Some(app) = spawn_app(store).await else {
         return;
     };
-    let a = app
-        .ingest(&mail(
-            "a@customer.example",
-            "first",
-            "shared@broken-client.example",
-            "one",
-        ))
-        .await;
-    let b = app
-        .ingest(&mail(
-            "b@other.example",
-            "second",
-            "shared@broken-client.example",
-            "two",
-        ))
-        .await;
+    let a = app.ingest(&mail("a@customer.example", "first", "shared@broken-client.example", "one")).await;
+    let b = app.ingest(&mail("b@other.example", "second", "shared@broken-client.example", "two")).await;
     assert_eq!(a.kind, OutcomeKind::Created);
     assert_eq!(b.kind, OutcomeKind::Created);
     assert_ne!(a.ticket, b.ticket);

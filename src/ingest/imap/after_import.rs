@@ -23,7 +23,13 @@ impl Caps {
 }
 
 /// Applies `action` to `uids` (already committed). Never called for messages deskmail does not hold.
-pub async fn apply(session: &mut ImapSession, action: &AfterImport, uids: &[u32], caps: Caps, timeout: Duration) -> Result<(), ImapError> {
+pub async fn apply(
+    session: &mut ImapSession,
+    action: &AfterImport,
+    uids: &[u32],
+    caps: Caps,
+    timeout: Duration,
+) -> Result<(), ImapError> {
     if uids.is_empty() {
         return Ok(());
     }
@@ -45,7 +51,13 @@ pub async fn apply(session: &mut ImapSession, action: &AfterImport, uids: &[u32]
     }
 }
 
-async fn move_to(session: &mut ImapSession, set: &str, folder: &str, caps: Caps, timeout: Duration) -> Result<(), ImapError> {
+async fn move_to(
+    session: &mut ImapSession,
+    set: &str,
+    folder: &str,
+    caps: Caps,
+    timeout: Duration,
+) -> Result<(), ImapError> {
     if caps.move_ {
         return within(timeout, "UID MOVE", session.uid_mv(set, folder)).await?.map_err(ImapError::Protocol);
     }

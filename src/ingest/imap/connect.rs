@@ -20,7 +20,9 @@ pub type ImapSession = Session<Box<dyn ImapIo>>;
 pub async fn connect(imap: &ImapSettings, timeout: Duration) -> Result<ImapSession, ImapError> {
     let password = imap.password.resolve().map_err(ImapError::Config)?.unwrap_or_default();
     let addr = format!("{}:{}", imap.host, imap.port);
-    let tcp = within(timeout, "connect", TcpStream::connect(&addr)).await?.map_err(|e| ImapError::Connect(addr.clone(), e))?;
+    let tcp = within(timeout, "connect", TcpStream::connect(&addr))
+        .await?
+        .map_err(|e| ImapError::Connect(addr.clone(), e))?;
     let _ = tcp.set_nodelay(true);
     let client: Client<Box<dyn ImapIo>> = match imap.tls {
         TlsMode::None => greeted(Client::new(Box::new(tcp) as Box<dyn ImapIo>), timeout).await?,
@@ -30,7 +32,9 @@ pub async fn connect(imap: &ImapSettings, timeout: Duration) -> Result<ImapSessi
         }
         TlsMode::Starttls => {
             let mut plain = greeted(Client::new(tcp), timeout).await?;
-            within(timeout, "STARTTLS", plain.run_command_and_check_ok("STARTTLS", None)).await?.map_err(ImapError::Protocol)?;
+            within(timeout, "STARTTLS", plain.run_command_and_check_ok("STARTTLS", None))
+                .await?
+                .map_err(ImapError::Protocol)?;
             let tls = tls_handshake(plain.into_inner(), imap, timeout).await?;
             Client::new(Box::new(tls) as Box<dyn ImapIo>)
         }
@@ -40,16 +44,22 @@ pub async fn connect(imap: &ImapSettings, timeout: Duration) -> Result<ImapSessi
 }
 
 async fn greeted<T: ImapIo>(mut client: Client<T>, timeout: Duration) -> Result<Client<T>, ImapError> {
-    let greeting = within(timeout, "greeting", client.read_response()).await?.map_err(|e| ImapError::Protocol(e.into()))?;
+    let greeting =
+        within(timeout, "greeting", client.read_response()).await?.map_err(|e| ImapError::Protocol(e.into()))?;
     match greeting {
         Some(_) => Ok(client),
         None => Err(ImapError::Protocol(async_imap::error::Error::ConnectionLost)),
     }
 }
 
-async fn tls_handshake(tcp: TcpStream, imap: &ImapSettings, timeout: Duration) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ImapError> {
+async fn tls_handshake(
+    tcp: TcpStream,
+    imap: &ImapSettings,
+    timeout: Duration,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ImapError> {
     let config = tls_config(imap.ca_file.as_deref())?;
-    let name = rustls::pki_types::ServerName::try_from(imap.host.clone()).map_err(|e| ImapError::Config(format!("bad TLS server name {}: {e}", imap.host)))?;
+    let name = rustls::pki_types::ServerName::try_from(imap.host.clone())
+        .map_err(|e| ImapError::Config(format!("bad TLS server name {}: {e}", imap.host)))?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     within(timeout, "TLS handshake", connector.connect(name, tcp)).await?.map_err(ImapError::Tls)
 }
@@ -58,7 +68,8 @@ async fn tls_handshake(tcp: TcpStream, imap: &ImapSettings, timeout: Duration) -
 pub fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, ImapError> {
     let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| ImapError::Config(format!("cannot read ca_file {}: {e}", path.display())))?;
+        let pem = std::fs::read(path)
+            .map_err(|e| ImapError::Config(format!("cannot read ca_file {}: {e}", path.display())))?;
         for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
             let cert = cert.map_err(|e| ImapError::Config(format!("bad certificate in {}: {e}", path.display())))?;
             roots.add(cert).map_err(|e| ImapError::Config(format!("unusable CA in {}: {e}", path.display())))?;
@@ -68,6 +79,10 @@ pub fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientCon
 }
 
 /// Runs `fut` with a timeout named after the step, for the error message.
-pub async fn within<F: std::future::Future>(timeout: Duration, step: &'static str, fut: F) -> Result<F::Output, ImapError> {
+pub async fn within<F: std::future::Future>(
+    timeout: Duration,
+    step: &'static str,
+    fut: F,
+) -> Result<F::Output, ImapError> {
     tokio::time::timeout(timeout, fut).await.map_err(|_| ImapError::Timeout(step))
 }

@@ -1,9 +1,9 @@
 //! The poller of one mailbox: lease, connect, sync, then IDLE or sleep; exponential backoff with jitter on failure.
 
+use super::ImapError;
 use super::after_import::Caps;
 use super::connect::{ImapSession, connect, within};
 use super::sync::{FetchFailures, SyncContext, sync_once};
-use super::ImapError;
 use crate::config::{ImapDefaults, ImapSettings, MailboxSettings};
 use crate::db::{Db, MailboxRow};
 use crate::health::{Health, MailboxState};
@@ -37,7 +37,11 @@ enum SessionEnd {
 }
 
 /// Starts a poller for every enabled mailbox with IMAP settings; returns their join handles.
-pub async fn spawn_pollers(services: &crate::startup::Services, health: &Health, cancel: &CancellationToken) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+pub async fn spawn_pollers(
+    services: &crate::startup::Services,
+    health: &Health,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let owner = format!("{}:{}:{}", hostname(), std::process::id(), uuid::Uuid::new_v4().simple());
     let mut handles = Vec::new();
     for mailbox in services.db.mailboxes().await? {
@@ -81,7 +85,14 @@ impl Poller {
     /// Takes or renews this mailbox's lease.
     pub async fn try_lease(&self) -> Result<bool, ImapError> {
         let now = crate::domain::now();
-        Ok(crate::db::mailboxes::acquire_lease(self.db.pool(), self.mailbox.id, &self.owner, now, now + self.lease_secs() as i64).await?)
+        Ok(crate::db::mailboxes::acquire_lease(
+            self.db.pool(),
+            self.mailbox.id,
+            &self.owner,
+            now,
+            now + self.lease_secs() as i64,
+        )
+        .await?)
     }
 
     /// Runs until `cancel`: the thin loop around [`Poller::run_session`].
@@ -118,7 +129,12 @@ impl Poller {
     }
 
     /// Connects and keeps syncing until an error, a lost lease or `cancel`.
-    async fn run_session(&self, cancel: &CancellationToken, failures: &mut FetchFailures, streak: &mut u32) -> Result<SessionEnd, ImapError> {
+    async fn run_session(
+        &self,
+        cancel: &CancellationToken,
+        failures: &mut FetchFailures,
+        streak: &mut u32,
+    ) -> Result<SessionEnd, ImapError> {
         let timeout = Duration::from_secs(self.defaults.command_timeout_secs);
         self.health.set_state(&self.mailbox.name, MailboxState::Syncing);
         let mut session = connect(&self.imap, timeout).await?;
@@ -138,7 +154,8 @@ impl Poller {
             self.health.set_state(&self.mailbox.name, MailboxState::Syncing);
             let started = Instant::now();
             let report = sync_once(&mut session, &cx, failures).await?;
-            metrics::histogram!("deskmail_imap_sync_duration_seconds", "mailbox" => self.mailbox.name.clone()).record(started.elapsed().as_secs_f64());
+            metrics::histogram!("deskmail_imap_sync_duration_seconds", "mailbox" => self.mailbox.name.clone())
+                .record(started.elapsed().as_secs_f64());
             if report.fetched > 0 || report.skipped > 0 {
                 tracing::info!(mailbox = %self.mailbox.name, fetched = report.fetched, created = report.created, skipped = report.skipped, "synced");
             }
@@ -160,7 +177,12 @@ impl Poller {
     }
 
     /// Waits in IDLE for new mail, renewing the lease; re-issues IDLE every 25 minutes.
-    async fn idle(&self, session: ImapSession, cancel: &CancellationToken, timeout: Duration) -> Result<(ImapSession, Option<SessionEnd>), ImapError> {
+    async fn idle(
+        &self,
+        session: ImapSession,
+        cancel: &CancellationToken,
+        timeout: Duration,
+    ) -> Result<(ImapSession, Option<SessionEnd>), ImapError> {
         let mut handle = session.idle();
         within(timeout, "IDLE", handle.init()).await?.map_err(ImapError::Protocol)?;
         let started = Instant::now();

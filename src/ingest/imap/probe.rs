@@ -1,7 +1,7 @@
 //! `deskmail mailbox test`: log in, read capabilities and counts, and say what the next sync would import.
 
-use super::connect::{connect, within};
 use super::ImapError;
+use super::connect::{connect, within};
 use crate::config::{ImapSettings, ImportExisting};
 use crate::db::SyncState;
 use std::time::Duration;
@@ -30,11 +30,16 @@ pub async fn probe(imap: &ImapSettings, state: &SyncState, timeout: Duration) ->
     let unseen = within(timeout, "UID SEARCH", session.uid_search("UNSEEN")).await?.map_err(ImapError::Protocol)?.len();
     let (would_import, explanation) = match (state.uid_validity, mb.uid_validity) {
         (Some(old), Some(new)) if i64::from(new) == old => {
-            let newer = within(timeout, "UID SEARCH", session.uid_search(format!("UID {}:*", state.last_uid + 1))).await?.map_err(ImapError::Protocol)?;
+            let newer = within(timeout, "UID SEARCH", session.uid_search(format!("UID {}:*", state.last_uid + 1)))
+                .await?
+                .map_err(ImapError::Protocol)?;
             let n = newer.into_iter().filter(|u| i64::from(*u) > state.last_uid).count();
             (n, format!("messages above the checkpoint (UID {})", state.last_uid))
         }
-        (Some(_), _) => (mb.exists as usize, "UIDVALIDITY changed: the whole folder is re-scanned (duplicates are recognised)".into()),
+        (Some(_), _) => (
+            mb.exists as usize,
+            "UIDVALIDITY changed: the whole folder is re-scanned (duplicates are recognised)".into(),
+        ),
         (None, _) => match imap.import_existing {
             ImportExisting::All => (mb.exists as usize, "first sync, import_existing = all".into()),
             ImportExisting::Unseen => (unseen, "first sync, import_existing = unseen".into()),

@@ -49,7 +49,11 @@ struct Candidate {
 }
 
 /// Runs one sync. On error nothing after the last committed batch is lost; the next sync resumes there.
-pub async fn sync_once(session: &mut ImapSession, cx: &SyncContext<'_>, failures: &mut FetchFailures) -> Result<SyncReport, ImapError> {
+pub async fn sync_once(
+    session: &mut ImapSession,
+    cx: &SyncContext<'_>,
+    failures: &mut FetchFailures,
+) -> Result<SyncReport, ImapError> {
     let folder = cx.imap.folder.as_str();
     let selected = within(cx.timeout, "SELECT", session.select(folder)).await?.map_err(ImapError::Protocol)?;
     let validity = i64::from(selected.uid_validity.ok_or(ImapError::NoUidValidity)?);
@@ -87,24 +91,35 @@ pub async fn sync_once(session: &mut ImapSession, cx: &SyncContext<'_>, failures
 }
 
 /// Applies the `after_import` owed from a batch committed just before a crash or disconnect.
-async fn settle_pending(session: &mut ImapSession, cx: &SyncContext<'_>, state: &mut SyncState, validity: i64) -> Result<(), ImapError> {
+async fn settle_pending(
+    session: &mut ImapSession,
+    cx: &SyncContext<'_>,
+    state: &mut SyncState,
+    validity: i64,
+) -> Result<(), ImapError> {
     if state.pending.is_empty() {
         return Ok(());
     }
     if state.uid_validity == Some(validity) {
-        after_import::apply(session, &cx.imap.after_import, &uidset::parse(&state.pending), cx.caps, cx.timeout).await?;
+        after_import::apply(session, &cx.imap.after_import, &uidset::parse(&state.pending), cx.caps, cx.timeout)
+            .await?;
     }
     db::mailboxes::clear_pending(cx.db.pool(), cx.mailbox.id, &cx.imap.folder).await?;
     state.pending.clear();
     Ok(())
 }
 
-async fn first_candidates(session: &mut ImapSession, cx: &SyncContext<'_>, uid_next: u32) -> Result<Vec<Candidate>, ImapError> {
+async fn first_candidates(
+    session: &mut ImapSession,
+    cx: &SyncContext<'_>,
+    uid_next: u32,
+) -> Result<Vec<Candidate>, ImapError> {
     match cx.imap.import_existing {
         ImportExisting::All => candidates_above(session, cx, 0, uid_next).await,
         ImportExisting::None => Ok(Vec::new()),
         ImportExisting::Unseen => {
-            let found = within(cx.timeout, "UID SEARCH", session.uid_search("UNSEEN")).await?.map_err(ImapError::Protocol)?;
+            let found =
+                within(cx.timeout, "UID SEARCH", session.uid_search("UNSEEN")).await?.map_err(ImapError::Protocol)?;
             let uids: Vec<u32> = found.into_iter().collect();
             if uids.is_empty() {
                 return Ok(Vec::new());
@@ -114,7 +129,12 @@ async fn first_candidates(session: &mut ImapSession, cx: &SyncContext<'_>, uid_n
     }
 }
 
-async fn candidates_above(session: &mut ImapSession, cx: &SyncContext<'_>, last_uid: i64, uid_next: u32) -> Result<Vec<Candidate>, ImapError> {
+async fn candidates_above(
+    session: &mut ImapSession,
+    cx: &SyncContext<'_>,
+    last_uid: i64,
+    uid_next: u32,
+) -> Result<Vec<Candidate>, ImapError> {
     if uid_next != 0 && i64::from(uid_next) <= last_uid + 1 {
         return Ok(Vec::new());
     }
@@ -122,7 +142,12 @@ async fn candidates_above(session: &mut ImapSession, cx: &SyncContext<'_>, last_
 }
 
 /// Sizes and dates of the messages in `set` with a UID above `above`, in UID order.
-async fn fetch_sizes(session: &mut ImapSession, cx: &SyncContext<'_>, set: &str, above: i64) -> Result<Vec<Candidate>, ImapError> {
+async fn fetch_sizes(
+    session: &mut ImapSession,
+    cx: &SyncContext<'_>,
+    set: &str,
+    above: i64,
+) -> Result<Vec<Candidate>, ImapError> {
     let fetches = within(cx.timeout, "UID FETCH sizes", async {
         session.uid_fetch(set, "(UID RFC822.SIZE INTERNALDATE)").await?.try_collect::<Vec<_>>().await
     })
@@ -175,11 +200,18 @@ async fn import_batch(
     let mut wanted = Vec::new();
     for c in batch {
         if c.size > cx.max_message_bytes {
-            let reason = format!("too large to fetch: {} bytes (limit {}); left on the server", c.size, cx.max_message_bytes);
+            let reason =
+                format!("too large to fetch: {} bytes (limit {}); left on the server", c.size, cx.max_message_bytes);
             skipped.push(skip(session, cx, validity, c, reason).await);
         } else if failures.get(&c.uid).is_some_and(|n| *n >= MAX_FETCH_ATTEMPTS) {
             let reason = format!("fetching failed {MAX_FETCH_ATTEMPTS} times; left on the server");
-            skipped.push(Skipped { uid_validity: validity, uid: i64::from(c.uid), size: c.size as i64, headers: String::new(), reason });
+            skipped.push(Skipped {
+                uid_validity: validity,
+                uid: i64::from(c.uid),
+                size: c.size as i64,
+                headers: String::new(),
+                reason,
+            });
             failures.remove(&c.uid);
         } else {
             wanted.push(c.uid);
@@ -198,7 +230,8 @@ async fn import_batch(
         failures.remove(uid);
     }
     let held: Vec<u32> = bodies.iter().map(|(uid, _)| *uid).collect();
-    let inputs: Vec<Input> = bodies.into_iter().map(|(uid, raw)| Input { raw, source: Some((validity, i64::from(uid))) }).collect();
+    let inputs: Vec<Input> =
+        bodies.into_iter().map(|(uid, raw)| Input { raw, source: Some((validity, i64::from(uid))) }).collect();
     state.last_uid = batch.iter().map(|c| i64::from(c.uid)).max().unwrap_or(state.last_uid).max(state.last_uid);
     state.pending = uidset::format(&held);
     state.last_sync_at = Some(crate::domain::now());
@@ -214,10 +247,19 @@ async fn import_batch(
 }
 
 /// A message deskmail will not fetch: its headers (when the server gives them) go to quarantine.
-async fn skip(session: &mut ImapSession, cx: &SyncContext<'_>, validity: i64, c: &Candidate, reason: String) -> Skipped {
+async fn skip(
+    session: &mut ImapSession,
+    cx: &SyncContext<'_>,
+    validity: i64,
+    c: &Candidate,
+    reason: String,
+) -> Skipped {
     let headers = within(cx.timeout, "UID FETCH header", async {
-        let fetches = session.uid_fetch(c.uid.to_string(), "(UID BODY.PEEK[HEADER])").await?.try_collect::<Vec<_>>().await?;
-        Ok::<_, async_imap::error::Error>(fetches.iter().find_map(|f| f.header().map(|h| String::from_utf8_lossy(h).into_owned())))
+        let fetches =
+            session.uid_fetch(c.uid.to_string(), "(UID BODY.PEEK[HEADER])").await?.try_collect::<Vec<_>>().await?;
+        Ok::<_, async_imap::error::Error>(
+            fetches.iter().find_map(|f| f.header().map(|h| String::from_utf8_lossy(h).into_owned())),
+        )
     })
     .await
     .ok()
@@ -225,10 +267,20 @@ async fn skip(session: &mut ImapSession, cx: &SyncContext<'_>, validity: i64, c:
     .flatten()
     .unwrap_or_default();
     tracing::warn!(mailbox = %cx.mailbox.name, uid = c.uid, size = c.size, %reason, "message skipped");
-    Skipped { uid_validity: validity, uid: i64::from(c.uid), size: c.size as i64, headers: crate::ingest::parse::clean(&headers), reason }
+    Skipped {
+        uid_validity: validity,
+        uid: i64::from(c.uid),
+        size: c.size as i64,
+        headers: crate::ingest::parse::clean(&headers),
+        reason,
+    }
 }
 
-async fn fetch_bodies(session: &mut ImapSession, cx: &SyncContext<'_>, uids: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+async fn fetch_bodies(
+    session: &mut ImapSession,
+    cx: &SyncContext<'_>,
+    uids: &[u32],
+) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
     if uids.is_empty() {
         return Ok(Vec::new());
     }
@@ -237,8 +289,11 @@ async fn fetch_bodies(session: &mut ImapSession, cx: &SyncContext<'_>, uids: &[u
     })
     .await?
     .map_err(ImapError::Protocol)?;
-    let mut bodies: Vec<(u32, Vec<u8>)> =
-        fetches.iter().filter_map(|f| Some((f.uid?, f.body()?.to_vec()))).filter(|(uid, _)| uids.contains(uid)).collect();
+    let mut bodies: Vec<(u32, Vec<u8>)> = fetches
+        .iter()
+        .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+        .filter(|(uid, _)| uids.contains(uid))
+        .collect();
     bodies.sort_by_key(|(uid, _)| *uid);
     bodies.dedup_by_key(|(uid, _)| *uid);
     Ok(bodies)

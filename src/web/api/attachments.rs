@@ -12,11 +12,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/attachments/{id}", get(download))
 }
 
-async fn download(
-    State(state): State<AppState>,
-    _user: ApiUser,
-    Path(id): Path<i64>,
-) -> Result<impl IntoResponse> {
+async fn download(State(state): State<AppState>, _user: ApiUser, Path(id): Path<i64>) -> Result<impl IntoResponse> {
     let att = state.db.attachment(id).await?.ok_or(Error::NotFound)?;
     let blobs = state.blobs.clone();
     let sha = att.sha256.clone();
@@ -39,27 +35,15 @@ pub fn download_headers(filename: &str, content_type: &str) -> HeaderMap {
         HeaderValue::from_str(&ct).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     h.insert(header::CONTENT_DISPOSITION, content_disposition(filename));
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
     h
 }
 
 fn content_disposition(filename: &str) -> HeaderValue {
     let ascii: String = filename
         .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
         .collect();
     let encoded: String = filename
         .bytes()
@@ -71,10 +55,8 @@ fn content_disposition(filename: &str) -> HeaderValue {
             }
         })
         .collect();
-    HeaderValue::from_str(&format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
-    ))
-    .unwrap_or(HeaderValue::from_static("attachment"))
+    HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
+        .unwrap_or(HeaderValue::from_static("attachment"))
 }
 
 #[cfg(test)]
@@ -86,15 +68,9 @@ mod tests {
         let h = download_headers("Rechnung für März.pdf", "application/pdf; name=x");
         assert_eq!(h[header::CONTENT_TYPE], "application/pdf");
         let cd = h[header::CONTENT_DISPOSITION].to_str().unwrap();
-        assert!(
-            cd.starts_with("attachment; filename=\"Rechnung f_r M_rz.pdf\""),
-            "{cd}"
-        );
+        assert!(cd.starts_with("attachment; filename=\"Rechnung f_r M_rz.pdf\""), "{cd}");
         assert!(cd.contains("filename*=UTF-8''Rechnung%20f%C3%BCr%20M%C3%A4rz.pdf"));
         assert_eq!(h["x-content-type-options"], "nosniff");
-        assert_eq!(
-            download_headers("x", "text/html<script>")[header::CONTENT_TYPE],
-            "application/octet-stream"
-        );
+        assert_eq!(download_headers("x", "text/html<script>")[header::CONTENT_TYPE], "application/octet-stream");
     }
 }

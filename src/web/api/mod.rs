@@ -11,8 +11,5 @@ use super::AppState;
 use axum::Router;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(tickets::router())
-        .merge(attachments::router())
-        .merge(quarantine::router())
+    Router::new().merge(tickets::router()).merge(attachments::router()).merge(quarantine::router())
 }

@@ -19,11 +19,7 @@ struct Paging {
     per_page: Option<u32>,
 }
 
-async fn list(
-    State(state): State<AppState>,
-    user: ApiUser,
-    Query(p): Query<Paging>,
-) -> Result<Json<Value>> {
+async fn list(State(state): State<AppState>, user: ApiUser, Query(p): Query<Paging>) -> Result<Json<Value>> {
     user.require_admin()?;
     let per_page = p.per_page.unwrap_or(50).clamp(1, 200) as i64;
     let offset = (p.page.unwrap_or(1).max(1) as i64 - 1) * per_page;

@@ -11,9 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tickets", get(list))
-        .route("/tickets/{number}", get(show))
+    Router::new().route("/tickets", get(list)).route("/tickets/{number}", get(show))
 }
 
 /// Query parameters of the list.
@@ -30,18 +28,9 @@ pub struct ListQuery {
 
 /// Turns query parameters into a filter; `assignee=me|none|EMAIL`.
 pub async fn filter_from(state: &AppState, user_id: i64, q: &ListQuery) -> Result<TicketFilter> {
-    let nonempty = |s: &Option<String>| {
-        s.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
+    let nonempty = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let statuses = match nonempty(&q.status) {
-        Some(s) => s
-            .split(',')
-            .map(Status::parse)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(Error::BadRequest)?,
+        Some(s) => s.split(',').map(Status::parse).collect::<Result<Vec<_>, _>>().map_err(Error::BadRequest)?,
         None => Vec::new(),
     };
     let assignee = match nonempty(&q.assignee).as_deref() {
@@ -50,36 +39,24 @@ pub async fn filter_from(state: &AppState, user_id: i64, q: &ListQuery) -> Resul
         Some("none") => Some(None),
         Some(email) => {
             let user = state.db.user_by_email(&email.to_lowercase()).await?;
-            Some(Some(
-                user.ok_or_else(|| Error::BadRequest(format!("no user {email}")))?
-                    .id,
-            ))
+            Some(Some(user.ok_or_else(|| Error::BadRequest(format!("no user {email}")))?.id))
         }
     };
     Ok(TicketFilter {
         statuses,
         assignee,
         mailbox: nonempty(&q.mailbox),
-        priority: nonempty(&q.priority)
-            .map(|p| Priority::parse(&p))
-            .transpose()
-            .map_err(Error::BadRequest)?,
+        priority: nonempty(&q.priority).map(|p| Priority::parse(&p)).transpose().map_err(Error::BadRequest)?,
         query: nonempty(&q.q),
         page: q.page.unwrap_or(1),
         per_page: q.per_page.unwrap_or(50),
     })
 }
 
-async fn list(
-    State(state): State<AppState>,
-    user: ApiUser,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Value>> {
+async fn list(State(state): State<AppState>, user: ApiUser, Query(q): Query<ListQuery>) -> Result<Json<Value>> {
     let filter = filter_from(&state, user.0.id, &q).await?;
     let (rows, total) = state.db.list_tickets(&filter).await?;
-    Ok(Json(
-        json!({ "tickets": rows.iter().map(ticket_json).collect::<Vec<_>>(), "total": total }),
-    ))
+    Ok(Json(json!({ "tickets": rows.iter().map(ticket_json).collect::<Vec<_>>(), "total": total })))
 }
 
 /// The list representation of a ticket.
@@ -95,32 +72,21 @@ pub fn ticket_json(t: &TicketRow) -> Value {
     })
 }
 
-async fn show(
-    State(state): State<AppState>,
-    _user: ApiUser,
-    Path(number): Path<i64>,
-) -> Result<Json<Value>> {
+async fn show(State(state): State<AppState>, _user: ApiUser, Path(number): Path<i64>) -> Result<Json<Value>> {
     let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
     let messages = state.db.messages(t.id).await?;
     let attachments = state.db.ticket_attachments(t.id).await?;
     let events = state.db.events(t.id).await?;
     let participants = crate::db::customers::participants(state.db.pool(), t.id).await?;
     let parent = match t.parent_ticket_id {
-        Some(id) => crate::db::tickets::by_id(state.db.pool(), id)
-            .await?
-            .map(|p| p.number),
+        Some(id) => crate::db::tickets::by_id(state.db.pool(), id).await?.map(|p| p.number),
         None => None,
     };
     let mut body = ticket_json(&t);
     body["follow_up_of"] = json!(parent);
-    body["participants"] = participants
-        .iter()
-        .map(|(c, role)| json!({ "email": c.email, "name": c.name, "role": role }))
-        .collect();
-    body["messages"] = messages
-        .iter()
-        .map(|m| message_json(m, &attachments))
-        .collect();
+    body["participants"] =
+        participants.iter().map(|(c, role)| json!({ "email": c.email, "name": c.name, "role": role })).collect();
+    body["messages"] = messages.iter().map(|m| message_json(m, &attachments)).collect();
     body["events"] = events
         .iter()
         .map(|e| json!({ "at": rfc3339(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail }))
