@@ -1,9 +1,12 @@
 //! Application start-up: store, migrations, mailboxes, secret, first admin, HTTP listener and workers; one shutdown path.
 
+use crate::actions::Actions;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::health::Health;
 use crate::ingest::{Pipeline, PrepareContext};
+use crate::outbound::Composer;
+use crate::outbound::templates::Templates;
 use crate::storage::BlobStore;
 use crate::tokens::Signer;
 use crate::web::{AppState, router};
@@ -21,6 +24,8 @@ pub struct Services {
     pub blobs: BlobStore,
     pub signer: Signer,
     pub pipeline: Pipeline,
+    pub composer: Composer,
+    pub actions: Actions,
 }
 
 impl Services {
@@ -41,9 +46,20 @@ impl Services {
             signer: signer.clone(),
             block_list: settings.ingest.block_list.clone(),
         };
-        let pipeline =
-            Pipeline::new(db.clone(), blobs.clone(), context).await.context("cannot start the ingest pipeline")?;
-        Ok(Self { settings: Arc::new(settings), db, blobs, signer, pipeline })
+        let templates =
+            Templates::load(settings.templates.dir.as_deref(), &[]).context("cannot load the e-mail templates")?;
+        let composer = Composer {
+            templates: Arc::new(templates),
+            signer: signer.clone(),
+            public_url: settings.server.public_url.clone(),
+            ack_limit_per_hour: settings.outbound.ack_limit_per_hour,
+            wake: Arc::default(),
+        };
+        let pipeline = Pipeline::new(db.clone(), blobs.clone(), context, composer.clone())
+            .await
+            .context("cannot start the ingest pipeline")?;
+        let actions = Actions { db: db.clone(), composer: composer.clone(), blobs: blobs.clone() };
+        Ok(Self { settings: Arc::new(settings), db, blobs, signer, pipeline, composer, actions })
     }
 }
 
@@ -104,17 +120,24 @@ impl Application {
             blobs: self.services.blobs.clone(),
             health: self.health.clone(),
             metrics: metrics_handle(),
+            actions: self.services.actions.clone(),
         };
         let app = router(state);
-        let pollers = crate::ingest::imap::spawn_pollers(&self.services, &self.health, &shutdown).await?;
+        let mut workers = crate::ingest::imap::spawn_pollers(&self.services, &self.health, &shutdown).await?;
+        let sender = crate::outbound::Sender::new(
+            self.services.db.clone(),
+            self.services.settings.outbound.clone(),
+            self.services.composer.wake.clone(),
+        );
+        workers.push(tokio::spawn(sender.run(shutdown.clone())));
         let stop = shutdown.clone();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
             .context("HTTP server failed")?;
         shutdown.cancel();
-        for p in pollers {
-            let _ = p.await;
+        for w in workers {
+            let _ = w.await;
         }
         self.services.db.close().await;
         Ok(())

@@ -3,6 +3,7 @@
 pub mod customers;
 pub mod mailboxes;
 pub mod messages;
+pub mod outbox;
 pub mod quarantine;
 pub mod raw;
 mod settings;

@@ -70,12 +70,18 @@ pub struct Pipeline {
     db: Db,
     blobs: BlobStore,
     context: Arc<RwLock<Arc<PrepareContext>>>,
+    composer: crate::outbound::Composer,
 }
 
 impl Pipeline {
     /// A pipeline over the store; reads the mailbox addresses once (see [`Pipeline::refresh`]).
-    pub async fn new(db: Db, blobs: BlobStore, context: PrepareContext) -> Result<Self, DbError> {
-        let p = Self { db, blobs, context: Arc::new(RwLock::new(Arc::new(context))) };
+    pub async fn new(
+        db: Db,
+        blobs: BlobStore,
+        context: PrepareContext,
+        composer: crate::outbound::Composer,
+    ) -> Result<Self, DbError> {
+        let p = Self { db, blobs, context: Arc::new(RwLock::new(Arc::new(context))), composer };
         p.refresh().await?;
         Ok(p)
     }
@@ -166,7 +172,8 @@ impl Pipeline {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Vec<Outcome>, DbError> {
         let ctx = self.context();
-        let cx = StoreContext { mailbox, signer: &ctx.signer, our_addresses: &ctx.our_addresses };
+        let cx =
+            StoreContext { mailbox, signer: &ctx.signer, our_addresses: &ctx.our_addresses, composer: &self.composer };
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         let mut outcomes = Vec::with_capacity(items.len());
@@ -177,6 +184,7 @@ impl Pipeline {
             save_checkpoint(&mut tx, mailbox.id, cp, now).await?;
         }
         tx.commit().await?;
+        self.composer.wake();
         Ok(outcomes)
     }
 

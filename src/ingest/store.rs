@@ -45,6 +45,8 @@ pub struct StoreContext<'a> {
     pub signer: &'a Signer,
     /// Every mailbox address of the installation.
     pub our_addresses: &'a [EmailAddress],
+    /// Queues acknowledgements and notifications in the same transaction.
+    pub composer: &'a crate::outbound::Composer,
 }
 
 /// Stores one prepared input inside the caller's transaction.
@@ -124,15 +126,24 @@ async fn store_bounce(
 ) -> Result<Outcome, DbError> {
     let report = m.mail.classification.bounce.as_ref().expect("checked by caller");
     let original = report.original_message_id.as_deref();
-    let ticket = match original {
-        Some(id) => match cx.signer.check_message_id(id) {
+    let error =
+        format!("bounced: {} {}", report.status.as_deref().unwrap_or(""), report.diagnostic.as_deref().unwrap_or(""))
+            .trim()
+            .to_string();
+    let from_outbox = match original {
+        Some(id) => db::outbox::bounce_failed(conn, id, &report.recipients, &error, now).await?,
+        None => None,
+    };
+    let ticket = match (from_outbox, original) {
+        (Some(tid), _) => db::tickets::by_id(&mut *conn, tid).await?,
+        (None, Some(id)) => match cx.signer.check_message_id(id) {
             Some(number) => db::tickets::by_number(&mut *conn, number).await?,
             None => match db::messages::ticket_of_message_id(conn, &[id.to_string()]).await? {
                 Some(tid) => db::tickets::by_id(&mut *conn, tid).await?,
                 None => None,
             },
         },
-        None => None,
+        (None, None) => None,
     };
     let recipients = report.recipients.join(", ");
     let bounce = db::raw::NewBounce {
@@ -241,6 +252,15 @@ async fn store_mail(
     };
     add_cc_participants(conn, cx, m, ticket_id, customer_id, now).await?;
     insert_message(conn, cx, m, ticket_id, customer_id, raw_id, now).await?;
+    let c = &m.mail.classification;
+    match kind {
+        OutcomeKind::Created => {
+            let suppress_ack = automatic || c.mailing_list || m.spam;
+            cx.composer.ticket_created(conn, ticket_id, suppress_ack, now).await?;
+        }
+        _ if !automatic => cx.composer.customer_replied(conn, ticket_id, now).await?,
+        _ => {}
+    }
     Ok(Outcome::new(kind, Some(number), None))
 }
 

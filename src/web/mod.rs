@@ -23,6 +23,7 @@ pub struct AppState {
     pub blobs: BlobStore,
     pub health: Health,
     pub metrics: PrometheusHandle,
+    pub actions: crate::actions::Actions,
 }
 
 /// The whole HTTP application.

@@ -2,8 +2,11 @@
 
 mod attachments;
 mod auth;
+mod body;
+mod outbox;
 mod quarantine;
 mod tickets;
+mod writes;
 
 pub use auth::ApiUser;
 
@@ -11,5 +14,10 @@ use super::AppState;
 use axum::Router;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(tickets::router()).merge(attachments::router()).merge(quarantine::router())
+    Router::new()
+        .merge(tickets::router())
+        .merge(writes::router())
+        .merge(attachments::router())
+        .merge(quarantine::router())
+        .merge(outbox::router())
 }

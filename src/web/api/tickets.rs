@@ -1,6 +1,7 @@
 //! `GET /api/v1/tickets` (filters, paging) and `GET /api/v1/tickets/{number}` (thread, history, links).
 
 use super::ApiUser;
+use crate::db::outbox::DeliveryRow;
 use crate::db::{AttachmentRow, MessageRow, TicketFilter, TicketRow};
 use crate::domain::{Priority, Status, rfc3339};
 use crate::web::{AppState, Error, Result};
@@ -77,6 +78,7 @@ async fn show(State(state): State<AppState>, _user: ApiUser, Path(number): Path<
     let messages = state.db.messages(t.id).await?;
     let attachments = state.db.ticket_attachments(t.id).await?;
     let events = state.db.events(t.id).await?;
+    let deliveries = state.db.ticket_deliveries(t.id).await?;
     let participants = crate::db::customers::participants(state.db.pool(), t.id).await?;
     let parent = match t.parent_ticket_id {
         Some(id) => crate::db::tickets::by_id(state.db.pool(), id).await?.map(|p| p.number),
@@ -86,7 +88,8 @@ async fn show(State(state): State<AppState>, _user: ApiUser, Path(number): Path<
     body["follow_up_of"] = json!(parent);
     body["participants"] =
         participants.iter().map(|(c, role)| json!({ "email": c.email, "name": c.name, "role": role })).collect();
-    body["messages"] = messages.iter().map(|m| message_json(m, &attachments)).collect();
+    body["messages"] = messages.iter().map(|m| message_json(m, &attachments, &deliveries)).collect();
+    body["outbound"] = outbound_json(&deliveries);
     body["events"] = events
         .iter()
         .map(|e| json!({ "at": rfc3339(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail }))
@@ -95,7 +98,42 @@ async fn show(State(state): State<AppState>, _user: ApiUser, Path(number): Path<
     Ok(Json(body))
 }
 
-fn message_json(m: &MessageRow, attachments: &[AttachmentRow]) -> Value {
+/// Every mail sent about the ticket (acknowledgements, replies, notices), with per-recipient status.
+fn outbound_json(deliveries: &[DeliveryRow]) -> Value {
+    let mut ids: Vec<i64> = deliveries.iter().map(|d| d.outbound_id).collect();
+    ids.dedup();
+    ids.iter()
+        .map(|id| {
+            let ds: Vec<&DeliveryRow> = deliveries.iter().filter(|d| d.outbound_id == *id).collect();
+            json!({ "kind": ds[0].kind, "message_id": ds[0].header_message_id, "created_at": rfc3339(ds[0].created_at), "delivery": delivery_json(&ds) })
+        })
+        .collect()
+}
+
+/// `{status, error, recipients}`: failed when any recipient failed, queued while any is pending, else sent.
+pub fn delivery_json(ds: &[&DeliveryRow]) -> Value {
+    let status = if ds.iter().any(|d| d.status == "failed") {
+        "failed"
+    } else if ds.iter().any(|d| d.status != "sent") {
+        "queued"
+    } else {
+        "sent"
+    };
+    let error = ds.iter().filter(|d| d.status == "failed").find_map(|d| d.last_error.clone());
+    let recipients: Vec<Value> = ds
+        .iter()
+        .map(|d| {
+            json!({ "id": d.id, "email": d.recipient, "status": d.status, "attempts": d.attempts, "error": d.last_error,
+                    "sent_at": d.sent_at.map(rfc3339) })
+        })
+        .collect();
+    json!({ "status": status, "error": error, "recipients": recipients })
+}
+
+/// The API representation of a message.
+pub fn message_json(m: &MessageRow, attachments: &[AttachmentRow], deliveries: &[DeliveryRow]) -> Value {
+    let mine: Vec<&DeliveryRow> = deliveries.iter().filter(|d| d.message_id == Some(m.id)).collect();
+    let delivery = if mine.is_empty() { Value::Null } else { delivery_json(&mine) };
     let list = |s: &str| serde_json::from_str::<Value>(s).unwrap_or_else(|_| json!([]));
     let atts: Vec<Value> = attachments
         .iter()
@@ -107,6 +145,6 @@ fn message_json(m: &MessageRow, attachments: &[AttachmentRow]) -> Value {
         "subject": m.subject, "message_id": m.message_id, "in_reply_to": m.in_reply_to, "visible_text": m.visible_text,
         "body_text": m.body_text, "body_html": m.body_html, "created_at": rfc3339(m.created_at), "auto": m.auto == 1,
         "verified": m.verified.map(|v| v == 1), "flags": m.flags.split_whitespace().collect::<Vec<_>>(),
-        "delivery": Value::Null, "attachments": atts,
+        "delivery": delivery, "attachments": atts,
     })
 }

@@ -1,0 +1,250 @@
+//! Agent replies (mail to the customer) and internal notes.
+
+use super::{ActionError, Actions, with_signature};
+use crate::db::{self, UserRow, messages::NewAttachment, messages::NewMessage};
+use crate::domain::Status;
+use crate::outbound::compose::{Draft, last_customer_mail, mailbox_of};
+use crate::outbound::context::message_json;
+use crate::storage::sha256_hex;
+use sqlx::AnyConnection;
+
+/// An uploaded file.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub filename: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// A reply or note as an agent wrote it.
+#[derive(Debug, Clone, Default)]
+pub struct ReplyInput {
+    pub body: String,
+    pub attachments: Vec<NewFile>,
+    /// The status after the reply (default: pending).
+    pub status: Option<Status>,
+    /// Recipients instead of the requester / the Cc participants.
+    pub to: Option<Vec<String>>,
+    pub cc: Option<Vec<String>>,
+    /// `(user id, key)` of an `Idempotency-Key`.
+    pub idempotency: Option<(i64, String)>,
+    /// For mail-borne agent actions: whether the sender was verified.
+    pub verified: Option<bool>,
+}
+
+impl Actions {
+    /// Stores the agent's reply on the ticket and queues it to the customer; returns the message id.
+    pub async fn reply(&self, number: i64, author: &UserRow, input: ReplyInput) -> Result<i64, ActionError> {
+        let body = input.body.trim();
+        if body.is_empty() && input.attachments.is_empty() {
+            return Err(ActionError::Invalid("body: a reply needs text or an attachment".into()));
+        }
+        let ticket = self.ticket(number).await?;
+        self.store_files(&input.attachments).await?;
+        let now = crate::domain::now();
+        let mut tx = self.db.begin().await?;
+        claim_key(&mut tx, &input.idempotency, now).await?;
+        let mailbox = mailbox_of(&mut tx, &ticket).await?;
+        let last = last_customer_mail(&mut tx, ticket.id).await?;
+        let default_to = last
+            .as_ref()
+            .filter(|l| !l.reply_to.is_empty())
+            .map(|l| l.reply_to.clone())
+            .unwrap_or(ticket.requester_email.clone());
+        let to: Vec<String> = input.to.clone().unwrap_or_else(|| vec![default_to]);
+        let cc: Vec<String> = match &input.cc {
+            Some(cc) => cc.clone(),
+            None => db::customers::participants(&mut *tx, ticket.id)
+                .await?
+                .into_iter()
+                .filter(|(_, r)| r == "cc")
+                .map(|(c, _)| c.email)
+                .collect(),
+        };
+        validate_addresses(&to, &cc)?;
+        let header_id = self.composer.new_message_id(ticket.number, &mailbox);
+        let subject = format!("Re: [#{}] {}", ticket.number, crate::outbound::clean_subject(&ticket.subject));
+        let new = NewMessage {
+            ticket_id: ticket.id,
+            kind: "agent",
+            mailbox_id: Some(mailbox.id),
+            author_id: Some(author.id),
+            from_addr: author.email.clone(),
+            from_name: author.name.clone(),
+            to_json: serde_json::to_string(&to).unwrap_or_default(),
+            cc_json: serde_json::to_string(&cc).unwrap_or_default(),
+            subject,
+            message_id: Some(header_id.clone()),
+            in_reply_to: last.as_ref().and_then(|l| l.message_id.clone()),
+            visible_text: body.to_string(),
+            body_text: with_signature(body, &author.signature),
+            verified: input.verified,
+            created_at: now,
+            ..Default::default()
+        };
+        let message_id = db::messages::insert(&mut tx, &new).await?;
+        insert_files(&mut tx, message_id, &input.attachments, now).await?;
+        let draft = Draft {
+            kind: "agent_reply",
+            ticket: &ticket,
+            mailbox: &mailbox,
+            to: to.iter().map(|a| (name_for(a, &ticket), a.clone())).collect(),
+            cc: cc.iter().map(|a| (String::new(), a.clone())).collect(),
+            reply_to: self.composer.customer_reply_to(&mailbox, ticket.number),
+            agent: Some(author),
+            from_name: format!("{} ({})", author.name, crate::outbound::Composer::team_name(&mailbox)),
+            message: message_json(body, &author.name, &author.email, now),
+            auto_submitted: None,
+            threading: last.as_ref(),
+            message_row: Some(message_id),
+            attachments: input
+                .attachments
+                .iter()
+                .map(|f| (f.filename.clone(), f.content_type.clone(), f.data.clone()))
+                .collect(),
+            message_id: Some(header_id),
+        };
+        self.composer.enqueue(&mut tx, draft, now).await?;
+        let status = input.status.unwrap_or(Status::Pending);
+        db::messages::insert_event(
+            &mut *tx,
+            ticket.id,
+            &author.email,
+            "reply",
+            &format!("replied to {}", to.join(", ")),
+            now,
+        )
+        .await?;
+        super::update::record_status(&mut tx, &ticket, status, &author.email, now).await?;
+        db::tickets::touch(&mut *tx, ticket.id, Some(status), now).await?;
+        finish_key(&mut tx, &input.idempotency, message_id).await?;
+        tx.commit().await.map_err(DbErrorExt::db)?;
+        // Replying and resolving at once sends only the reply (no separate "resolved" notice).
+        self.composer.wake();
+        Ok(message_id)
+    }
+
+    /// Stores an internal note (never mailed); returns the message id.
+    pub async fn note(&self, number: i64, author: &UserRow, input: ReplyInput) -> Result<i64, ActionError> {
+        let body = input.body.trim();
+        if body.is_empty() && input.attachments.is_empty() {
+            return Err(ActionError::Invalid("body: a note needs text or an attachment".into()));
+        }
+        let ticket = self.ticket(number).await?;
+        self.store_files(&input.attachments).await?;
+        let now = crate::domain::now();
+        let mut tx = self.db.begin().await?;
+        claim_key(&mut tx, &input.idempotency, now).await?;
+        let new = NewMessage {
+            ticket_id: ticket.id,
+            kind: "note",
+            author_id: Some(author.id),
+            from_addr: author.email.clone(),
+            from_name: author.name.clone(),
+            subject: ticket.subject.clone(),
+            visible_text: body.to_string(),
+            body_text: body.to_string(),
+            verified: input.verified,
+            created_at: now,
+            ..Default::default()
+        };
+        let message_id = db::messages::insert(&mut tx, &new).await?;
+        insert_files(&mut tx, message_id, &input.attachments, now).await?;
+        let opened = (ticket.status == Status::New.as_str()).then_some(Status::Open);
+        if let Some(s) = opened {
+            super::update::record_status(&mut tx, &ticket, s, &author.email, now).await?;
+        }
+        db::tickets::touch(&mut *tx, ticket.id, opened, now).await?;
+        finish_key(&mut tx, &input.idempotency, message_id).await?;
+        tx.commit().await.map_err(DbErrorExt::db)?;
+        Ok(message_id)
+    }
+
+    /// Writes uploaded files to the blob store and syncs them before the transaction that names them.
+    async fn store_files(&self, files: &[NewFile]) -> Result<(), ActionError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let blobs = self.blobs.clone();
+        let files: Vec<(String, Vec<u8>)> = files.iter().map(|f| (sha256_hex(&f.data), f.data.clone())).collect();
+        tokio::task::spawn_blocking(move || {
+            for (sha, data) in &files {
+                blobs.put(sha, data)?;
+            }
+            blobs.sync()
+        })
+        .await
+        .map_err(|e| ActionError::Storage(std::io::Error::other(e)))??;
+        Ok(())
+    }
+}
+
+fn name_for(address: &str, ticket: &db::TicketRow) -> String {
+    if address.eq_ignore_ascii_case(&ticket.requester_email) { ticket.requester_name.clone() } else { String::new() }
+}
+
+fn validate_addresses(to: &[String], cc: &[String]) -> Result<(), ActionError> {
+    if to.is_empty() {
+        return Err(ActionError::Invalid("to: at least one recipient is needed".into()));
+    }
+    for a in to.iter().chain(cc) {
+        if crate::domain::EmailAddress::parse(a).is_err() {
+            return Err(ActionError::Invalid(format!("{a:?} is not a valid e-mail address")));
+        }
+    }
+    Ok(())
+}
+
+async fn insert_files(
+    conn: &mut AnyConnection,
+    message_id: i64,
+    files: &[NewFile],
+    now: i64,
+) -> Result<(), ActionError> {
+    for f in files {
+        let sha = sha256_hex(&f.data);
+        let a = NewAttachment {
+            filename: &f.filename,
+            content_type: &f.content_type,
+            size: f.data.len() as i64,
+            sha256: &sha,
+            content_id: None,
+            inline: false,
+        };
+        db::messages::insert_attachment(conn, message_id, &a, now).await?;
+    }
+    Ok(())
+}
+
+async fn claim_key(conn: &mut AnyConnection, key: &Option<(i64, String)>, now: i64) -> Result<(), ActionError> {
+    if let Some((user, key)) = key
+        && !db::outbox::claim_idempotency_key(conn, *user, key, now).await?
+    {
+        let prior: String = sqlx::query_scalar("select response from idempotency_keys where user_id = $1 and key = $2")
+            .bind(*user)
+            .bind(key)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(DbErrorExt::db)?;
+        return Err(ActionError::Duplicate(prior.parse().unwrap_or(0)));
+    }
+    Ok(())
+}
+
+async fn finish_key(conn: &mut AnyConnection, key: &Option<(i64, String)>, message_id: i64) -> Result<(), ActionError> {
+    if let Some((user, key)) = key {
+        db::outbox::store_idempotent_response(conn, *user, key, &message_id.to_string()).await?;
+    }
+    Ok(())
+}
+
+/// `sqlx::Error` into the action error, through the store's mapping.
+trait DbErrorExt {
+    fn db(self) -> ActionError;
+}
+
+impl DbErrorExt for sqlx::Error {
+    fn db(self) -> ActionError {
+        ActionError::Db(self.into())
+    }
+}

@@ -1,0 +1,295 @@
+//! The outbox: rendered outbound mails and their per-recipient deliveries, claimed with a lease.
+
+use super::{Backend, Db, Result};
+use sqlx::{Any, AnyConnection, Executor};
+
+/// Fields of a new outbound mail.
+#[derive(Debug, Clone)]
+pub struct NewOutbound<'a> {
+    pub ticket_id: Option<i64>,
+    pub message_id: Option<i64>,
+    pub mailbox_id: i64,
+    pub kind: &'a str,
+    pub header_message_id: &'a str,
+    pub sender: &'a str,
+    pub raw: &'a [u8],
+    pub automatic: bool,
+}
+
+/// Stores an outbound mail and one queued delivery per recipient; returns the mail's id.
+pub async fn enqueue(conn: &mut AnyConnection, m: &NewOutbound<'_>, recipients: &[String], now: i64) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "insert into outbound_mails (ticket_id, message_id, mailbox_id, kind, header_message_id, sender, raw, automatic, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+    )
+    .bind(m.ticket_id)
+    .bind(m.message_id)
+    .bind(m.mailbox_id)
+    .bind(m.kind)
+    .bind(m.header_message_id)
+    .bind(m.sender)
+    .bind(m.raw.to_vec())
+    .bind(i64::from(m.automatic))
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    for r in recipients {
+        sqlx::query(
+            "insert into deliveries (outbound_id, recipient, status, next_attempt_at, queued_at, updated_at) values ($1, $2, 'queued', $3, $3, $3)",
+        )
+        .bind(id)
+        .bind(r)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// How many mails of `kind` went to `recipient` since `since` (rate limits).
+pub async fn sent_to_since(conn: &mut AnyConnection, kind: &str, recipient: &str, since: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "select count(*) from deliveries d join outbound_mails o on o.id = d.outbound_id \
+         where d.recipient = $1 and o.kind = $2 and o.created_at >= $3",
+    )
+    .bind(recipient)
+    .bind(kind)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Whether a ticket already has a mail of `kind` (one acknowledgement per ticket).
+pub async fn ticket_has(conn: &mut AnyConnection, ticket_id: i64, kind: &str) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("select count(*) from outbound_mails where ticket_id = $1 and kind = $2")
+        .bind(ticket_id)
+        .bind(kind)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n > 0)
+}
+
+/// A claimed delivery with what sending it needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub outbound_id: i64,
+    pub recipient: String,
+    pub attempts: i64,
+    pub queued_at: i64,
+    pub mailbox_id: i64,
+    pub sender: String,
+    pub raw: Vec<u8>,
+    pub saved_at: Option<i64>,
+    pub ticket_id: Option<i64>,
+}
+
+const CLAIM_SQLITE: &str = "update deliveries set status = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3 \
+     where id in (select id from deliveries where status in ('queued', 'sending') and next_attempt_at <= $3 \
+     and (lease_until is null or lease_until < $3) order by id limit $4) returning id";
+const CLAIM_POSTGRES: &str = "update deliveries set status = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3 \
+     where id in (select id from deliveries where status in ('queued', 'sending') and next_attempt_at <= $3 \
+     and (lease_until is null or lease_until < $3) order by id limit $4 for update skip locked) returning id";
+
+/// The outcome of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    Sent,
+    /// Try again at this time.
+    Retry {
+        at: i64,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+impl Db {
+    /// Claims up to `limit` due deliveries for `owner` until `lease_until` (SKIP LOCKED on PostgreSQL).
+    pub async fn claim_deliveries(&self, owner: &str, now: i64, lease_until: i64, limit: i64) -> Result<Vec<Claimed>> {
+        let sql = match self.backend() {
+            Backend::Sqlite => CLAIM_SQLITE,
+            Backend::Postgres => CLAIM_POSTGRES,
+        };
+        let ids: Vec<i64> =
+            sqlx::query_scalar(sql).bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(self.pool()).await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row: Option<Claimed> = sqlx::query_as(
+                "select d.id, d.outbound_id, d.recipient, d.attempts, d.queued_at, o.mailbox_id, o.sender, o.raw, o.saved_at, o.ticket_id \
+                 from deliveries d join outbound_mails o on o.id = d.outbound_id where d.id = $1 and d.lease_owner = $2",
+            )
+            .bind(id)
+            .bind(owner)
+            .fetch_optional(self.pool())
+            .await?;
+            out.extend(row);
+        }
+        Ok(out)
+    }
+
+    /// Records the result of an attempt (only while the lease is ours).
+    pub async fn record_attempt(&self, id: i64, owner: &str, attempt: &Attempt, now: i64) -> Result<()> {
+        let (status, next, error, sent_at) = match attempt {
+            Attempt::Sent => ("sent", now, None, Some(now)),
+            Attempt::Retry { at, error } => ("queued", *at, Some(error.as_str()), None),
+            Attempt::Failed { error } => ("failed", now, Some(error.as_str()), None),
+        };
+        sqlx::query(
+            "update deliveries set status = $3, attempts = attempts + 1, next_attempt_at = $4, last_error = $5, sent_at = $6, \
+             lease_owner = null, lease_until = null, updated_at = $7 where id = $1 and lease_owner = $2",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(status)
+        .bind(next)
+        .bind(error)
+        .bind(sent_at)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Marks an outbound mail as appended to the Sent folder.
+    pub async fn mark_saved(&self, outbound_id: i64, now: i64) -> Result<()> {
+        sqlx::query("update outbound_mails set saved_at = $2 where id = $1")
+            .bind(outbound_id)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Puts a failed (or stuck) delivery back in the queue; false when there is no such delivery.
+    pub async fn retry_delivery(&self, id: i64, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "update deliveries set status = 'queued', next_attempt_at = $2, queued_at = $2, lease_owner = null, lease_until = null, \
+             updated_at = $2 where id = $1 and status <> 'sent'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Deliveries, newest first, optionally of one status.
+    pub async fn deliveries(&self, status: Option<&str>, limit: i64, offset: i64) -> Result<Vec<DeliveryRow>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{DELIVERY_SELECT} where ($1 = '' or d.status = $1) order by d.id desc limit $2 offset $3"
+        ));
+        Ok(sqlx::query_as(sql).bind(status.unwrap_or("")).bind(limit).bind(offset).fetch_all(self.pool()).await?)
+    }
+
+    /// The deliveries of the outbound mails carrying the messages of a ticket.
+    pub async fn ticket_deliveries(&self, ticket_id: i64) -> Result<Vec<DeliveryRow>> {
+        let sql = sqlx::AssertSqlSafe(format!("{DELIVERY_SELECT} where o.ticket_id = $1 order by d.id"));
+        Ok(sqlx::query_as(sql).bind(ticket_id).fetch_all(self.pool()).await?)
+    }
+}
+
+/// A delivery as listed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub outbound_id: i64,
+    pub message_id: Option<i64>,
+    pub ticket_number: Option<i64>,
+    pub kind: String,
+    pub header_message_id: String,
+    pub recipient: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+const DELIVERY_SELECT: &str = "select d.id, d.outbound_id, o.message_id, t.number as ticket_number, o.kind, o.header_message_id, \
+     d.recipient, d.status, d.attempts, d.next_attempt_at, d.last_error, o.created_at, d.sent_at \
+     from deliveries d join outbound_mails o on o.id = d.outbound_id left join tickets t on t.id = o.ticket_id";
+
+/// Marks the deliveries of the mail with this Message-ID to these recipients (all when none match) failed by a bounce;
+/// returns the ticket id of the mail.
+pub async fn bounce_failed(
+    conn: &mut AnyConnection,
+    header_message_id: &str,
+    recipients: &[String],
+    error: &str,
+    now: i64,
+) -> Result<Option<i64>> {
+    let found: Option<(i64, Option<i64>)> =
+        sqlx::query_as("select id, ticket_id from outbound_mails where header_message_id = $1")
+            .bind(header_message_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((outbound_id, ticket_id)) = found else { return Ok(None) };
+    let mut matched = 0;
+    for r in recipients {
+        matched += set_failed(&mut *conn, outbound_id, Some(r), error, now).await?;
+    }
+    if matched == 0 {
+        set_failed(&mut *conn, outbound_id, None, error, now).await?;
+    }
+    Ok(ticket_id)
+}
+
+async fn set_failed<'e>(
+    conn: impl Executor<'e, Database = Any>,
+    outbound_id: i64,
+    recipient: Option<&str>,
+    error: &str,
+    now: i64,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "update deliveries set status = 'failed', last_error = $3, updated_at = $4 where outbound_id = $1 and ($2 = '' or lower(recipient) = lower($2))",
+    )
+    .bind(outbound_id)
+    .bind(recipient.unwrap_or(""))
+    .bind(error)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Remembers the response to an idempotent request; false when the key was used before.
+pub async fn claim_idempotency_key(conn: &mut AnyConnection, user_id: i64, key: &str, now: i64) -> Result<bool> {
+    let done = sqlx::query("insert into idempotency_keys (user_id, key, response, created_at) values ($1, $2, '', $3) on conflict do nothing")
+        .bind(user_id)
+        .bind(key)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Stores the response of an idempotent request.
+pub async fn store_idempotent_response(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    key: &str,
+    response: &str,
+) -> Result<()> {
+    sqlx::query("update idempotency_keys set response = $3 where user_id = $1 and key = $2")
+        .bind(user_id)
+        .bind(key)
+        .bind(response)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+impl Db {
+    /// The stored response of an idempotent request.
+    pub async fn idempotent_response(&self, user_id: i64, key: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("select response from idempotency_keys where user_id = $1 and key = $2")
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+}

@@ -1,0 +1,65 @@
+//! Template contexts: the variables every e-mail template sees, built from stored rows.
+
+use crate::db::{MailboxRow, TicketRow, UserRow};
+use serde_json::{Value, json};
+
+/// The latest customer mail of a ticket, for excerpts and threading headers.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct LastCustomerMail {
+    pub message_id: Option<String>,
+    pub refs: String,
+    pub visible_text: String,
+    pub from_addr: String,
+    pub from_name: String,
+    pub reply_to: String,
+    pub created_at: i64,
+}
+
+/// Who a template speaks to and about.
+pub struct ContextParts<'a> {
+    pub ticket: &'a TicketRow,
+    pub mailbox: &'a MailboxRow,
+    pub public_url: &'a str,
+    pub agent: Option<&'a UserRow>,
+    pub recipient: (&'a str, &'a str),
+    pub message: Value,
+    pub links: Value,
+}
+
+/// The `ticket` variable.
+pub fn ticket_json(t: &TicketRow, public_url: &str) -> Value {
+    json!({
+        "number": t.number,
+        "subject": super::subject::clean_subject(&t.subject),
+        "status": t.status,
+        "priority": t.priority,
+        "url": format!("{}/tickets/{}", public_url.trim_end_matches('/'), t.number),
+        "created_at": crate::domain::rfc3339(t.created_at),
+    })
+}
+
+/// The `message` variable of a stored or new text.
+pub fn message_json(body: &str, from_name: &str, from_email: &str, created_at: i64) -> Value {
+    json!({ "body": body, "from_name": from_name, "from_email": from_email, "created_at": crate::domain::rfc3339(created_at) })
+}
+
+/// The whole context of one mail.
+pub fn build(p: &ContextParts<'_>) -> Value {
+    let mut ctx = json!({
+        "ticket": ticket_json(p.ticket, p.public_url),
+        "customer": { "name": p.ticket.requester_name, "email": p.ticket.requester_email },
+        "recipient": { "name": p.recipient.0, "email": p.recipient.1 },
+        "message": p.message,
+        "mailbox": { "name": p.mailbox.name, "address": p.mailbox.address, "display_name": p.mailbox.display_name },
+        "links": p.links,
+    });
+    if let Some(a) = p.agent {
+        ctx["agent"] = json!({ "name": a.name, "email": a.email, "signature": a.signature });
+    }
+    ctx
+}
+
+/// `links` with no entries (until the catalog exists).
+pub fn no_links() -> Value {
+    json!({ "orders": [], "order_lines": [], "products": [] })
+}

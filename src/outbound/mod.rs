@@ -1,0 +1,14 @@
+//! Outbound mail: templates, composing (who gets what), the durable outbox and the SMTP sender.
+
+pub mod compose;
+pub mod context;
+pub mod mailer;
+pub mod message;
+mod notify;
+pub mod sender;
+mod subject;
+pub mod templates;
+
+pub use compose::Composer;
+pub use sender::Sender;
+pub use subject::clean_subject;

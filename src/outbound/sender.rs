@@ -1,0 +1,202 @@
+//! The sender worker: claim due deliveries with a lease, send outside any transaction, record the result.
+
+use super::mailer::{self, SendError, Transport};
+use crate::config::{MailboxSettings, OutboundSettings};
+use crate::db::outbox::{Attempt, Claimed};
+use crate::db::{Db, DbError};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Deliveries claimed per step.
+const CLAIM: i64 = 64;
+/// Sends in flight at once.
+const CONCURRENCY: usize = 8;
+/// How long a claim lasts: longer than one SMTP conversation (60 s timeout).
+const LEASE_SECS: i64 = 180;
+
+/// The sender of one process.
+#[derive(Clone)]
+pub struct Sender {
+    pub db: Db,
+    pub settings: OutboundSettings,
+    pub owner: String,
+    pub wake: Arc<tokio::sync::Notify>,
+    transports: Arc<Mutex<HashMap<i64, (String, Result<Transport, SendError>)>>>,
+}
+
+impl Sender {
+    pub fn new(db: Db, settings: OutboundSettings, wake: Arc<tokio::sync::Notify>) -> Self {
+        let owner = format!("sender:{}:{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        Self { db, settings, owner, wake, transports: Arc::default() }
+    }
+
+    /// One step: claims due deliveries, sends them, records each result; returns how many were attempted.
+    pub async fn try_send(&self) -> Result<usize, DbError> {
+        let now = crate::domain::now();
+        let claimed = self.db.claim_deliveries(&self.owner, now, now + LEASE_SECS, CLAIM).await?;
+        let n = claimed.len();
+        let results: Vec<(Claimed, Result<(), SendError>)> = futures::stream::iter(claimed)
+            .map(|c| async move {
+                let result = self.send_one(&c).await;
+                (c, result)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut saved = std::collections::HashSet::new();
+        for (c, result) in results {
+            let now = crate::domain::now();
+            let attempt = self.attempt(&c, result, now);
+            if attempt == Attempt::Sent && c.saved_at.is_none() && saved.insert(c.outbound_id) {
+                self.save_sent(&c).await;
+            }
+            metrics::counter!("deskmail_outbound_attempts_total", "result" => attempt_name(&attempt)).increment(1);
+            self.db.record_attempt(c.id, &self.owner, &attempt, now).await?;
+        }
+        Ok(n)
+    }
+
+    fn attempt(&self, c: &Claimed, result: Result<(), SendError>, now: i64) -> Attempt {
+        match result {
+            Ok(()) => Attempt::Sent,
+            Err(SendError::Permanent(error)) => {
+                tracing::warn!(delivery = c.id, recipient = %c.recipient, %error, "delivery failed permanently");
+                Attempt::Failed { error }
+            }
+            Err(SendError::Transient(error)) => {
+                let attempts = c.attempts as u32 + 1;
+                let at =
+                    now + retry_delay(attempts, self.settings.retry_initial_secs, self.settings.retry_cap_secs) as i64;
+                let deadline = c.queued_at + self.settings.retry_max_hours as i64 * 3600;
+                if at > deadline {
+                    let error = format!("gave up after {attempts} attempts: {error}");
+                    tracing::warn!(delivery = c.id, recipient = %c.recipient, %error, "delivery failed");
+                    Attempt::Failed { error }
+                } else {
+                    tracing::info!(delivery = c.id, recipient = %c.recipient, %error, retry_in = at - now, "delivery deferred");
+                    Attempt::Retry { at, error }
+                }
+            }
+        }
+    }
+
+    async fn send_one(&self, c: &Claimed) -> Result<(), SendError> {
+        let transport = self.transport(c.mailbox_id).await?;
+        mailer::send(&transport, &c.sender, &c.recipient, &c.raw).await
+    }
+
+    /// The mailbox's transport, rebuilt when its settings changed.
+    async fn transport(&self, mailbox_id: i64) -> Result<Transport, SendError> {
+        let json: String = sqlx::query_scalar("select settings_json from mailboxes where id = $1")
+            .bind(mailbox_id)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(|e| SendError::Transient(format!("database: {e}")))?
+            .unwrap_or_default();
+        let mut cache = self.transports.lock().expect("transport cache");
+        if let Some((cached_json, t)) = cache.get(&mailbox_id)
+            && *cached_json == json
+        {
+            return t.clone();
+        }
+        let built = match serde_json::from_str::<MailboxSettings>(&json).ok().and_then(|s| s.smtp) {
+            Some(smtp) => mailer::transport(&smtp),
+            None => Err(SendError::Permanent("the mailbox has no SMTP settings".into())),
+        };
+        cache.insert(mailbox_id, (json, built.clone()));
+        built
+    }
+
+    /// Appends the sent mail to the mailbox's Sent folder when `smtp.save_sent` is on (best effort, logged).
+    async fn save_sent(&self, c: &Claimed) {
+        let Ok(Some(json)) = sqlx::query_scalar::<_, String>("select settings_json from mailboxes where id = $1")
+            .bind(c.mailbox_id)
+            .fetch_optional(self.db.pool())
+            .await
+        else {
+            return;
+        };
+        let Ok(settings) = serde_json::from_str::<MailboxSettings>(&json) else { return };
+        let (Some(smtp), Some(imap)) = (settings.smtp, settings.imap) else { return };
+        if !smtp.save_sent {
+            return;
+        }
+        match append_sent(&imap, &smtp.sent_folder, &c.raw).await {
+            Ok(()) => {
+                let _ = self.db.mark_saved(c.outbound_id, crate::domain::now()).await;
+            }
+            Err(e) => {
+                tracing::warn!(outbound = c.outbound_id, error = %crate::telemetry::chain(&e), "could not save the sent copy")
+            }
+        }
+    }
+
+    /// Runs until `cancel`: steps while there is work, otherwise waits for a wake-up or two seconds.
+    pub async fn run(self, cancel: CancellationToken) {
+        let mut failures = 0u32;
+        while !cancel.is_cancelled() {
+            let wait = match self.try_send().await {
+                Ok(n) if n > 0 => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(_) => Duration::from_secs(2),
+                Err(e) => {
+                    failures += 1;
+                    tracing::error!(error = %crate::telemetry::chain(&e), "sender step failed");
+                    Duration::from_secs(u64::from(failures.min(30)))
+                }
+            };
+            tokio::select! {
+                _ = self.wake.notified() => {},
+                _ = tokio::time::sleep(wait) => {},
+                _ = cancel.cancelled() => {},
+            }
+        }
+    }
+}
+
+async fn append_sent(
+    imap: &crate::config::ImapSettings,
+    folder: &str,
+    raw: &[u8],
+) -> Result<(), crate::ingest::imap::ImapError> {
+    let timeout = Duration::from_secs(60);
+    let mut session = crate::ingest::imap::connect::connect(imap, timeout).await?;
+    let append = session.append(folder, Some("(\\Seen)"), None, raw);
+    crate::ingest::imap::connect::within(timeout, "APPEND", append)
+        .await?
+        .map_err(crate::ingest::imap::ImapError::Protocol)?;
+    let _ = session.logout().await;
+    Ok(())
+}
+
+fn attempt_name(a: &Attempt) -> &'static str {
+    match a {
+        Attempt::Sent => "sent",
+        Attempt::Retry { .. } => "retry",
+        Attempt::Failed { .. } => "failed",
+    }
+}
+
+/// Seconds before attempt `n + 1`: `initial` doubling, capped.
+pub fn retry_delay(attempts: u32, initial: u64, cap: u64) -> u64 {
+    initial.saturating_mul(1u64 << attempts.saturating_sub(1).min(40)).min(cap.max(initial))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_delay;
+
+    #[test]
+    fn retries_double_from_a_minute_to_six_hours() {
+        assert_eq!(retry_delay(1, 60, 21600), 60);
+        assert_eq!(retry_delay(2, 60, 21600), 120);
+        assert_eq!(retry_delay(9, 60, 21600), 15360);
+        assert_eq!(retry_delay(10, 60, 21600), 21600);
+        assert_eq!(retry_delay(64, 60, 21600), 21600);
+    }
+}

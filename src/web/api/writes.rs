@@ -1,0 +1,188 @@
+//! The write side: replies, notes and ticket changes (`Idempotency-Key` makes a retried reply or note a no-op).
+
+use super::ApiUser;
+use super::body::Body;
+use super::tickets::{message_json, ticket_json};
+use crate::actions::{ActionError, Changes, NewFile, ReplyInput};
+use crate::db::UserRow;
+use crate::domain::{Priority, Status};
+use crate::web::{AppState, Error, Result};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{patch, post};
+use axum::{Json, Router};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Replies may carry attachments (base64 in JSON).
+const BODY_LIMIT: usize = 40 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tickets/{number}/replies", post(reply))
+        .route("/tickets/{number}/notes", post(note))
+        .route("/tickets/{number}", patch(update))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileIn {
+    filename: String,
+    content_type: Option<String>,
+    data_base64: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageIn {
+    body: String,
+    /// Reply as another user (admins only).
+    author: Option<String>,
+    status: Option<String>,
+    to: Option<Vec<String>>,
+    cc: Option<Vec<String>>,
+    #[serde(default)]
+    attachments: Vec<FileIn>,
+}
+
+async fn reply(
+    State(state): State<AppState>,
+    user: ApiUser,
+    headers: HeaderMap,
+    Path(number): Path<i64>,
+    Body(body): Body<MessageIn>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let author = author(&state, &user, body.author.as_deref()).await?;
+    let input = ReplyInput {
+        status: body.status.as_deref().map(Status::parse).transpose().map_err(Error::Unprocessable)?,
+        to: body.to.clone(),
+        cc: body.cc.clone(),
+        ..input(&user, &headers, &body)?
+    };
+    let result = state.actions.reply(number, &author, input).await;
+    respond(&state, number, result).await
+}
+
+async fn note(
+    State(state): State<AppState>,
+    user: ApiUser,
+    headers: HeaderMap,
+    Path(number): Path<i64>,
+    Body(body): Body<MessageIn>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let author = author(&state, &user, body.author.as_deref()).await?;
+    let result = state.actions.note(number, &author, input(&user, &headers, &body)?).await;
+    respond(&state, number, result).await
+}
+
+fn input(user: &ApiUser, headers: &HeaderMap, body: &MessageIn) -> Result<ReplyInput> {
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|k| !k.is_empty());
+    if key.is_some_and(|k| k.len() > 200) {
+        return Err(Error::BadRequest("Idempotency-Key: at most 200 characters".into()));
+    }
+    let attachments = body
+        .attachments
+        .iter()
+        .map(|f| {
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(f.data_base64.trim())
+                .map_err(|e| Error::Unprocessable(format!("attachments: {} is not valid base64: {e}", f.filename)))?;
+            Ok(NewFile {
+                filename: f.filename.clone(),
+                content_type: f.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
+                data,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ReplyInput {
+        body: body.body.clone(),
+        attachments,
+        idempotency: key.map(|k| (user.0.id, k.to_string())),
+        ..Default::default()
+    })
+}
+
+/// The author of a message: the token's user, or (admins only) another active user.
+async fn author(state: &AppState, user: &ApiUser, author: Option<&str>) -> Result<UserRow> {
+    match author.map(str::trim).filter(|a| !a.is_empty() && !a.eq_ignore_ascii_case(&user.0.email)) {
+        None => Ok(user.0.clone()),
+        Some(email) => {
+            user.require_admin()?;
+            state
+                .db
+                .user_by_email(&email.to_lowercase())
+                .await?
+                .filter(|u| u.active == 1)
+                .ok_or_else(|| Error::Unprocessable(format!("author: no active user {email}")))
+        }
+    }
+}
+
+async fn respond(state: &AppState, number: i64, result: Result<i64, ActionError>) -> Result<(StatusCode, Json<Value>)> {
+    let (status, id) = match result {
+        Ok(id) => (StatusCode::CREATED, id),
+        Err(ActionError::Duplicate(id)) => (StatusCode::OK, id),
+        Err(e) => return Err(e.into()),
+    };
+    let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
+    let messages = state.db.messages(t.id).await?;
+    let attachments = state.db.ticket_attachments(t.id).await?;
+    let deliveries = state.db.ticket_deliveries(t.id).await?;
+    let m = messages.iter().find(|m| m.id == id).ok_or(Error::NotFound)?;
+    Ok((status, Json(json!({ "message": message_json(m, &attachments, &deliveries), "ticket": ticket_json(&t) }))))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(number): Path<i64>,
+    Body(body): Body<Value>,
+) -> Result<Json<Value>> {
+    let changes = parse_changes(&state, &body).await?;
+    state.actions.update(number, &user.0, changes).await?;
+    let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
+    Ok(Json(ticket_json(&t)))
+}
+
+/// `{"status"?, "priority"?, "assignee"?: email|null}`; an absent key changes nothing, `"assignee": null` unassigns.
+async fn parse_changes(state: &AppState, body: &Value) -> Result<Changes> {
+    let obj = body.as_object().ok_or_else(|| Error::BadRequest("expected a JSON object".into()))?;
+    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "status" | "priority" | "assignee")) {
+        return Err(Error::Unprocessable(format!("unknown field {k:?}; expected status, priority or assignee")));
+    }
+    let text = |k: &str| -> Result<Option<String>> {
+        match obj.get(k) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(Error::Unprocessable(format!("{k}: expected a string"))),
+        }
+    };
+    let assignee = match obj.get("assignee") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(email)) => {
+            let u = state.db.user_by_email(&email.trim().to_lowercase()).await?;
+            Some(Some(u.ok_or_else(|| Error::Unprocessable(format!("assignee: no user {email}")))?.id))
+        }
+        Some(_) => return Err(Error::Unprocessable("assignee: expected an e-mail or null".into())),
+    };
+    Ok(Changes {
+        status: text("status")?.map(|s| Status::parse(&s)).transpose().map_err(Error::Unprocessable)?,
+        priority: text("priority")?.map(|p| Priority::parse(&p)).transpose().map_err(Error::Unprocessable)?,
+        assignee,
+    })
+}
+
+impl From<ActionError> for Error {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::NotFound => Error::NotFound,
+            ActionError::Invalid(m) => Error::Unprocessable(m),
+            ActionError::Duplicate(_) => Error::Conflict("this request was already processed".into()),
+            ActionError::Db(e) => e.into(),
+            ActionError::Storage(e) => Error::Internal(anyhow::Error::new(e).context("storing an attachment")),
+        }
+    }
+}
