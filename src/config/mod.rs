@@ -161,11 +161,19 @@ pub struct OutboundSettings {
     pub retry_initial_secs: u64,
     pub retry_cap_secs: u64,
     pub ack_limit_per_hour: u32,
+    /// How long a claimed delivery stays with one sender: longer than an SMTP conversation (60 s timeout).
+    pub lease_secs: u64,
 }
 
 impl Default for OutboundSettings {
     fn default() -> Self {
-        Self { retry_max_hours: 72, retry_initial_secs: 60, retry_cap_secs: 6 * 3600, ack_limit_per_hour: 3 }
+        Self {
+            retry_max_hours: 72,
+            retry_initial_secs: 60,
+            retry_cap_secs: 6 * 3600,
+            ack_limit_per_hour: 3,
+            lease_secs: 180,
+        }
     }
 }
 

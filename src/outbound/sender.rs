@@ -14,8 +14,6 @@ use tokio_util::sync::CancellationToken;
 const CLAIM: i64 = 64;
 /// Sends in flight at once.
 const CONCURRENCY: usize = 8;
-/// How long a claim lasts: longer than one SMTP conversation (60 s timeout).
-const LEASE_SECS: i64 = 180;
 
 /// The sender of one process.
 #[derive(Clone)]
@@ -33,29 +31,35 @@ impl Sender {
         Self { db, settings, owner, wake, transports: Arc::default() }
     }
 
-    /// One step: claims due deliveries, sends them, records each result; returns how many were attempted.
+    /// One step: claims due deliveries and sends them; each result is recorded as soon as it is known,
+    /// so a crash re-sends at most the mails in flight. Returns how many were attempted.
     pub async fn try_send(&self) -> Result<usize, DbError> {
         let now = crate::domain::now();
-        let claimed = self.db.claim_deliveries(&self.owner, now, now + LEASE_SECS, CLAIM).await?;
+        let claimed = self.db.claim_deliveries(&self.owner, now, now + self.settings.lease_secs as i64, CLAIM).await?;
         let n = claimed.len();
-        let results: Vec<(Claimed, Result<(), SendError>)> = futures::stream::iter(claimed)
-            .map(|c| async move {
-                let result = self.send_one(&c).await;
-                (c, result)
+        let saved = Mutex::new(std::collections::HashSet::new());
+        let results: Vec<Result<(), DbError>> = futures::stream::iter(claimed)
+            .map(|c| {
+                let saved = &saved;
+                async move {
+                    let result = self.send_one(&c).await;
+                    let now = crate::domain::now();
+                    let attempt = self.attempt(&c, result, now);
+                    let first_success = attempt == Attempt::Sent
+                        && c.saved_at.is_none()
+                        && saved.lock().expect("saved set").insert(c.outbound_id);
+                    if first_success {
+                        self.save_sent(&c).await;
+                    }
+                    metrics::counter!("deskmail_outbound_attempts_total", "result" => attempt_name(&attempt))
+                        .increment(1);
+                    self.db.record_attempt(c.id, &self.owner, &attempt, now).await
+                }
             })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        let mut saved = std::collections::HashSet::new();
-        for (c, result) in results {
-            let now = crate::domain::now();
-            let attempt = self.attempt(&c, result, now);
-            if attempt == Attempt::Sent && c.saved_at.is_none() && saved.insert(c.outbound_id) {
-                self.save_sent(&c).await;
-            }
-            metrics::counter!("deskmail_outbound_attempts_total", "result" => attempt_name(&attempt)).increment(1);
-            self.db.record_attempt(c.id, &self.owner, &attempt, now).await?;
-        }
+        results.into_iter().collect::<Result<Vec<()>, DbError>>()?;
         Ok(n)
     }
 

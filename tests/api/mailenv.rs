@@ -1,7 +1,7 @@
 //! The real mail servers of the test rig: addresses, SMTP sending, IMAP inspection, private instances.
 
 use crate::helpers::require_env;
-use deskmail::config::{ImapSettings, MailboxSettings};
+use deskmail::config::{ImapSettings, MailboxSettings, SmtpSettings};
 use deskmail::ingest::imap::connect::{ImapSession, connect};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,6 +13,7 @@ pub struct MailEnv {
     pub imap_port: u16,
     pub imaps_port: u16,
     pub smtp_port: u16,
+    pub submission_port: u16,
     pub ca_cert: PathBuf,
     pub domain: String,
     pub password: String,
@@ -34,6 +35,7 @@ impl MailEnv {
             imap_port: port("MAILENV_IMAP_PORT"),
             imaps_port: port("MAILENV_IMAPS_PORT"),
             smtp_port: port("MAILENV_SMTP_PORT"),
+            submission_port: port("MAILENV_SUBMISSION_PORT"),
             ca_cert: PathBuf::from(get("MAILENV_CA_CERT").expect("MAILENV_CA_CERT")),
             domain: get("MAILENV_WILDCARD_DOMAIN").unwrap_or_else(|| "any.example.test".into()),
             password: get("MAILENV_WILDCARD_PASSWORD").unwrap_or_else(|| "test-pw".into()),
@@ -98,6 +100,23 @@ impl MailEnv {
         .unwrap()
     }
 
+    /// SMTP submission settings for a user (STARTTLS + AUTH), trusting the test CA.
+    pub fn smtp(&self, user: &str) -> SmtpSettings {
+        toml::from_str(&format!(
+            "host = \"{}\"\nport = {}\ntls = \"starttls\"\nusername = \"{user}\"\npassword = \"{}\"\nca_file = \"{}\"\n",
+            self.host,
+            self.submission_port,
+            self.password,
+            self.ca_cert.display()
+        ))
+        .unwrap()
+    }
+
+    /// A mailbox that sends through submission and is fed by `ingest` only.
+    pub fn sending_mailbox(&self, name: &str, address: &str) -> MailboxSettings {
+        MailboxSettings { imap: None, smtp: Some(self.smtp(address)), ..self.mailbox(name, address, |_| {}) }
+    }
+
     /// A mailbox definition for `address`, fetched over IMAP.
     pub fn mailbox(&self, name: &str, address: &str, adjust: impl FnOnce(&mut ImapSettings)) -> MailboxSettings {
         let mut imap = self.imap(address);
@@ -153,6 +172,31 @@ pub async fn search(session: &mut ImapSession, folder: &str, query: &str) -> Vec
 /// Appends a message to a folder.
 pub async fn append(session: &mut ImapSession, folder: &str, raw: &[u8]) {
     session.append(folder, None, None, raw).await.expect("append");
+}
+
+/// Waits until `user`'s INBOX holds at least `n` messages; returns their raw bytes (fewer on timeout).
+pub async fn wait_inbox(env: &MailEnv, user: &str, n: usize, secs: u64) -> Vec<Vec<u8>> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let mut s = env.session(user).await;
+        let found = bodies(&mut s, "INBOX").await;
+        let _ = s.logout().await;
+        if found.len() >= n || tokio::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The raw bytes of every message in a folder.
+pub async fn bodies(session: &mut ImapSession, folder: &str) -> Vec<Vec<u8>> {
+    let mb = session.select(folder).await.expect("select");
+    if mb.exists == 0 {
+        return Vec::new();
+    }
+    use futures::TryStreamExt;
+    let fetched: Vec<_> = session.fetch("1:*", "BODY.PEEK[]").await.expect("fetch").try_collect().await.expect("fetch");
+    fetched.iter().filter_map(|f| f.body().map(<[u8]>::to_vec)).collect()
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, for at most `secs` seconds.

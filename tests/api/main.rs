@@ -10,4 +10,5 @@ mod imap;
 mod imap_crash;
 mod imap_faults;
 mod ingest;
+mod outbound;
 mod threading;

@@ -67,6 +67,7 @@ pub enum Origin {
     Draft,
 }
 
+/// Why templates cannot be loaded, checked or rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     /// A template does not compile, or fails to render.
@@ -126,8 +127,12 @@ impl Templates {
     /// Every template is compiled now; the first broken one is the error (start-up stops with it).
     /// Each kind is also rendered once with [`sample_context`], so an unknown filter fails here, not when mail is sent.
     pub fn load(dir: Option<&Path>, db_overrides: &[(String, String)]) -> Result<Self, TemplateError> {
-        let mut sources: BTreeMap<String, (String, Origin)> =
-            names().map(|name| (builtin(&name), name)).map(|(src, name)| (name, (src, Origin::Builtin))).collect();
+        let mut sources: BTreeMap<String, (String, Origin)> = names()
+            .map(|name| {
+                let source = builtin(&name);
+                (name, (source, Origin::Builtin))
+            })
+            .collect();
         if let Some(dir) = dir {
             read_dir_overrides(dir, &mut sources)?;
         }
@@ -178,7 +183,7 @@ impl Templates {
         Ok(())
     }
 
-    /// The effective source of a template (for the dashboard editor) and the built-in default.
+    /// The effective source of a template (for the dashboard editor).
     pub fn source(&self, name: &str) -> Option<String> {
         self.sources.get(name).map(|(source, _)| source.clone())
     }
@@ -188,6 +193,7 @@ impl Templates {
         self.sources.get(name).map(|(_, origin)| origin)
     }
 
+    /// The built-in default of a template.
     pub fn default_source(name: &str) -> Option<String> {
         let file = Builtin::get(name)?;
         Some(String::from_utf8_lossy(&file.data).into_owned())
