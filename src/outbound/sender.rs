@@ -15,6 +15,9 @@ const CLAIM: i64 = 64;
 /// Sends in flight at once.
 const CONCURRENCY: usize = 8;
 
+/// Transports by mailbox id, with the settings they were built from.
+type TransportCache = HashMap<i64, (String, Result<Transport, SendError>)>;
+
 /// The sender of one process.
 #[derive(Clone)]
 pub struct Sender {
@@ -22,7 +25,7 @@ pub struct Sender {
     pub settings: OutboundSettings,
     pub owner: String,
     pub wake: Arc<tokio::sync::Notify>,
-    transports: Arc<Mutex<HashMap<i64, (String, Result<Transport, SendError>)>>>,
+    transports: Arc<Mutex<TransportCache>>,
 }
 
 impl Sender {
