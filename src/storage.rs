@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Files named by the sha256 of their bytes under `{storage.dir}/blobs/ab/cd/…`.
+/// Files named by the sha256 of their bytes under `{storage.dir}/blobs/ab/…` (256 folders: few directory creations).
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     root: PathBuf,
@@ -25,11 +25,11 @@ impl BlobStore {
 
     /// The path relative to the storage dir, as recorded in the database.
     pub fn relative_path(sha256: &str) -> String {
-        format!("blobs/{}/{}/{sha256}", &sha256[..2], &sha256[2..4])
+        format!("blobs/{}/{sha256}", &sha256[..2])
     }
 
     fn path(&self, sha256: &str) -> PathBuf {
-        self.root.join(&sha256[..2]).join(&sha256[2..4]).join(sha256)
+        self.root.join(&sha256[..2]).join(sha256)
     }
 
     /// Writes `bytes` under its digest unless it is already there. Not durable until [`Self::sync`].

@@ -2,7 +2,8 @@
 
 use super::exit;
 use crate::config::Settings;
-use crate::ingest::{Input, Outcome};
+use crate::db::MailboxRow;
+use crate::ingest::{Input, Outcome, Prepared, Source};
 use crate::startup::Services;
 use clap::Args;
 use serde_json::json;
@@ -24,8 +25,14 @@ pub struct IngestArgs {
 /// One input's result line.
 struct Line {
     file: String,
-    sha256: Option<String>,
-    result: Result<Outcome, String>,
+    /// Read, and waiting for its outcome; `Err` when it could not be read.
+    result: Result<Option<Outcome>, String>,
+}
+
+/// A batch read and prepared, waiting to be stored.
+struct Batch {
+    lines: Vec<Line>,
+    prepared: Vec<(Prepared, Source)>,
 }
 
 pub async fn ingest(settings: Settings, args: IngestArgs) -> i32 {
@@ -48,46 +55,44 @@ pub async fn ingest(settings: Settings, args: IngestArgs) -> i32 {
             return exit::TEMPFAIL;
         }
     };
-    let names: Vec<String> = if args.files.is_empty() {
-        vec!["-".into()]
-    } else {
-        args.files.iter().map(|p| p.display().to_string()).collect()
-    };
+    let names: Vec<String> =
+        if args.files.is_empty() { vec!["-".into()] } else { args.files.iter().map(|p| p.display().to_string()).collect() };
     let mut code = exit::OK;
+    let mut pending: Option<Batch> = None;
+    // Reading and parsing the next batch overlaps with storing the current one.
     for chunk in names.chunks(batch_size) {
-        for line in ingest_chunk(&services, &mailbox, chunk).await {
-            code = worse(code, line_code(&line));
-            report(&line, args.json);
-        }
+        let (next, stored) = tokio::join!(read_and_prepare(&services, chunk), store(&services, &mailbox, pending.take()));
+        code = report_all(stored, args.json, code);
+        pending = Some(next);
     }
-    code
+    report_all(store(&services, &mailbox, pending).await, args.json, code)
 }
 
-async fn ingest_chunk(services: &Services, mailbox: &crate::db::MailboxRow, names: &[String]) -> Vec<Line> {
-    let mut lines: Vec<Line> = Vec::new();
+async fn read_and_prepare(services: &Services, names: &[String]) -> Batch {
+    let mut lines = Vec::new();
     let mut inputs = Vec::new();
-    let mut slots = Vec::new();
     for name in names {
         match read_input(name) {
             Ok(raw) => {
-                slots.push(lines.len());
-                lines.push(Line {
-                    file: name.clone(),
-                    sha256: Some(crate::storage::sha256_hex(&raw)),
-                    result: Err(String::new()),
-                });
+                lines.push(Line { file: name.clone(), result: Ok(None) });
                 inputs.push(Input { raw, source: None });
             }
-            Err(e) => lines.push(Line { file: name.clone(), sha256: None, result: Err(format!("cannot read: {e}")) }),
+            Err(e) => lines.push(Line { file: name.clone(), result: Err(format!("cannot read: {e}")) }),
         }
     }
-    if inputs.is_empty() {
+    Batch { lines, prepared: services.pipeline.prepare_all(inputs).await }
+}
+
+async fn store(services: &Services, mailbox: &MailboxRow, batch: Option<Batch>) -> Vec<Line> {
+    let Some(Batch { mut lines, prepared }) = batch else { return Vec::new() };
+    if prepared.is_empty() {
         return lines;
     }
-    match services.pipeline.ingest(mailbox, inputs, None).await {
+    let slots: Vec<usize> = lines.iter().enumerate().filter(|(_, l)| l.result.is_ok()).map(|(i, _)| i).collect();
+    match services.pipeline.store_prepared(mailbox, prepared, None).await {
         Ok(outcomes) => {
             for (slot, outcome) in slots.into_iter().zip(outcomes) {
-                lines[slot].result = Ok(outcome);
+                lines[slot].result = Ok(Some(outcome));
             }
         }
         Err(e) => {
@@ -111,10 +116,19 @@ fn read_input(name: &str) -> std::io::Result<Vec<u8>> {
     }
 }
 
+fn report_all(lines: Vec<Line>, as_json: bool, mut code: i32) -> i32 {
+    let mut out = std::io::stdout().lock();
+    for line in &lines {
+        code = worse(code, line_code(line));
+        let _ = writeln!(out, "{}", render(line, as_json));
+    }
+    code
+}
+
 fn line_code(line: &Line) -> i32 {
     match &line.result {
         Ok(_) => exit::OK,
-        Err(_) if line.sha256.is_none() => exit::NO_INPUT,
+        Err(reason) if reason.starts_with("cannot read") => exit::NO_INPUT,
         Err(_) => exit::TEMPFAIL,
     }
 }
@@ -130,23 +144,18 @@ fn worse(a: i32, b: i32) -> i32 {
     if rank(b) > rank(a) { b } else { a }
 }
 
-fn report(line: &Line, as_json: bool) {
-    let (outcome, ticket, reason) = match &line.result {
-        Ok(o) => (serde_json::to_value(o.kind).unwrap_or_default(), o.ticket, o.reason.clone()),
-        Err(reason) => (json!("error"), None, Some(reason.clone())),
+fn render(line: &Line, as_json: bool) -> String {
+    let (outcome, sha256, ticket, reason) = match &line.result {
+        Ok(Some(o)) => (serde_json::to_value(o.kind).unwrap_or_default(), Some(o.sha256.clone()), o.ticket, o.reason.clone()),
+        Ok(None) => (json!("error"), None, None, Some("not stored".to_string())),
+        Err(reason) => (json!("error"), None, None, Some(reason.clone())),
     };
-    let mut out = std::io::stdout().lock();
-    let _ = if as_json {
-        writeln!(
-            out,
-            "{}",
-            json!({ "file": line.file, "sha256": line.sha256, "outcome": outcome, "ticket": ticket, "reason": reason })
-        )
-    } else {
-        let ticket = ticket.map(|t| format!(" ticket #{t}")).unwrap_or_default();
-        let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
-        writeln!(out, "{}: {}{ticket}{reason}", line.file, outcome.as_str().unwrap_or("error"))
-    };
+    if as_json {
+        return json!({ "file": line.file, "sha256": sha256, "outcome": outcome, "ticket": ticket, "reason": reason }).to_string();
+    }
+    let ticket = ticket.map(|t| format!(" ticket #{t}")).unwrap_or_default();
+    let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
+    format!("{}: {}{ticket}{reason}", line.file, outcome.as_str().unwrap_or("error"))
 }
 
 #[cfg(test)]

@@ -12,20 +12,18 @@ pub struct CustomerRow {
     pub blocked: i64,
 }
 
-/// Finds or creates the customer with this (lower-cased) address; fills in a missing name.
+/// Finds or creates the customer with this (lower-cased) address, filling in a missing name; one statement.
 pub async fn upsert(conn: &mut AnyConnection, email: &str, name: &str, now: i64) -> Result<i64> {
-    sqlx::query("insert into customers (email, name, created_at) values ($1, $2, $3) on conflict (email) do nothing")
-        .bind(email)
-        .bind(name)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    let (id, stored_name): (i64, String) =
-        sqlx::query_as("select id, name from customers where email = $1").bind(email).fetch_one(&mut *conn).await?;
-    if stored_name.is_empty() && !name.is_empty() {
-        sqlx::query("update customers set name = $2 where id = $1").bind(id).bind(name).execute(&mut *conn).await?;
-    }
-    Ok(id)
+    Ok(sqlx::query_scalar(
+        "insert into customers (email, name, created_at) values ($1, $2, $3) \
+         on conflict (email) do update set name = case when customers.name = '' then excluded.name else customers.name end \
+         returning id",
+    )
+    .bind(email)
+    .bind(name)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// Adds a participant to a ticket (no-op when already there).

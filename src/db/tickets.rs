@@ -59,15 +59,15 @@ pub struct NewTicket<'a> {
     pub now: i64,
 }
 
-/// Creates a ticket with the next public number; returns `(id, number)`.
+/// Creates a ticket (holding its first message) with the next public number; returns `(id, number)`.
 pub async fn insert(conn: &mut AnyConnection, t: &NewTicket<'_>) -> Result<(i64, i64)> {
     let number: i64 =
         sqlx::query_scalar("update counters set value = value + 1 where name = 'ticket_number' returning value")
             .fetch_one(&mut *conn)
             .await?;
     let id: i64 = sqlx::query_scalar(
-        "insert into tickets (number, mailbox_id, subject, status, priority, requester_id, parent_ticket_id, created_at, updated_at) \
-         values ($1, $2, $3, 'new', 'normal', $4, $5, $6, $6) returning id",
+        "insert into tickets (number, mailbox_id, subject, status, priority, requester_id, parent_ticket_id, message_count, created_at, updated_at) \
+         values ($1, $2, $3, 'new', 'normal', $4, $5, 1, $6, $6) returning id",
     )
     .bind(number)
     .bind(t.mailbox_id)

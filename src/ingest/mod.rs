@@ -132,7 +132,18 @@ impl Pipeline {
         inputs: Vec<Input>,
         checkpoint: Option<Checkpoint>,
     ) -> Result<Vec<Outcome>, IngestError> {
-        let prepared = self.write_blobs(self.prepare_all(inputs).await).await?;
+        let prepared = self.prepare_all(inputs).await;
+        self.store_prepared(mailbox, prepared, checkpoint).await
+    }
+
+    /// The second half of [`Pipeline::ingest`], for callers that prepare the next batch meanwhile.
+    pub async fn store_prepared(
+        &self,
+        mailbox: &MailboxRow,
+        prepared: Vec<(Prepared, Source)>,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<Vec<Outcome>, IngestError> {
+        let prepared = self.write_blobs(prepared).await?;
         let items: Vec<(&Prepared, Source)> = prepared.iter().map(|(p, s)| (p, *s)).collect();
         let outcomes = match self.store_batch(mailbox, &items, checkpoint.as_ref()).await {
             Ok(o) => o,

@@ -23,6 +23,8 @@ pub enum OutcomeKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub kind: OutcomeKind,
+    /// Sha256 of the input's raw bytes.
+    pub sha256: String,
     /// The public ticket number, when the input belongs to a ticket.
     pub ticket: Option<i64>,
     pub reason: Option<String>,
@@ -30,7 +32,7 @@ pub struct Outcome {
 
 impl Outcome {
     fn new(kind: OutcomeKind, ticket: Option<i64>, reason: Option<String>) -> Self {
-        Self { kind, ticket, reason }
+        Self { kind, sha256: String::new(), ticket, reason }
     }
 }
 
@@ -60,7 +62,8 @@ pub async fn store_one(
     if let Some((validity, uid)) = source
         && db::raw::receipt_exists(conn, cx.mailbox.id, validity, uid).await?
     {
-        return Ok(Outcome::new(OutcomeKind::Duplicate, None, Some("this IMAP message was imported before".into())));
+        let o = Outcome::new(OutcomeKind::Duplicate, None, Some("this IMAP message was imported before".into()));
+        return Ok(Outcome { sha256: item.sha256.clone(), ..o });
     }
     let path = BlobStore::relative_path(&item.sha256);
     let (raw_id, known) = db::raw::upsert(conn, &item.sha256, item.size(), &path, now).await?;
@@ -73,7 +76,7 @@ pub async fn store_one(
     };
     let kind = serde_json::to_value(outcome.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     db::raw::insert_receipt(conn, raw_id, cx.mailbox.id, source, &kind, now).await?;
-    Ok(outcome)
+    Ok(Outcome { sha256: item.sha256.clone(), ..outcome })
 }
 
 async fn store_content(
@@ -282,7 +285,6 @@ async fn new_ticket(
     };
     let (id, number) = db::tickets::insert(conn, &new).await?;
     db::customers::add_participant(&mut *conn, id, customer_id, "requester").await?;
-    db::tickets::touch(&mut *conn, id, None, now).await?;
     let actor = m.mail.from.as_ref().map(|p| p.email.as_str()).unwrap_or("system");
     db::messages::insert_event(&mut *conn, id, actor, "created", &format!("by e-mail to {}", cx.mailbox.address), now)
         .await?;
