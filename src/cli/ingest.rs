@@ -55,13 +55,17 @@ pub async fn ingest(settings: Settings, args: IngestArgs) -> i32 {
             return exit::TEMPFAIL;
         }
     };
-    let names: Vec<String> =
-        if args.files.is_empty() { vec!["-".into()] } else { args.files.iter().map(|p| p.display().to_string()).collect() };
+    let names: Vec<String> = if args.files.is_empty() {
+        vec!["-".into()]
+    } else {
+        args.files.iter().map(|p| p.display().to_string()).collect()
+    };
     let mut code = exit::OK;
     let mut pending: Option<Batch> = None;
     // Reading and parsing the next batch overlaps with storing the current one.
     for chunk in names.chunks(batch_size) {
-        let (next, stored) = tokio::join!(read_and_prepare(&services, chunk), store(&services, &mailbox, pending.take()));
+        let (next, stored) =
+            tokio::join!(read_and_prepare(&services, chunk), store(&services, &mailbox, pending.take()));
         code = report_all(stored, args.json, code);
         pending = Some(next);
     }
@@ -146,12 +150,15 @@ fn worse(a: i32, b: i32) -> i32 {
 
 fn render(line: &Line, as_json: bool) -> String {
     let (outcome, sha256, ticket, reason) = match &line.result {
-        Ok(Some(o)) => (serde_json::to_value(o.kind).unwrap_or_default(), Some(o.sha256.clone()), o.ticket, o.reason.clone()),
+        Ok(Some(o)) => {
+            (serde_json::to_value(o.kind).unwrap_or_default(), Some(o.sha256.clone()), o.ticket, o.reason.clone())
+        }
         Ok(None) => (json!("error"), None, None, Some("not stored".to_string())),
         Err(reason) => (json!("error"), None, None, Some(reason.clone())),
     };
     if as_json {
-        return json!({ "file": line.file, "sha256": sha256, "outcome": outcome, "ticket": ticket, "reason": reason }).to_string();
+        return json!({ "file": line.file, "sha256": sha256, "outcome": outcome, "ticket": ticket, "reason": reason })
+            .to_string();
     }
     let ticket = ticket.map(|t| format!(" ticket #{t}")).unwrap_or_default();
     let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();

@@ -28,7 +28,7 @@ pub fn require_env(name: &str) -> Option<String> {
     }
 }
 
-fn init_once() {
+pub fn init_once() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -24,6 +24,7 @@ pub struct MailEnv {
 impl MailEnv {
     /// The shared instance `scripts/test` started; `None` (skip) outside it unless CI.
     pub fn shared() -> Option<Self> {
+        crate::helpers::init_once();
         require_env("MAILENV_HOST")?;
         Some(Self::from_vars(|k| std::env::var(k).ok(), None))
     }
@@ -45,6 +46,7 @@ impl MailEnv {
 
     /// Starts a private instance (for outage tests) on free ports.
     pub fn private() -> Option<Self> {
+        crate::helpers::init_once();
         let sh = require_env("MAILENV_SH")?;
         let root = std::env::var("MAILENV_PRIVATE_ROOT").unwrap_or_else(|_| "/tmp/dmp".into());
         std::fs::create_dir_all(&root).unwrap();

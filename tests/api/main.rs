@@ -11,4 +11,5 @@ mod imap_crash;
 mod imap_faults;
 mod ingest;
 mod outbound;
+mod outbound_faults;
 mod threading;
