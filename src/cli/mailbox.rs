@@ -26,9 +26,10 @@ pub async fn mailbox(settings: Settings, cmd: MailboxCommand) -> anyhow::Result<
         return Ok(exit::USAGE);
     };
     let config: MailboxSettings = serde_json::from_str(&row.settings_json)?;
+    let smtp_code = check_smtp(&config, json).await;
     let Some(imap) = &config.imap else {
         println!("mailbox {name}: no IMAP settings (fed by `deskmail ingest` only)");
-        return Ok(exit::OK);
+        return Ok(smtp_code);
     };
     let state = services.db.sync_state(row.id, &imap.folder).await?;
     match crate::ingest::imap::probe::probe(imap, &state, timeout).await {
@@ -47,5 +48,29 @@ pub async fn mailbox(settings: Settings, cmd: MailboxCommand) -> anyhow::Result<
             return Ok(exit::TEMPFAIL);
         }
     }
-    Ok(exit::OK)
+    Ok(smtp_code)
+}
+
+/// Connects to the mailbox's SMTP server (TLS and AUTH as configured) and reports.
+async fn check_smtp(config: &MailboxSettings, json: bool) -> i32 {
+    let Some(smtp) = &config.smtp else {
+        if !json {
+            println!("SMTP: not configured (this mailbox sends nothing)");
+        }
+        return exit::OK;
+    };
+    let result = match crate::outbound::mailer::transport(smtp) {
+        Ok(t) => t.test_connection().await.map_err(|e| crate::telemetry::chain(&e)),
+        Err(e) => Err(e.to_string()),
+    };
+    match result {
+        Ok(true) if json => println!("{}", serde_json::json!({ "smtp": { "host": smtp.host, "port": smtp.port, "ok": true } })),
+        Ok(true) => println!("SMTP {}:{} ({:?}): connection and login ok", smtp.host, smtp.port, smtp.tls),
+        Ok(false) | Err(_) => {
+            let error = result.err().unwrap_or_else(|| "the server did not answer NOOP".into());
+            eprintln!("SMTP {}:{}: {error}", smtp.host, smtp.port);
+            return exit::TEMPFAIL;
+        }
+    }
+    exit::OK
 }

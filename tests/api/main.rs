@@ -11,5 +11,6 @@ mod imap_crash;
 mod imap_faults;
 mod ingest;
 mod outbound;
+mod outbound_api;
 mod outbound_faults;
 mod threading;
