@@ -1,0 +1,411 @@
+#!/usr/bin/env python3
+"""imap.py - `scripts/bench imap`: deskmail's IMAP import rate and IDLE latency against the real Dovecot.
+
+    imap.py --bin target/release/deskmail --work DIR --mail DIR [--idle-mails 30] [--summary FILE]
+
+Needs the mail system's MAILENV_* (scripts/lib.sh dm_mailenv_start) and a mail set written by
+gen_mail.py in --mail (all `new`, so every message is one ticket).
+
+1. APPENDs every message to the INBOX of a fresh bench-<random>@<wildcard domain> over IMAPS
+   (4 connections in parallel), with `support@example.test` replaced by that address.
+2. Raw fetch: one imaplib connection, EXAMINE INBOX, `UID FETCH a:b (BODY.PEEK[])` by 100 UIDs.
+3. Writes a config (that mailbox with imap = {…, import_existing = "all", idle = true}, SQLite and
+   storage in DIR), creates an admin + API token, starts `deskmail serve` and polls
+   GET /api/v1/tickets?per_page=1 (`total`) every 50 ms until every message is a ticket.
+4. IDLE latency: with deskmail idle, sends --idle-mails mails one at a time over SMTP (no auth) and
+   polls GET /api/v1/tickets?q=<unique token> every 20 ms until the ticket is there. A plain
+   IDLE client on the same folder timestamps Dovecot's `* EXISTS`, to split the latency.
+5. SIGTERM to deskmail. Prints the figures; the summary lines also go to --summary.
+
+Exit status 1 when a check fails (not every message became a ticket in time, a probe never showed
+up, deskmail died); a missed speed target is only printed as BELOW TARGET. Standard library only.
+"""
+
+import argparse
+import email.utils
+import imaplib
+import os
+import re
+import secrets
+import smtplib
+import statistics
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib as bl  # noqa: E402
+from benchlib import p  # noqa: E402
+
+IMPORT_TARGET = 300.0      # msg/s
+IDLE_TARGET_MS = 1000.0    # median
+APPEND_CONNECTIONS = 4
+FETCH_BATCH = 100
+GEN_SUPPORT = b"support@example.test"   # gen_mail.py's support address, replaced by the bench mailbox
+
+
+def read_mail_set(mail_dir, address):
+    rows = []
+    with open(os.path.join(mail_dir, "MANIFEST.tsv")) as f:
+        header = f.readline().rstrip("\n").split("\t")
+        for line in f:
+            if line.strip():
+                rows.append(dict(zip(header, line.rstrip("\n").split("\t"))))
+    msgs = []
+    for r in rows:
+        with open(os.path.join(mail_dir, r["file"]), "rb") as f:
+            msgs.append(f.read().replace(GEN_SUPPORT, address.encode()))
+    return rows, msgs
+
+
+def imap_connect(env, user):
+    m = imaplib.IMAP4_SSL(env["MAILENV_HOST"], int(env["MAILENV_IMAPS_PORT"]),
+                          ssl_context=bl.tls_context(env["MAILENV_CA_CERT"]), timeout=120)
+    m.login(user, env["MAILENV_WILDCARD_PASSWORD"])
+    return m
+
+
+def preload(env, user, msgs):
+    """APPENDs msgs to user's INBOX over APPEND_CONNECTIONS connections; returns seconds."""
+    errors = []
+    parts = [msgs[i::APPEND_CONNECTIONS] for i in range(APPEND_CONNECTIONS)]
+
+    def worker(part):
+        try:
+            m = imap_connect(env, user)
+            for raw in part:
+                typ, data = m.append("INBOX", None, None, raw)
+                if typ != "OK":
+                    raise RuntimeError("APPEND: %s %r" % (typ, data))
+            m.logout()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(part,)) for part in parts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError("preloading the INBOX failed: %s" % errors[0])
+    return time.monotonic() - t0
+
+
+def raw_fetch(env, user):
+    """One plain client: EXAMINE, UID SEARCH ALL, UID FETCH by 100 with BODY.PEEK[].
+    Returns (messages, bytes, fetch seconds, login seconds, client CPU seconds)."""
+    t0 = time.monotonic()
+    m = imap_connect(env, user)
+    typ, _ = m.select("INBOX", readonly=True)
+    if typ != "OK":
+        raise RuntimeError("EXAMINE INBOX failed")
+    t_login = time.monotonic() - t0
+    c0 = os.times()
+    t1 = time.monotonic()
+    typ, data = m.uid("SEARCH", None, "ALL")
+    uids = [int(x) for x in data[0].split()]
+    n = nbytes = 0
+    for i in range(0, len(uids), FETCH_BATCH):
+        chunk = uids[i:i + FETCH_BATCH]
+        typ, data = m.uid("FETCH", "%d:%d" % (chunk[0], chunk[-1]), "(BODY.PEEK[])")
+        if typ != "OK":
+            raise RuntimeError("UID FETCH failed: %r" % data)
+        for item in data:
+            if isinstance(item, tuple):
+                n += 1
+                nbytes += len(item[1])
+    wall = time.monotonic() - t1
+    c1 = os.times()
+    m.logout()
+    return n, nbytes, wall, t_login, (c1.user - c0.user) + (c1.system - c0.system)
+
+
+class IdleWatcher(threading.Thread):
+    """A plain IMAP client in IDLE on the folder: records (monotonic time, N) of every `* N EXISTS`."""
+
+    def __init__(self, env, user):
+        super().__init__(daemon=True)
+        self.m = imap_connect(env, user)
+        typ, data = self.m.select("INBOX", readonly=True)
+        self.base = int(data[0])
+        self.events = []
+        self.error = None
+        self.m.send(b"W1 IDLE\r\n")
+        line = self.m.readline()
+        if not line.startswith(b"+"):
+            raise RuntimeError("IDLE refused: %r" % line)
+        self.m.sock.settimeout(None)
+
+    def run(self):
+        try:
+            while True:
+                line = self.m.readline()
+                if not line:
+                    return
+                t = time.monotonic()
+                mm = re.match(rb"\* (\d+) EXISTS", line)
+                if mm:
+                    self.events.append((t, int(mm.group(1))))
+                elif line.startswith(b"W1 "):
+                    return
+        except Exception as e:  # noqa: BLE001 - the watcher is a diagnostic only
+            self.error = repr(e)
+
+    def exists_time(self, count):
+        for t, n in self.events:
+            if n >= count:
+                return t
+        return None
+
+    def stop(self):
+        try:
+            self.m.send(b"DONE\r\n")
+            self.join(5)
+            self.m.logout()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def probe_mail(address, sender, subject):
+    msgid = email.utils.make_msgid(domain="probe.example.test")
+    return ("From: Idle Probe <%s>\r\nTo: Support <%s>\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: %s\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            "Hello,\r\n\r\nmy order has not arrived yet. Could you check?\r\n\r\nThanks\r\n" % (
+                sender, address, subject, email.utils.formatdate(localtime=False), msgid)).encode()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--mail", required=True)
+    ap.add_argument("--idle-mails", type=int, default=30)
+    ap.add_argument("--import-timeout", type=float, default=0, help="seconds (default: 120 + 0.1 s per message)")
+    ap.add_argument("--summary", help="append the summary lines here")
+    a = ap.parse_args()
+
+    env = bl.mailenv()
+    label = bl.machine_label()
+    run = secrets.token_hex(4)
+    wild = env["MAILENV_WILDCARD_DOMAIN"]
+    address = "bench-%s@%s" % (run, wild)
+    work = os.path.abspath(a.work)
+    failures, summaries = [], []
+
+    rows, msgs = read_mail_set(a.mail, address)
+    n = len(msgs)
+    total_bytes = sum(len(m) for m in msgs)
+    n_att = sum(1 for r in rows if r.get("attachment") == "1")
+    p("imap: support mailbox %s (Dovecot IMAPS %s:%s, %s for SMTP)" % (
+        address, env["MAILENV_HOST"], env["MAILENV_IMAPS_PORT"], env["MAILENV_SMTP_IMPL"] or "?"))
+
+    # --- 1. preload ---
+    t = preload(env, address, msgs)
+    p("imap: preloaded %d messages (%.1f MB, %d with an attachment) by IMAP APPEND over %d connections in %.2f s "
+      "(%.0f msg/s)" % (n, total_bytes / 1e6, n_att, APPEND_CONNECTIONS, t, n / t))
+
+    # --- 2. raw fetch ---
+    rn, rbytes, rwall, rlogin, rcpu = raw_fetch(env, address)
+    if rn != n:
+        failures.append("the raw fetch got %d messages, expected %d" % (rn, n))
+    raw_rate = rn / rwall if rwall else 0.0
+    s = ("imap: raw fetch (Python imaplib, one IMAPS connection, UID FETCH BODY.PEEK[] by %d): %d msgs, %.1f MB "
+         "in %.2f s = %.0f msg/s, %.1f MB/s (login+EXAMINE %.0f ms, client CPU %.2f s) (%s)" % (
+             FETCH_BATCH, rn, rbytes / 1e6, rwall, raw_rate, rbytes / 1e6 / rwall, rlogin * 1000, rcpu, label))
+    p(s)
+    summaries.append(s)
+
+    # --- 3. deskmail import ---
+    port = bl.free_port()
+    cfg = os.path.join(work, "deskmail.toml")
+    os.makedirs(os.path.join(work, "storage"), exist_ok=True)
+    bl.write_config(cfg, {
+        "server": {"listen": "127.0.0.1:%d" % port, "public_url": "http://127.0.0.1:%d" % port},
+        "database": {"url": "sqlite://%s/deskmail.db" % work},
+        "storage": {"dir": os.path.join(work, "storage")},
+        "security": {"secret": secrets.token_hex(32)},
+    }, [{
+        "name": "bench", "address": address,
+        "imap": {"host": env["MAILENV_HOST"], "port": int(env["MAILENV_IMAPS_PORT"]), "tls": "implicit",
+                 "username": address, "password": env["MAILENV_WILDCARD_PASSWORD"],
+                 "ca_file": env["MAILENV_CA_CERT"], "import_existing": "all", "idle": True,
+                 "after_import": "seen"},
+    }])
+    token = bl.api_token(a.bin, cfg)
+    api = bl.Api(port, token)
+    os.sync()  # the preload's and the CLI's dirty pages must not land in deskmail's syncfs calls
+
+    timeout = a.import_timeout or 120 + 0.1 * n
+    cpu = bl.MachineCpu()
+    dovecot_cpu0 = bl.cpu_by_comm({"imap", "imap-login", "dovecot"})
+    server = bl.Server(a.bin, cfg, os.path.join(work, "deskmail.log"))
+    t_spawn = server.t_spawn
+    try:
+        t_http = bl.wait_http(api, server)
+        t_first = first_total = t_done = None
+        total = 0
+        last_progress = (0, time.monotonic())
+        next_metrics = 0.0
+        ms = {}
+        deadline = t_spawn + timeout
+        while True:
+            now = time.monotonic()
+            status, body = api.get("/api/v1/tickets", per_page=1)
+            if status != 200:
+                raise RuntimeError("GET /api/v1/tickets: HTTP %s %s" % (status, body))
+            total = body["total"]
+            now = time.monotonic()
+            if total and t_first is None:
+                t_first, first_total = now, total
+            if total >= n:
+                t_done = now
+                break
+            if total != last_progress[0]:
+                last_progress = (total, now)
+            if not server.alive():
+                failures.append("deskmail serve exited with %s during the import" % server.proc.returncode)
+                break
+            if now >= next_metrics:
+                ms = bl.metrics(api)
+                ingested = bl.metric_sum(ms, "deskmail_messages_ingested_total")
+                if ingested >= n and now - last_progress[1] > 5:
+                    failures.append("deskmail ingested %d messages but only %d are tickets" % (ingested, total))
+                    break
+                next_metrics = now + 1.0
+            if now > deadline:
+                failures.append("only %d of %d tickets after %.0f s" % (total, n, now - t_spawn))
+                break
+            time.sleep(0.05)
+        busy, iowait = cpu.busy_pct()
+        ds_cpu = server.cpu()
+        dovecot_cpu = bl.cpu_by_comm({"imap", "imap-login", "dovecot"}) - dovecot_cpu0
+        ms = bl.metrics(api)
+        outcomes = {}
+        for (name, labels), v in ms.items():
+            if name == "deskmail_messages_ingested_total":
+                mm = re.search(r'outcome="([^"]*)"', labels)
+                outcomes[mm.group(1) if mm else "?"] = int(v)
+        p("imap: deskmail up (HTTP answering) %.0f ms after spawn; first ticket(s) seen %s; ingest outcomes: %s" % (
+            t_http * 1000,
+            "%.0f ms after spawn (%d tickets)" % ((t_first - t_spawn) * 1000, first_total) if t_first else "never",
+            ", ".join("%s %d" % kv for kv in sorted(outcomes.items())) or "?"))
+        if t_done is not None:
+            from_first = (n - first_total) / (t_done - t_first) if t_done > t_first else float("inf")
+            from_spawn = n / (t_done - t_spawn)
+            overhead = (t_done - t_first) / ((n - first_total) / raw_rate) if raw_rate and t_done > t_first else 0
+            p("imap: CPU during the import: deskmail %.2f s (%.0f%% of one core over %.2f s), Dovecot imap %.2f s; "
+              "machine busy %.0f%%, iowait %.0f%% of %s cores; load %s" % (
+                  ds_cpu, 100 * ds_cpu / (t_done - t_spawn), t_done - t_spawn, dovecot_cpu, busy, iowait,
+                  bl.machine()["cores"], bl.loadavg()))
+            verdict = "" if from_first >= IMPORT_TARGET else "  BELOW TARGET"
+            s = ("imap: deskmail import: %d msgs in %.2f s from the first ticket = %.0f msg/s (target >= %.0f)%s; "
+                 "%.2f s = %.0f msg/s from process start (%s)" % (
+                     n, t_done - t_first, from_first, IMPORT_TARGET, verdict, t_done - t_spawn, from_spawn, label))
+            p(s)
+            summaries.append(s)
+            s = ("imap: overhead vs the raw fetch: deskmail %.0f msg/s vs imaplib %.0f msg/s = %.1fx the raw fetch "
+                 "time (%.2f ms vs %.2f ms per message)" % (
+                     from_first, raw_rate, overhead, 1000 / from_first, 1000 / raw_rate))
+            p(s)
+            summaries.append(s)
+
+        # --- 4. IDLE latency ---
+        if t_done is not None and a.idle_mails > 0:
+            idle_latency(a, env, api, server, address, run, n, label, failures, summaries)
+    except Exception as e:  # noqa: BLE001 - reported as a failure, deskmail stopped below
+        failures.append("%s: %s" % (type(e).__name__, e))
+    finally:
+        api.close()
+        rss = bl.proc_rss_mb(server.pid)
+        code, t_stop = server.stop()
+        p("imap: deskmail stopped by SIGTERM in %.0f ms, exit status %s; peak RSS %.0f MB; log: %d lines" % (
+            t_stop * 1000, code, rss, sum(1 for _ in open(server.log_path, "rb"))))
+        if code not in (0, -15):
+            failures.append("deskmail serve exited with %s after SIGTERM" % code)
+
+    for f in failures:
+        p("imap: FAILED: %s" % f)
+    if failures:
+        p("imap: deskmail log (tail):\n%s" % server.tail())
+        summaries.append("imap: FAILED: %s" % "; ".join(failures))
+    if a.summary:
+        with open(a.summary, "a") as f:
+            f.write("\n".join(summaries) + "\n")
+    return 1 if failures else 0
+
+
+def wait_idle(api, timeout=30):
+    """Until /healthz shows the mailbox idle (in IDLE after the import)."""
+    deadline = time.monotonic() + timeout
+    state = "?"
+    while time.monotonic() < deadline:
+        status, body = api.get("/healthz")
+        if isinstance(body, dict):
+            states = [m.get("state") for m in body.get("mailboxes", [])]
+            state = ",".join(str(s) for s in states)
+            if states and all(s == "idle" for s in states):
+                return state
+        time.sleep(0.1)
+    return state
+
+
+def idle_latency(a, env, api, server, address, run, n, label, failures, summaries):
+    state = wait_idle(api)
+    time.sleep(1.0)   # let the after_import flag updates and the re-entry into IDLE settle
+    watcher = IdleWatcher(env, address)
+    watcher.start()
+    base = watcher.base
+    lat, push = [], []
+    smtp = smtplib.SMTP(env["MAILENV_HOST"], int(env["MAILENV_SMTP_PORT"]), timeout=30)
+    try:
+        for i in range(a.idle_mails):
+            tok = "p%s-%02d" % (run, i)
+            sender = "idle-%s-%02d@%s" % (run, i, env["MAILENV_WILDCARD_DOMAIN"])
+            raw = probe_mail(address, sender, "Where is my parcel? ref %s" % tok)
+            smtp.sendmail(sender, [address], raw)
+            t0 = time.monotonic()
+            deadline = t0 + 20
+            seen = None
+            while time.monotonic() < deadline:
+                status, body = api.get("/api/v1/tickets", q=tok, per_page=1)
+                if status == 200 and body.get("total") == 1:
+                    seen = time.monotonic()
+                    break
+                if not server.alive():
+                    break
+                time.sleep(0.02)
+            if seen is None:
+                failures.append("IDLE probe %d (%s) not a ticket within 20 s" % (i, tok))
+                break
+            lat.append((seen - t0) * 1000)
+            te = watcher.exists_time(base + i + 1)
+            if te is not None:
+                push.append((te - t0) * 1000)
+            time.sleep(0.3)
+    finally:
+        try:
+            smtp.quit()
+        except Exception:  # noqa: BLE001
+            pass
+        watcher.stop()
+    if not lat:
+        return
+    med = statistics.median(lat)
+    verdict = "" if med <= IDLE_TARGET_MS else "  BELOW TARGET"
+    if push:
+        pm = statistics.median(push)
+        p("imap: IDLE: a plain IDLE client saw `* EXISTS` after min %.0f / median %.0f / max %.0f ms "
+          "(Dovecot's notify delay); deskmail's share of the median: %.0f ms (state before the probes: %s)" % (
+              min(push), pm, max(push), med - pm, state))
+    elif watcher.error:
+        p("imap: IDLE: the plain IDLE watcher failed: %s" % watcher.error)
+    s = ("imap: IDLE latency (%d mails, SMTP accepted -> ticket in the API): min %.0f / median %.0f / p90 %.0f / "
+         "max %.0f ms (target median <= %.0f ms)%s (%s)" % (
+             len(lat), min(lat), med, bl.pct(lat, 90), max(lat), IDLE_TARGET_MS, verdict, label))
+    p(s)
+    summaries.append(s)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
