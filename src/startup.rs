@@ -130,6 +130,8 @@ impl Application {
             self.services.composer.wake.clone(),
         );
         workers.push(tokio::spawn(sender.run(shutdown.clone())));
+        let days = self.services.settings.tickets.auto_close_days;
+        workers.push(tokio::spawn(crate::actions::auto_close::run(self.services.db.clone(), days, shutdown.clone())));
         let stop = shutdown.clone();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })

@@ -5,7 +5,7 @@
 # 1. builds the release binary; generates DM_BENCH_MESSAGES (default 2000) new-ticket mails with
 #    gen_mail.py (seed DM_BENCH_SEED, default 1; no replies, duplicates or bounces so every mail is
 #    one ticket; 15% carry a DM_BENCH_ATTACHMENT_KIB (default 16) KiB attachment, 40% text+HTML)
-# 2. starts the mail system (scripts/lib.sh dm_mailenv_start: Dovecot + Postfix on loopback)
+# 2. starts the mail system (bench_mailenv_start: Dovecot + Postfix on loopback, free ports)
 # 3. runs imap.py: APPENDs the mails to a fresh bench-<random>@<wildcard domain> INBOX over IMAPS;
 #    raw fetch rate of that folder (imaplib, UID FETCH BODY.PEEK[] by 100); then `deskmail serve`
 #    (SQLite, import_existing = "all", idle = true, after_import = "seen") until every mail is a
@@ -35,8 +35,7 @@ bench_imap() {
   bench_log "generated in $(( $(dm_now_ms) - t0 )) ms: $gen_json"
 
   dm_lock
-  dm_mailenv_start
-  [[ -n ${MAILENV_IMAPS_PORT:-} ]] || dm_die "scripts/bench imap needs the mail system (Dovecot + Postfix; see above)"
+  bench_mailenv_start
   bench_header
 
   mkdir -p "$BENCH_WORK/run"

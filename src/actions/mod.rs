@@ -1,6 +1,7 @@
 //! What staff do to a ticket (reply, note, status, priority, assignee): one transaction each, mail queued inside it.
 //! Used by the API, the dashboard and agents acting by e-mail.
 
+pub mod auto_close;
 mod reply;
 mod update;
 

@@ -64,7 +64,9 @@ async fn check_smtp(config: &MailboxSettings, json: bool) -> i32 {
         Err(e) => Err(e.to_string()),
     };
     match result {
-        Ok(true) if json => println!("{}", serde_json::json!({ "smtp": { "host": smtp.host, "port": smtp.port, "ok": true } })),
+        Ok(true) if json => {
+            println!("{}", serde_json::json!({ "smtp": { "host": smtp.host, "port": smtp.port, "ok": true } }))
+        }
         Ok(true) => println!("SMTP {}:{} ({:?}): connection and login ok", smtp.host, smtp.port, smtp.tls),
         Ok(false) | Err(_) => {
             let error = result.err().unwrap_or_else(|| "the server did not answer NOOP".into());

@@ -233,7 +233,14 @@ async fn save_sent_appends_a_copy_to_the_sent_folder() {
     mb.smtp = Some(smtp);
     let Some(app) = spawn_app_with(Store::Sqlite, move |s| s.mailboxes.push(mb)).await else { return };
     let customer = env.address("c");
-    let raw = customer_mail("C", &customer, &support, "keep a copy", &format!("{}@c.example", uuid::Uuid::new_v4().simple()), "hi");
+    let raw = customer_mail(
+        "C",
+        &customer,
+        &support,
+        "keep a copy",
+        &format!("{}@c.example", uuid::Uuid::new_v4().simple()),
+        "hi",
+    );
     let n = app.ingest_at("out", &[&raw]).await.remove(0).ticket.unwrap();
     let (status, _) = post(&app, &format!("/api/v1/tickets/{n}/replies"), json!({ "body": "copy me" })).await;
     assert_eq!(status, 201);
@@ -257,8 +264,14 @@ async fn mailbox_test_reports_imap_and_smtp() {
     mb.smtp = Some(env.smtp(&support));
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("deskmail.toml");
-    let mut text = format!("[security]\nsecret = \"probe-secret-probe-secret-probe\"\n[[mailbox]]\n{}", toml::to_string(&mb).unwrap());
-    text = text.replace("[mailbox.imap]", "[mailbox.imap]").replace("[imap]", "[mailbox.imap]").replace("[smtp]", "[mailbox.smtp]");
+    let mut text = format!(
+        "[security]\nsecret = \"probe-secret-probe-secret-probe\"\n[[mailbox]]\n{}",
+        toml::to_string(&mb).unwrap()
+    );
+    text = text
+        .replace("[mailbox.imap]", "[mailbox.imap]")
+        .replace("[imap]", "[mailbox.imap]")
+        .replace("[smtp]", "[mailbox.smtp]");
     std::fs::write(&config, text).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_deskmail"))
         .args(["--config", config.to_str().unwrap(), "mailbox", "test", "probe"])
@@ -267,11 +280,23 @@ async fn mailbox_test_reports_imap_and_smtp() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("login ok") && stdout.contains("IDLE") && stdout.contains("next sync would import 0"), "{stdout}");
+    assert!(
+        stdout.contains("login ok") && stdout.contains("IDLE") && stdout.contains("next sync would import 0"),
+        "{stdout}"
+    );
     assert!(stdout.contains("SMTP") && stdout.contains("connection and login ok"), "{stdout}");
     let bad = config.with_file_name("bad.toml");
-    std::fs::write(&bad, std::fs::read_to_string(&config).unwrap().replace(&format!("password = \"{}\"", env.password), "password = \"wrong\"")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deskmail")).args(["--config", bad.to_str().unwrap(), "mailbox", "test", "probe"]).output().unwrap();
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace(&format!("password = \"{}\"", env.password), "password = \"wrong\""),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deskmail"))
+        .args(["--config", bad.to_str().unwrap(), "mailbox", "test", "probe"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(75));
     assert!(String::from_utf8_lossy(&out.stderr).contains("login refused"), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -23,7 +23,14 @@ async fn app(store: Store) -> Option<TestApp> {
     .await
 }
 
-async fn send(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Value, key: Option<&str>) -> (u16, Value) {
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Value,
+    key: Option<&str>,
+) -> (u16, Value) {
     let mut req = app.client.request(method, format!("{}{path}", app.address)).bearer_auth(token).json(&body);
     if let Some(k) = key {
         req = req.header("Idempotency-Key", k);
@@ -36,20 +43,24 @@ async fn a_retried_reply_with_the_same_idempotency_key_is_stored_and_sent_once(s
     let Some(app) = app(store).await else { return };
     let n = app.ingest(&mail("c@customer.example", "q", "q@customer.example", "?")).await.ticket.unwrap();
     let path = format!("/api/v1/tickets/{n}/replies");
-    let (s1, b1) = send(&app, reqwest::Method::POST, &path, &app.admin_token, json!({ "body": "once" }), Some("k-1")).await;
-    let (s2, b2) = send(&app, reqwest::Method::POST, &path, &app.admin_token, json!({ "body": "once" }), Some("k-1")).await;
+    let (s1, b1) =
+        send(&app, reqwest::Method::POST, &path, &app.admin_token, json!({ "body": "once" }), Some("k-1")).await;
+    let (s2, b2) =
+        send(&app, reqwest::Method::POST, &path, &app.admin_token, json!({ "body": "once" }), Some("k-1")).await;
     assert_eq!((s1, s2), (201, 200), "{b1} {b2}");
     assert_eq!(b1["message"]["id"], b2["message"]["id"]);
     let t = app.ticket(n).await;
     assert_eq!(t["messages"].as_array().unwrap().iter().filter(|m| m["kind"] == "agent").count(), 1);
     let replies = t["outbound"].as_array().unwrap().iter().filter(|o| o["kind"] == "agent_reply").count();
     assert_eq!(replies, 1);
-    let (s3, _) = send(&app, reqwest::Method::POST, &path, &app.admin_token, json!({ "body": "again" }), Some("k-2")).await;
+    let (s3, _) =
+        send(&app, reqwest::Method::POST, &path, &app.admin_token, json!({ "body": "again" }), Some("k-2")).await;
     assert_eq!(s3, 201, "another key is another reply");
     let (s4, b4) = send(&app, reqwest::Method::POST, &path, &app.admin_token, json!({ "body": "  " }), None).await;
     assert_eq!(s4, 422, "{b4}");
     assert!(b4["error"].as_str().unwrap().starts_with("body:"));
-    let (s5, _) = send(&app, reqwest::Method::POST, &path, &app.admin_token, json!({ "body": "x", "bogus": 1 }), None).await;
+    let (s5, _) =
+        send(&app, reqwest::Method::POST, &path, &app.admin_token, json!({ "body": "x", "bogus": 1 }), None).await;
     assert_eq!(s5, 422);
 }
 
@@ -57,7 +68,15 @@ async fn notes_send_nothing_and_open_a_new_ticket(store: Store) {
     let Some(app) = app(store).await else { return };
     let n = app.ingest(&mail("c@customer.example", "q", "q@customer.example", "?")).await.ticket.unwrap();
     let before = app.ticket(n).await["outbound"].as_array().unwrap().len();
-    let (status, body) = send(&app, reqwest::Method::POST, &format!("/api/v1/tickets/{n}/notes"), &app.admin_token, json!({ "body": "internal only" }), None).await;
+    let (status, body) = send(
+        &app,
+        reqwest::Method::POST,
+        &format!("/api/v1/tickets/{n}/notes"),
+        &app.admin_token,
+        json!({ "body": "internal only" }),
+        None,
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["message"]["kind"], "note");
     let t = app.ticket(n).await;
@@ -70,20 +89,44 @@ async fn patch_changes_status_priority_and_assignee_with_history_and_a_notice(st
     let agent = app.token_for("agent@example.test", Role::Agent).await;
     let n = app.ingest(&mail("c@customer.example", "q", "q@customer.example", "?")).await.ticket.unwrap();
     let path = format!("/api/v1/tickets/{n}");
-    let (status, t) = send(&app, reqwest::Method::PATCH, &path, &app.admin_token, json!({ "priority": "urgent", "assignee": "agent@example.test" }), None).await;
+    let (status, t) = send(
+        &app,
+        reqwest::Method::PATCH,
+        &path,
+        &app.admin_token,
+        json!({ "priority": "urgent", "assignee": "agent@example.test" }),
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{t}");
-    assert_eq!((t["priority"].as_str(), t["status"].as_str(), t["assignee"]["email"].as_str()), (Some("urgent"), Some("open"), Some("agent@example.test")));
+    assert_eq!(
+        (t["priority"].as_str(), t["status"].as_str(), t["assignee"]["email"].as_str()),
+        (Some("urgent"), Some("open"), Some("agent@example.test"))
+    );
     let detail = app.ticket(n).await;
     let kinds: Vec<&str> = detail["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"priority") && kinds.contains(&"assignee") && kinds.contains(&"status"), "{kinds:?}");
-    let notice = detail["outbound"].as_array().unwrap().iter().find(|o| o["kind"] == "notify_assigned").cloned().expect("assigned notice");
+    let notice = detail["outbound"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "notify_assigned")
+        .cloned()
+        .expect("assigned notice");
     assert_eq!(notice["delivery"]["recipients"][0]["email"], "agent@example.test");
-    let (status, t) = send(&app, reqwest::Method::PATCH, &path, &agent, json!({ "status": "resolved", "assignee": null }), None).await;
+    let (status, t) =
+        send(&app, reqwest::Method::PATCH, &path, &agent, json!({ "status": "resolved", "assignee": null }), None)
+            .await;
     assert_eq!(status, 200, "{t}");
     assert_eq!(t["assignee"], Value::Null);
     let resolved = app.ticket(n).await["outbound"].as_array().unwrap().iter().any(|o| o["kind"] == "resolved");
     assert!(resolved, "the customer hears that the ticket was resolved");
-    for bad in [json!({ "status": "done" }), json!({ "priority": 3 }), json!({ "assignee": "ghost@example.test" }), json!({ "colour": "red" })] {
+    for bad in [
+        json!({ "status": "done" }),
+        json!({ "priority": 3 }),
+        json!({ "assignee": "ghost@example.test" }),
+        json!({ "colour": "red" }),
+    ] {
         let (status, body) = send(&app, reqwest::Method::PATCH, &path, &agent, bad.clone(), None).await;
         assert_eq!(status, 422, "{bad} → {body}");
     }
@@ -92,7 +135,15 @@ async fn patch_changes_status_priority_and_assignee_with_history_and_a_notice(st
 async fn a_bounce_naming_our_reply_marks_its_delivery_failed(store: Store) {
     let Some(app) = app(store).await else { return };
     let n = app.ingest(&mail("gone@customer.example", "q", "q@customer.example", "?")).await.ticket.unwrap();
-    let (_, body) = send(&app, reqwest::Method::POST, &format!("/api/v1/tickets/{n}/replies"), &app.admin_token, json!({ "body": "hello" }), None).await;
+    let (_, body) = send(
+        &app,
+        reqwest::Method::POST,
+        &format!("/api/v1/tickets/{n}/replies"),
+        &app.admin_token,
+        json!({ "body": "hello" }),
+        None,
+    )
+    .await;
     let ours = body["message"]["message_id"].as_str().unwrap().to_string();
     let b = app.ingest(dsn_for(&ours).as_bytes()).await;
     assert_eq!(b.ticket, Some(n));
@@ -109,9 +160,51 @@ async fn replying_as_another_author_needs_an_admin(store: Store) {
     app.token_for("other@example.test", Role::Agent).await;
     let n = app.ingest(&mail("c@customer.example", "q", "q@customer.example", "?")).await.ticket.unwrap();
     let path = format!("/api/v1/tickets/{n}/replies");
-    let (status, _) = send(&app, reqwest::Method::POST, &path, &agent, json!({ "body": "x", "author": "other@example.test" }), None).await;
+    let (status, _) =
+        send(&app, reqwest::Method::POST, &path, &agent, json!({ "body": "x", "author": "other@example.test" }), None)
+            .await;
     assert_eq!(status, 403);
-    let (status, body) = send(&app, reqwest::Method::POST, &path, &app.admin_token, json!({ "body": "x", "author": "other@example.test" }), None).await;
+    let (status, body) = send(
+        &app,
+        reqwest::Method::POST,
+        &path,
+        &app.admin_token,
+        json!({ "body": "x", "author": "other@example.test" }),
+        None,
+    )
+    .await;
     assert_eq!(status, 201);
     assert_eq!(body["message"]["from"], "other@example.test");
+}
+
+store_tests!(resolved_tickets_close_after_the_configured_days);
+
+async fn resolved_tickets_close_after_the_configured_days(store: Store) {
+    let Some(app) = app(store).await else { return };
+    let n = app.ingest(&mail("c@customer.example", "q", "q@customer.example", "?")).await.ticket.unwrap();
+    let other = app.ingest(&mail("d@customer.example", "r", "r@customer.example", "?")).await.ticket.unwrap();
+    send(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/tickets/{n}"),
+        &app.admin_token,
+        json!({ "status": "resolved" }),
+        None,
+    )
+    .await;
+    send(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/tickets/{other}"),
+        &app.admin_token,
+        json!({ "status": "open" }),
+        None,
+    )
+    .await;
+    let db = &app.services.db;
+    let now = deskmail::domain::now();
+    assert_eq!(deskmail::actions::auto_close::try_auto_close(db, 7, now + 6 * 86_400).await.unwrap(), 0, "too early");
+    assert_eq!(deskmail::actions::auto_close::try_auto_close(db, 7, now + 8 * 86_400).await.unwrap(), 1);
+    assert_eq!(app.ticket(n).await["status"], "closed");
+    assert_eq!(app.ticket(other).await["status"], "open");
 }
