@@ -268,10 +268,7 @@ async fn mailbox_test_reports_imap_and_smtp() {
         "[security]\nsecret = \"probe-secret-probe-secret-probe\"\n[[mailbox]]\n{}",
         toml::to_string(&mb).unwrap()
     );
-    text = text
-        .replace("[mailbox.imap]", "[mailbox.imap]")
-        .replace("[imap]", "[mailbox.imap]")
-        .replace("[smtp]", "[mailbox.smtp]");
+    text = text.replace("[imap]", "[mailbox.imap]").replace("[smtp]", "[mailbox.smtp]");
     std::fs::write(&config, text).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_deskmail"))
         .args(["--config", config.to_str().unwrap(), "mailbox", "test", "probe"])
