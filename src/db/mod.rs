@@ -1,6 +1,7 @@
 //! The store: one `Db` over SQLite (default) and PostgreSQL, chosen by the URL; queries grouped by table.
 
 pub mod customers;
+mod dashboard;
 pub mod mailboxes;
 pub mod messages;
 pub mod outbox;
@@ -12,6 +13,7 @@ mod tokens;
 pub mod users;
 
 pub use customers::CustomerRow;
+pub use dashboard::CannedRow;
 pub use mailboxes::{MailboxRow, SyncState};
 pub use messages::{AttachmentRow, EventRow, MessageRow, NewAttachment, NewMessage};
 pub use quarantine::QuarantineRow;

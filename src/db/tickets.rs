@@ -44,9 +44,159 @@ pub struct TicketFilter {
     pub assignee: Option<Option<i64>>,
     pub mailbox: Option<String>,
     pub priority: Option<Priority>,
+    pub tag: Option<String>,
+    pub requester_id: Option<i64>,
+    /// Full-text search over subjects, bodies and senders (and `#1234` / `1234` for a number).
     pub query: Option<String>,
+    pub sort: Sort,
     pub page: u32,
     pub per_page: u32,
+}
+
+/// Orders of the ticket list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    /// Latest activity first.
+    #[default]
+    Updated,
+    /// Oldest activity first (what waits longest).
+    UpdatedAsc,
+    Created,
+    /// Urgent first, then latest activity.
+    Priority,
+}
+
+impl Sort {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "updated" => Some(Self::Updated),
+            "oldest" => Some(Self::UpdatedAsc),
+            "created" => Some(Self::Created),
+            "priority" => Some(Self::Priority),
+            _ => None,
+        }
+    }
+
+    fn sql(self) -> &'static str {
+        match self {
+            Self::Updated => "t.updated_at desc, t.id desc",
+            Self::UpdatedAsc => "t.updated_at asc, t.id asc",
+            Self::Created => "t.created_at desc, t.id desc",
+            Self::Priority => {
+                "case t.priority when 'urgent' then 0 when 'high' then 1 when 'normal' then 2 else 3 end, t.updated_at desc, t.id desc"
+            }
+        }
+    }
+}
+
+/// Words of a search, lower-cased, letters and digits only (safe to splice into FTS syntax).
+pub fn search_terms(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(|t| t.to_lowercase().chars().take(40).collect())
+        .take(8)
+        .collect()
+}
+
+/// A `where` clause under construction with its binds in order.
+#[derive(Default)]
+struct Where {
+    clauses: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+impl Where {
+    fn arg(&mut self, b: Bind) -> String {
+        self.binds.push(b);
+        format!("${}", self.binds.len())
+    }
+
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() { "1 = 1".into() } else { self.clauses.join(" and ") }
+    }
+}
+
+fn where_clause(f: &TicketFilter, backend: super::Backend) -> Where {
+    let mut w = Where::default();
+    if !f.statuses.is_empty() {
+        let marks: Vec<String> = f.statuses.iter().map(|s| w.arg(Bind::Text(s.as_str().into()))).collect();
+        w.clauses.push(format!("t.status in ({})", marks.join(", ")));
+    }
+    if let Some(mailbox) = &f.mailbox {
+        let a = w.arg(Bind::Text(mailbox.clone()));
+        w.clauses.push(format!("t.mailbox_id = (select id from mailboxes where name = {a})"));
+    }
+    if let Some(p) = f.priority {
+        let a = w.arg(Bind::Text(p.as_str().into()));
+        w.clauses.push(format!("t.priority = {a}"));
+    }
+    if let Some(tag) = &f.tag {
+        let a = w.arg(Bind::Text(tag.clone()));
+        w.clauses.push(format!("t.id in (select ticket_id from ticket_tags where tag = {a})"));
+    }
+    if let Some(id) = f.requester_id {
+        let a = w.arg(Bind::Int(id));
+        w.clauses.push(format!("t.requester_id = {a}"));
+    }
+    match f.assignee {
+        Some(None) => w.clauses.push("t.assignee_id is null".into()),
+        Some(Some(id)) => {
+            let a = w.arg(Bind::Int(id));
+            w.clauses.push(format!("t.assignee_id = {a}"));
+        }
+        None => {}
+    }
+    if let Some(q) = f.query.as_deref() {
+        search_clause(&mut w, q, backend);
+    }
+    w
+}
+
+fn search_clause(w: &mut Where, q: &str, backend: super::Backend) {
+    let terms = search_terms(q);
+    if terms.is_empty() {
+        return;
+    }
+    let number = q.trim().trim_start_matches('#').parse::<i64>().ok();
+    let fts = match backend {
+        super::Backend::Sqlite => {
+            let expr = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND ");
+            let a = w.arg(Bind::Text(expr));
+            format!(
+                "t.id in (select m.ticket_id from messages_fts f join messages m on m.id = f.rowid where messages_fts match {a})"
+            )
+        }
+        super::Backend::Postgres => {
+            let expr = terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
+            let a = w.arg(Bind::Text(expr));
+            format!("t.id in (select m.ticket_id from messages m where m.search @@ to_tsquery('simple', {a}))")
+        }
+    };
+    match number {
+        Some(n) => {
+            let a = w.arg(Bind::Int(n));
+            w.clauses.push(format!("(t.number = {a} or {fts})"));
+        }
+        None => w.clauses.push(fts),
+    }
+}
+
+fn bind_all<'q, O>(
+    mut q: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments>,
+    binds: &[Bind],
+) -> sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments> {
+    for b in binds {
+        q = match b {
+            Bind::Text(t) => q.bind(t.clone()),
+            Bind::Int(i) => q.bind(*i),
+        };
+    }
+    q
 }
 
 /// Fields of a new ticket.
@@ -121,82 +271,66 @@ pub async fn set_status<'e>(conn: impl Executor<'e, Database = Any>, id: i64, st
     Ok(())
 }
 
-/// Builds the `where` clause and its text binds for a filter.
-fn where_clause(f: &TicketFilter) -> (String, Vec<String>, Vec<i64>) {
-    let mut clauses = vec!["1 = 1".to_string()];
-    let mut texts = Vec::new();
-    let mut ints = Vec::new();
-    let mut arg = 0;
-    let mut next = || {
-        arg += 1;
-        format!("${arg}")
-    };
-    if !f.statuses.is_empty() {
-        let marks: Vec<String> = f
-            .statuses
-            .iter()
-            .map(|s| {
-                texts.push(s.as_str().to_string());
-                next()
-            })
-            .collect();
-        clauses.push(format!("t.status in ({})", marks.join(", ")));
-    }
-    if let Some(mailbox) = &f.mailbox {
-        texts.push(mailbox.clone());
-        clauses.push(format!("m.name = {}", next()));
-    }
-    if let Some(p) = f.priority {
-        texts.push(p.as_str().to_string());
-        clauses.push(format!("t.priority = {}", next()));
-    }
-    if let Some(q) = f.query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        texts.push(format!("%{}%", q.to_lowercase().replace(['%', '_'], "")));
-        let p = next();
-        clauses.push(format!("(lower(t.subject) like {p} or c.email like {p} or lower(c.name) like {p})"));
-    }
-    match f.assignee {
-        Some(None) => clauses.push("t.assignee_id is null".into()),
-        Some(Some(id)) => {
-            ints.push(id);
-            clauses.push(format!("t.assignee_id = {}", next()));
-        }
-        None => {}
-    }
-    (clauses.join(" and "), texts, ints)
-}
-
 impl Db {
     /// The ticket with this public number.
     pub async fn ticket(&self, number: i64) -> Result<Option<TicketRow>> {
         by_number(self.pool(), number).await
     }
 
-    /// One page of tickets matching `f`, newest activity first, with the total count.
+    /// One page of tickets matching `f`, in its order, with the total count.
     pub async fn list_tickets(&self, f: &TicketFilter) -> Result<(Vec<TicketListRow>, i64)> {
-        let (clause, texts, ints) = where_clause(f);
+        let w = where_clause(f, self.backend());
         let per_page = f.per_page.clamp(1, 200) as i64;
         let offset = (f.page.max(1) as i64 - 1) * per_page;
-        let from = "from tickets t join mailboxes m on m.id = t.mailbox_id join customers c on c.id = t.requester_id";
-        let count_sql = AssertSqlSafe(format!("select count(*) {from} where {clause}"));
-        let mut count = sqlx::query_scalar::<_, i64>(count_sql);
-        for t in &texts {
-            count = count.bind(t.clone());
-        }
-        for i in &ints {
-            count = count.bind(*i);
-        }
-        let total = count.fetch_one(self.pool()).await?;
-        let list_sql = AssertSqlSafe(format!(
-            "{SELECT} where {clause} order by t.updated_at desc, t.id desc limit {per_page} offset {offset}"
+        let total = match self.maintained_total(f).await? {
+            Some(n) => n,
+            None => {
+                let sql = AssertSqlSafe(format!("select count(*) from tickets t where {}", w.sql()));
+                bind_all(sqlx::query_as::<_, (i64,)>(sql), &w.binds).fetch_one(self.pool()).await?.0
+            }
+        };
+        let sql = AssertSqlSafe(format!(
+            "{SELECT} where {} order by {} limit {per_page} offset {offset}",
+            w.sql(),
+            f.sort.sql()
         ));
-        let mut list = sqlx::query_as::<_, TicketListRow>(list_sql);
-        for t in texts {
-            list = list.bind(t);
+        let rows = bind_all(sqlx::query_as::<_, TicketListRow>(sql), &w.binds).fetch_all(self.pool()).await?;
+        Ok((rows, total))
+    }
+
+    /// The total from the maintained per-status counts, when the filter is by status alone.
+    async fn maintained_total(&self, f: &TicketFilter) -> Result<Option<i64>> {
+        let status_only = f.assignee.is_none()
+            && f.mailbox.is_none()
+            && f.priority.is_none()
+            && f.tag.is_none()
+            && f.requester_id.is_none()
+            && f.query.as_deref().is_none_or(|q| search_terms(q).is_empty());
+        if !status_only {
+            return Ok(None);
         }
-        for i in ints {
-            list = list.bind(i);
-        }
-        Ok((list.fetch_all(self.pool()).await?, total))
+        let counts = self.status_counts().await?;
+        Ok(Some(
+            counts
+                .iter()
+                .filter(|(s, _)| f.statuses.is_empty() || f.statuses.iter().any(|x| x.as_str() == s))
+                .map(|(_, n)| n)
+                .sum(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_terms;
+
+    #[test]
+    fn search_terms_are_plain_words() {
+        assert_eq!(
+            search_terms("Lampe \"kaputt\" c3@customer.example"),
+            ["lampe", "kaputt", "c3", "customer", "example"]
+        );
+        assert_eq!(search_terms("*) OR 1=1 --"), ["or", "1", "1"]);
+        assert!(search_terms("  ").is_empty());
     }
 }

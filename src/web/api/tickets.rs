@@ -2,6 +2,7 @@
 
 use super::ApiUser;
 use crate::db::outbox::DeliveryRow;
+use crate::db::tickets::Sort;
 use crate::db::{AttachmentRow, MessageRow, TicketFilter, TicketRow};
 use crate::domain::{Priority, Status, rfc3339};
 use crate::web::{AppState, Error, Result};
@@ -23,6 +24,8 @@ pub struct ListQuery {
     pub mailbox: Option<String>,
     pub priority: Option<String>,
     pub q: Option<String>,
+    pub tag: Option<String>,
+    pub sort: Option<String>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
 }
@@ -49,6 +52,14 @@ pub async fn filter_from(state: &AppState, user_id: i64, q: &ListQuery) -> Resul
         mailbox: nonempty(&q.mailbox),
         priority: nonempty(&q.priority).map(|p| Priority::parse(&p)).transpose().map_err(Error::BadRequest)?,
         query: nonempty(&q.q),
+        tag: nonempty(&q.tag),
+        requester_id: None,
+        sort: match nonempty(&q.sort) {
+            Some(s) => Sort::parse(&s).ok_or_else(|| {
+                Error::BadRequest(format!("sort: {s:?} is not one of updated, oldest, created, priority"))
+            })?,
+            None => Sort::Updated,
+        },
         page: q.page.unwrap_or(1),
         per_page: q.per_page.unwrap_or(50),
     })
