@@ -121,6 +121,8 @@ impl Application {
             health: self.health.clone(),
             metrics: metrics_handle(),
             actions: self.services.actions.clone(),
+            pages: crate::web::dashboard::Pages::load().context("cannot load the dashboard templates")?,
+            throttle: Default::default(),
         };
         let app = router(state);
         let mut workers = crate::ingest::imap::spawn_pollers(&self.services, &self.health, &shutdown).await?;
@@ -133,7 +135,7 @@ impl Application {
         let days = self.services.settings.tickets.auto_close_days;
         workers.push(tokio::spawn(crate::actions::auto_close::run(self.services.db.clone(), days, shutdown.clone())));
         let stop = shutdown.clone();
-        axum::serve(self.listener, app)
+        axum::serve(self.listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
             .context("HTTP server failed")?;

@@ -1,6 +1,7 @@
 //! HTTP: the JSON API, health and metrics (the dashboard joins later), over one shared `AppState`.
 
 pub mod api;
+pub mod dashboard;
 mod error;
 mod status;
 
@@ -24,12 +25,15 @@ pub struct AppState {
     pub health: Health,
     pub metrics: PrometheusHandle,
     pub actions: crate::actions::Actions,
+    pub pages: dashboard::Pages,
+    pub throttle: dashboard::Throttle,
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(status::router())
+        .merge(dashboard::router(&state))
         .nest("/api/v1", api::router())
         .layer(TraceLayer::new_for_http())
         .layer(tower_http::catch_panic::CatchPanicLayer::new())

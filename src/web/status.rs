@@ -4,13 +4,13 @@ use super::AppState;
 use crate::health::MailboxState;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics)).route("/", get(front))
+    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics))
 }
 
 /// 200 with each mailbox's state; `degraded` when one is failing; 503 when the database does not answer.
@@ -29,10 +29,4 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
-}
-
-async fn front() -> Html<&'static str> {
-    Html(
-        "<!doctype html><title>deskmail</title><p>deskmail is running. The JSON API is under <code>/api/v1/</code>; health at <a href=\"/healthz\">/healthz</a>.</p>",
-    )
 }

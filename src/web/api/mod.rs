@@ -8,7 +8,9 @@ mod quarantine;
 mod tickets;
 mod writes;
 
+pub use attachments::download_headers;
 pub use auth::ApiUser;
+pub use tickets::{delivery_json, message_json, ticket_json};
 
 use super::AppState;
 use axum::Router;

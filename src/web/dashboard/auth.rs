@@ -1,0 +1,228 @@
+//! Dashboard sign-in: login/logout, the signed-in user extractors (agent, admin), login throttling, safe redirects.
+
+use super::pages::{flash, layout, take_flashes};
+use crate::db::UserRow;
+use crate::web::{AppState, Error};
+use axum::Form;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use minijinja::context;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use tower_sessions::Session;
+
+const USER_KEY: &str = "user_id";
+
+/// Login attempts allowed: per account and per client address.
+#[derive(Clone)]
+pub struct Throttle {
+    per_account: Arc<DefaultKeyedRateLimiter<String>>,
+    per_ip: Arc<DefaultKeyedRateLimiter<std::net::IpAddr>>,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        let account =
+            Quota::per_minute(NonZeroU32::new(5).expect("non-zero")).allow_burst(NonZeroU32::new(5).expect("non-zero"));
+        let ip = Quota::per_minute(NonZeroU32::new(20).expect("non-zero"))
+            .allow_burst(NonZeroU32::new(20).expect("non-zero"));
+        Self { per_account: Arc::new(RateLimiter::keyed(account)), per_ip: Arc::new(RateLimiter::keyed(ip)) }
+    }
+}
+
+impl Throttle {
+    fn allow(&self, email: &str, ip: std::net::IpAddr) -> bool {
+        // Both limits are charged, so one cannot be used to probe the other.
+        let ip_ok = self.per_ip.check_key(&ip).is_ok();
+        let account_ok = self.per_account.check_key(&email.to_string()).is_ok();
+        ip_ok && account_ok
+    }
+}
+
+/// The signed-in staff user; pages redirect to `/login` without one.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub UserRow);
+
+/// A signed-in admin; agents get 403.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub UserRow);
+
+/// Why a page needs a sign-in (a redirect) or is forbidden.
+pub enum AuthRejection {
+    Login(String),
+    Forbidden,
+    Error(Error),
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            AuthRejection::Login(next) => Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response(),
+            AuthRejection::Forbidden => {
+                (axum::http::StatusCode::FORBIDDEN, axum::response::Html(FORBIDDEN)).into_response()
+            }
+            AuthRejection::Error(e) => e.into_response(),
+        }
+    }
+}
+
+const FORBIDDEN: &str = "<!doctype html><meta charset=utf-8><title>Forbidden</title><link rel=stylesheet href=/static/app.css>\
+<main class=narrow><h1>403 — not for your role</h1><p>This page is for administrators. <a href=\"/tickets\">Back to the tickets</a></p></main>";
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let next = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+        let session =
+            Session::from_request_parts(parts, state).await.map_err(|_| AuthRejection::Login(next.clone()))?;
+        let Some(id) = session.get::<i64>(USER_KEY).await.ok().flatten() else {
+            return Err(AuthRejection::Login(next));
+        };
+        match state.db.user(id).await {
+            Ok(u) if u.active == 1 => Ok(CurrentUser(u)),
+            Ok(_) | Err(crate::db::DbError::NotFound) => {
+                let _ = session.flush().await;
+                Err(AuthRejection::Login(next))
+            }
+            Err(e) => Err(AuthRejection::Error(e.into())),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let CurrentUser(u) = CurrentUser::from_request_parts(parts, state).await?;
+        if u.is_admin() { Ok(AdminUser(u)) } else { Err(AuthRejection::Forbidden) }
+    }
+}
+
+/// Where to go after login: only a local path (no scheme, no `//host`, no backslashes), else the ticket list.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.contains("://")
+                && !n.starts_with("/login") =>
+        {
+            n.to_string()
+        }
+        _ => "/tickets".to_string(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, Error> {
+    if session.get::<i64>(USER_KEY).await.ok().flatten().is_some() {
+        return Ok(Redirect::to(&safe_next(q.next.as_deref())).into_response());
+    }
+    let page = context! { next => safe_next(q.next.as_deref()), email => "", error => () };
+    Ok(state.pages.render("login.html", layout(None, take_flashes(&session).await, "login", page))?.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    session: Session,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, Error> {
+    let email = form.email.trim().to_lowercase();
+    let next = safe_next(form.next.as_deref());
+    let retry = |error: &str| {
+        let page = context! { next => next.clone(), email => form.email.clone(), error => error };
+        state
+            .pages
+            .render("login.html", layout(None, Vec::new(), "login", page))
+            .map(|h| (axum::http::StatusCode::UNPROCESSABLE_ENTITY, h).into_response())
+    };
+    if !state.throttle.allow(&email, addr.ip()) {
+        tracing::warn!(%email, ip = %addr.ip(), "login throttled");
+        let page = context! { next => next.clone(), email => form.email.clone(), error => "Too many attempts. Wait a minute and try again." };
+        return Ok((
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            state.pages.render("login.html", layout(None, Vec::new(), "login", page))?,
+        )
+            .into_response());
+    }
+    let user = state.db.user_by_email(&email).await?.filter(|u| u.active == 1);
+    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+    let password = form.password.clone();
+    // Verify even for unknown users, so timing does not tell which addresses exist.
+    let ok = tokio::task::spawn_blocking(move || crate::password::verify(&password, &hash)).await.unwrap_or(false);
+    match user.filter(|_| ok) {
+        Some(u) => {
+            session.cycle_id().await.map_err(|e| Error::Internal(anyhow::anyhow!("session: {e}")))?;
+            session.insert(USER_KEY, u.id).await.map_err(|e| Error::Internal(anyhow::anyhow!("session: {e}")))?;
+            tracing::info!(user = %u.email, "signed in");
+            Ok(Redirect::to(&next).into_response())
+        }
+        None => retry("Wrong e-mail address or password."),
+    }
+}
+
+/// An argon2 hash of a random password, verified against when the account does not exist.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::password::hash(&crate::password::random_string(24)));
+
+pub async fn logout(session: Session) -> Result<Response, Error> {
+    session.flush().await.map_err(|e| Error::Internal(anyhow::anyhow!("session: {e}")))?;
+    flash(&session, "ok", "Signed out.").await;
+    Ok(Redirect::to("/login").into_response())
+}
+
+/// Signs a user in on this session (after accepting an invitation or resetting a password).
+pub async fn sign_in(session: &Session, user_id: i64) -> Result<(), Error> {
+    session.cycle_id().await.map_err(|e| Error::Internal(anyhow::anyhow!("session: {e}")))?;
+    session.insert(USER_KEY, user_id).await.map_err(|e| Error::Internal(anyhow::anyhow!("session: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_are_redirect_targets() {
+        assert_eq!(safe_next(Some("/tickets/1042?x=1")), "/tickets/1042?x=1");
+        for bad in
+            ["//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "/login?next=/x", ""]
+        {
+            assert_eq!(safe_next(Some(bad)), "/tickets", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/tickets");
+    }
+}

@@ -1,0 +1,79 @@
+//! The dashboard: server-rendered pages for agents and admins (sessions, same-origin checks, strict CSP).
+
+pub mod auth;
+pub mod pages;
+pub mod session;
+mod static_files;
+mod ticket_forms;
+mod ticket_page;
+mod tickets_list;
+
+pub use auth::{AdminUser, CurrentUser, Throttle};
+pub use pages::{Pages, flash, layout, take_flashes};
+
+use super::AppState;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// The default Content-Security-Policy of pages: nothing inline, nothing remote.
+pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Every dashboard route, behind sessions and the same-origin check for state-changing requests.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let secure = state.settings.server.public_url.starts_with("https://");
+    let sessions = SessionManagerLayer::new(session::DbSessionStore { db: state.db.clone() })
+        .with_name("deskmail_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(7)));
+    let mut csrf = tower_http::csrf::CsrfLayer::new();
+    if let Some(origin) = origin_of(&state.settings.server.public_url) {
+        csrf = csrf.add_trusted_origin(origin).unwrap_or_else(|_| tower_http::csrf::CsrfLayer::new());
+    }
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .merge(tickets_list::router())
+        .merge(ticket_page::router())
+        .merge(ticket_forms::router())
+        .layer(csrf)
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(security_headers))
+        .merge(static_files::router())
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?;
+    Some(format!("{scheme}://{host}"))
+}
+
+async fn home(session: tower_sessions::Session) -> Redirect {
+    match session.get::<i64>("user_id").await.ok().flatten() {
+        Some(_) => Redirect::to("/tickets"),
+        None => Redirect::to("/login"),
+    }
+}
+
+/// CSP (unless a page set its own), no framing, no sniffing, no referrer to other sites.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await.into_response();
+    let h = resp.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    }
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    resp
+}

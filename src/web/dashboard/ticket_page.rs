@@ -1,0 +1,192 @@
+//! `/tickets/{number}`: the thread (mail, replies, notes, events), requester and participants, tags, history, and the forms.
+
+use super::auth::CurrentUser;
+use super::pages::{layout, sv, take_flashes};
+use crate::db::outbox::DeliveryRow;
+use crate::db::{AttachmentRow, MessageRow, TicketFilter, TicketRow, UserRow};
+use crate::web::{AppState, Error};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use minijinja::{Value, context};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/tickets/{number}", get(show))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ShowParams {
+    /// `1` loads remote images in HTML mail for this view.
+    pub images: Option<u8>,
+    /// A canned response to put into the reply box.
+    pub canned: Option<i64>,
+}
+
+/// What a form post hands back when it must show the page again with an error beside a field.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct FormState {
+    pub form: String,
+    pub field: String,
+    pub error: String,
+    pub body: String,
+    pub to: Option<String>,
+    pub cc: Option<String>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    Path(number): Path<i64>,
+    Query(p): Query<ShowParams>,
+) -> Result<Response, Error> {
+    let mut form = FormState::default();
+    if let Some(id) = p.canned {
+        match canned_text(&state, &user, number, id).await {
+            Ok(text) => form.body = text,
+            Err(error) => form = FormState { form: "reply".into(), field: "body".into(), error, ..Default::default() },
+        }
+    }
+    render(&state, &user, &session, number, p.images == Some(1), form, StatusCode::OK).await
+}
+
+/// Renders the ticket page (also after a form error, with the error beside its field).
+pub async fn render(
+    state: &AppState,
+    user: &UserRow,
+    session: &Session,
+    number: i64,
+    images: bool,
+    form: FormState,
+    status: StatusCode,
+) -> Result<Response, Error> {
+    let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
+    let messages = state.db.messages(t.id).await?;
+    let attachments = state.db.ticket_attachments(t.id).await?;
+    let deliveries = state.db.ticket_deliveries(t.id).await?;
+    let events = state.db.events(t.id).await?;
+    let participants = crate::db::customers::participants(state.db.pool(), t.id).await?;
+    let others = other_tickets(state, &t).await?;
+    let mut remote_images = false;
+    let mut timeline: Vec<(i64, i64, Value)> = messages
+        .iter()
+        .map(|m| {
+            let (v, remote) = message_view(&t, m, &attachments, &deliveries);
+            remote_images |= remote;
+            (m.created_at, m.id * 2, v)
+        })
+        .collect();
+    timeline.extend(events.iter().filter(|e| e.kind != "created").map(|e| (e.at, e.id * 2 + 1, context! { kind => "event", event => context! { at => e.at.clone(), actor => e.actor.clone(), kind => e.kind.clone(), detail => e.detail.clone() } })));
+    timeline.sort_by_key(|(at, order, _)| (*at, *order));
+    let cc: Vec<String> = participants.iter().filter(|(_, r)| r == "cc").map(|(c, _)| c.email.clone()).collect();
+    let default_to = messages
+        .iter()
+        .rev()
+        .find(|m| m.kind == "customer")
+        .map(|m| if m.from_addr.is_empty() { t.requester_email.clone() } else { m.from_addr.clone() });
+    let page = context! {
+        t => sv(crate::web::api::ticket_json(&t)),
+        ticket_id => t.id,
+        timeline => timeline.into_iter().map(|(_, _, v)| v).collect::<Vec<_>>(),
+        participants => participants.iter().map(|(c, role)| context! { email => c.email.clone(), name => c.name.clone(), role => role }).collect::<Vec<_>>(),
+        others => others,
+        tags => state.db.tags(t.id).await?,
+        events => events.iter().map(|e| context! { at => e.at.clone(), actor => e.actor.clone(), kind => e.kind.clone(), detail => e.detail.clone() }).collect::<Vec<_>>(),
+        agents => state.db.users().await?.into_iter().filter(|u| u.active == 1).map(|u| context! { id => u.id, name => u.name.clone(), email => u.email.clone() }).collect::<Vec<_>>(),
+        canned => state.db.canned_for(user.id).await?.into_iter().map(|c| context! { id => c.id, title => c.title.clone(), shared => c.owner_id.is_none() }).collect::<Vec<_>>(),
+        statuses => crate::domain::Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        priorities => crate::domain::Priority::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        form => sv(&form),
+        reply_to => form.to.clone().or(default_to).unwrap_or(t.requester_email.clone()),
+        reply_cc => form.cc.clone().unwrap_or_else(|| cc.join(", ")),
+        idempotency_key => uuid::Uuid::new_v4().to_string(),
+        images => images,
+        remote_images => remote_images,
+        follow_up_of => match t.parent_ticket_id { Some(id) => crate::db::tickets::by_id(state.db.pool(), id).await?.map(|p| p.number), None => None },
+    };
+    let html = state.pages.render("ticket.html", layout(Some(user), take_flashes(session).await, "tickets", page))?;
+    let mut resp = (status, html).into_response();
+    if images {
+        let csp = super::CSP.replace("img-src 'self' data:", "img-src 'self' data: https: http:");
+        resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("valid header"));
+    }
+    Ok(resp)
+}
+
+/// One message for the template; also whether its HTML refers to remote images.
+fn message_view(
+    t: &TicketRow,
+    m: &MessageRow,
+    attachments: &[AttachmentRow],
+    deliveries: &[DeliveryRow],
+) -> (Value, bool) {
+    let atts: Vec<&AttachmentRow> = attachments.iter().filter(|a| a.message_id == m.id).collect();
+    let html = m.body_html.as_deref().map(|h| inline_cid_images(h, t.number, &atts));
+    let remote = html.as_deref().is_some_and(|h| h.contains("src=\"http"));
+    let mine: Vec<&DeliveryRow> = deliveries.iter().filter(|d| d.message_id == Some(m.id)).collect();
+    let delivery = (!mine.is_empty()).then(|| crate::web::api::delivery_json(&mine));
+    let list = |s: &str| serde_json::from_str::<Vec<String>>(s).unwrap_or_default();
+    let quoted = m.body_text.trim() != m.visible_text.trim() && !m.body_text.trim().is_empty();
+    let v = context! {
+        kind => m.kind.clone(), id => m.id, from => m.from_addr.clone(), from_name => m.from_name.clone(), to => list(&m.to_json), cc => list(&m.cc_json),
+        subject => m.subject.clone(), visible_text => m.visible_text.clone(), body_text => m.body_text.clone(), has_quoted => quoted,
+        html => html.map(Value::from_safe_string), created_at => m.created_at, auto => m.auto == 1,
+        verified => m.verified.map(|v| v == 1), flags => m.flags.split_whitespace().map(str::to_string).collect::<Vec<_>>(),
+        attachments => atts.iter().filter(|a| a.inline == 0 || a.content_id.is_none()).map(|a| context! { id => a.id, filename => a.filename.clone(), content_type => a.content_type.clone(), size => a.size }).collect::<Vec<_>>(),
+        delivery => delivery.map(|d| Value::from(minijinja::value::Serde(d))),
+    };
+    (v, remote)
+}
+
+/// `cid:` references point at the message's inline attachments, served from this ticket.
+fn inline_cid_images(html: &str, number: i64, atts: &[&AttachmentRow]) -> String {
+    let mut out = html.to_string();
+    for a in atts {
+        if let Some(cid) = &a.content_id {
+            out = out.replace(
+                &format!("src=\"cid:{cid}\""),
+                &format!("src=\"/tickets/{number}/attachments/{}/inline\"", a.id),
+            );
+        }
+    }
+    out
+}
+
+async fn other_tickets(state: &AppState, t: &TicketRow) -> Result<Vec<Value>, Error> {
+    let filter = TicketFilter { requester_id: Some(t.requester_id), per_page: 11, page: 1, ..Default::default() };
+    let (rows, _) = state.db.list_tickets(&filter).await?;
+    Ok(rows
+        .iter()
+        .filter(|o| o.id != t.id)
+        .take(10)
+        .map(|o| context! { number => o.number, subject => o.subject.clone(), status => o.status.clone() })
+        .collect())
+}
+
+/// A canned response rendered for this ticket (its variables filled), or a message why not.
+async fn canned_text(state: &AppState, user: &UserRow, number: i64, id: i64) -> Result<String, String> {
+    let canned = state.db.canned(id).await.map_err(|_| "That canned response does not exist.".to_string())?;
+    if canned.owner_id.is_some_and(|o| o != user.id) {
+        return Err("That canned response belongs to someone else.".into());
+    }
+    let t = state.db.ticket(number).await.ok().flatten().ok_or("No such ticket.")?;
+    let ctx = serde_json::json!({
+        "ticket": crate::outbound::context::ticket_json(&t, &state.settings.server.public_url),
+        "customer": { "name": t.requester_name, "email": t.requester_email },
+        "agent": { "name": user.name, "email": user.email, "signature": user.signature },
+        "links": crate::outbound::context::no_links(),
+    });
+    render_canned(&canned.body, &ctx)
+        .map_err(|e| format!("The canned response \u{201c}{}\u{201d} does not render: {e}", canned.title))
+}
+
+/// Renders a canned response body (plain text, minijinja syntax) with a context.
+pub fn render_canned(body: &str, ctx: &serde_json::Value) -> Result<String, minijinja::Error> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.render_str(body, Value::from(minijinja::value::Serde(ctx)))
+}

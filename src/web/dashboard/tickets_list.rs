@@ -1,0 +1,187 @@
+//! `/tickets`: the inbox — status tabs with maintained counts, filters and search in the URL, sorting, paging, bulk actions.
+
+use super::auth::{CurrentUser, safe_next};
+use super::pages::{flash, layout, sv, take_flashes};
+use crate::actions::Changes;
+use crate::db::TicketFilter;
+use crate::db::tickets::Sort;
+use crate::domain::{Priority, Status};
+use crate::web::{AppState, Error};
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::{Html, Redirect};
+use axum::routing::{get, post};
+use axum_extra::extract::Form;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/tickets", get(list)).route("/tickets/bulk", post(bulk))
+}
+
+/// The list's URL parameters (all optional; they are the bookmarkable state of the view).
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+pub struct ListParams {
+    /// `active` (new+open+pending, the default), `all`, or one status.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// `mine`, `none` or a user id.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    #[serde(default)]
+    pub mailbox: Option<String>,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default)]
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub page: Option<u32>,
+}
+
+const PER_PAGE: u32 = 50;
+
+fn nonempty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl ListParams {
+    /// The filter these parameters select; unknown values are ignored (a bookmark never breaks).
+    pub fn filter(&self, user_id: i64) -> TicketFilter {
+        let statuses = match nonempty(&self.status) {
+            None | Some("active") => vec![Status::New, Status::Open, Status::Pending],
+            Some("all") => Vec::new(),
+            Some(s) => Status::parse(s).map(|s| vec![s]).unwrap_or_default(),
+        };
+        let assignee = match nonempty(&self.assignee) {
+            Some("mine") => Some(Some(user_id)),
+            Some("none") => Some(None),
+            Some(id) => id.parse().ok().map(Some),
+            None => None,
+        };
+        TicketFilter {
+            statuses,
+            assignee,
+            mailbox: nonempty(&self.mailbox).map(str::to_string),
+            priority: nonempty(&self.priority).and_then(|p| Priority::parse(p).ok()),
+            tag: nonempty(&self.tag).map(str::to_string),
+            requester_id: None,
+            query: nonempty(&self.q).map(str::to_string),
+            sort: nonempty(&self.sort).and_then(Sort::parse).unwrap_or_default(),
+            page: self.page.unwrap_or(1).max(1),
+            per_page: PER_PAGE,
+        }
+    }
+
+    /// The query string of these parameters with `page` replaced (for tab, paging and sort links).
+    pub fn url(&self, changes: &[(&str, &str)]) -> String {
+        let mut p = self.clone();
+        p.page = None;
+        for (k, v) in changes {
+            let v = (!v.is_empty()).then(|| v.to_string());
+            match *k {
+                "status" => p.status = v,
+                "assignee" => p.assignee = v,
+                "sort" => p.sort = v,
+                "page" => p.page = v.and_then(|v| v.parse().ok()),
+                _ => {}
+            }
+        }
+        format!("/tickets?{}", serde_urlencoded::to_string(&p).unwrap_or_default())
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    Query(params): Query<ListParams>,
+) -> Result<Html<String>, Error> {
+    let filter = params.filter(user.id);
+    let (tickets, total) = state.db.list_tickets(&filter).await?;
+    let counts = state.db.status_counts().await?;
+    let count = |s: &str| counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
+    let tabs: Vec<_> = ["active", "new", "open", "pending", "resolved", "closed", "all"]
+        .iter()
+        .map(|s| {
+            let n = match *s {
+                "active" => count("new") + count("open") + count("pending"),
+                "all" => counts.iter().map(|(_, n)| n).sum(),
+                s => count(s),
+            };
+            context! { key => *s, count => n, url => params.url(&[("status", s)]) }
+        })
+        .collect();
+    let pages = ((total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).max(1);
+    let page_no = i64::from(filter.page);
+    let rows: Vec<_> = tickets
+        .iter()
+        .map(|t| context! { t => sv(crate::web::api::ticket_json(t)), updated_at => t.updated_at })
+        .collect();
+    let page = context! {
+        tickets => rows,
+        total => total,
+        tabs => tabs,
+        params => sv(&params),
+        current_status => nonempty(&params.status).unwrap_or("active"),
+        agents => state.db.users().await?.into_iter().filter(|u| u.active == 1).map(|u| context! { id => u.id.clone(), name => u.name.clone() }).collect::<Vec<_>>(),
+        mailboxes => state.db.mailboxes().await?.into_iter().map(|m| m.name).collect::<Vec<_>>(),
+        tags => state.db.all_tags().await?,
+        page_no => page_no,
+        pages => pages,
+        prev_url => (page_no > 1).then(|| params.url(&[("page", &(page_no - 1).to_string())])),
+        next_url => (page_no < pages).then(|| params.url(&[("page", &(page_no + 1).to_string())])),
+        sort_urls => ["updated", "oldest", "created", "priority"].iter().map(|s| context! { key => *s, url => params.url(&[("sort", s)]) }).collect::<Vec<_>>(),
+        self_url => params.url(&[("page", &page_no.to_string())]),
+    };
+    state.pages.render("tickets.html", layout(Some(&user), take_flashes(&session).await, "tickets", page))
+}
+
+#[derive(Debug, Deserialize)]
+struct BulkForm {
+    #[serde(default)]
+    ids: Vec<i64>,
+    action: String,
+    #[serde(default)]
+    value: String,
+    back: Option<String>,
+}
+
+/// Applies one change (assign or status) to every selected ticket.
+async fn bulk(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    Form(form): Form<BulkForm>,
+) -> Result<Redirect, Error> {
+    let back = safe_next(form.back.as_deref());
+    if form.ids.is_empty() {
+        flash(&session, "error", "Select at least one ticket.").await;
+        return Ok(Redirect::to(&back));
+    }
+    let changes = match form.action.as_str() {
+        "status" => {
+            Changes { status: Some(Status::parse(&form.value).map_err(Error::BadRequest)?), ..Default::default() }
+        }
+        "assign" if form.value == "none" => Changes { assignee: Some(None), ..Default::default() },
+        "assign" => Changes {
+            assignee: Some(Some(form.value.parse().map_err(|_| Error::BadRequest("assignee: not a user id".into()))?)),
+            ..Default::default()
+        },
+        other => return Err(Error::BadRequest(format!("unknown bulk action {other:?}"))),
+    };
+    let mut done = 0;
+    for number in &form.ids {
+        match state.actions.update(*number, &user, changes.clone()).await {
+            Ok(()) => done += 1,
+            Err(crate::actions::ActionError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    flash(&session, "ok", format!("Updated {done} ticket{}.", if done == 1 { "" } else { "s" })).await;
+    Ok(Redirect::to(&back))
+}
