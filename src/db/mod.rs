@@ -25,8 +25,32 @@ use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
-/// A transaction on either backend.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction on either backend. On SQLite it also holds this process's writer lock:
+/// SQLite has one writer, and queueing writers here avoids its busy-wait sleeps under contention.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    /// Commits (and releases the writer lock).
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
 
 /// Which database engine the URL chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +125,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Db {
@@ -127,7 +152,7 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, writer: Default::default() })
     }
 
     /// Applies the embedded migrations of this backend.
@@ -142,8 +167,11 @@ impl Db {
     /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue instead of failing).
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("begin immediate").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let writer = self.writer.clone().lock_owned().await;
+                Tx { inner: self.pool.begin_with("begin immediate").await?, _writer: Some(writer) }
+            }
+            Backend::Postgres => Tx { inner: self.pool.begin().await?, _writer: None },
         })
     }
 

@@ -112,8 +112,10 @@ impl Db {
             Backend::Sqlite => CLAIM_SQLITE,
             Backend::Postgres => CLAIM_POSTGRES,
         };
+        let mut tx = self.begin().await?;
         let ids: Vec<i64> =
-            sqlx::query_scalar(sql).bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(self.pool()).await?;
+            sqlx::query_scalar(sql).bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let row: Option<Claimed> = sqlx::query_as(
@@ -136,6 +138,7 @@ impl Db {
             Attempt::Retry { at, error } => ("queued", *at, Some(error.as_str()), None),
             Attempt::Failed { error } => ("failed", now, Some(error.as_str()), None),
         };
+        let mut tx = self.begin().await?;
         sqlx::query(
             "update deliveries set status = $3, attempts = attempts + 1, next_attempt_at = $4, last_error = $5, sent_at = $6, \
              lease_owner = null, lease_until = null, updated_at = $7 where id = $1 and lease_owner = $2",
@@ -147,8 +150,9 @@ impl Db {
         .bind(error)
         .bind(sent_at)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 

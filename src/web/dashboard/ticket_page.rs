@@ -80,7 +80,7 @@ pub async fn render(
             (m.created_at, m.id * 2, v)
         })
         .collect();
-    timeline.extend(events.iter().filter(|e| e.kind != "created").map(|e| (e.at, e.id * 2 + 1, context! { kind => "event", event => context! { at => e.at.clone(), actor => e.actor.clone(), kind => e.kind.clone(), detail => e.detail.clone() } })));
+    timeline.extend(events.iter().filter(|e| e.kind != "created").map(|e| (e.at, e.id * 2 + 1, context! { kind => "event", event => context! { at => e.at, actor => e.actor.clone(), kind => e.kind.clone(), detail => e.detail.clone() } })));
     timeline.sort_by_key(|(at, order, _)| (*at, *order));
     let cc: Vec<String> = participants.iter().filter(|(_, r)| r == "cc").map(|(c, _)| c.email.clone()).collect();
     let default_to = messages
@@ -95,7 +95,7 @@ pub async fn render(
         participants => participants.iter().map(|(c, role)| context! { email => c.email.clone(), name => c.name.clone(), role => role }).collect::<Vec<_>>(),
         others => others,
         tags => state.db.tags(t.id).await?,
-        events => events.iter().map(|e| context! { at => e.at.clone(), actor => e.actor.clone(), kind => e.kind.clone(), detail => e.detail.clone() }).collect::<Vec<_>>(),
+        events => events.iter().map(|e| context! { at => e.at, actor => e.actor.clone(), kind => e.kind.clone(), detail => e.detail.clone() }).collect::<Vec<_>>(),
         agents => state.db.users().await?.into_iter().filter(|u| u.active == 1).map(|u| context! { id => u.id, name => u.name.clone(), email => u.email.clone() }).collect::<Vec<_>>(),
         canned => state.db.canned_for(user.id).await?.into_iter().map(|c| context! { id => c.id, title => c.title.clone(), shared => c.owner_id.is_none() }).collect::<Vec<_>>(),
         statuses => crate::domain::Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),

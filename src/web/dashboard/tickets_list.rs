@@ -128,7 +128,7 @@ async fn list(
         tabs => tabs,
         params => sv(&params),
         current_status => nonempty(&params.status).unwrap_or("active"),
-        agents => state.db.users().await?.into_iter().filter(|u| u.active == 1).map(|u| context! { id => u.id.clone(), name => u.name.clone() }).collect::<Vec<_>>(),
+        agents => state.db.users().await?.into_iter().filter(|u| u.active == 1).map(|u| context! { id => u.id, name => u.name.clone() }).collect::<Vec<_>>(),
         mailboxes => state.db.mailboxes().await?.into_iter().map(|m| m.name).collect::<Vec<_>>(),
         tags => state.db.all_tags().await?,
         page_no => page_no,
