@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod outbound;
 pub mod password;
 pub mod secret;
+pub mod secretbox;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

@@ -6,8 +6,10 @@ use crate::db::Db;
 use crate::health::Health;
 use crate::ingest::{Pipeline, PrepareContext};
 use crate::outbound::Composer;
+use crate::outbound::compose::LiveTemplates;
 use crate::outbound::templates::Templates;
 use crate::storage::BlobStore;
+use crate::secretbox::SecretBox;
 use crate::tokens::Signer;
 use crate::web::{AppState, router};
 use anyhow::Context;
@@ -26,6 +28,8 @@ pub struct Services {
     pub pipeline: Pipeline,
     pub composer: Composer,
     pub actions: Actions,
+    /// Encrypts mailbox passwords entered in the dashboard.
+    pub secrets: SecretBox,
 }
 
 impl Services {
@@ -39,17 +43,21 @@ impl Services {
         db.migrate().await.context("cannot migrate the database")?;
         db.provision_mailboxes(&settings.mailboxes).await.context("cannot provision mailboxes")?;
         let blobs = BlobStore::open(&settings.storage.dir).context("cannot open blob storage")?;
-        let signer = Signer::new(&crate::secret::load_or_create(&settings)?);
+        let secret = crate::secret::load_or_create(&settings)?;
+        let signer = Signer::new(&secret);
+        let secrets = SecretBox::new(&secret);
         let context = PrepareContext {
             max_message_bytes: settings.ingest.max_message_bytes,
             our_addresses: Vec::new(),
             signer: signer.clone(),
             block_list: settings.ingest.block_list.clone(),
+            trusted_authserv_ids: settings.security.trusted_authserv_ids.clone(),
         };
-        let templates =
-            Templates::load(settings.templates.dir.as_deref(), &[]).context("cannot load the e-mail templates")?;
+        let overrides = db.template_overrides().await.context("cannot read the template overrides")?;
+        let templates = Templates::load(settings.templates.dir.as_deref(), &overrides)
+            .context("cannot load the e-mail templates")?;
         let composer = Composer {
-            templates: Arc::new(templates),
+            templates: LiveTemplates::new(templates),
             signer: signer.clone(),
             public_url: settings.server.public_url.clone(),
             ack_limit_per_hour: settings.outbound.ack_limit_per_hour,
@@ -59,7 +67,7 @@ impl Services {
             .await
             .context("cannot start the ingest pipeline")?;
         let actions = Actions { db: db.clone(), composer: composer.clone(), blobs: blobs.clone() };
-        Ok(Self { settings: Arc::new(settings), db, blobs, signer, pipeline, composer, actions })
+        Ok(Self { settings: Arc::new(settings), db, blobs, signer, pipeline, composer, actions, secrets })
     }
 }
 
@@ -68,6 +76,8 @@ pub struct Application {
     services: Services,
     listener: TcpListener,
     health: Health,
+    /// Notified when mailboxes were added or changed in the dashboard: the pollers are reconciled.
+    mailboxes_changed: Arc<tokio::sync::Notify>,
 }
 
 impl Application {
@@ -76,7 +86,7 @@ impl Application {
         let services = Services::start(settings).await?;
         let listen = services.settings.server.listen.clone();
         let listener = TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-        Ok(Self { services, listener, health: Health::default() })
+        Ok(Self { services, listener, health: Health::default(), mailboxes_changed: Arc::default() })
     }
 
     /// The bound port.
@@ -123,13 +133,18 @@ impl Application {
             actions: self.services.actions.clone(),
             pages: crate::web::dashboard::Pages::load().context("cannot load the dashboard templates")?,
             throttle: Default::default(),
+            pipeline: self.services.pipeline.clone(),
+            secrets: self.services.secrets.clone(),
+            mailboxes_changed: self.mailboxes_changed.clone(),
         };
         let app = router(state);
-        let mut workers = crate::ingest::imap::spawn_pollers(&self.services, &self.health, &shutdown).await?;
+        let pollers = crate::ingest::imap::Supervisor::new(&self.services, &self.health, &shutdown);
+        let mut workers = vec![tokio::spawn(pollers.run(self.mailboxes_changed.clone()))];
         let sender = crate::outbound::Sender::new(
             self.services.db.clone(),
             self.services.settings.outbound.clone(),
             self.services.composer.wake.clone(),
+            self.services.secrets.clone(),
         );
         workers.push(tokio::spawn(sender.run(shutdown.clone())));
         let days = self.services.settings.tickets.auto_close_days;

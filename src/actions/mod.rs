@@ -2,8 +2,10 @@
 //! Used by the API, the dashboard and agents acting by e-mail.
 
 pub mod auto_close;
-mod reply;
-mod update;
+pub mod commands;
+pub mod open;
+pub mod reply;
+pub mod update;
 
 pub use reply::{NewFile, ReplyInput};
 pub use update::Changes;

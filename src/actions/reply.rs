@@ -30,93 +30,22 @@ pub struct ReplyInput {
     pub idempotency: Option<(i64, String)>,
     /// For mail-borne agent actions: whether the sender was verified.
     pub verified: Option<bool>,
+    /// For mail-borne agent actions: the raw message it came in.
+    pub raw_id: Option<i64>,
+    /// For notes from mail: the sender address as written (may differ from the author's), and the full text.
+    pub from_addr: Option<String>,
+    pub full_text: Option<String>,
 }
 
 impl Actions {
     /// Stores the agent's reply on the ticket and queues it to the customer; returns the message id.
     pub async fn reply(&self, number: i64, author: &UserRow, input: ReplyInput) -> Result<i64, ActionError> {
-        let body = input.body.trim();
-        if body.is_empty() && input.attachments.is_empty() {
-            return Err(ActionError::Invalid("body: a reply needs text or an attachment".into()));
-        }
         let ticket = self.ticket(number).await?;
         self.store_files(&input.attachments).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         claim_key(&mut tx, &input.idempotency, now).await?;
-        let mailbox = mailbox_of(&mut tx, &ticket).await?;
-        let last = last_customer_mail(&mut tx, ticket.id).await?;
-        let default_to = last
-            .as_ref()
-            .filter(|l| !l.reply_to.is_empty())
-            .map(|l| l.reply_to.clone())
-            .unwrap_or(ticket.requester_email.clone());
-        let to: Vec<String> = input.to.clone().unwrap_or_else(|| vec![default_to]);
-        let cc: Vec<String> = match &input.cc {
-            Some(cc) => cc.clone(),
-            None => db::customers::participants(&mut *tx, ticket.id)
-                .await?
-                .into_iter()
-                .filter(|(_, r)| r == "cc")
-                .map(|(c, _)| c.email)
-                .collect(),
-        };
-        validate_addresses(&to, &cc)?;
-        let header_id = self.composer.new_message_id(ticket.number, &mailbox);
-        let subject = format!("Re: [#{}] {}", ticket.number, crate::outbound::clean_subject(&ticket.subject));
-        let new = NewMessage {
-            ticket_id: ticket.id,
-            kind: "agent",
-            mailbox_id: Some(mailbox.id),
-            author_id: Some(author.id),
-            from_addr: author.email.clone(),
-            from_name: author.name.clone(),
-            to_json: serde_json::to_string(&to).unwrap_or_default(),
-            cc_json: serde_json::to_string(&cc).unwrap_or_default(),
-            subject,
-            message_id: Some(header_id.clone()),
-            in_reply_to: last.as_ref().and_then(|l| l.message_id.clone()),
-            visible_text: body.to_string(),
-            body_text: with_signature(body, &author.signature),
-            verified: input.verified,
-            created_at: now,
-            ..Default::default()
-        };
-        let message_id = db::messages::insert(&mut tx, &new).await?;
-        insert_files(&mut tx, message_id, &input.attachments, now).await?;
-        let draft = Draft {
-            kind: "agent_reply",
-            ticket: &ticket,
-            mailbox: &mailbox,
-            to: to.iter().map(|a| (name_for(a, &ticket), a.clone())).collect(),
-            cc: cc.iter().map(|a| (String::new(), a.clone())).collect(),
-            reply_to: self.composer.customer_reply_to(&mailbox, ticket.number),
-            agent: Some(author),
-            from_name: format!("{} ({})", author.name, crate::outbound::Composer::team_name(&mailbox)),
-            message: message_json(body, &author.name, &author.email, now),
-            auto_submitted: None,
-            threading: last.as_ref(),
-            message_row: Some(message_id),
-            attachments: input
-                .attachments
-                .iter()
-                .map(|f| (f.filename.clone(), f.content_type.clone(), f.data.clone()))
-                .collect(),
-            message_id: Some(header_id),
-        };
-        self.composer.enqueue(&mut tx, draft, now).await?;
-        let status = input.status.unwrap_or(Status::Pending);
-        db::messages::insert_event(
-            &mut *tx,
-            ticket.id,
-            &author.email,
-            "reply",
-            &format!("replied to {}", to.join(", ")),
-            now,
-        )
-        .await?;
-        super::update::record_status(&mut tx, &ticket, status, &author.email, now).await?;
-        db::tickets::touch(&mut *tx, ticket.id, Some(status), now).await?;
+        let message_id = write_reply(&mut tx, &self.composer, &ticket, author, &input, now).await?;
         finish_key(&mut tx, &input.idempotency, message_id).await?;
         tx.commit().await.map_err(DbErrorExt::db)?;
         // Replying and resolving at once sends only the reply (no separate "resolved" notice).
@@ -126,35 +55,12 @@ impl Actions {
 
     /// Stores an internal note (never mailed); returns the message id.
     pub async fn note(&self, number: i64, author: &UserRow, input: ReplyInput) -> Result<i64, ActionError> {
-        let body = input.body.trim();
-        if body.is_empty() && input.attachments.is_empty() {
-            return Err(ActionError::Invalid("body: a note needs text or an attachment".into()));
-        }
         let ticket = self.ticket(number).await?;
         self.store_files(&input.attachments).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         claim_key(&mut tx, &input.idempotency, now).await?;
-        let new = NewMessage {
-            ticket_id: ticket.id,
-            kind: "note",
-            author_id: Some(author.id),
-            from_addr: author.email.clone(),
-            from_name: author.name.clone(),
-            subject: ticket.subject.clone(),
-            visible_text: body.to_string(),
-            body_text: body.to_string(),
-            verified: input.verified,
-            created_at: now,
-            ..Default::default()
-        };
-        let message_id = db::messages::insert(&mut tx, &new).await?;
-        insert_files(&mut tx, message_id, &input.attachments, now).await?;
-        let opened = (ticket.status == Status::New.as_str()).then_some(Status::Open);
-        if let Some(s) = opened {
-            super::update::record_status(&mut tx, &ticket, s, &author.email, now).await?;
-        }
-        db::tickets::touch(&mut *tx, ticket.id, opened, now).await?;
+        let message_id = write_note(&mut tx, &ticket, author, &input, now).await?;
         finish_key(&mut tx, &input.idempotency, message_id).await?;
         tx.commit().await.map_err(DbErrorExt::db)?;
         Ok(message_id)
@@ -177,6 +83,111 @@ impl Actions {
         .map_err(|e| ActionError::Storage(std::io::Error::other(e)))??;
         Ok(())
     }
+}
+
+/// The reply inside the caller's transaction (files already in the blob store): message, attachments,
+/// the outgoing mail, history and status. Used by the API, the dashboard and agents replying by mail.
+pub async fn write_reply(
+    conn: &mut AnyConnection,
+    composer: &crate::outbound::Composer,
+    ticket: &db::TicketRow,
+    author: &UserRow,
+    input: &ReplyInput,
+    now: i64,
+) -> Result<i64, ActionError> {
+    let body = input.body.trim();
+    if body.is_empty() && input.attachments.is_empty() {
+        return Err(ActionError::Invalid("body: a reply needs text or an attachment".into()));
+    }
+    let mailbox = mailbox_of(conn, ticket).await?;
+    let last = last_customer_mail(conn, ticket.id).await?;
+    let default_to =
+        last.as_ref().filter(|l| !l.reply_to.is_empty()).map(|l| l.reply_to.clone()).unwrap_or(ticket.requester_email.clone());
+    let to: Vec<String> = input.to.clone().unwrap_or_else(|| vec![default_to]);
+    let cc: Vec<String> = match &input.cc {
+        Some(cc) => cc.clone(),
+        None => db::customers::participants(&mut *conn, ticket.id)
+            .await?
+            .into_iter()
+            .filter(|(_, r)| r == "cc")
+            .map(|(c, _)| c.email)
+            .collect(),
+    };
+    validate_addresses(&to, &cc)?;
+    let header_id = composer.new_message_id(ticket.number, &mailbox);
+    let new = NewMessage {
+        ticket_id: ticket.id,
+        kind: "agent",
+        mailbox_id: Some(mailbox.id),
+        raw_id: input.raw_id,
+        author_id: Some(author.id),
+        from_addr: author.email.clone(),
+        from_name: author.name.clone(),
+        to_json: serde_json::to_string(&to).unwrap_or_default(),
+        cc_json: serde_json::to_string(&cc).unwrap_or_default(),
+        subject: format!("Re: [#{}] {}", ticket.number, crate::outbound::clean_subject(&ticket.subject)),
+        message_id: Some(header_id.clone()),
+        in_reply_to: last.as_ref().and_then(|l| l.message_id.clone()),
+        visible_text: body.to_string(),
+        body_text: with_signature(body, &author.signature),
+        verified: input.verified,
+        created_at: now,
+        ..Default::default()
+    };
+    let message_id = db::messages::insert(conn, &new).await?;
+    insert_files(conn, message_id, &input.attachments, now).await?;
+    let draft = Draft {
+        kind: "agent_reply",
+        ticket,
+        mailbox: &mailbox,
+        to: to.iter().map(|a| (name_for(a, ticket), a.clone())).collect(),
+        cc: cc.iter().map(|a| (String::new(), a.clone())).collect(),
+        reply_to: composer.customer_reply_to(&mailbox, ticket.number),
+        agent: Some(author),
+        from_name: format!("{} ({})", author.name, crate::outbound::Composer::team_name(&mailbox)),
+        message: message_json(body, &author.name, &author.email, now),
+        auto_submitted: None,
+        threading: last.as_ref(),
+        message_row: Some(message_id),
+        attachments: input.attachments.iter().map(|f| (f.filename.clone(), f.content_type.clone(), f.data.clone())).collect(),
+        message_id: Some(header_id),
+    };
+    composer.enqueue(conn, draft, now).await?;
+    let status = input.status.unwrap_or(Status::Pending);
+    db::messages::insert_event(&mut *conn, ticket.id, &author.email, "reply", &format!("replied to {}", to.join(", ")), now).await?;
+    super::update::record_status(conn, ticket, status, &author.email, now).await?;
+    db::tickets::touch(&mut *conn, ticket.id, Some(status), now).await?;
+    Ok(message_id)
+}
+
+/// The internal note inside the caller's transaction; a `new` ticket becomes `open`.
+pub async fn write_note(conn: &mut AnyConnection, ticket: &db::TicketRow, author: &UserRow, input: &ReplyInput, now: i64) -> Result<i64, ActionError> {
+    let body = input.body.trim();
+    if body.is_empty() && input.attachments.is_empty() {
+        return Err(ActionError::Invalid("body: a note needs text or an attachment".into()));
+    }
+    let new = NewMessage {
+        ticket_id: ticket.id,
+        kind: "note",
+        raw_id: input.raw_id,
+        author_id: Some(author.id),
+        from_addr: input.from_addr.clone().unwrap_or_else(|| author.email.clone()),
+        from_name: author.name.clone(),
+        subject: ticket.subject.clone(),
+        visible_text: body.to_string(),
+        body_text: input.full_text.clone().unwrap_or_else(|| body.to_string()),
+        verified: input.verified,
+        created_at: now,
+        ..Default::default()
+    };
+    let message_id = db::messages::insert(conn, &new).await?;
+    insert_files(conn, message_id, &input.attachments, now).await?;
+    let opened = (ticket.status == Status::New.as_str()).then_some(Status::Open);
+    if let Some(s) = opened {
+        super::update::record_status(conn, ticket, s, &author.email, now).await?;
+    }
+    db::tickets::touch(&mut *conn, ticket.id, opened, now).await?;
+    Ok(message_id)
 }
 
 fn name_for(address: &str, ticket: &db::TicketRow) -> String {

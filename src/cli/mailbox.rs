@@ -25,7 +25,7 @@ pub async fn mailbox(settings: Settings, cmd: MailboxCommand) -> anyhow::Result<
         eprintln!("deskmail: unknown mailbox {name:?}");
         return Ok(exit::USAGE);
     };
-    let config: MailboxSettings = serde_json::from_str(&row.settings_json)?;
+    let config = crate::secretbox::load_mailbox_settings(&row.settings_json, &services.secrets)?;
     let smtp_code = check_smtp(&config, json).await;
     let Some(imap) = &config.imap else {
         println!("mailbox {name}: no IMAP settings (fed by `deskmail ingest` only)");
@@ -59,17 +59,12 @@ async fn check_smtp(config: &MailboxSettings, json: bool) -> i32 {
         }
         return exit::OK;
     };
-    let result = match crate::outbound::mailer::transport(smtp) {
-        Ok(t) => t.test_connection().await.map_err(|e| crate::telemetry::chain(&e)),
-        Err(e) => Err(e.to_string()),
-    };
-    match result {
-        Ok(true) if json => {
+    match crate::outbound::mailer::check_connection(smtp).await {
+        Ok(()) if json => {
             println!("{}", serde_json::json!({ "smtp": { "host": smtp.host, "port": smtp.port, "ok": true } }))
         }
-        Ok(true) => println!("SMTP {}:{} ({:?}): connection and login ok", smtp.host, smtp.port, smtp.tls),
-        Ok(false) | Err(_) => {
-            let error = result.err().unwrap_or_else(|| "the server did not answer NOOP".into());
+        Ok(()) => println!("SMTP {}:{} ({:?}): connection and login ok", smtp.host, smtp.port, smtp.tls),
+        Err(error) => {
             eprintln!("SMTP {}:{}: {error}", smtp.host, smtp.port);
             return exit::TEMPFAIL;
         }

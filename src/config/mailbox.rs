@@ -90,15 +90,19 @@ pub enum ImportExisting {
     None,
 }
 
-/// Where a password comes from; exactly one of the three is used.
+/// Where a password comes from; exactly one is used.
 #[derive(Clone, Default, Deserialize, Serialize)]
 pub struct PasswordSource {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_env: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
+    /// A password entered in the dashboard, encrypted with the installation secret (see `secretbox`);
+    /// decrypted into `password` when the settings are loaded from the database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_encrypted: Option<String>,
 }
 
 impl std::fmt::Debug for PasswordSource {
@@ -107,6 +111,7 @@ impl std::fmt::Debug for PasswordSource {
             .field("password", &self.password.as_ref().map(|_| "[redacted]"))
             .field("password_env", &self.password_env)
             .field("password_file", &self.password_file)
+            .field("password_encrypted", &self.password_encrypted.as_ref().map(|_| "[redacted]"))
             .finish()
     }
 }
@@ -126,6 +131,9 @@ impl PasswordSource {
             return std::fs::read_to_string(path)
                 .map(|s| Some(s.trim_end_matches(['\r', '\n']).to_string()))
                 .map_err(|e| format!("cannot read password_file {}: {e}", path.display()));
+        }
+        if self.password_encrypted.is_some() {
+            return Err("the stored password was not decrypted (load the settings with secretbox)".into());
         }
         Ok(None)
     }

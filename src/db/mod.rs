@@ -1,5 +1,6 @@
 //! The store: one `Db` over SQLite (default) and PostgreSQL, chosen by the URL; queries grouped by table.
 
+pub mod admin;
 pub mod customers;
 mod dashboard;
 pub mod mailboxes;
@@ -10,6 +11,7 @@ pub mod raw;
 mod settings;
 pub mod tickets;
 mod tokens;
+pub mod user_admin;
 pub mod users;
 
 pub use customers::CustomerRow;

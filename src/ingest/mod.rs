@@ -1,16 +1,20 @@
 //! Inbound mail: raw bytes through parse, classify, thread and store, in batches (used by IMAP and `deskmail ingest`).
 
 pub mod classify;
+mod agent_mail;
+mod auth_results;
 mod digest;
 pub mod imap;
 pub mod parse;
 mod prepare;
 pub mod quote;
+mod requeue;
 mod sanitize;
 mod store;
 pub mod threading;
 
 pub use prepare::{Content, PrepareContext, Prepared, prepare};
+pub use requeue::Held;
 pub use sanitize::sanitize_html;
 pub use store::{Outcome, OutcomeKind, Source, StoreContext, is_ours};
 
@@ -104,6 +108,16 @@ impl Pipeline {
         self.context.read().expect("context lock").clone()
     }
 
+    fn store_context<'a>(&'a self, mailbox: &'a MailboxRow, ctx: &'a PrepareContext) -> StoreContext<'a> {
+        StoreContext {
+            mailbox,
+            signer: &ctx.signer,
+            our_addresses: &ctx.our_addresses,
+            composer: &self.composer,
+            trusted_authserv_ids: &ctx.trusted_authserv_ids,
+        }
+    }
+
     /// Prepares inputs on blocking threads, in parallel chunks.
     pub async fn prepare_all(&self, inputs: Vec<Input>) -> Vec<(Prepared, Source)> {
         let ctx = self.context();
@@ -184,7 +198,7 @@ impl Pipeline {
     ) -> Result<Vec<Outcome>, DbError> {
         let ctx = self.context();
         let cx =
-            StoreContext { mailbox, signer: &ctx.signer, our_addresses: &ctx.our_addresses, composer: &self.composer };
+            StoreContext { mailbox, signer: &ctx.signer, our_addresses: &ctx.our_addresses, composer: &self.composer, trusted_authserv_ids: &ctx.trusted_authserv_ids };
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         let mut outcomes = Vec::with_capacity(items.len());

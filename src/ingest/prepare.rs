@@ -1,7 +1,7 @@
 //! The pure half of ingest: raw bytes to a `Prepared` message (parsed, classified, stripped, sanitised) or a quarantine reason.
 
 use super::digest::content_digest;
-use super::parse::{ParsedMail, header_block, parse};
+use super::parse::{ParsedMail, Person, header_block, parse};
 use super::quote::split_reply;
 use super::sanitize::sanitize_html;
 use super::threading::{ThreadFacts, facts};
@@ -18,6 +18,8 @@ pub struct PrepareContext {
     pub signer: Signer,
     /// Blocked senders: full addresses or `@domain`.
     pub block_list: Vec<String>,
+    /// `authserv-id`s whose `Authentication-Results` headers are trusted.
+    pub trusted_authserv_ids: Vec<String>,
 }
 
 /// One input after the pure steps.
@@ -85,8 +87,13 @@ fn prepare_mail(raw: &[u8], ctx: &PrepareContext) -> Content {
     if mail.from.is_none() && mail.classification.bounce.is_none() {
         return quarantine(raw, "no valid sender address (From)".into());
     }
+    Content::Mail(Box::new(finish(mail, raw, ctx)))
+}
+
+/// The steps after the checks: threading facts, quote stripping, sanitising, digests.
+fn finish(mail: ParsedMail, raw: &[u8], ctx: &PrepareContext) -> PreparedMail {
     let split = split_reply(&mail.body_text);
-    let prepared = PreparedMail {
+    PreparedMail {
         facts: facts(&mail, &ctx.our_addresses, &ctx.signer),
         visible_text: split.visible,
         body_html: mail.body_html.as_deref().map(sanitize_html),
@@ -94,8 +101,26 @@ fn prepare_mail(raw: &[u8], ctx: &PrepareContext) -> Content {
         attachment_sha256: mail.attachments.iter().map(|a| sha256_hex(&a.data)).collect(),
         spam: mail.classification.spam || is_blocked(&mail, &ctx.block_list),
         mail,
+    }
+}
+
+/// Prepares a held message an admin turns into a ticket: `requester` becomes its sender, and the checks
+/// that held it (size, loop, missing sender, bounce) are skipped. Only mail that does not parse stays held.
+pub fn prepare_as(raw: Vec<u8>, ctx: &PrepareContext, requester: Person) -> Prepared {
+    let sha256 = sha256_hex(&raw);
+    let content = match std::panic::catch_unwind(|| parse(&raw)) {
+        Ok(Some(mut mail)) if mail.has_headers => {
+            mail.from = Some(requester);
+            mail.classification.bounce = None;
+            match std::panic::catch_unwind(|| finish(mail, &raw, ctx)) {
+                Ok(prepared) => Content::Mail(Box::new(prepared)),
+                Err(_) => quarantine(&raw, "parser failure (panic while preparing)".into()),
+            }
+        }
+        Ok(_) => quarantine(&raw, "unparseable: empty or not an RFC 5322 message".into()),
+        Err(_) => quarantine(&raw, "parser failure (panic while parsing)".into()),
     };
-    Content::Mail(Box::new(prepared))
+    Prepared { raw, sha256, content }
 }
 
 /// Mail from one of our own addresses, or carrying our `X-Loop`, would ping-pong forever.
@@ -132,6 +157,7 @@ mod tests {
             our_addresses: vec![EmailAddress::parse("support@example.test").unwrap()],
             signer: Signer::new(b"k"),
             block_list: vec!["@spam.test".into()],
+            trusted_authserv_ids: Vec::new(),
         }
     }
 

@@ -49,6 +49,8 @@ pub struct StoreContext<'a> {
     pub our_addresses: &'a [EmailAddress],
     /// Queues acknowledgements and notifications in the same transaction.
     pub composer: &'a crate::outbound::Composer,
+    /// `authserv-id`s whose `Authentication-Results` are believed (agent mail verification).
+    pub trusted_authserv_ids: &'a [String],
 }
 
 /// Stores one prepared input inside the caller's transaction.
@@ -79,7 +81,8 @@ pub async fn store_one(
     Ok(Outcome { sha256: item.sha256.clone(), ..outcome })
 }
 
-async fn store_content(
+/// Stores the content of an input whose raw message is recorded as `raw_id` (no receipt, no duplicate check by digest of the raw bytes).
+pub(super) async fn store_content(
     conn: &mut AnyConnection,
     cx: &StoreContext<'_>,
     item: &Prepared,
@@ -214,6 +217,14 @@ async fn store_mail(
     let automatic = m.mail.classification.is_automatic();
     let decision = decide(&lookup(conn, m).await?, automatic);
     let from = m.mail.from.as_ref().expect("prepare quarantines mail without sender");
+    let staff = db::users::active_by_email(&mut *conn, from.email.as_str()).await?.is_some();
+    let to_agent_address = m.facts.token.is_some_and(|t| t.agent.is_some());
+    if (staff || to_agent_address) && !automatic {
+        let target = agent_mail_target(conn, m, decision).await?;
+        if let Some(outcome) = super::agent_mail::store(conn, cx, m, target, raw_id, now).await? {
+            return Ok(outcome);
+        }
+    }
     let customer_id = db::customers::upsert(conn, from.email.as_str(), &from.name, now).await?;
     let (ticket_id, number, kind) = match decision {
         Decision::Thread { ticket, reopen, rule } => {
@@ -258,13 +269,25 @@ async fn store_mail(
     let c = &m.mail.classification;
     match kind {
         OutcomeKind::Created => {
-            let suppress_ack = automatic || c.mailing_list || m.spam;
+            // Staff writing to support get no acknowledgement.
+            let suppress_ack = automatic || c.mailing_list || m.spam || staff;
             cx.composer.ticket_created(conn, ticket_id, suppress_ack, now).await?;
         }
         _ if !automatic => cx.composer.customer_replied(conn, ticket_id, now).await?,
         _ => {}
     }
     Ok(Outcome::new(kind, Some(number), None))
+}
+
+/// The ticket a staff mail belongs to: the one its agent reply address names, else the threading rules' choice.
+async fn agent_mail_target(conn: &mut AnyConnection, m: &PreparedMail, decision: Decision) -> Result<Option<db::TicketRow>, DbError> {
+    if let Some(t) = m.facts.token.filter(|t| t.agent.is_some()) {
+        return db::tickets::by_number(&mut *conn, t.ticket).await;
+    }
+    match decision {
+        Decision::Thread { ticket, .. } | Decision::FollowUp { parent: ticket, .. } => db::tickets::by_id(&mut *conn, ticket.id).await,
+        Decision::New => Ok(None),
+    }
 }
 
 async fn new_ticket(

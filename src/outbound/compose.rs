@@ -14,7 +14,8 @@ use std::sync::Arc;
 /// Renders and queues outgoing mail; shared by ingest, the API and the dashboard.
 #[derive(Clone)]
 pub struct Composer {
-    pub templates: Arc<Templates>,
+    /// The compiled e-mail templates; replaced whole by [`Composer::reload`] when an override is saved.
+    pub templates: LiveTemplates,
     pub signer: Signer,
     pub public_url: String,
     pub ack_limit_per_hour: u32,
@@ -47,7 +48,48 @@ pub struct Draft<'a> {
     pub message_id: Option<String>,
 }
 
+/// The templates in use, replaceable at run time: a saved override applies to the next mail.
+#[derive(Debug, Clone)]
+pub struct LiveTemplates(Arc<std::sync::RwLock<Arc<Templates>>>);
+
+impl LiveTemplates {
+    pub fn new(templates: Templates) -> Self {
+        Self(Arc::new(std::sync::RwLock::new(Arc::new(templates))))
+    }
+
+    /// The templates in use now.
+    pub fn current(&self) -> Arc<Templates> {
+        self.0.read().expect("templates lock").clone()
+    }
+
+    /// Renders with the templates in use now (see [`Templates::render`]).
+    pub fn render(&self, kind: &str, ctx: &Value) -> Result<super::templates::Rendered, super::templates::TemplateError> {
+        self.current().render(kind, ctx)
+    }
+
+    fn replace(&self, templates: Templates) {
+        *self.0.write().expect("templates lock") = Arc::new(templates);
+    }
+}
+
+/// Why the templates could not be reloaded; the ones in use stay.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("cannot read the template overrides")]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Template(#[from] super::templates::TemplateError),
+}
+
 impl Composer {
+    /// Loads the templates again (built-in, files in `dir`, overrides in the database); the next mail uses them.
+    pub async fn reload(&self, db: &crate::db::Db, dir: Option<&std::path::Path>) -> Result<(), ReloadError> {
+        let overrides = db.template_overrides().await?;
+        let fresh = Templates::load(dir, &overrides)?;
+        self.templates.replace(fresh);
+        Ok(())
+    }
+
     /// A fresh signed Message-ID for a mail about `ticket` from `mailbox`.
     pub fn new_message_id(&self, ticket: i64, mailbox: &MailboxRow) -> String {
         let tag = &uuid::Uuid::new_v4().simple().to_string()[..12];
@@ -69,6 +111,17 @@ impl Composer {
     /// Renders, builds and queues a draft; returns the outbound id, or `None` when it was not sendable
     /// (no recipient left, or a template/build error, which is logged and recorded on the ticket).
     pub async fn enqueue(&self, conn: &mut AnyConnection, d: Draft<'_>, now: i64) -> Result<Option<i64>, DbError> {
+        self.enqueue_with(conn, d, serde_json::Map::new(), now).await
+    }
+
+    /// Like [`Composer::enqueue`], with extra top-level template variables (e.g. `command`).
+    pub async fn enqueue_with(
+        &self,
+        conn: &mut AnyConnection,
+        d: Draft<'_>,
+        extra: serde_json::Map<String, Value>,
+        now: i64,
+    ) -> Result<Option<i64>, DbError> {
         let ours: Vec<EmailAddress> =
             db::mailboxes::addresses(&mut *conn).await?.iter().filter_map(|a| EmailAddress::parse(a).ok()).collect();
         let keep = |list: Vec<(String, String)>| -> Vec<(String, String)> {
@@ -97,7 +150,11 @@ impl Composer {
             message: d.message,
             links: context::no_links(),
         };
-        let rendered = match self.templates.render(d.kind, &context::build(&parts)) {
+        let mut ctx = context::build(&parts);
+        if let Some(obj) = ctx.as_object_mut() {
+            obj.extend(extra);
+        }
+        let rendered = match self.templates.render(d.kind, &ctx) {
             Ok(r) => r,
             Err(e) => return self.not_sent(conn, d.ticket, d.kind, &e.to_string(), now).await,
         };

@@ -48,6 +48,16 @@ pub fn transport(smtp: &SmtpSettings) -> Result<Transport, SendError> {
     Ok(builder.build())
 }
 
+/// Connects to the server, secures and authenticates as configured, and says whether it answers (`mailbox test`).
+pub async fn check_connection(smtp: &SmtpSettings) -> Result<(), String> {
+    let transport = transport(smtp).map_err(|e| e.to_string())?;
+    match transport.test_connection().await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("the server did not answer NOOP".into()),
+        Err(e) => Err(crate::telemetry::chain(&e)),
+    }
+}
+
 /// Sends `raw` to one recipient in its own envelope.
 pub async fn send(transport: &Transport, sender: &str, recipient: &str, raw: &[u8]) -> Result<(), SendError> {
     let from = sender.parse().map_err(|e| SendError::Permanent(format!("sender {sender}: {e}")))?;

@@ -1,10 +1,12 @@
 //! Outbound mail: templates, composing (who gets what), the durable outbox and the SMTP sender.
 
+mod agent_notice;
 pub mod compose;
 pub mod context;
 pub mod mailer;
 pub mod message;
 mod notify;
+pub mod plain;
 pub mod sender;
 mod subject;
 pub mod templates;

@@ -1,9 +1,10 @@
 //! The sender worker: claim due deliveries with a lease, send outside any transaction, record the result.
 
 use super::mailer::{self, SendError, Transport};
-use crate::config::{MailboxSettings, OutboundSettings};
+use crate::config::OutboundSettings;
 use crate::db::outbox::{Attempt, Claimed};
 use crate::db::{Db, DbError};
+use crate::secretbox::{SecretBox, load_mailbox_settings};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,13 +26,15 @@ pub struct Sender {
     pub settings: OutboundSettings,
     pub owner: String,
     pub wake: Arc<tokio::sync::Notify>,
+    /// Decrypts mailbox passwords entered in the dashboard.
+    pub secrets: SecretBox,
     transports: Arc<Mutex<TransportCache>>,
 }
 
 impl Sender {
-    pub fn new(db: Db, settings: OutboundSettings, wake: Arc<tokio::sync::Notify>) -> Self {
+    pub fn new(db: Db, settings: OutboundSettings, wake: Arc<tokio::sync::Notify>, secrets: SecretBox) -> Self {
         let owner = format!("sender:{}:{}", std::process::id(), uuid::Uuid::new_v4().simple());
-        Self { db, settings, owner, wake, transports: Arc::default() }
+        Self { db, settings, owner, wake, secrets, transports: Arc::default() }
     }
 
     /// One step: claims due deliveries and sends them; each result is recorded as soon as it is known,
@@ -109,9 +112,10 @@ impl Sender {
         {
             return t.clone();
         }
-        let built = match serde_json::from_str::<MailboxSettings>(&json).ok().and_then(|s| s.smtp) {
-            Some(smtp) => mailer::transport(&smtp),
-            None => Err(SendError::Permanent("the mailbox has no SMTP settings".into())),
+        let built = match load_mailbox_settings(&json, &self.secrets).map(|s| s.smtp) {
+            Ok(Some(smtp)) => mailer::transport(&smtp),
+            Ok(None) => Err(SendError::Permanent("the mailbox has no SMTP settings".into())),
+            Err(e) => Err(SendError::Permanent(e.to_string())),
         };
         cache.insert(mailbox_id, (json, built.clone()));
         built
@@ -126,7 +130,7 @@ impl Sender {
         else {
             return;
         };
-        let Ok(settings) = serde_json::from_str::<MailboxSettings>(&json) else { return };
+        let Ok(settings) = load_mailbox_settings(&json, &self.secrets) else { return };
         let (Some(smtp), Some(imap)) = (settings.smtp, settings.imap) else { return };
         if !smtp.save_sent {
             return;

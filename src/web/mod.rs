@@ -27,6 +27,12 @@ pub struct AppState {
     pub actions: crate::actions::Actions,
     pub pages: dashboard::Pages,
     pub throttle: dashboard::Throttle,
+    /// The ingest pipeline (quarantine retry; our-addresses refresh after mailbox changes).
+    pub pipeline: crate::ingest::Pipeline,
+    /// Encrypts mailbox passwords entered in the dashboard.
+    pub secrets: crate::secretbox::SecretBox,
+    /// Notified after mailboxes change in the dashboard, so the pollers are reconciled without a restart.
+    pub mailboxes_changed: Arc<tokio::sync::Notify>,
 }
 
 /// The whole HTTP application.

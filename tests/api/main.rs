@@ -3,7 +3,9 @@
 mod helpers;
 mod mailenv;
 
+mod agent_mail;
 mod api;
+mod browser;
 mod cli;
 mod corpus;
 mod imap;

@@ -4,11 +4,13 @@ mod after_import;
 pub mod connect;
 mod poller;
 pub mod probe;
+mod supervisor;
 pub mod sync;
 pub mod uidset;
 
 pub use after_import::Caps;
-pub use poller::{Poller, spawn_pollers};
+pub use poller::Poller;
+pub use supervisor::Supervisor;
 
 /// Why talking to an IMAP server failed. Every kind is retried with backoff by the poller.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@ use super::ImapError;
 use super::after_import::Caps;
 use super::connect::{ImapSession, connect, within};
 use super::sync::{FetchFailures, SyncContext, sync_once};
-use crate::config::{ImapDefaults, ImapSettings, MailboxSettings};
+use crate::config::{ImapDefaults, ImapSettings};
 use crate::db::{Db, MailboxRow};
 use crate::health::{Health, MailboxState};
 use crate::ingest::Pipeline;
@@ -36,44 +36,8 @@ enum SessionEnd {
     LeaseLost,
 }
 
-/// Starts a poller for every enabled mailbox with IMAP settings; returns their join handles.
-pub async fn spawn_pollers(
-    services: &crate::startup::Services,
-    health: &Health,
-    cancel: &CancellationToken,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let owner = format!("{}:{}:{}", hostname(), std::process::id(), uuid::Uuid::new_v4().simple());
-    let mut handles = Vec::new();
-    for mailbox in services.db.mailboxes().await? {
-        let settings = match serde_json::from_str::<MailboxSettings>(&mailbox.settings_json) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(mailbox = %mailbox.name, error = %e, "mailbox settings unreadable; not polling it");
-                health.failed(&mailbox.name, format!("settings unreadable: {e}"));
-                continue;
-            }
-        };
-        let Some(imap) = settings.imap else { continue };
-        if mailbox.enabled != 1 {
-            health.set_state(&mailbox.name, MailboxState::Disabled);
-            continue;
-        }
-        let poller = Poller {
-            pipeline: services.pipeline.clone(),
-            db: services.db.clone(),
-            mailbox,
-            imap,
-            defaults: services.settings.imap.clone(),
-            max_message_bytes: services.settings.ingest.max_message_bytes,
-            health: health.clone(),
-            owner: owner.clone(),
-        };
-        handles.push(tokio::spawn(poller.run(cancel.clone())));
-    }
-    Ok(handles)
-}
-
-fn hostname() -> String {
+/// This machine's name, for lease owners.
+pub(super) fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "host".into())
 }
 

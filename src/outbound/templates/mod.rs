@@ -21,6 +21,14 @@
 //! portal_url: string, may be absent      where the customer can follow the request
 //! command:    { results: [string], errors: [string], note: bool }   agent_command_result only
 //! ```
+//! `agent_reply` sets `message.first` when it opens the ticket (the subject then has no `Re:`).
+//! The mails to staff users about their account (`user_invite`, `password_reset`) concern no ticket:
+//! ```text
+//! user:          { name, email }
+//! link:          the single-use link (invitation or password reset)
+//! expires_hours: how long the link works
+//! mailbox:       { display_name, address }   the mailbox the mail is sent from
+//! ```
 //! Filters besides minijinja's built-ins: `linebreaks` (plain text to escaped HTML paragraphs,
 //! for `.html`) and `quote` (prefixes each line with "> ", for `.txt`).
 
@@ -48,6 +56,8 @@ pub const KINDS: &[&str] = &[
     "notify_customer_replied",
     "notify_assigned",
     "agent_command_result",
+    "user_invite",
+    "password_reset",
 ];
 
 /// The three parts of a kind, as file-name suffixes.

@@ -10,6 +10,9 @@ you don't need to return the broken one.\n\nBest regards,";
 
 /// A realistic context for previews and tests (ticket 1042 "Lamp arrived broken", customer José Pérez, agent Ana, a linked order …).
 pub fn sample_context(kind: &str) -> Value {
+    if let Some(ctx) = account_context(kind) {
+        return ctx;
+    }
     let customer = json!({ "name": "José Pérez", "email": "jose.perez@example.com" });
     let ana = json!({
         "name": "Ana García",
@@ -72,4 +75,19 @@ pub fn sample_context(kind: &str) -> Value {
         _ => {}
     }
     ctx
+}
+
+/// The context of a mail about a staff account (invitation, password reset): no ticket.
+fn account_context(kind: &str) -> Option<Value> {
+    let (path, hours) = match kind {
+        "user_invite" => ("invite", 72),
+        "password_reset" => ("password/reset", 1),
+        _ => return None,
+    };
+    Some(json!({
+        "user": { "name": "Bruno Keller", "email": "bruno@lamps.example" },
+        "link": format!("https://desk.lamps.example/{path}/Zq3xW8pLm2Rt6YvB9nKc4Hd7JfGs5EaT"),
+        "expires_hours": hours,
+        "mailbox": { "name": "support", "address": "support@lamps.example", "display_name": "Lamps & Co. Support" },
+    }))
 }

@@ -7,6 +7,12 @@ use super::*;
 const CUSTOMER_KINDS: [&str; 3] = ["ack", "agent_reply", "resolved"];
 const AGENT_KINDS: [&str; 4] =
     ["notify_new_ticket", "notify_customer_replied", "notify_assigned", "agent_command_result"];
+const USER_KINDS: [&str; 2] = ["user_invite", "password_reset"];
+
+/// The kinds about a ticket (all but the account mails).
+fn ticket_kinds() -> impl Iterator<Item = &'static str> {
+    CUSTOMER_KINDS.into_iter().chain(AGENT_KINDS)
+}
 
 fn builtins() -> Templates {
     Templates::load(None, &[]).unwrap_or_else(|e| panic!("built-in templates fail: {e}"))
@@ -19,8 +25,8 @@ fn write(dir: &Path, name: &str, source: &str) {
 #[test]
 fn every_kind_renders_with_its_sample_context() {
     let templates = builtins();
-    assert_eq!(KINDS.len(), CUSTOMER_KINDS.len() + AGENT_KINDS.len());
-    for &kind in KINDS {
+    assert_eq!(KINDS.len(), CUSTOMER_KINDS.len() + AGENT_KINDS.len() + USER_KINDS.len());
+    for kind in ticket_kinds() {
         let mail = templates.render(kind, &sample_context(kind)).unwrap();
         assert!(!mail.subject.is_empty() && !mail.subject.contains(['\n', '\r']), "{kind}: {:?}", mail.subject);
         assert!(mail.subject.contains("[#1042]"), "{kind}: {:?}", mail.subject);
@@ -33,7 +39,7 @@ fn every_kind_renders_with_its_sample_context() {
 #[test]
 fn every_template_has_a_built_in_default_that_is_the_source_when_nothing_overrides() {
     let templates = builtins();
-    assert_eq!(names().count(), 21);
+    assert_eq!(names().count(), 27);
     for name in names() {
         let default = Templates::default_source(&name).unwrap_or_else(|| panic!("{name} missing"));
         assert_eq!(templates.source(&name).as_deref(), Some(default.as_str()));
@@ -60,7 +66,7 @@ fn non_ascii_survives_in_every_part() {
 fn markup_from_the_context_is_escaped_in_html_and_verbatim_in_text() {
     let body = "<script>alert(1)</script><img src=x onerror=alert(2)>";
     let templates = builtins();
-    for &kind in KINDS {
+    for kind in ticket_kinds() {
         let mut ctx = sample_context(kind);
         ctx["message"]["body"] = json!(body);
         ctx["customer"]["name"] = json!("<b>José</b>");
@@ -84,7 +90,7 @@ fn markup_from_the_context_is_escaped_in_html_and_verbatim_in_text() {
 #[test]
 fn missing_optional_variables_render_without_traces() {
     let templates = builtins();
-    for &kind in KINDS {
+    for kind in ticket_kinds() {
         let mut ctx = sample_context(kind);
         let obj = ctx.as_object_mut().unwrap();
         obj.remove("agent");
@@ -106,9 +112,39 @@ fn missing_optional_variables_render_without_traces() {
     let mail = templates.render("notify_assigned", &ctx).unwrap();
     assert!(mail.text.starts_with("Ticket #1042 was assigned to you."), "{}", mail.text);
     let bare = json!({ "ticket": { "number": 7 } });
-    for &kind in KINDS {
+    for kind in ticket_kinds() {
         let mail = templates.render(kind, &bare).unwrap_or_else(|e| panic!("{kind}: {e}"));
         assert!(mail.subject.contains("[#7]") && mail.text.contains("#7"), "{kind}: {mail:?}");
+    }
+}
+
+#[test]
+fn an_agent_reply_that_opens_the_ticket_has_no_re_prefix() {
+    let templates = builtins();
+    let mut ctx = sample_context("agent_reply");
+    assert_eq!(templates.render("agent_reply", &ctx).unwrap().subject, "Re: [#1042] Lamp arrived broken");
+    ctx["message"]["first"] = json!(true);
+    assert_eq!(templates.render("agent_reply", &ctx).unwrap().subject, "[#1042] Lamp arrived broken");
+}
+
+#[test]
+fn account_mails_carry_the_link_and_its_lifetime_with_markup_escaped() {
+    let templates = builtins();
+    for kind in USER_KINDS {
+        let mut ctx = sample_context(kind);
+        let mail = templates.render(kind, &ctx).unwrap();
+        let link = ctx["link"].as_str().unwrap().to_owned();
+        // minijinja escapes `/` in HTML, which browsers read back in an href.
+        let escaped = link.replace('/', "&#x2f;");
+        assert!(mail.text.contains(&link) && mail.html.contains(&escaped), "{kind}: no link\n{}", mail.text);
+        let hours = ctx["expires_hours"].to_string();
+        assert!(mail.text.contains(&format!("expires in {hours} hour")), "{kind}:\n{}", mail.text);
+        assert!(mail.text.starts_with("Hello Bruno Keller,") && !mail.subject.is_empty(), "{kind}: {mail:?}");
+        ctx["user"]["name"] = json!("<b>Bruno</b>");
+        let mail = templates.render(kind, &ctx).unwrap();
+        assert!(mail.text.contains("<b>Bruno</b>") && mail.html.contains("&lt;b&gt;Bruno"), "{kind}:\n{}", mail.html);
+        let bare = templates.render(kind, &json!({ "link": "https://x.example/l" })).unwrap();
+        assert!(bare.text.starts_with("Hello,\n") && !bare.text.contains("undefined"), "{kind}:\n{}", bare.text);
     }
 }
 

@@ -1,12 +1,18 @@
 //! The dashboard: server-rendered pages for agents and admins (sessions, same-origin checks, strict CSP).
 
+mod admin;
 pub mod auth;
+mod canned;
+mod invites;
+mod new_ticket;
 pub mod pages;
 pub mod session;
+mod settings;
 mod static_files;
 mod ticket_forms;
 mod ticket_page;
 mod tickets_list;
+mod users;
 
 pub use auth::{AdminUser, CurrentUser, Throttle};
 pub use pages::{Pages, flash, layout, take_flashes};
@@ -45,6 +51,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(tickets_list::router())
         .merge(ticket_page::router())
         .merge(ticket_forms::router())
+        .merge(admin::router())
+        .merge(canned::router())
+        .merge(settings::router())
+        .merge(new_ticket::router())
+        .merge(users::router())
+        .merge(invites::router())
         .layer(csrf)
         .layer(sessions)
         .layer(axum::middleware::from_fn(security_headers))

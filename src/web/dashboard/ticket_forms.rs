@@ -87,7 +87,7 @@ async fn reply(
         to: Some(addresses(&to)),
         cc: Some(addresses(&cc)),
         idempotency: Some(up.field("idempotency_key")).filter(|k| !k.is_empty()).map(|k| (user.id, k)),
-        verified: None,
+        ..Default::default()
     };
     match state.actions.reply(number, &user, input).await {
         Ok(_) => flash(&session, "ok", "Reply sent.").await,

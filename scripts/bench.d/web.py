@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""web.py - `scripts/bench web`: the dashboard's ticket list and the list API under load, on SQLite.
+
+    web.py --bin target/release/deskmail --work DIR [--tickets 100000] [--messages 500000] [--seed 1]
+           [--duration 20] [--rate 500] [--search-rate 50] [--connections 32] [--summary FILE]
+
+1. Writes a config (SQLite in DIR, two mailboxes, a free loopback port), `deskmail migrate`, then
+   seed_web.py fills the database directly (tickets, messages, customers, agents, tags, events; the
+   seeding time is printed).
+2. `deskmail user add --role admin --password-stdin` and `deskmail token create`; starts
+   `deskmail serve`; signs in (POST /login with the form fields and a same-origin Origin header)
+   and keeps the `deskmail_session` cookie.
+3. Load with `hey` (each run --duration seconds after a short warm-up, redirects not followed, so a
+   lost session counts as an error; per-request times from hey's CSV output):
+   * GET /tickets (the default view: new+open+pending, newest activity first) at --rate req/s,
+     target p99 <= 50 ms
+   * GET /api/v1/tickets (bearer token) at --rate req/s, target p99 <= 25 ms
+   * full-text search at --search-rate req/s: GET /tickets?status=all&q=WORD and
+     GET /api/v1/tickets?q=WORD, WORD varying over medium-selective words (one hey per word, the
+     rate split between them), target p99 <= 100 ms
+   * the highest throughput with --connections connections, unthrottled, for the page and the API
+   A fixed-rate run that reaches less than 95% of its rate says so (hey's workers wait for the
+   previous answer: an overloaded server gets fewer requests, and the latencies then flatter it).
+4. Samples the server's RSS every 0.25 s; the peak (VmHWM) must stay <= 150 MB.
+Prints a table and summary lines (also to --summary). A missed target is printed as BELOW TARGET;
+the exit status is 1 only when something failed (errors in the answers, deskmail died, no hey).
+Standard library only (plus the `hey` binary).
+"""
+
+import argparse
+import csv
+import http.client
+import io
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib as bl  # noqa: E402
+from benchlib import p  # noqa: E402
+
+PAGE_P99_MS = 50.0
+API_P99_MS = 25.0
+SEARCH_P99_MS = 100.0
+RSS_MB = 150.0
+MAILBOXES = [("support", "support@example.test"), ("billing", "billing@example.test")]
+ADMIN = "bench-admin@example.test"
+RATE_OK = 0.95            # a fixed-rate run must reach this share of its rate
+WARMUP_S = 4
+
+
+def vm(pid, key):
+    """A /proc/PID/status value in MB (VmRSS, VmHWM), 0.0 when gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024 / 1e6
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid, every=0.25):
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.peak = 0.0
+        self.stop_ev = threading.Event()
+
+    def run(self):
+        while not self.stop_ev.is_set():
+            self.peak = max(self.peak, vm(self.pid, "VmRSS"))
+            self.stop_ev.wait(self.every)
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join()
+
+
+def hey_run(hey, url, headers, duration, conns, qps=None, csv_out=True):
+    """Starts one hey; returns the Popen (stdout: CSV)."""
+    cmd = [hey, "-z", "%ds" % duration, "-c", str(conns), "-disable-redirects", "-t", "20"]
+    if qps:
+        cmd += ["-q", "%g" % qps]
+    for h in headers:
+        cmd += ["-H", h]
+    if csv_out:
+        cmd += ["-o", "csv"]
+    cmd.append(url)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def parse_csv(text):
+    """hey -o csv: response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset."""
+    out = []
+    for row in csv.reader(io.StringIO(text)):
+        if not row or not row[0][:1].isdigit():
+            continue
+        try:
+            out.append((float(row[0]) * 1000.0, int(row[6]), float(row[7])))
+        except (ValueError, IndexError):
+            continue
+    return out
+
+
+class Result:
+    def __init__(self, name, samples, duration, target_rate, p99_target, cpu_s, machine_busy):
+        self.name = name
+        self.n = len(samples)
+        lat = [s[0] for s in samples if s[1] == 200]
+        self.errors = sum(1 for s in samples if s[1] != 200)
+        self.statuses = {}
+        for s in samples:
+            self.statuses[s[1]] = self.statuses.get(s[1], 0) + 1
+        self.rate = self.n / duration if duration else 0.0
+        self.target_rate = target_rate
+        self.p99_target = p99_target
+        self.p50 = bl.pct(lat, 50) if lat else float("nan")
+        self.p90 = bl.pct(lat, 90) if lat else float("nan")
+        self.p99 = bl.pct(lat, 99) if lat else float("nan")
+        self.max = max(lat) if lat else float("nan")
+        self.cpu_ms = 1000.0 * cpu_s / self.n if self.n else float("nan")
+        self.busy = machine_busy
+
+    def verdicts(self):
+        v = []
+        if self.target_rate and self.rate < RATE_OK * self.target_rate:
+            v.append("RATE NOT REACHED (%.0f of %d/s)" % (self.rate, self.target_rate))
+        if self.p99_target is not None and not (self.p99 <= self.p99_target):
+            v.append("BELOW TARGET (p99 %.1f ms > %.0f ms)" % (self.p99, self.p99_target))
+        return v
+
+    def row(self):
+        tgt = ("p99<=%.0fms" % self.p99_target) if self.p99_target is not None else "max"
+        rate = ("%d/s" % self.target_rate) if self.target_rate else "-c"
+        return "%-30s %-11s %-6s %8.1f/s %7d %5d %7.1f %7.1f %7.1f %7.1f %7.2f %5.0f%%  %s" % (
+            self.name, tgt, rate, self.rate, self.n, self.errors, self.p50, self.p90, self.p99, self.max,
+            self.cpu_ms, self.busy, "; ".join(self.verdicts()) or ("ok" if self.p99_target is not None else ""))
+
+
+HEADER = "%-30s %-11s %-6s %10s %7s %5s %7s %7s %7s %7s %7s %6s  %s" % (
+    "run", "target", "rate", "achieved", "reqs", "err", "p50ms", "p90ms", "p99ms", "maxms", "cpu/req", "busy", "verdict")
+
+
+def run_load(name, hey, server, urls, headers, duration, conns, qps, target_rate, p99_target):
+    """One measured run: one hey per URL in parallel (conns/qps each); returns a Result."""
+    cpu0 = server.cpu()
+    mc = bl.MachineCpu()
+    t0 = time.monotonic()
+    procs = [hey_run(hey, u, headers, duration, conns, qps) for u in urls]
+    samples = []
+    for pr in procs:
+        out, err = pr.communicate()
+        if pr.returncode != 0:
+            raise RuntimeError("hey exited with %d: %s" % (pr.returncode, err.strip()[-500:]))
+        samples += parse_csv(out)
+    wall = time.monotonic() - t0
+    busy, _iowait = mc.busy_pct()
+    r = Result(name, samples, float(duration), target_rate, p99_target, server.cpu() - cpu0, busy)
+    if r.errors:
+        p("  %s: answers by status %s (hey wall %.1f s)" % (name, json.dumps(r.statuses), wall))
+    return r
+
+
+def warmup(hey, urls, headers, seconds, conns=4, qps=25):
+    procs = [hey_run(hey, u, headers, seconds, conns, qps, csv_out=False) for u in urls]
+    for pr in procs:
+        pr.communicate()
+
+
+def login(port, password):
+    """POST /login like a browser; returns the deskmail_session cookie value."""
+    origin = "http://127.0.0.1:%d" % port
+    body = urllib.parse.urlencode({"email": ADMIN, "password": password, "next": "/tickets"})
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/login", body=body, headers={
+        "Origin": origin, "Content-Type": "application/x-www-form-urlencoded"})
+    r = c.getresponse()
+    r.read()
+    cookie = None
+    for k, v in r.getheaders():
+        if k.lower() == "set-cookie" and v.startswith("deskmail_session="):
+            cookie = v.split(";", 1)[0].split("=", 1)[1]
+    c.close()
+    if r.status not in (302, 303) or not cookie:
+        raise RuntimeError("login answered %d without a session cookie" % r.status)
+    return cookie
+
+
+def get(port, path, headers):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", path, headers=dict(h.split(": ", 1) for h in headers))
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r.status, body
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--tickets", type=int, default=100_000)
+    ap.add_argument("--messages", type=int, default=500_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--duration", type=int, default=20)
+    ap.add_argument("--rate", type=int, default=500)
+    ap.add_argument("--search-rate", type=int, default=50)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--words", type=int, default=5)
+    ap.add_argument("--summary")
+    a = ap.parse_args()
+    hey = shutil.which("hey")
+    if not hey:
+        sys.exit("hey not found (apt-get install hey)")
+    summary = []
+    failed = []
+
+    def result(line):
+        summary.append(line)
+        p(line)
+
+    work = a.work
+    os.makedirs(os.path.join(work, "storage"), exist_ok=True)
+    port = bl.free_port()
+    config = os.path.join(work, "deskmail.toml")
+    dbfile = os.path.join(work, "deskmail.db")
+    bl.write_config(config, {
+        "server": {"listen": "127.0.0.1:%d" % port, "public_url": "http://127.0.0.1:%d" % port},
+        "database": {"url": "sqlite://%s" % dbfile},
+        "storage": {"dir": os.path.join(work, "storage")},
+        "security": {"secret": secrets.token_hex(32)},
+    }, [{"name": n, "address": ad} for n, ad in MAILBOXES])
+
+    # 1. schema + seed
+    t0 = time.monotonic()
+    bl.cli(a.bin, config, "migrate")
+    t_migrate = time.monotonic() - t0
+    seed_json = os.path.join(work, "seed.json")
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed_web.py"),
+                        "--db", dbfile, "--tickets", str(a.tickets), "--messages", str(a.messages),
+                        "--seed", str(a.seed), "--json", seed_json,
+                        "--mailboxes", ",".join("%s=%s" % m for m in MAILBOXES)], capture_output=True, text=True)
+    t_seed = time.monotonic() - t0
+    if r.returncode != 0:
+        sys.exit("seed_web.py failed:\n%s%s" % (r.stdout, r.stderr))
+    p(r.stdout.strip())
+    with open(seed_json) as f:
+        seed = json.load(f)
+    db_mb = sum(os.path.getsize(os.path.join(work, x)) for x in os.listdir(work) if x.startswith("deskmail.db")) / 1e6
+    result("web: seeded %d tickets + %d messages in %.1f s (migrate %.1f s; database %.0f MB; status %s)" % (
+        seed["tickets"], seed["messages"], t_seed, t_migrate, db_mb, json.dumps(seed["status"], sort_keys=True)))
+
+    # 2. admin, token, server, login
+    password = secrets.token_urlsafe(18)
+    cmd = [a.bin, "--config", config, "user", "add", "--email", ADMIN, "--name", "Bench Admin", "--role", "admin",
+           "--password-stdin"]
+    r = subprocess.run(cmd, input=password + "\n", capture_output=True, text=True, env=bl.clean_env())
+    if r.returncode != 0:
+        sys.exit("user add failed: %s%s" % (r.stdout, r.stderr))
+    out = bl.cli(a.bin, config, "token", "create", "--user", ADMIN, "--name", "bench").stdout.strip().splitlines()
+    token = out[-1].strip()
+    server = bl.Server(a.bin, config, os.path.join(work, "serve.log"))
+    rss = None
+    try:
+        api = bl.Api(port, token)
+        t_up = bl.wait_http(api, server)
+        p("deskmail serve up in %.2f s on port %d; RSS %.1f MB" % (t_up, port, vm(server.pid, "VmRSS")))
+        rss = RssSampler(server.pid)
+        rss.start()
+        cookie = login(port, password)
+        base = "http://127.0.0.1:%d" % port
+        page_h = ["Cookie: deskmail_session=%s" % cookie, "Accept: text/html"]
+        api_h = ["Authorization: Bearer %s" % token, "Accept: application/json"]
+        # sanity: the page is the list (not the login form), the API answers with tickets
+        st, body = get(port, "/tickets", page_h)
+        if st != 200 or b"/tickets/" not in body:
+            raise RuntimeError("GET /tickets with the session answered %d (%d bytes), not the list" % (st, len(body)))
+        st, body = get(port, "/api/v1/tickets", api_h)
+        j = json.loads(body) if st == 200 else {}
+        if st != 200 or len(j.get("tickets", [])) != 50 or j.get("total") != seed["tickets"]:
+            raise RuntimeError("GET /api/v1/tickets answered %d: %s" % (st, body[:300]))
+        active = sum(seed["status"].get(s, 0) for s in ("new", "open", "pending"))
+        p("page /tickets: %d bytes, %d active tickets; API: %d bytes per page of 50" % (
+            len(get(port, "/tickets", page_h)[1]), active, len(body)))
+        words = [w["word"] for w in seed["search_words"]]
+        if len(words) > a.words:   # spread over the selectivity range
+            step = (len(words) - 1) / (a.words - 1) if a.words > 1 else 0
+            words = [words[round(i * step)] for i in range(a.words)]
+        if not words:
+            raise RuntimeError("seed_web.py found no medium-selective search words")
+        p("search words: %s" % ", ".join("%s (%d tickets)" % (w["word"], w["tickets"])
+                                         for w in seed["search_words"] if w["word"] in words))
+        page_url = base + "/tickets"
+        api_url = base + "/api/v1/tickets"
+        page_search = [base + "/tickets?status=all&q=" + w for w in words]
+        api_search = [base + "/api/v1/tickets?q=" + w for w in words]
+        for u in page_search:
+            st, body = get(port, u[len(base):], page_h)
+            if st != 200:
+                raise RuntimeError("%s answered %d" % (u, st))
+
+        # 3. load
+        p("warm-up: %d s of the page, the API and the searches at low rate" % WARMUP_S)
+        warmup(hey, [page_url] + page_search[:2], page_h, WARMUP_S)
+        warmup(hey, [api_url] + api_search[:2], api_h, WARMUP_S)
+        results = []
+        d = a.duration
+        # fixed rate: hey -c C -q Q gives C*Q req/s; each worker waits for its answer, so keep Q low
+        # enough (C large) that a slow answer does not cost a tick: 100 ms between requests per worker
+        c_fixed = max(1, a.rate // 10)
+        q_fixed = a.rate / c_fixed
+        p("run: GET /tickets at %d/s for %d s (hey -c %d -q %g)" % (a.rate, d, c_fixed, q_fixed))
+        results.append(run_load("list page /tickets", hey, server, [page_url], page_h, d, c_fixed, q_fixed,
+                                a.rate, PAGE_P99_MS))
+        p("run: GET /api/v1/tickets at %d/s for %d s" % (a.rate, d))
+        results.append(run_load("list API /api/v1/tickets", hey, server, [api_url], api_h, d, c_fixed, q_fixed,
+                                a.rate, API_P99_MS))
+        per_word = a.search_rate / len(words)
+        c_s = max(1, round(per_word / 5)) if per_word >= 5 else 1
+        q_s = per_word / c_s
+        p("run: search at %d/s over %d words for %d s (per word hey -c %d -q %g)" % (
+            a.search_rate, len(words), d, c_s, q_s))
+        results.append(run_load("search page ?status=all&q=", hey, server, page_search, page_h, d, c_s, q_s,
+                                a.search_rate, SEARCH_P99_MS))
+        results.append(run_load("search API ?q=", hey, server, api_search, api_h, d, c_s, q_s,
+                                a.search_rate, SEARCH_P99_MS))
+        p("run: highest throughput, %d connections, unthrottled, %d s each" % (a.connections, d))
+        results.append(run_load("max page /tickets", hey, server, [page_url], page_h, d, a.connections, None,
+                                0, None))
+        results.append(run_load("max API /api/v1/tickets", hey, server, [api_url], api_h, d, a.connections, None,
+                                0, None))
+        time.sleep(1)
+        rss_after = vm(server.pid, "VmRSS")
+        hwm = vm(server.pid, "VmHWM")
+        rss.stop()
+        if not server.alive():
+            raise RuntimeError("deskmail serve died:\n%s" % server.tail())
+
+        # 4. report
+        p("")
+        p(HEADER)
+        for r in results:
+            p(r.row())
+        p("(cpu/req: deskmail CPU ms per request; busy: both cores, incl. hey)")
+        p("")
+        for r in results:
+            if r.errors:
+                failed.append("%s: %d of %d answers were not 200 (%s)" % (r.name, r.errors, r.n,
+                                                                          json.dumps(r.statuses)))
+            if r.p99_target is not None:
+                result("web %s @%d/s: %.1f/s achieved, p50 %.1f ms, p99 %.1f ms (target <= %.0f ms)%s" % (
+                    r.name, r.target_rate, r.rate, r.p50, r.p99, r.p99_target,
+                    "".join("  " + v for v in r.verdicts())))
+            else:
+                result("web %s: %.0f req/s with %d connections (p50 %.1f ms, p99 %.1f ms, %.2f ms CPU/req)" % (
+                    r.name, r.rate, a.connections, r.p50, r.p99, r.cpu_ms))
+        peak = max(hwm, rss.peak)
+        result("web: deskmail RSS peak %.1f MB (VmHWM; target <= %.0f MB), %.1f MB after the runs%s" % (
+            peak, RSS_MB, rss_after, "" if peak <= RSS_MB else "  BELOW TARGET"))
+        result("web: search words %s; %d active tickets in the default view" % (", ".join(words), active))
+    except RuntimeError as e:
+        failed.append(str(e))
+    finally:
+        if rss is not None and rss.is_alive():
+            rss.stop()
+        code, secs = server.stop()
+        if code not in (0, None):
+            p("deskmail serve exited with %s; log tail:\n%s" % (code, server.tail()))
+    for f in failed:
+        result("web: FAILED: %s" % f)
+    if a.summary:
+        with open(a.summary, "w") as f:
+            f.write("\n".join(summary) + "\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+//! An agent opens a ticket to a customer: the ticket, its participants and the first (outbound) message, in one transaction.
+
+use super::{ActionError, Actions, NewFile, with_signature};
+use crate::db::{self, MailboxRow, UserRow, messages::NewAttachment, messages::NewMessage, tickets::NewTicket};
+use crate::domain::{EmailAddress, Status};
+use crate::outbound::Composer;
+use crate::outbound::compose::Draft;
+use crate::outbound::context::message_json;
+use crate::storage::sha256_hex;
+use sqlx::AnyConnection;
+
+/// A new ticket as the agent wrote it.
+#[derive(Debug, Clone, Default)]
+pub struct OpenInput {
+    pub customer_email: String,
+    pub customer_name: String,
+    /// The mailbox the message is sent from (it must be able to send).
+    pub mailbox_id: i64,
+    pub subject: String,
+    pub body: String,
+    pub cc: Vec<String>,
+    /// The status after sending (default: pending).
+    pub status: Option<Status>,
+    pub attachments: Vec<NewFile>,
+    /// `(user id, key)`: a repeated submission answers [`ActionError::Duplicate`] with the ticket number.
+    pub idempotency: Option<(i64, String)>,
+}
+
+/// What [`Actions::open_ticket`] checked: the parsed addresses and the sending mailbox.
+struct Checked {
+    customer: String,
+    cc: Vec<String>,
+    mailbox: MailboxRow,
+}
+
+impl Actions {
+    /// Creates a ticket with `author`'s message as its first, queued to the customer; returns the ticket number.
+    /// Invalid input is `ActionError::Invalid("field: why")` (fields `email`, `mailbox`, `subject`, `body`, `cc`).
+    pub async fn open_ticket(&self, author: &UserRow, input: OpenInput) -> Result<i64, ActionError> {
+        let checked = self.check_open(&input).await?;
+        store_blobs(&self.blobs, &input.attachments).await?;
+        let now = crate::domain::now();
+        let mut tx = self.db.begin().await?;
+        if let Some((user, key)) = &input.idempotency
+            && !db::outbox::claim_idempotency_key(&mut tx, *user, &format!("open:{key}"), now).await?
+        {
+            let prior: String =
+                sqlx::query_scalar("select response from idempotency_keys where user_id = $1 and key = $2")
+                    .bind(*user)
+                    .bind(format!("open:{key}"))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db::DbError::from)?;
+            return Err(ActionError::Duplicate(prior.parse().unwrap_or(0)));
+        }
+        let number = self.write_open(&mut tx, author, &input, &checked, now).await?;
+        if let Some((user, key)) = &input.idempotency {
+            db::outbox::store_idempotent_response(&mut tx, *user, &format!("open:{key}"), &number.to_string()).await?;
+        }
+        tx.commit().await.map_err(db::DbError::from)?;
+        self.composer.wake();
+        Ok(number)
+    }
+
+    async fn check_open(&self, input: &OpenInput) -> Result<Checked, ActionError> {
+        let invalid = |m: &str| ActionError::Invalid(m.to_string());
+        let customer = EmailAddress::parse(input.customer_email.trim())
+            .map_err(|_| invalid("email: enter the customer's e-mail address"))?;
+        let ours: Vec<EmailAddress> = db::mailboxes::addresses(self.db.pool())
+            .await?
+            .iter()
+            .filter_map(|a| EmailAddress::parse(a).ok())
+            .collect();
+        if crate::ingest::is_ours(&customer, &ours) {
+            return Err(invalid("email: that is one of our own mailboxes"));
+        }
+        let mut cc = Vec::new();
+        for a in &input.cc {
+            let e = EmailAddress::parse(a)
+                .map_err(|_| ActionError::Invalid(format!("cc: {a:?} is not an e-mail address")))?;
+            if e != customer && !cc.contains(&e.as_str().to_string()) {
+                cc.push(e.as_str().to_string());
+            }
+        }
+        let mailbox = self.db.mailboxes().await?.into_iter().find(|m| m.id == input.mailbox_id);
+        let mailbox =
+            mailbox.filter(Composer::can_send).ok_or_else(|| invalid("mailbox: choose a mailbox that can send"))?;
+        if input.subject.trim().is_empty() {
+            return Err(invalid("subject: a new ticket needs a subject"));
+        }
+        if input.body.trim().is_empty() {
+            return Err(invalid("body: write the message to the customer"));
+        }
+        Ok(Checked { customer: customer.as_str().to_string(), cc, mailbox })
+    }
+
+    /// Ticket, participants, creation event, the agent message with its files, the mail, and the status.
+    async fn write_open(
+        &self,
+        tx: &mut AnyConnection,
+        author: &UserRow,
+        input: &OpenInput,
+        c: &Checked,
+        now: i64,
+    ) -> Result<i64, ActionError> {
+        let requester = db::customers::upsert(tx, &c.customer, input.customer_name.trim(), now).await?;
+        let subject = input.subject.trim();
+        let new = NewTicket { mailbox_id: c.mailbox.id, subject, requester_id: requester, parent_ticket_id: None, now };
+        let (ticket_id, number) = db::tickets::insert(tx, &new).await?;
+        db::customers::add_participant(&mut *tx, ticket_id, requester, "requester").await?;
+        for a in &c.cc {
+            let id = db::customers::upsert(tx, a, "", now).await?;
+            db::customers::add_participant(&mut *tx, ticket_id, id, "cc").await?;
+        }
+        let detail = format!("by {} to {}", author.email, c.customer);
+        db::messages::insert_event(&mut *tx, ticket_id, &author.email, "created", &detail, now).await?;
+        let ticket = db::tickets::by_id(&mut *tx, ticket_id).await?.ok_or(ActionError::NotFound)?;
+        let header_id = self.composer.new_message_id(number, &c.mailbox);
+        let body = input.body.trim();
+        let message = NewMessage {
+            ticket_id,
+            kind: "agent",
+            mailbox_id: Some(c.mailbox.id),
+            author_id: Some(author.id),
+            from_addr: author.email.clone(),
+            from_name: author.name.clone(),
+            to_json: serde_json::to_string(&[&c.customer]).unwrap_or_default(),
+            cc_json: serde_json::to_string(&c.cc).unwrap_or_default(),
+            subject: format!("[#{number}] {}", crate::outbound::clean_subject(subject)),
+            message_id: Some(header_id.clone()),
+            visible_text: body.to_string(),
+            body_text: with_signature(body, &author.signature),
+            created_at: now,
+            ..Default::default()
+        };
+        let message_id = db::messages::insert(tx, &message).await?;
+        insert_files(tx, message_id, &input.attachments, now).await?;
+        let mut text = message_json(body, &author.name, &author.email, now);
+        text["first"] = serde_json::Value::Bool(true);
+        let draft = Draft {
+            kind: "agent_reply",
+            ticket: &ticket,
+            mailbox: &c.mailbox,
+            to: vec![(input.customer_name.trim().to_string(), c.customer.clone())],
+            cc: c.cc.iter().map(|a| (String::new(), a.clone())).collect(),
+            reply_to: self.composer.customer_reply_to(&c.mailbox, number),
+            agent: Some(author),
+            from_name: format!("{} ({})", author.name, Composer::team_name(&c.mailbox)),
+            message: text,
+            auto_submitted: None,
+            threading: None,
+            message_row: Some(message_id),
+            attachments: input
+                .attachments
+                .iter()
+                .map(|f| (f.filename.clone(), f.content_type.clone(), f.data.clone()))
+                .collect(),
+            message_id: Some(header_id),
+        };
+        self.composer.enqueue(tx, draft, now).await?;
+        super::update::record_status(tx, &ticket, input.status.unwrap_or(Status::Pending), &author.email, now).await?;
+        Ok(number)
+    }
+}
+
+/// Writes the files to the blob store and syncs them before the transaction that names them.
+async fn store_blobs(blobs: &crate::storage::BlobStore, files: &[NewFile]) -> Result<(), ActionError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let blobs = blobs.clone();
+    let files: Vec<(String, Vec<u8>)> = files.iter().map(|f| (sha256_hex(&f.data), f.data.clone())).collect();
+    tokio::task::spawn_blocking(move || {
+        for (sha, data) in &files {
+            blobs.put(sha, data)?;
+        }
+        blobs.sync()
+    })
+    .await
+    .map_err(|e| ActionError::Storage(std::io::Error::other(e)))??;
+    Ok(())
+}
+
+async fn insert_files(
+    conn: &mut AnyConnection,
+    message_id: i64,
+    files: &[NewFile],
+    now: i64,
+) -> Result<(), ActionError> {
+    for f in files {
+        let sha = sha256_hex(&f.data);
+        let a = NewAttachment {
+            filename: &f.filename,
+            content_type: &f.content_type,
+            size: f.data.len() as i64,
+            sha256: &sha,
+            content_id: None,
+            inline: false,
+        };
+        db::messages::insert_attachment(conn, message_id, &a, now).await?;
+    }
+    Ok(())
+}

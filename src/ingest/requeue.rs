@@ -1,0 +1,78 @@
+//! Held mail given another chance by an admin: retried through the pipeline, or turned into a ticket for a
+//! named requester. The raw bytes stay as they were; the quarantine entry is released or keeps its place.
+
+use super::parse::Person;
+use super::prepare::{Content, Prepared, prepare, prepare_as};
+use super::store::{Outcome, OutcomeKind, store_content};
+use super::{IngestError, Pipeline};
+use crate::db::{self, DbError, MailboxRow};
+
+/// A held quarantine entry whose raw message is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Held {
+    pub entry_id: i64,
+    pub raw_id: i64,
+}
+
+impl Pipeline {
+    /// Runs a held message through the pipeline again, as if it arrived at `mailbox` now.
+    /// Stored: the entry is released and linked to its ticket. Held again: the entry stays, with the new reason.
+    pub async fn retry_quarantined(&self, mailbox: &MailboxRow, held: Held, raw: Vec<u8>) -> Result<Outcome, IngestError> {
+        let ctx = self.context();
+        let prepared =
+            tokio::task::spawn_blocking(move || prepare(raw, &ctx)).await.expect("prepare never panics; it catches");
+        self.requeue(mailbox, held, prepared).await
+    }
+
+    /// Turns a held message into a ticket from `requester`, whatever held it (a loop, no sender, its size);
+    /// only bytes that do not parse as mail stay held.
+    pub async fn quarantined_to_ticket(
+        &self,
+        mailbox: &MailboxRow,
+        held: Held,
+        raw: Vec<u8>,
+        requester: Person,
+    ) -> Result<Outcome, IngestError> {
+        let ctx = self.context();
+        let prepared = tokio::task::spawn_blocking(move || prepare_as(raw, &ctx, requester))
+            .await
+            .expect("prepare never panics; it catches");
+        self.requeue(mailbox, held, prepared).await
+    }
+
+    async fn requeue(&self, mailbox: &MailboxRow, held: Held, prepared: Prepared) -> Result<Outcome, IngestError> {
+        let (prepared, _) = self.write_blobs(vec![(prepared, None)]).await?.remove(0);
+        let outcome = self.store_requeued(mailbox, held, &prepared).await?;
+        self.composer.wake();
+        Ok(outcome)
+    }
+
+    async fn store_requeued(&self, mailbox: &MailboxRow, held: Held, item: &Prepared) -> Result<Outcome, DbError> {
+        let ctx = self.context();
+        let cx = self.store_context(mailbox, &ctx);
+        let now = crate::domain::now();
+        let mut tx = self.db.begin().await?;
+        let outcome = match &item.content {
+            Content::Quarantine { reason, .. } => {
+                db::admin::hold_again(&mut tx, held.entry_id, reason).await?;
+                Outcome {
+                    kind: OutcomeKind::Quarantined,
+                    sha256: item.sha256.clone(),
+                    ticket: None,
+                    reason: Some(reason.clone()),
+                }
+            }
+            Content::Mail(_) => {
+                let outcome = store_content(&mut tx, &cx, item, held.raw_id, None, now).await?;
+                let ticket_id = match outcome.ticket {
+                    Some(number) => db::tickets::by_number(&mut *tx, number).await?.map(|t| t.id),
+                    None => None,
+                };
+                db::admin::release_quarantined(&mut tx, held.entry_id, ticket_id).await?;
+                Outcome { sha256: item.sha256.clone(), ..outcome }
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}

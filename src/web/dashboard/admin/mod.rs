@@ -1,0 +1,53 @@
+//! Admin pages under `/admin/` (admins only; agents get 403): mailboxes, e-mail templates, quarantine, deliveries.
+
+mod deliveries;
+mod mailbox_form;
+mod mailbox_test;
+mod mailboxes;
+mod quarantine;
+mod templates;
+
+use super::pages::{layout, take_flashes};
+use crate::db::UserRow;
+use crate::web::{AppState, Error};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use minijinja::{Value, context};
+use tower_sessions::Session;
+
+/// Every admin route.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(home))
+        .merge(mailboxes::router())
+        .merge(templates::router())
+        .merge(quarantine::router())
+        .merge(deliveries::router())
+}
+
+async fn home(_: super::AdminUser) -> Redirect {
+    Redirect::to("/admin/mailboxes")
+}
+
+/// Renders an admin page: the layout, the admin sub-navigation at `section`, and the page's own values.
+async fn render(
+    state: &AppState,
+    user: &UserRow,
+    session: &Session,
+    template: &str,
+    section: &str,
+    page: Value,
+    status: StatusCode,
+) -> Result<Response, Error> {
+    let page = context! { admin_section => section, ..page };
+    let html = state.pages.render(template, layout(Some(user), take_flashes(session).await, "admin", page))?;
+    Ok((status, html).into_response())
+}
+
+/// The first letter upper-cased (error texts from lower layers start in lower case).
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}

@@ -1,0 +1,150 @@
+//! `/settings`: the signed-in user's own password, signature and notification choices.
+
+use super::auth::CurrentUser;
+use super::pages::{flash, layout, sv, take_flashes};
+use crate::db::UserRow;
+use crate::db::user_admin::Preferences;
+use crate::web::{AppState, Error};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+/// The shortest password accepted anywhere in the dashboard.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/settings", get(show))
+        .route("/settings/password", post(change_password))
+        .route("/settings/profile", post(save_profile))
+}
+
+/// Which form failed, the field and why, and the profile values to show again.
+#[derive(Debug, Default, Clone, Serialize)]
+struct FormState {
+    form: &'static str,
+    field: &'static str,
+    error: String,
+    signature: Option<String>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+) -> Result<Response, Error> {
+    render(&state, &user, &session, FormState::default(), StatusCode::OK).await
+}
+
+async fn render(
+    state: &AppState,
+    user: &UserRow,
+    session: &Session,
+    form: FormState,
+    status: StatusCode,
+) -> Result<Response, Error> {
+    let page = context! {
+        signature => form.signature.clone().unwrap_or_else(|| user.signature.clone()),
+        notify_new_ticket => user.notify_new_ticket == 1,
+        notify_customer_replied => user.notify_customer_replied == 1,
+        notify_assigned => user.notify_assigned == 1,
+        role => user.role.clone(),
+        min_password => MIN_PASSWORD_CHARS,
+        form => sv(&form),
+    };
+    let html =
+        state.pages.render("settings.html", layout(Some(user), take_flashes(session).await, "settings", page))?;
+    Ok((status, html).into_response())
+}
+
+/// Why a new password is refused (the field and the message), if it is.
+pub fn password_problem(new: &str, confirm: &str) -> Option<(&'static str, String)> {
+    if new.chars().count() < MIN_PASSWORD_CHARS {
+        return Some(("new", format!("Use at least {MIN_PASSWORD_CHARS} characters.")));
+    }
+    if new != confirm {
+        return Some(("confirm", "The two passwords differ.".into()));
+    }
+    None
+}
+
+/// Hashes a password on a blocking thread (argon2 is CPU-heavy).
+pub async fn hash_password(password: String) -> Result<String, Error> {
+    tokio::task::spawn_blocking(move || crate::password::hash(&password))
+        .await
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("hashing a password")))
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, Error> {
+    let (current, hash) = (f.current.clone(), user.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || crate::password::verify(&current, &hash)).await.unwrap_or(false);
+    let problem = if ok {
+        password_problem(&f.new, &f.confirm)
+    } else {
+        Some(("current", "That is not your current password.".to_string()))
+    };
+    if let Some((field, error)) = problem {
+        let form = FormState { form: "password", field, error, signature: None };
+        return render(&state, &user, &session, form, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    state.db.set_password_hash(user.id, &hash_password(f.new).await?).await?;
+    tracing::info!(user = %user.email, "password changed");
+    flash(&session, "ok", "Your password was changed.").await;
+    Ok(Redirect::to("/settings").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ProfileForm {
+    #[serde(default)]
+    signature: String,
+    notify_new_ticket: Option<String>,
+    notify_customer_replied: Option<String>,
+    notify_assigned: Option<String>,
+}
+
+async fn save_profile(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    Form(f): Form<ProfileForm>,
+) -> Result<Response, Error> {
+    let signature = f.signature.replace("\r\n", "\n").trim_end().to_string();
+    if signature.chars().count() > 2000 || signature.lines().count() > 20 {
+        let form = FormState {
+            form: "profile",
+            field: "signature",
+            error: "Keep the signature under 20 lines and 2000 characters.".into(),
+            signature: Some(f.signature),
+        };
+        return render(&state, &user, &session, form, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let prefs = Preferences {
+        signature,
+        notify_new_ticket: f.notify_new_ticket.is_some(),
+        notify_customer_replied: f.notify_customer_replied.is_some(),
+        notify_assigned: f.notify_assigned.is_some(),
+    };
+    state.db.set_preferences(user.id, &prefs).await?;
+    flash(&session, "ok", "Your settings were saved.").await;
+    Ok(Redirect::to("/settings").into_response())
+}
