@@ -16,3 +16,4 @@ mod outbound;
 mod outbound_api;
 mod outbound_faults;
 mod threading;
+mod user_pages;
