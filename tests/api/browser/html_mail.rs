@@ -50,7 +50,10 @@ impl Spy {
 /// Each payload tries to set `window.__xss` (or the title), navigate away, or fetch from the spy (`S`).
 fn payloads() -> Vec<(&'static str, &'static str)> {
     vec![
-        ("script", r#"<p>Hi</p><script>window.__xss='script';document.title='XSS'</script><script src="S/script.js"></script>"#),
+        (
+            "script",
+            r#"<p>Hi</p><script>window.__xss='script';document.title='XSS'</script><script src="S/script.js"></script>"#,
+        ),
         (
             "handlers",
             r#"<img src="x" onerror="window.__xss='onerror'"><body onload="window.__xss='onload'"><p onclick="window.__xss='onclick'">click me</p><div onmouseover="window.__xss='over'">hover</div>"#,
@@ -69,7 +72,10 @@ fn payloads() -> Vec<(&'static str, &'static str)> {
         ),
         ("meta refresh", r#"<meta http-equiv="refresh" content="0;url=S/refresh"><p>wait</p>"#),
         ("form", r#"<form action="S/form" method="post"><input name="pw" value="secret"><button>Go</button></form>"#),
-        ("iframe", r#"<iframe src="S/iframe"></iframe><iframe srcdoc="<script>parent.__xss='srcdoc'</script>"></iframe>"#),
+        (
+            "iframe",
+            r#"<iframe src="S/iframe"></iframe><iframe srcdoc="<script>parent.__xss='srcdoc'</script>"></iframe>"#,
+        ),
         ("object embed", r#"<object data="S/object"></object><embed src="S/embed"><applet code="S/applet"></applet>"#),
         ("base", r#"<base href="S/base/"><a href="relative">relative link</a><img src="relative.png">"#),
         ("link stylesheet", r#"<link rel="stylesheet" href="S/remote.css"><p>styled</p>"#),
@@ -125,14 +131,25 @@ async fn inspect(b: &Browser, name: &str, number: i64) {
         summary.click().await.unwrap();
     }
     assert!(!b.texts(".mail-html").await.is_empty(), "{name}: no HTML version shown");
-    for el in b.client.find_all(fantoccini::Locator::Css(".mail-html p, .mail-html div, .mail-html a:not([href]), .mail-html a[href^='javascript' i]")).await.unwrap() {
+    for el in b
+        .client
+        .find_all(fantoccini::Locator::Css(
+            ".mail-html p, .mail-html div, .mail-html a:not([href]), .mail-html a[href^='javascript' i]",
+        ))
+        .await
+        .unwrap()
+    {
         let _ = el.click().await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(b.open_dialog().await, None, "{name}: a dialog opened");
     assert_eq!(b.path().await, format!("/tickets/{number}"), "{name}: the page navigated away");
     assert_eq!(b.client.title().await.unwrap(), title, "{name}: the title changed");
-    assert_eq!(b.eval("return window.__xss === undefined ? null : String(window.__xss);").await, Value::Null, "{name}: script ran");
+    assert_eq!(
+        b.eval("return window.__xss === undefined ? null : String(window.__xss);").await,
+        Value::Null,
+        "{name}: script ran"
+    );
     assert_eq!(b.eval(DOM_CHECK).await, serde_json::json!([]), "{name}: active content survived sanitising");
 }
 

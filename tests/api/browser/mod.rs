@@ -1,9 +1,9 @@
 //! Real-browser tests of the dashboard: headless Chromium driven through a chromedriver each test starts itself.
 
-//mod admin_pages;
+mod admin_pages;
 mod agent_flow;
-//mod authorization;
-//mod csrf;
+mod authorization;
+mod csrf;
 mod html_mail;
 
 use crate::helpers::{TestApp, require_env};
