@@ -56,8 +56,10 @@ impl SecretBox {
     pub fn seal(&self, plain: &str) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
-        let sealed =
-            self.cipher().encrypt(&XNonce::from(nonce), plain.as_bytes()).expect("encryption of a short value succeeds");
+        let sealed = self
+            .cipher()
+            .encrypt(&XNonce::from(nonce), plain.as_bytes())
+            .expect("encryption of a short value succeeds");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         format!("{PREFIX}{}", base64::engine::general_purpose::STANDARD.encode(out))

@@ -51,7 +51,12 @@ impl Db {
     }
 
     /// Changes a dashboard mailbox (config-file mailboxes are left alone); false when there is none with this id.
-    pub async fn update_dashboard_mailbox(&self, id: i64, settings: &MailboxSettings, settings_json: &str) -> Result<bool> {
+    pub async fn update_dashboard_mailbox(
+        &self,
+        id: i64,
+        settings: &MailboxSettings,
+        settings_json: &str,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "update mailboxes set name = $2, address = $3, display_name = $4, plus_addressing = $5, enabled = $6, \
              settings_json = $7, updated_at = $8 where id = $1 and source = 'dashboard'",

@@ -17,7 +17,12 @@ pub struct Held {
 impl Pipeline {
     /// Runs a held message through the pipeline again, as if it arrived at `mailbox` now.
     /// Stored: the entry is released and linked to its ticket. Held again: the entry stays, with the new reason.
-    pub async fn retry_quarantined(&self, mailbox: &MailboxRow, held: Held, raw: Vec<u8>) -> Result<Outcome, IngestError> {
+    pub async fn retry_quarantined(
+        &self,
+        mailbox: &MailboxRow,
+        held: Held,
+        raw: Vec<u8>,
+    ) -> Result<Outcome, IngestError> {
         let ctx = self.context();
         let prepared =
             tokio::task::spawn_blocking(move || prepare(raw, &ctx)).await.expect("prepare never panics; it catches");

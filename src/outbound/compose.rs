@@ -63,7 +63,11 @@ impl LiveTemplates {
     }
 
     /// Renders with the templates in use now (see [`Templates::render`]).
-    pub fn render(&self, kind: &str, ctx: &Value) -> Result<super::templates::Rendered, super::templates::TemplateError> {
+    pub fn render(
+        &self,
+        kind: &str,
+        ctx: &Value,
+    ) -> Result<super::templates::Rendered, super::templates::TemplateError> {
         self.current().render(kind, ctx)
     }
 

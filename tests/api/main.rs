@@ -4,6 +4,7 @@ mod helpers;
 mod mailenv;
 
 mod agent_mail;
+mod admin_pages;
 mod api;
 mod browser;
 mod cli;

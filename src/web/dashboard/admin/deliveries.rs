@@ -71,7 +71,8 @@ async fn list(
             next_attempt_at: d.next_attempt_at,
         })
         .collect();
-    let page = context! { deliveries => sv(rows), status => status, statuses => STATUSES, page_no => page_no, more => more };
+    let page =
+        context! { deliveries => sv(rows), status => status, statuses => STATUSES, page_no => page_no, more => more };
     render(&state, &user, &session, "admin_deliveries.html", "deliveries", page, StatusCode::OK).await
 }
 

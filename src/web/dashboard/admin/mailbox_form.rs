@@ -1,6 +1,8 @@
 //! The mailbox form: its fields as posted, checked into `MailboxSettings` with an error per field, and filled from stored settings.
 
-use crate::config::{AfterImport, ImapSettings, ImportExisting, MailboxSettings, PasswordSource, SmtpSettings, TlsMode};
+use crate::config::{
+    AfterImport, ImapSettings, ImportExisting, MailboxSettings, PasswordSource, SmtpSettings, TlsMode,
+};
 use crate::domain::EmailAddress;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -148,7 +150,8 @@ impl MailboxForm {
         if password.is_none() {
             errors.insert("imap_password", "Enter the IMAP password.".into());
         }
-        let folder = if self.imap_folder.trim().is_empty() { "INBOX".to_string() } else { self.imap_folder.trim().into() };
+        let folder =
+            if self.imap_folder.trim().is_empty() { "INBOX".to_string() } else { self.imap_folder.trim().into() };
         let after_import = AfterImport::parse(&self.imap_after_import)
             .map_err(|_| errors.insert("imap_after_import", "Use seen, delete or move:FOLDER.".into()))
             .ok();

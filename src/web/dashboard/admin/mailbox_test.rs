@@ -80,7 +80,9 @@ async fn run(state: &AppState, row: &MailboxRow, settings: &MailboxSettings) -> 
             let target = format!("SMTP {}:{}", smtp.host, smtp.port);
             let check = tokio::time::timeout(timeout * 2, crate::outbound::mailer::check_connection(smtp)).await;
             Some(match check {
-                Ok(Ok(())) => Check { ok: true, summary: format!("{target}: connection and login ok"), details: Vec::new() },
+                Ok(Ok(())) => {
+                    Check { ok: true, summary: format!("{target}: connection and login ok"), details: Vec::new() }
+                }
                 Ok(Err(e)) => Check { ok: false, summary: format!("{target}: {e}"), details: Vec::new() },
                 Err(_) => Check { ok: false, summary: format!("{target}: timed out"), details: Vec::new() },
             })

@@ -153,7 +153,11 @@ async fn download(
 }
 
 /// The entry if it is held with its raw bytes, else a flash saying why not and the way back.
-async fn actionable(state: &AppState, session: &Session, id: i64) -> Result<Result<(QuarantineEntry, Held), Response>, Error> {
+async fn actionable(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+) -> Result<Result<(QuarantineEntry, Held), Response>, Error> {
     let entry = state.db.quarantine_entry(id).await?;
     let back = Redirect::to(&format!("/admin/quarantine/{id}")).into_response();
     if entry.status != "held" {

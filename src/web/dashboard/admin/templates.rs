@@ -54,8 +54,16 @@ async fn list(State(state): State<AppState>, AdminUser(user): AdminUser, session
             TemplateView { kind: kind_of(&name), origin: origin_label(origin), file, name }
         })
         .collect();
-    render(&state, &user, &session, "admin_templates.html", "templates", context! { templates => sv(rows) }, StatusCode::OK)
-        .await
+    render(
+        &state,
+        &user,
+        &session,
+        "admin_templates.html",
+        "templates",
+        context! { templates => sv(rows) },
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The editor page: the source in the textarea, an error beside it, or a preview below.
@@ -97,7 +105,8 @@ async fn edit(
 ) -> Result<Response, Error> {
     known(&name)?;
     let source = state.actions.composer.templates.current().source(&name).unwrap_or_default();
-    editor(&state, &user, &session, &name, Editor { source, error: None, preview: Value::UNDEFINED }, StatusCode::OK).await
+    editor(&state, &user, &session, &name, Editor { source, error: None, preview: Value::UNDEFINED }, StatusCode::OK)
+        .await
 }
 
 #[derive(Debug, Deserialize)]
