@@ -121,4 +121,16 @@ impl Db {
         tx.commit().await?;
         Ok(user)
     }
+
+    /// Ends a user's sessions (all but `keep`, the session id that stays): after a password change, a reset,
+    /// or deactivation. Sessions hold JSON records whose data names the user as `"user_id":ID`.
+    pub async fn end_user_sessions(&self, user_id: i64, keep: Option<&str>) -> Result<u64> {
+        let done = sqlx::query("delete from sessions where (data like $1 or data like $2) and id <> $3")
+            .bind(format!("%\"user_id\":{user_id},%"))
+            .bind(format!("%\"user_id\":{user_id}}}%"))
+            .bind(keep.unwrap_or(""))
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
 }

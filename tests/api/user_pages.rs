@@ -152,6 +152,7 @@ async fn settings_change_the_password_and_save_signature_and_notifications(store
     let Some(app) = spawn_app(store).await else { return };
     let id = staff(&app, "ana@example.test", Role::Agent).await;
     let me = Browser::signed_in(&app, "ana@example.test", PASSWORD).await;
+    let elsewhere = Browser::signed_in(&app, "ana@example.test", PASSWORD).await;
     assert_eq!(me.get("/settings").await.status, 200);
 
     let new = "a much better password";
@@ -168,7 +169,8 @@ async fn settings_change_the_password_and_save_signature_and_notifications(store
     }
     let p = me.post("/settings/password", &[("current", PASSWORD), ("new", new), ("confirm", new)]).await;
     assert_eq!((p.status, p.location.as_str()), (303, "/settings"));
-    assert!(me.get("/settings").await.body.contains("Your password was changed."));
+    assert!(me.get("/settings").await.body.contains("Your password was changed"));
+    assert_eq!(elsewhere.get("/settings").await.status, 303, "another session survived the password change");
     let old = Browser::new(&app).post("/login", &[("email", "ana@example.test"), ("password", PASSWORD)]).await;
     assert_eq!(old.status, 422, "the old password still works");
     Browser::signed_in(&app, "ana@example.test", new).await;

@@ -162,6 +162,7 @@ async fn choose(
     let now = crate::domain::now();
     let redeemed = state.db.redeem_user_token(&crate::password::token_hash(token), kind.purpose(), &hash, now).await?;
     let Some(id) = redeemed else { return invalid(state, kind) };
+    state.db.end_user_sessions(id, None).await?;
     sign_in(session, id).await?;
     tracing::info!(user = %user.email, purpose = kind.purpose(), "password set through a link");
     let text = match kind {
@@ -254,7 +255,7 @@ async fn forgot(
 }
 
 /// The one answer to a reset request.
-pub const FORGOT_ANSWER: &str = "If an account exists for that address, we have sent it a link to choose a new password. The link works for one hour.";
+const FORGOT_ANSWER: &str = "If an account exists for that address, we have sent it a link to choose a new password. The link works for one hour.";
 
 async fn send_reset(state: &AppState, email: &str) -> Result<(), Error> {
     let Some(user) = state.db.user_by_email(email).await?.filter(|u| u.active == 1) else { return Ok(()) };

@@ -108,8 +108,11 @@ async fn change_password(
         return render(&state, &user, &session, form, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     state.db.set_password_hash(user.id, &hash_password(f.new).await?).await?;
+    // Whoever else is signed in as this user (another browser, a stolen cookie) is signed out.
+    let current = session.id().map(|id| id.to_string());
+    state.db.end_user_sessions(user.id, current.as_deref()).await?;
     tracing::info!(user = %user.email, "password changed");
-    flash(&session, "ok", "Your password was changed.").await;
+    flash(&session, "ok", "Your password was changed; your other sessions are signed out.").await;
     Ok(Redirect::to("/settings").into_response())
 }
 

@@ -79,7 +79,7 @@ async fn render(
         })
         .collect();
     let can_mail = crate::outbound::plain::first_sending(state.db.mailboxes().await?).is_some();
-    let page = context! { users => users, form => sv(&form), handover => sv(handover), can_mail => can_mail, roles => ["agent", "admin"] };
+    let page = context! { admin_section => "users", users => users, form => sv(&form), handover => sv(handover), can_mail => can_mail, roles => ["agent", "admin"] };
     let html = state.pages.render("users.html", layout(Some(me), take_flashes(session).await, "admin", page))?;
     Ok((status, html).into_response())
 }
@@ -194,8 +194,9 @@ async fn set_active(
     }
     state.db.set_user_active(id, active).await?;
     if !active {
-        // Their sessions and API tokens stop at once (both check `active`); pending reset links are voided.
+        // Their sessions end and API tokens stop at once (both check `active`); pending reset links are voided.
         state.db.revoke_user_tokens(id, LinkKind::Reset.purpose()).await?;
+        state.db.end_user_sessions(id, None).await?;
     }
     tracing::info!(by = %me.email, user = %user.email, active, "user (de)activated");
     let text =
