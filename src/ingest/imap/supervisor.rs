@@ -33,6 +33,8 @@ pub struct Supervisor {
     owner: String,
     shutdown: CancellationToken,
     known: HashMap<i64, Entry>,
+    /// Our-addresses list still to refresh (a refresh failed after a change).
+    refresh_pending: bool,
 }
 
 /// What decides whether a running poller is still right: everything the poller was built from.
@@ -53,6 +55,7 @@ impl Supervisor {
             owner: format!("{}:{}:{}", hostname(), std::process::id(), uuid::Uuid::new_v4().simple()),
             shutdown: shutdown.clone(),
             known: HashMap::new(),
+            refresh_pending: false,
         }
     }
 
@@ -83,7 +86,7 @@ impl Supervisor {
         let current: HashMap<i64, String> = rows.iter().map(|r| (r.id, key_of(r))).collect();
         let stale: Vec<i64> =
             self.known.iter().filter(|(id, e)| current.get(id) != Some(&e.key)).map(|(id, _)| *id).collect();
-        let mut changed = !stale.is_empty();
+        let mut changed = self.refresh_pending || !stale.is_empty();
         for id in stale {
             if let Some(entry) = self.known.remove(&id) {
                 self.stop(entry).await;
@@ -97,7 +100,9 @@ impl Supervisor {
             }
         }
         if changed {
+            self.refresh_pending = true;
             self.pipeline.refresh().await?;
+            self.refresh_pending = false;
         }
         Ok(())
     }
