@@ -1,4 +1,4 @@
-// deskmail dashboard: keyboard shortcuts and double-submit protection. Everything works without it.
+// deskmail dashboard: keyboard shortcuts (with a "?" help), double-submit protection. Everything works without it.
 (function () {
   "use strict";
   function typing(e) {
@@ -38,10 +38,49 @@
       case "r": if (focus("reply-body")) e.preventDefault(); break;
       case "n": if (focus("note-body")) e.preventDefault(); break;
       case "u": if (document.querySelector(".ticket")) { window.location.href = "/tickets"; } break;
+      case "?": toggleHelp(); e.preventDefault(); break;
     }
   });
+  // "?" shows the shortcuts in a native <dialog> (Escape or the button closes it).
+  var SHORTCUTS = [
+    ["/", "Search tickets"], ["j / k", "Next / previous ticket in the list"], ["o or Enter", "Open the selected ticket"],
+    ["x", "Select the ticket for a bulk action"], ["r", "Write a reply"], ["n", "Write an internal note"],
+    ["u", "Back to the ticket list"], ["Esc", "Leave a text field"], ["?", "Show or hide this help"]
+  ];
+  var help = null;
+  function buildHelp() {
+    var d = document.createElement("dialog");
+    d.id = "shortcuts";
+    d.setAttribute("aria-labelledby", "shortcuts-title");
+    var h = document.createElement("h2");
+    h.id = "shortcuts-title";
+    h.textContent = "Keyboard shortcuts";
+    var table = document.createElement("table");
+    SHORTCUTS.forEach(function (s) {
+      var tr = table.insertRow();
+      var key = document.createElement("kbd");
+      key.textContent = s[0];
+      tr.insertCell().appendChild(key);
+      tr.insertCell().textContent = s[1];
+    });
+    var form = document.createElement("form");
+    form.method = "dialog";
+    var close = document.createElement("button");
+    close.textContent = "Close";
+    form.appendChild(close);
+    d.appendChild(h);
+    d.appendChild(table);
+    d.appendChild(form);
+    document.body.appendChild(d);
+    return d;
+  }
+  function toggleHelp() {
+    help = help || buildHelp();
+    if (help.open) { help.close(); } else { help.showModal(); }
+  }
   // A form that sends mail is submitted once, even on a double click.
   document.addEventListener("submit", function (e) {
+    if (e.target.method === "dialog") return;
     var buttons = e.target.querySelectorAll("button[type=submit]");
     setTimeout(function () { buttons.forEach(function (b) { b.disabled = true; }); }, 0);
   });

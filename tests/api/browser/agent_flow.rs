@@ -146,7 +146,19 @@ async fn note_assign_resolve(b: &Browser, agent: i64) {
     assert_eq!(b.text(".ticket-head .badge[class*=status-]").await, "resolved");
     let history = b.texts("ol.history li").await.join("\n");
     assert!(history.contains("alice@example.test"), "{history}");
+
+    b.find("#tag").await.send_keys("refund").await.unwrap();
+    b.click_and_wait("form[action$='/tags'] button[type=submit]").await;
+    assert_eq!(b.flashes().await, ["Tag refund added."]);
+    assert_eq!(b.eval(SIDEBAR_OVERFLOW).await, json!([]), "sidebar controls stick out of the sidebar");
 }
+
+/// Sidebar form controls that reach outside the sidebar card (a layout bug seen with long agent names).
+const SIDEBAR_OVERFLOW: &str = r#"
+const side = document.querySelector('aside.sidebar').getBoundingClientRect();
+return [...document.querySelectorAll('aside.sidebar form.prop > *')]
+  .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.right > side.right || r.left < side.left); })
+  .map(e => e.outerHTML.slice(0, 80));"#;
 
 async fn attachment_is_listed(b: &Browser, number: i64) {
     b.goto(&format!("/tickets/{number}")).await;

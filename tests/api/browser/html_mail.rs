@@ -151,6 +151,8 @@ async fn inspect(b: &Browser, name: &str, number: i64) {
         "{name}: script ran"
     );
     assert_eq!(b.eval(DOM_CHECK).await, serde_json::json!([]), "{name}: active content survived sanitising");
+    let wide = "return document.documentElement.scrollWidth > document.documentElement.clientWidth;";
+    assert_eq!(b.eval(wide).await, false, "{name}: the page scrolls sideways (long unbroken text)");
 }
 
 #[tokio::test]
@@ -184,6 +186,7 @@ async fn hostile_html_mail_runs_no_script_and_fetches_nothing_until_images_are_a
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(spy.hits(), ["GET /pixel HTTP/1.1"], "only the image loaded");
+    b.screenshot("html-mail").await;
     assert_eq!(b.open_dialog().await, None);
     b.close().await;
 }

@@ -5,6 +5,7 @@ mod agent_flow;
 mod authorization;
 mod csrf;
 mod html_mail;
+mod keyboard;
 
 use crate::helpers::{TestApp, require_env};
 use deskmail::domain::Role;
@@ -161,10 +162,13 @@ impl Browser {
         self.client.execute(script, Vec::new()).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
-    /// Clicks `css` and waits until a new document has loaded (a link followed or a form answered).
-    pub async fn click_and_wait(&self, css: &str) {
+    /// Marks the current document, so [`Browser::wait_new_page`] can tell when another one replaced it.
+    pub async fn mark_page(&self) {
         self.eval("window.__dmOldPage = true;").await;
-        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Waits until a new document (since [`Browser::mark_page`]) has loaded.
+    pub async fn wait_new_page(&self) {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let done = self
@@ -174,9 +178,16 @@ impl Browser {
             if matches!(done, Ok(Value::Bool(true))) {
                 return;
             }
-            assert!(Instant::now() < deadline, "clicking {css} did not load a new page");
+            assert!(Instant::now() < deadline, "no new page loaded");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Clicks `css` and waits until a new document has loaded (a link followed or a form answered).
+    pub async fn click_and_wait(&self, css: &str) {
+        self.mark_page().await;
+        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+        self.wait_new_page().await;
     }
 
     /// Signs in through the login form (from wherever the browser is: it opens `/login` unless already there).
