@@ -91,8 +91,9 @@ impl Db {
         Ok(())
     }
 
-    /// Uses a token of an active user up and sets their password, in one transaction; `None` when the
-    /// token is unknown, used, expired, or its user is deactivated (who stays deactivated).
+    /// Uses a token of an active user up and sets their password, in one transaction (their other open
+    /// tokens are void then); `None` when the token is unknown, used, expired, or its user is deactivated
+    /// (who stays deactivated).
     pub async fn redeem_user_token(
         &self,
         token_hash: &str,
@@ -114,6 +115,12 @@ impl Db {
             sqlx::query("update users set password_hash = $2, updated_at = $3 where id = $1")
                 .bind(id)
                 .bind(password_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            // The password is set: the user's other open links (an invitation, older resets) are void.
+            sqlx::query("update user_tokens set used_at = $2 where user_id = $1 and used_at is null")
+                .bind(id)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
