@@ -33,6 +33,7 @@ import http.client
 import io
 import json
 import os
+import resource
 import secrets
 import shutil
 import subprocess
@@ -112,7 +113,7 @@ def parse_csv(text):
 
 
 class Result:
-    def __init__(self, name, samples, duration, target_rate, p99_target, cpu_s, machine_busy):
+    def __init__(self, name, samples, duration, target_rate, p99_target, cpu_s, cores):
         self.name = name
         self.n = len(samples)
         lat = [s[0] for s in samples if s[1] == 200]
@@ -128,7 +129,7 @@ class Result:
         self.p99 = bl.pct(lat, 99) if lat else float("nan")
         self.max = max(lat) if lat else float("nan")
         self.cpu_ms = 1000.0 * cpu_s / self.n if self.n else float("nan")
-        self.busy = machine_busy
+        self.cores = cores   # (deskmail, hey, everything else) in cores busy over the run
 
     def verdicts(self):
         v = []
@@ -141,19 +142,20 @@ class Result:
     def row(self):
         tgt = ("p99<=%.0fms" % self.p99_target) if self.p99_target is not None else "max"
         rate = ("%d/s" % self.target_rate) if self.target_rate else "-c"
-        return "%-30s %-11s %-6s %8.1f/s %7d %5d %7.1f %7.1f %7.1f %7.1f %7.2f %5.0f%%  %s" % (
+        return "%-30s %-11s %-6s %8.1f/s %7d %5d %7.1f %7.1f %7.1f %7.1f %7.2f  %4.2f/%4.2f/%4.2f  %s" % (
             self.name, tgt, rate, self.rate, self.n, self.errors, self.p50, self.p90, self.p99, self.max,
-            self.cpu_ms, self.busy, "; ".join(self.verdicts()) or ("ok" if self.p99_target is not None else ""))
+            self.cpu_ms, *self.cores, "; ".join(self.verdicts()) or ("ok" if self.p99_target is not None else ""))
 
 
-HEADER = "%-30s %-11s %-6s %10s %7s %5s %7s %7s %7s %7s %7s %6s  %s" % (
-    "run", "target", "rate", "achieved", "reqs", "err", "p50ms", "p90ms", "p99ms", "maxms", "cpu/req", "busy", "verdict")
+HEADER = "%-30s %-11s %-6s %10s %7s %5s %7s %7s %7s %7s %7s  %-14s  %s" % (
+    "run", "target", "rate", "achieved", "reqs", "err", "p50ms", "p90ms", "p99ms", "maxms", "cpu/req", "dm/hey/other", "verdict")
 
 
 def run_load(name, hey, server, urls, headers, duration, conns, qps, target_rate, p99_target):
     """One measured run: one hey per URL in parallel (conns/qps each); returns a Result."""
     cpu0 = server.cpu()
-    mc = bl.MachineCpu()
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0 = bl.proc_stat()
     t0 = time.monotonic()
     procs = [hey_run(hey, u, headers, duration, conns, qps) for u in urls]
     samples = []
@@ -163,8 +165,12 @@ def run_load(name, hey, server, urls, headers, duration, conns, qps, target_rate
             raise RuntimeError("hey exited with %d: %s" % (pr.returncode, err.strip()[-500:]))
         samples += parse_csv(out)
     wall = time.monotonic() - t0
-    busy, _iowait = mc.busy_pct()
-    r = Result(name, samples, float(duration), target_rate, p99_target, server.cpu() - cpu0, busy)
+    kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy_s = (bl.proc_stat()[0] - busy0[0]) / bl.CLK_TCK
+    dm_s = server.cpu() - cpu0
+    hey_s = (kids1.ru_utime - kids0.ru_utime) + (kids1.ru_stime - kids0.ru_stime)
+    cores = (dm_s / wall, hey_s / wall, max(0.0, busy_s - dm_s - hey_s) / wall)
+    r = Result(name, samples, float(duration), target_rate, p99_target, dm_s, cores)
     if r.errors:
         p("  %s: answers by status %s (hey wall %.1f s)" % (name, json.dumps(r.statuses), wall))
     return r
@@ -351,7 +357,8 @@ def main():
         p(HEADER)
         for r in results:
             p(r.row())
-        p("(cpu/req: deskmail CPU ms per request; busy: both cores, incl. hey)")
+        p("(cpu/req: deskmail CPU ms per request; dm/hey/other: cores busy with deskmail, hey and everything else"
+          " on the machine (%d cores) during the run)" % (os.cpu_count() or 0))
         p("")
         for r in results:
             if r.errors:

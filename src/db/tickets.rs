@@ -289,10 +289,14 @@ impl Db {
                 bind_all(sqlx::query_as::<_, (i64,)>(sql), &w.binds).fetch_one(self.pool()).await?.0
             }
         };
+        // The page's ids first, from the tickets alone (for the default views an index-only scan and sort),
+        // then the joins for those rows only: joining every matching ticket before the sort cost ~20-30 ms
+        // for 15,000 open tickets (scripts/bench web).
+        let order = f.sort.sql();
         let sql = AssertSqlSafe(format!(
-            "{SELECT} where {} order by {} limit {per_page} offset {offset}",
+            "{SELECT} where t.id in (select t.id from tickets t where {} order by {order} limit {per_page} offset {offset}) \
+             order by {order}",
             w.sql(),
-            f.sort.sql()
         ));
         let rows = bind_all(sqlx::query_as::<_, TicketListRow>(sql), &w.binds).fetch_all(self.pool()).await?;
         Ok((rows, total))
