@@ -1,6 +1,7 @@
 //! deskmail: an email-driven support ticketing gateway (library; `main.rs` is a thin shell around [`cli`]).
 
 pub mod actions;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;

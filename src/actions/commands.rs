@@ -81,7 +81,10 @@ mod tests {
         let m = parse("Hi José,\n\nthe part is on its way.\n#status resolved\n#priority low\n#assign me\n");
         assert!(!m.note);
         assert_eq!(m.body, "Hi José,\n\nthe part is on its way.");
-        assert_eq!(m.commands, vec![Command::Status(Status::Resolved), Command::Priority(Priority::Low), Command::Assign(AssignTo::Me)]);
+        assert_eq!(
+            m.commands,
+            vec![Command::Status(Status::Resolved), Command::Priority(Priority::Low), Command::Assign(AssignTo::Me)]
+        );
         assert!(m.errors.is_empty());
     }
 

@@ -3,6 +3,7 @@
 
 pub mod auto_close;
 pub mod commands;
+pub mod links;
 pub mod open;
 pub mod reply;
 pub mod update;

@@ -101,8 +101,11 @@ pub async fn write_reply(
     }
     let mailbox = mailbox_of(conn, ticket).await?;
     let last = last_customer_mail(conn, ticket.id).await?;
-    let default_to =
-        last.as_ref().filter(|l| !l.reply_to.is_empty()).map(|l| l.reply_to.clone()).unwrap_or(ticket.requester_email.clone());
+    let default_to = last
+        .as_ref()
+        .filter(|l| !l.reply_to.is_empty())
+        .map(|l| l.reply_to.clone())
+        .unwrap_or(ticket.requester_email.clone());
     let to: Vec<String> = input.to.clone().unwrap_or_else(|| vec![default_to]);
     let cc: Vec<String> = match &input.cc {
         Some(cc) => cc.clone(),
@@ -149,19 +152,37 @@ pub async fn write_reply(
         auto_submitted: None,
         threading: last.as_ref(),
         message_row: Some(message_id),
-        attachments: input.attachments.iter().map(|f| (f.filename.clone(), f.content_type.clone(), f.data.clone())).collect(),
+        attachments: input
+            .attachments
+            .iter()
+            .map(|f| (f.filename.clone(), f.content_type.clone(), f.data.clone()))
+            .collect(),
         message_id: Some(header_id),
     };
     composer.enqueue(conn, draft, now).await?;
     let status = input.status.unwrap_or(Status::Pending);
-    db::messages::insert_event(&mut *conn, ticket.id, &author.email, "reply", &format!("replied to {}", to.join(", ")), now).await?;
+    db::messages::insert_event(
+        &mut *conn,
+        ticket.id,
+        &author.email,
+        "reply",
+        &format!("replied to {}", to.join(", ")),
+        now,
+    )
+    .await?;
     super::update::record_status(conn, ticket, status, &author.email, now).await?;
     db::tickets::touch(&mut *conn, ticket.id, Some(status), now).await?;
     Ok(message_id)
 }
 
 /// The internal note inside the caller's transaction; a `new` ticket becomes `open`.
-pub async fn write_note(conn: &mut AnyConnection, ticket: &db::TicketRow, author: &UserRow, input: &ReplyInput, now: i64) -> Result<i64, ActionError> {
+pub async fn write_note(
+    conn: &mut AnyConnection,
+    ticket: &db::TicketRow,
+    author: &UserRow,
+    input: &ReplyInput,
+    now: i64,
+) -> Result<i64, ActionError> {
     let body = input.body.trim();
     if body.is_empty() && input.attachments.is_empty() {
         return Err(ActionError::Invalid("body: a note needs text or an attachment".into()));

@@ -83,7 +83,8 @@ pub async fn apply_changes(
             .execute(&mut *conn)
             .await
             .map_err(db::DbError::from)?;
-        db::messages::insert_event(&mut *conn, t.id, &actor.email, "priority", &format!("{} → {p}", t.priority), now).await?;
+        db::messages::insert_event(&mut *conn, t.id, &actor.email, "priority", &format!("{} → {p}", t.priority), now)
+            .await?;
     }
     if let Some(a) = &changes.assignee
         && t.assignee_id != a.as_ref().map(|u| u.id)

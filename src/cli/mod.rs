@@ -1,5 +1,6 @@
 //! The command line: `serve`, `migrate`, `user add`, `token create`, `ingest`, `mailbox test`.
 
+mod import;
 mod ingest;
 mod mailbox;
 mod serve;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 pub mod exit {
     pub const OK: i32 = 0;
     pub const USAGE: i32 = 64;
+    pub const DATA_ERR: i32 = 65;
     pub const NO_INPUT: i32 = 66;
     pub const SOFTWARE: i32 = 70;
     pub const TEMPFAIL: i32 = 75;
@@ -46,6 +48,8 @@ pub enum Command {
     Token(users::TokenCommand),
     /// Ingest raw RFC 5322 messages as if fetched from a mailbox (stdin when no file).
     Ingest(ingest::IngestArgs),
+    /// Import the shop catalog (products, orders with lines) from NDJSON; exit 65 when lines were rejected.
+    Import(import::ImportArgs),
     /// Check mailboxes.
     #[command(subcommand)]
     Mailbox(mailbox::MailboxCommand),
@@ -67,6 +71,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Token(cmd) => users::token(settings, cmd).await,
         Command::Ingest(args) => return ingest::ingest(settings, args).await,
         Command::Mailbox(cmd) => mailbox::mailbox(settings, cmd).await,
+        Command::Import(args) => import::import(settings, args).await,
     };
     match result {
         Ok(code) => code,

@@ -46,6 +46,10 @@ pub struct TicketFilter {
     pub priority: Option<Priority>,
     pub tag: Option<String>,
     pub requester_id: Option<i64>,
+    /// Linked to this order (by number).
+    pub order: Option<String>,
+    /// Linked to this product (directly or through an order line), by reference.
+    pub product: Option<String>,
     /// Full-text search over subjects, bodies and senders (and `#1234` / `1234` for a number).
     pub query: Option<String>,
     pub sort: Sort,
@@ -138,6 +142,19 @@ fn where_clause(f: &TicketFilter, backend: super::Backend) -> Where {
     if let Some(tag) = &f.tag {
         let a = w.arg(Bind::Text(tag.clone()));
         w.clauses.push(format!("t.id in (select ticket_id from ticket_tags where tag = {a})"));
+    }
+    if let Some(number) = &f.order {
+        let a = w.arg(Bind::Text(number.clone()));
+        w.clauses.push(format!(
+            "t.id in (select l.ticket_id from ticket_links l join orders o on o.id = l.target_id where l.kind = 'order' and o.number = {a})"
+        ));
+    }
+    if let Some(r) = &f.product {
+        let a = w.arg(Bind::Text(r.clone()));
+        w.clauses.push(format!(
+            "t.id in (select l.ticket_id from ticket_links l join products p on p.id = l.target_id where l.kind = 'product' and p.ref = {a} \
+             union select l.ticket_id from ticket_links l join order_lines ol on ol.id = l.target_id where l.kind = 'order_line' and ol.product_ref = {a})"
+        ));
     }
     if let Some(id) = f.requester_id {
         let a = w.arg(Bind::Int(id));
@@ -309,6 +326,8 @@ impl Db {
             && f.priority.is_none()
             && f.tag.is_none()
             && f.requester_id.is_none()
+            && f.order.is_none()
+            && f.product.is_none()
             && f.query.as_deref().is_none_or(|q| search_terms(q).is_empty());
         if !status_only {
             return Ok(None);

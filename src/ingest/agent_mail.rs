@@ -19,9 +19,16 @@ pub enum Verdict {
 }
 
 /// Decides whether a staff-looking mail is the agent's own action.
-pub fn verdict(sender: &str, sender_user: Option<&UserRow>, token_agent: Option<&UserRow>, auth_failure: Option<String>) -> Verdict {
+pub fn verdict(
+    sender: &str,
+    sender_user: Option<&UserRow>,
+    token_agent: Option<&UserRow>,
+    auth_failure: Option<String>,
+) -> Verdict {
     match (token_agent, sender_user) {
-        (None, _) => Verdict::Unverified(format!("{sender} wrote to the support address, not to an agent reply address")),
+        (None, _) => {
+            Verdict::Unverified(format!("{sender} wrote to the support address, not to an agent reply address"))
+        }
         (Some(agent), Some(u)) if u.id == agent.id => match auth_failure {
             Some(f) => Verdict::Unverified(format!("sender authentication failed ({f})")),
             None => Verdict::Verified,
@@ -32,7 +39,14 @@ pub fn verdict(sender: &str, sender_user: Option<&UserRow>, token_agent: Option<
 
 /// Stores a mail from staff or to an agent reply address on its ticket; `None` when it concerns no existing
 /// ticket (then it is ordinary mail).
-pub async fn store(conn: &mut AnyConnection, cx: &StoreContext<'_>, m: &PreparedMail, ticket: Option<TicketRow>, raw_id: i64, now: i64) -> Result<Option<Outcome>, DbError> {
+pub async fn store(
+    conn: &mut AnyConnection,
+    cx: &StoreContext<'_>,
+    m: &PreparedMail,
+    ticket: Option<TicketRow>,
+    raw_id: i64,
+    now: i64,
+) -> Result<Option<Outcome>, DbError> {
     let Some(ticket) = ticket else { return Ok(None) };
     let sender = m.mail.from.as_ref().map(|p| p.email.to_string()).unwrap_or_default();
     let sender_user = db::users::active_by_email(&mut *conn, &sender).await?;
@@ -44,18 +58,28 @@ pub async fn store(conn: &mut AnyConnection, cx: &StoreContext<'_>, m: &Prepared
     let v = verdict(&sender, sender_user.as_ref(), token_agent.as_ref(), failure);
     let result = match (&v, token_agent.as_ref().or(sender_user.as_ref())) {
         (Verdict::Verified, Some(agent)) => act(conn, cx, m, &ticket, agent, raw_id, now).await,
-        (Verdict::Unverified(reason), Some(agent)) => unverified(conn, cx, m, &ticket, agent, &sender, reason, raw_id, now).await,
+        (Verdict::Unverified(reason), Some(agent)) => {
+            unverified(conn, cx, m, &ticket, agent, &sender, reason, raw_id, now).await
+        }
         (_, None) => return Ok(None),
     };
     match result {
-        Ok(()) => Ok(Some(Outcome { kind: OutcomeKind::Threaded, sha256: String::new(), ticket: Some(ticket.number), reason: None })),
+        Ok(()) => Ok(Some(Outcome {
+            kind: OutcomeKind::Threaded,
+            sha256: String::new(),
+            ticket: Some(ticket.number),
+            reason: None,
+        })),
         Err(ActionError::Db(e)) => Err(e),
         Err(e) => Err(DbError::Conflict(e.to_string())),
     }
 }
 
 async fn agent_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<UserRow>, DbError> {
-    let email: Option<String> = sqlx::query_scalar("select email from users where id = $1 and active = 1").bind(id).fetch_optional(&mut *conn).await?;
+    let email: Option<String> = sqlx::query_scalar("select email from users where id = $1 and active = 1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     match email {
         Some(e) => db::users::active_by_email(&mut *conn, &e).await,
         None => Ok(None),
@@ -63,16 +87,34 @@ async fn agent_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<UserRow
 }
 
 fn files(m: &PreparedMail) -> Vec<NewFile> {
-    m.mail.attachments.iter().map(|a| NewFile { filename: a.filename.clone(), content_type: a.content_type.clone(), data: a.data.clone() }).collect()
+    m.mail
+        .attachments
+        .iter()
+        .map(|a| NewFile { filename: a.filename.clone(), content_type: a.content_type.clone(), data: a.data.clone() })
+        .collect()
 }
 
 /// A verified agent mail: a reply (or `#note`), then its commands; the agent gets a confirmation.
-async fn act(conn: &mut AnyConnection, cx: &StoreContext<'_>, m: &PreparedMail, ticket: &TicketRow, agent: &UserRow, raw_id: i64, now: i64) -> Result<(), ActionError> {
+async fn act(
+    conn: &mut AnyConnection,
+    cx: &StoreContext<'_>,
+    m: &PreparedMail,
+    ticket: &TicketRow,
+    agent: &UserRow,
+    raw_id: i64,
+    now: i64,
+) -> Result<(), ActionError> {
     let parsed = commands::parse(&m.visible_text);
     let mut results = Vec::new();
     let mut errors = parsed.errors.clone();
     let attachments = files(m);
-    let input = ReplyInput { body: parsed.body.clone(), attachments: attachments.clone(), verified: Some(true), raw_id: Some(raw_id), ..Default::default() };
+    let input = ReplyInput {
+        body: parsed.body.clone(),
+        attachments: attachments.clone(),
+        verified: Some(true),
+        raw_id: Some(raw_id),
+        ..Default::default()
+    };
     if parsed.note && (!parsed.body.is_empty() || !attachments.is_empty()) {
         write_note(conn, ticket, agent, &input, now).await?;
         results.push("Added your internal note.".to_string());
@@ -91,7 +133,13 @@ async fn act(conn: &mut AnyConnection, cx: &StoreContext<'_>, m: &PreparedMail, 
     Ok(())
 }
 
-async fn resolve_commands(conn: &mut AnyConnection, cmds: &[Command], agent: &UserRow, results: &mut Vec<String>, errors: &mut Vec<String>) -> Result<Resolved, ActionError> {
+async fn resolve_commands(
+    conn: &mut AnyConnection,
+    cmds: &[Command],
+    agent: &UserRow,
+    results: &mut Vec<String>,
+    errors: &mut Vec<String>,
+) -> Result<Resolved, ActionError> {
     let mut r = Resolved::default();
     for c in cmds {
         match c {
@@ -125,7 +173,17 @@ async fn resolve_commands(conn: &mut AnyConnection, cmds: &[Command], agent: &Us
 
 /// Never mailed: kept as an internal note marked unverified, with an event; the agent whose identity was used is told.
 #[allow(clippy::too_many_arguments)]
-async fn unverified(conn: &mut AnyConnection, cx: &StoreContext<'_>, m: &PreparedMail, ticket: &TicketRow, agent: &UserRow, sender: &str, reason: &str, raw_id: i64, now: i64) -> Result<(), ActionError> {
+async fn unverified(
+    conn: &mut AnyConnection,
+    cx: &StoreContext<'_>,
+    m: &PreparedMail,
+    ticket: &TicketRow,
+    agent: &UserRow,
+    sender: &str,
+    reason: &str,
+    raw_id: i64,
+    now: i64,
+) -> Result<(), ActionError> {
     let input = ReplyInput {
         body: if m.visible_text.trim().is_empty() { "(empty mail)".into() } else { m.visible_text.clone() },
         attachments: files(m),
@@ -137,7 +195,10 @@ async fn unverified(conn: &mut AnyConnection, cx: &StoreContext<'_>, m: &Prepare
     };
     write_note(conn, ticket, agent, &input, now).await?;
     db::messages::insert_event(&mut *conn, ticket.id, sender, "unverified_mail", reason, now).await?;
-    let errors = vec![format!("A mail to ticket #{} was kept as an unverified internal note and NOT sent to the customer: {reason}.", ticket.number)];
+    let errors = vec![format!(
+        "A mail to ticket #{} was kept as an unverified internal note and NOT sent to the customer: {reason}.",
+        ticket.number
+    )];
     cx.composer.command_result(conn, ticket.id, agent, &[], &errors, false, now).await?;
     Ok(())
 }
@@ -165,9 +226,15 @@ mod tests {
     fn only_the_agent_itself_on_its_own_address_is_verified() {
         let (ana, bo) = (user(1, "ana@x.test"), user(2, "bo@x.test"));
         assert_eq!(verdict("ana@x.test", Some(&ana), Some(&ana), None), Verdict::Verified);
-        assert!(matches!(verdict("bo@x.test", Some(&bo), Some(&ana), None), Verdict::Unverified(r) if r.contains("reply address of ana")));
+        assert!(
+            matches!(verdict("bo@x.test", Some(&bo), Some(&ana), None), Verdict::Unverified(r) if r.contains("reply address of ana"))
+        );
         assert!(matches!(verdict("cust@y.test", None, Some(&ana), None), Verdict::Unverified(_)));
-        assert!(matches!(verdict("ana@x.test", Some(&ana), None, None), Verdict::Unverified(r) if r.contains("not to an agent reply address")));
-        assert!(matches!(verdict("ana@x.test", Some(&ana), Some(&ana), Some("mx: dkim=fail".into())), Verdict::Unverified(r) if r.contains("dkim=fail")));
+        assert!(
+            matches!(verdict("ana@x.test", Some(&ana), None, None), Verdict::Unverified(r) if r.contains("not to an agent reply address"))
+        );
+        assert!(
+            matches!(verdict("ana@x.test", Some(&ana), Some(&ana), Some("mx: dkim=fail".into())), Verdict::Unverified(r) if r.contains("dkim=fail"))
+        );
     }
 }

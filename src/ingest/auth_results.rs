@@ -28,7 +28,10 @@ mod tests {
 
     #[test]
     fn a_trusted_dkim_or_dmarc_failure_is_found() {
-        let h = vec!["mx.example.com; spf=pass smtp.mailfrom=x; dkim=fail (bad signature) header.d=example.com; dmarc=fail".to_string()];
+        let h = vec![
+            "mx.example.com; spf=pass smtp.mailfrom=x; dkim=fail (bad signature) header.d=example.com; dmarc=fail"
+                .to_string(),
+        ];
         assert_eq!(trusted_failure(&h, &trusted()).as_deref(), Some("mx.example.com: dkim=fail"));
     }
 

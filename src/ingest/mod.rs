@@ -1,8 +1,8 @@
 //! Inbound mail: raw bytes through parse, classify, thread and store, in batches (used by IMAP and `deskmail ingest`).
 
-pub mod classify;
 mod agent_mail;
 mod auth_results;
+pub mod classify;
 mod digest;
 pub mod imap;
 pub mod parse;
@@ -115,6 +115,9 @@ impl Pipeline {
             our_addresses: &ctx.our_addresses,
             composer: &self.composer,
             trusted_authserv_ids: &ctx.trusted_authserv_ids,
+            order_pattern: serde_json::from_str::<crate::config::MailboxSettings>(&mailbox.settings_json)
+                .ok()
+                .and_then(|m| m.order_pattern),
         }
     }
 
@@ -197,8 +200,7 @@ impl Pipeline {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Vec<Outcome>, DbError> {
         let ctx = self.context();
-        let cx =
-            StoreContext { mailbox, signer: &ctx.signer, our_addresses: &ctx.our_addresses, composer: &self.composer, trusted_authserv_ids: &ctx.trusted_authserv_ids };
+        let cx = self.store_context(mailbox, &ctx);
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         let mut outcomes = Vec::with_capacity(items.len());

@@ -40,7 +40,7 @@ impl Outcome {
 pub type Source = Option<(i64, i64)>;
 
 /// What the store step needs besides the transaction.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StoreContext<'a> {
     /// The mailbox the input arrived at.
     pub mailbox: &'a MailboxRow,
@@ -51,6 +51,8 @@ pub struct StoreContext<'a> {
     pub composer: &'a crate::outbound::Composer,
     /// `authserv-id`s whose `Authentication-Results` are believed (agent mail verification).
     pub trusted_authserv_ids: &'a [String],
+    /// The mailbox's `order_pattern` (automatic order links); `None` uses the default.
+    pub order_pattern: Option<String>,
 }
 
 /// Stores one prepared input inside the caller's transaction.
@@ -266,6 +268,10 @@ async fn store_mail(
     };
     add_cc_participants(conn, cx, m, ticket_id, customer_id, now).await?;
     insert_message(conn, cx, m, ticket_id, customer_id, raw_id, now).await?;
+    if !automatic {
+        let text = format!("{}\n{}", m.mail.subject, m.visible_text);
+        crate::actions::links::auto_link(conn, ticket_id, &text, cx.order_pattern.as_deref(), now).await?;
+    }
     let c = &m.mail.classification;
     match kind {
         OutcomeKind::Created => {
@@ -280,12 +286,18 @@ async fn store_mail(
 }
 
 /// The ticket a staff mail belongs to: the one its agent reply address names, else the threading rules' choice.
-async fn agent_mail_target(conn: &mut AnyConnection, m: &PreparedMail, decision: Decision) -> Result<Option<db::TicketRow>, DbError> {
+async fn agent_mail_target(
+    conn: &mut AnyConnection,
+    m: &PreparedMail,
+    decision: Decision,
+) -> Result<Option<db::TicketRow>, DbError> {
     if let Some(t) = m.facts.token.filter(|t| t.agent.is_some()) {
         return db::tickets::by_number(&mut *conn, t.ticket).await;
     }
     match decision {
-        Decision::Thread { ticket, .. } | Decision::FollowUp { parent: ticket, .. } => db::tickets::by_id(&mut *conn, ticket.id).await,
+        Decision::Thread { ticket, .. } | Decision::FollowUp { parent: ticket, .. } => {
+            db::tickets::by_id(&mut *conn, ticket.id).await
+        }
         Decision::New => Ok(None),
     }
 }

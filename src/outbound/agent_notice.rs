@@ -24,12 +24,16 @@ impl Composer {
     ) -> Result<(), DbError> {
         let t = db::tickets::by_id(&mut *conn, ticket_id).await?.ok_or(DbError::NotFound)?;
         let mailbox = mailbox_of(conn, &t).await?;
-        if !Self::can_send(&mailbox) || db::outbox::sent_to_since(conn, "agent_command_result", &agent.email, now - 3600).await? >= PER_HOUR {
+        if !Self::can_send(&mailbox)
+            || db::outbox::sent_to_since(conn, "agent_command_result", &agent.email, now - 3600).await? >= PER_HOUR
+        {
             return Ok(());
         }
         let last = last_customer_mail(conn, t.id).await?.unwrap_or_default();
         let address = crate::domain::EmailAddress::parse(&mailbox.address).ok();
-        let reply_to = address.filter(|_| mailbox.plus_addressing == 1).map(|a| self.signer.agent_reply_address(&a, t.number, agent.id));
+        let reply_to = address
+            .filter(|_| mailbox.plus_addressing == 1)
+            .map(|a| self.signer.agent_reply_address(&a, t.number, agent.id));
         let draft = Draft {
             kind: "agent_command_result",
             ticket: &t,

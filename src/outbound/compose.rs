@@ -152,7 +152,7 @@ impl Composer {
             agent: d.agent,
             recipient: (&recipient_name, &recipient_addr),
             message: d.message,
-            links: context::no_links(),
+            links: context::links_json(&crate::db::catalog::links(&mut *conn, d.ticket.id).await?),
         };
         let mut ctx = context::build(&parts);
         if let Some(obj) = ctx.as_object_mut() {

@@ -59,7 +59,12 @@ pub fn build(p: &ContextParts<'_>) -> Value {
     ctx
 }
 
-/// `links` with no entries (until the catalog exists).
-pub fn no_links() -> Value {
-    json!({ "orders": [], "order_lines": [], "products": [] })
+/// `links` grouped as templates see it: `orders`, `order_lines`, `products`.
+pub fn links_json(links: &[crate::db::catalog::LinkRow]) -> Value {
+    let of = |kind: &'static str| links.iter().filter(move |l| l.kind == kind);
+    json!({
+        "orders": of("order").map(|l| json!({ "number": l.r#ref, "status": l.status, "total": l.total, "currency": l.currency, "url": l.url })).collect::<Vec<_>>(),
+        "order_lines": of("order_line").map(|l| json!({ "ref": l.r#ref, "title": l.title, "quantity": l.quantity, "status": l.status, "order": l.order_number })).collect::<Vec<_>>(),
+        "products": of("product").map(|l| json!({ "ref": l.r#ref, "title": l.title, "url": l.url })).collect::<Vec<_>>(),
+    })
 }

@@ -18,7 +18,8 @@ struct Desk {
 /// A polled and sending support mailbox, two agents who want new-ticket notices, and one customer ticket.
 async fn desk() -> Option<Desk> {
     let env = MailEnv::shared()?;
-    let (support, customer, agent, other_agent) = (env.address("desk"), env.address("kunde"), env.address("ana"), env.address("bo"));
+    let (support, customer, agent, other_agent) =
+        (env.address("desk"), env.address("kunde"), env.address("ana"), env.address("bo"));
     let mut mb = env.mailbox("desk", &support, |i| i.idle = true);
     mb.smtp = Some(env.smtp(&support));
     let app = spawn_app_with(Store::Sqlite, move |s| {
@@ -28,9 +29,16 @@ async fn desk() -> Option<Desk> {
     .await?;
     for (email, name) in [(&agent, "Ana García"), (&other_agent, "Bo Berg")] {
         let id = app.services.db.create_user(email, name, deskmail::domain::Role::Agent, "x").await.unwrap();
-        sqlx::query("update users set notify_new_ticket = 1, signature = 'Ana, Lamps Support' where id = $1").bind(id).execute(app.services.db.pool()).await.unwrap();
+        sqlx::query("update users set notify_new_ticket = 1, signature = 'Ana, Lamps Support' where id = $1")
+            .bind(id)
+            .execute(app.services.db.pool())
+            .await
+            .unwrap();
     }
-    let first = format!("From: José Pérez <{customer}>\r\nTo: {support}\r\nSubject: Lampe kaputt\r\nMessage-ID: <first-{}@kunde.example>\r\n\r\nMy lamp arrived broken.\r\n", uuid::Uuid::new_v4().simple());
+    let first = format!(
+        "From: José Pérez <{customer}>\r\nTo: {support}\r\nSubject: Lampe kaputt\r\nMessage-ID: <first-{}@kunde.example>\r\n\r\nMy lamp arrived broken.\r\n",
+        uuid::Uuid::new_v4().simple()
+    );
     env.send(&customer, &[&support], first.as_bytes()).await;
     let number = wait_for(15, || async {
         let (_, list) = app.get("/api/v1/tickets?q=kaputt").await;
@@ -45,7 +53,11 @@ impl Desk {
     async fn notice(&self, who: &str, subject_part: &str) -> ParsedMail {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
-            let found = wait_inbox(&self.env, who, 1, 1).await.iter().filter_map(|r| parse(r)).find(|m| m.subject.contains(subject_part));
+            let found = wait_inbox(&self.env, who, 1, 1)
+                .await
+                .iter()
+                .filter_map(|r| parse(r))
+                .find(|m| m.subject.contains(subject_part));
             if let Some(m) = found {
                 return m;
             }
@@ -93,14 +105,23 @@ async fn an_agent_answers_a_notification_and_the_customer_gets_it_from_support()
     );
     d.send_as(&d.agent, &reply_to, notice.message_id.as_deref().unwrap(), "", &body).await;
     let mails = wait_inbox(&d.env, &d.customer, 2, 20).await;
-    let reply = mails.iter().filter_map(|r| parse(r)).find(|m| m.body_text.contains("a new lamp is on its way")).expect("the customer got the reply");
+    let reply = mails
+        .iter()
+        .filter_map(|r| parse(r))
+        .find(|m| m.body_text.contains("a new lamp is on its way"))
+        .expect("the customer got the reply");
     assert_eq!(reply.from.as_ref().unwrap().email.as_str(), d.support);
     assert_eq!(reply.from.as_ref().unwrap().name, "Ana García (Test Support)");
     assert!(reply.in_reply_to[0].starts_with("first-"), "threaded onto the customer's mail: {:?}", reply.in_reply_to);
-    let raw = String::from_utf8_lossy(mails.iter().find(|r| String::from_utf8_lossy(r).contains("new lamp")).unwrap()).to_lowercase();
+    let raw = String::from_utf8_lossy(mails.iter().find(|r| String::from_utf8_lossy(r).contains("new lamp")).unwrap())
+        .to_lowercase();
     assert!(!raw.contains(&d.agent.to_lowercase()), "the agent's address leaked");
     assert!(!reply.body_text.contains("+49 555 123"), "the mail client's signature leaked");
-    assert!(!reply.body_text.contains("New ticket #") && !reply.body_text.contains("> "), "the quoted notice leaked: {}", reply.body_text);
+    assert!(
+        !reply.body_text.contains("New ticket #") && !reply.body_text.contains("> "),
+        "the quoted notice leaked: {}",
+        reply.body_text
+    );
     let t = d.ticket().await;
     let m = t["messages"].as_array().unwrap().iter().find(|m| m["kind"] == "agent").unwrap().clone();
     assert_eq!(m["verified"], true);
@@ -115,10 +136,14 @@ async fn notes_commands_and_command_only_mails_do_what_they_say() {
     let notice = d.notice(&d.agent, "New ticket").await;
     let (reply_to, parent) = (notice.reply_to[0].email.to_string(), notice.message_id.clone().unwrap());
     let before = d.customer_mail_count().await;
-    d.send_as(&d.agent, &reply_to, &parent, "", "#note\r\nCustomer called; wants a refund.\r\n#priority high\r\n").await;
+    d.send_as(&d.agent, &reply_to, &parent, "", "#note\r\nCustomer called; wants a refund.\r\n#priority high\r\n")
+        .await;
     let t = d.messages(2).await;
     let note = t["messages"].as_array().unwrap().iter().find(|m| m["kind"] == "note").unwrap().clone();
-    assert_eq!((note["visible_text"].as_str(), note["verified"].as_bool()), (Some("Customer called; wants a refund."), Some(true)));
+    assert_eq!(
+        (note["visible_text"].as_str(), note["verified"].as_bool()),
+        (Some("Customer called; wants a refund."), Some(true))
+    );
     assert_eq!(t["priority"], "high");
     d.send_as(&d.agent, &reply_to, &parent, "", &format!("#status resolved\r\n#assign {}\r\n", d.other_agent)).await;
     let t = wait_for(15, || async {
@@ -131,7 +156,11 @@ async fn notes_commands_and_command_only_mails_do_what_they_say() {
     assert_eq!(t["messages"].as_array().unwrap().len(), 2, "a command-only mail adds no message");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let resolved_notice = 1;
-    assert_eq!(d.customer_mail_count().await, before + resolved_notice, "only the resolved notice reached the customer");
+    assert_eq!(
+        d.customer_mail_count().await,
+        before + resolved_notice,
+        "only the resolved notice reached the customer"
+    );
 }
 
 #[tokio::test]
@@ -147,7 +176,11 @@ async fn forged_agent_mail_ends_as_an_unverified_note_and_nothing_reaches_the_cu
         (&d.support, "", "no token"),
         (&tampered, "", "wrong token"),
         (&others_address, "", "another agent's token"),
-        (&reply_to, "Authentication-Results: mx.example.test; dkim=fail header.d=any.example.test; dmarc=fail\r\n", "DKIM fail"),
+        (
+            &reply_to,
+            "Authentication-Results: mx.example.test; dkim=fail header.d=any.example.test; dmarc=fail\r\n",
+            "DKIM fail",
+        ),
     ];
     for (i, (to, headers, what)) in cases.iter().enumerate() {
         d.send_as(&d.agent, to, &parent, headers, &format!("Forged {what}: refund approved!")).await;
@@ -168,7 +201,14 @@ async fn a_customer_replying_to_a_forwarded_notification_cannot_act_as_the_agent
     let Some(d) = desk().await else { return };
     let notice = d.notice(&d.agent, "New ticket").await;
     let before = d.customer_mail_count().await;
-    d.send_as(&d.customer, &notice.reply_to[0].email.to_string(), notice.message_id.as_deref().unwrap(), "", "#status closed\r\nI am the agent now.").await;
+    d.send_as(
+        &d.customer,
+        notice.reply_to[0].email.as_ref(),
+        notice.message_id.as_deref().unwrap(),
+        "",
+        "#status closed\r\nI am the agent now.",
+    )
+    .await;
     let t = d.messages(2).await;
     let last = t["messages"].as_array().unwrap().last().unwrap().clone();
     assert_eq!((last["kind"].as_str(), last["verified"].as_bool()), (Some("note"), Some(false)));

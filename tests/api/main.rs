@@ -3,10 +3,11 @@
 mod helpers;
 mod mailenv;
 
-mod agent_mail;
 mod admin_pages;
+mod agent_mail;
 mod api;
 mod browser;
+mod catalog;
 mod cli;
 mod corpus;
 mod imap;

@@ -3,6 +3,7 @@
 mod attachments;
 mod auth;
 mod body;
+mod catalog;
 mod outbox;
 mod quarantine;
 mod tickets;
@@ -10,6 +11,7 @@ mod writes;
 
 pub use attachments::download_headers;
 pub use auth::ApiUser;
+pub use catalog::link_json;
 pub use tickets::{delivery_json, message_json, ticket_json};
 
 use super::AppState;
@@ -22,4 +24,5 @@ pub fn router() -> Router<AppState> {
         .merge(attachments::router())
         .merge(quarantine::router())
         .merge(outbox::router())
+        .merge(catalog::router())
 }

@@ -25,6 +25,8 @@ pub struct ListQuery {
     pub priority: Option<String>,
     pub q: Option<String>,
     pub tag: Option<String>,
+    pub order: Option<String>,
+    pub product: Option<String>,
     pub sort: Option<String>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
@@ -53,6 +55,8 @@ pub async fn filter_from(state: &AppState, user_id: i64, q: &ListQuery) -> Resul
         priority: nonempty(&q.priority).map(|p| Priority::parse(&p)).transpose().map_err(Error::BadRequest)?,
         query: nonempty(&q.q),
         tag: nonempty(&q.tag),
+        order: nonempty(&q.order),
+        product: nonempty(&q.product),
         requester_id: None,
         sort: match nonempty(&q.sort) {
             Some(s) => Sort::parse(&s).ok_or_else(|| {
@@ -105,7 +109,9 @@ async fn show(State(state): State<AppState>, _user: ApiUser, Path(number): Path<
         .iter()
         .map(|e| json!({ "at": rfc3339(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail }))
         .collect();
-    body["links"] = json!([]);
+    let mut conn = state.db.pool().acquire().await.map_err(crate::db::DbError::from)?;
+    let links = crate::db::catalog::links(&mut conn, t.id).await?;
+    body["links"] = links.iter().map(|l| super::link_json(l, &t.requester_email)).collect();
     Ok(Json(body))
 }
 

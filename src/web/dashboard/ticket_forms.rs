@@ -24,6 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{number}/priority", post(priority))
         .route("/tickets/{number}/assignee", post(assignee))
         .route("/tickets/{number}/tags", post(tags))
+        .route("/tickets/{number}/links", post(add_link))
+        .route("/tickets/{number}/links/{id}/delete", post(remove_link))
         .route("/tickets/{number}/deliveries/{id}/retry", post(retry_delivery))
         .route("/tickets/{number}/attachments/{id}", get(download))
         .route("/tickets/{number}/attachments/{id}/inline", get(inline_image))
@@ -94,8 +96,15 @@ async fn reply(
         Err(ActionError::Duplicate(_)) => flash(&session, "ok", "This reply was already sent.").await,
         Err(ActionError::Invalid(msg)) => {
             let (field, error) = field_error(&msg);
-            let form =
-                FormState { form: "reply".into(), field, error, body: up.field("body"), to: Some(to), cc: Some(cc) };
+            let form = FormState {
+                form: "reply".into(),
+                field,
+                error,
+                body: up.field("body"),
+                to: Some(to),
+                cc: Some(cc),
+                ..Default::default()
+            };
             return render(&state, &user, &session, number, false, form, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
         Err(e) => return Err(e.into()),
@@ -313,4 +322,38 @@ async fn attachment_of(state: &AppState, number: i64, id: i64) -> Result<(crate:
         .map_err(|e| Error::Internal(e.into()))?
         .map_err(|e| Error::Internal(anyhow::Error::new(e).context("attachment blob missing")))?;
     Ok((att, bytes))
+}
+
+#[derive(Debug, Deserialize)]
+struct LinkForm {
+    kind: String,
+    r#ref: String,
+}
+
+async fn add_link(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    Path(number): Path<i64>,
+    Form(f): Form<LinkForm>,
+) -> Result<Redirect, Error> {
+    match state.actions.link(number, &f.kind, &f.r#ref, &user.email).await {
+        Ok(l) => flash(&session, "ok", format!("Linked {} {}.", l.kind.replace('_', " "), l.r#ref)).await,
+        Err(ActionError::Invalid(msg)) => {
+            flash(&session, "error", capitalise(msg.trim_start_matches("ref: ").trim_start_matches("kind: "))).await
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(back(number))
+}
+
+async fn remove_link(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    Path((number, id)): Path<(i64, i64)>,
+) -> Result<Redirect, Error> {
+    state.actions.unlink(number, id, &user.email).await?;
+    flash(&session, "ok", "Link removed.").await;
+    Ok(back(number))
 }

@@ -24,6 +24,8 @@ pub struct ShowParams {
     pub images: Option<u8>,
     /// A canned response to put into the reply box.
     pub canned: Option<i64>,
+    /// A catalog search for linking orders and products.
+    pub link_q: Option<String>,
 }
 
 /// What a form post hands back when it must show the page again with an error beside a field.
@@ -35,6 +37,8 @@ pub struct FormState {
     pub body: String,
     pub to: Option<String>,
     pub cc: Option<String>,
+    /// A catalog search to show (orders and products to link).
+    pub link_q: Option<String>,
 }
 
 async fn show(
@@ -51,6 +55,7 @@ async fn show(
             Err(error) => form = FormState { form: "reply".into(), field: "body".into(), error, ..Default::default() },
         }
     }
+    form.link_q = p.link_q.filter(|q| !q.trim().is_empty());
     render(&state, &user, &session, number, p.images == Some(1), form, StatusCode::OK).await
 }
 
@@ -108,6 +113,7 @@ pub async fn render(
         remote_images => remote_images,
         follow_up_of => match t.parent_ticket_id { Some(id) => crate::db::tickets::by_id(state.db.pool(), id).await?.map(|p| p.number), None => None },
     };
+    let page = with_shop(state, &t, page, form.link_q.as_deref()).await?;
     let html = state.pages.render("ticket.html", layout(Some(user), take_flashes(session).await, "tickets", page))?;
     let mut resp = (status, html).into_response();
     if images {
@@ -174,11 +180,15 @@ async fn canned_text(state: &AppState, user: &UserRow, number: i64, id: i64) -> 
         return Err("That canned response belongs to someone else.".into());
     }
     let t = state.db.ticket(number).await.ok().flatten().ok_or("No such ticket.")?;
+    let mut conn = state.db.pool().acquire().await.map_err(|e| e.to_string())?;
+    let links = crate::outbound::context::links_json(
+        &crate::db::catalog::links(&mut conn, t.id).await.map_err(|e| e.to_string())?,
+    );
     let ctx = serde_json::json!({
         "ticket": crate::outbound::context::ticket_json(&t, &state.settings.server.public_url),
         "customer": { "name": t.requester_name, "email": t.requester_email },
         "agent": { "name": user.name, "email": user.email, "signature": user.signature },
-        "links": crate::outbound::context::no_links(),
+        "links": links,
     });
     render_canned(&canned.body, &ctx)
         .map_err(|e| format!("The canned response \u{201c}{}\u{201d} does not render: {e}", canned.title))
@@ -189,4 +199,34 @@ pub fn render_canned(body: &str, ctx: &serde_json::Value) -> Result<String, mini
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     env.render_str(body, Value::from(minijinja::value::Serde(ctx)))
+}
+
+/// Adds the shop section: linked orders (with their lines) and products, suggestions, search results.
+async fn with_shop(state: &AppState, t: &TicketRow, page: Value, q: Option<&str>) -> Result<Value, Error> {
+    let mut conn = state.db.pool().acquire().await.map_err(crate::db::DbError::from)?;
+    let links = crate::db::catalog::links(&mut conn, t.id).await?;
+    drop(conn);
+    let mut shown = Vec::new();
+    for l in &links {
+        let mut v = crate::web::api::link_json(l, &t.requester_email);
+        if l.kind == "order" {
+            v["lines"] = serde_json::to_value(state.db.order_lines(&l.r#ref).await?).unwrap_or_default();
+        }
+        shown.push(v);
+    }
+    let linked: Vec<String> = links.iter().filter(|l| l.kind == "order").map(|l| l.r#ref.clone()).collect();
+    let suggestions: Vec<_> = state
+        .db
+        .recent_orders(&t.requester_email, 5)
+        .await?
+        .into_iter()
+        .filter(|o| !linked.contains(&o.r#ref))
+        .collect();
+    let results = match q {
+        Some(q) => state.db.search_catalog(q, 15).await?,
+        None => Vec::new(),
+    };
+    let extra =
+        context! { links => sv(shown), suggestions => sv(suggestions), link_q => q, link_results => sv(results) };
+    Ok(context! { ..page, ..extra })
 }

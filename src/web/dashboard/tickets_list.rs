@@ -37,6 +37,12 @@ pub struct ListParams {
     pub tag: Option<String>,
     #[serde(default)]
     pub q: Option<String>,
+    /// Linked to this order number.
+    #[serde(default)]
+    pub order: Option<String>,
+    /// Linked to this product reference.
+    #[serde(default)]
+    pub product: Option<String>,
     #[serde(default)]
     pub sort: Option<String>,
     #[serde(default)]
@@ -70,6 +76,8 @@ impl ListParams {
             priority: nonempty(&self.priority).and_then(|p| Priority::parse(p).ok()),
             tag: nonempty(&self.tag).map(str::to_string),
             requester_id: None,
+            order: nonempty(&self.order).map(str::to_string),
+            product: nonempty(&self.product).map(str::to_string),
             query: nonempty(&self.q).map(str::to_string),
             sort: nonempty(&self.sort).and_then(Sort::parse).unwrap_or_default(),
             page: self.page.unwrap_or(1).max(1),
@@ -118,9 +126,18 @@ async fn list(
         .collect();
     let pages = ((total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).max(1);
     let page_no = i64::from(filter.page);
+    let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+    let links = state.db.links_of_tickets(&ids).await?;
     let rows: Vec<_> = tickets
         .iter()
-        .map(|t| context! { t => sv(crate::web::api::ticket_json(t)), updated_at => t.updated_at })
+        .map(|t| {
+            let mine: Vec<_> = links
+                .iter()
+                .filter(|(id, _, _)| *id == t.id)
+                .map(|(_, k, r)| context! { kind => k.clone(), label => r.clone() })
+                .collect();
+            context! { t => sv(crate::web::api::ticket_json(t)), updated_at => t.updated_at, links => mine }
+        })
         .collect();
     let page = context! {
         tickets => rows,

@@ -1,0 +1,127 @@
+//! Linking tickets to orders, order lines and products (by hand or automatically), with history.
+
+use super::{ActionError, Actions};
+use crate::db::catalog::{self, LinkRow};
+use crate::db::{self, DbError};
+use regex::Regex;
+use sqlx::AnyConnection;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+/// Kinds a link can have.
+pub const KINDS: &[&str] = &["order", "order_line", "product"];
+
+impl Actions {
+    /// Links a ticket to `kind` `ref` as `by`; returns the link (also when it already existed).
+    pub async fn link(&self, number: i64, kind: &str, r: &str, by: &str) -> Result<LinkRow, ActionError> {
+        if !KINDS.contains(&kind) {
+            return Err(ActionError::Invalid(format!("kind: {kind:?} is not one of order, order_line, product")));
+        }
+        let ticket = self.ticket(number).await?;
+        let mut tx = self.db.begin().await?;
+        let target = catalog::target_id(&mut tx, kind, r.trim()).await?.ok_or_else(|| {
+            ActionError::Invalid(format!("ref: no {} {:?} in the catalog", kind.replace('_', " "), r.trim()))
+        })?;
+        let (id, new) = catalog::add_link(&mut tx, ticket.id, kind, target, by, crate::domain::now()).await?;
+        if new {
+            let detail = format!("{} {} linked", kind.replace('_', " "), r.trim());
+            db::messages::insert_event(&mut *tx, ticket.id, by, "link_added", &detail, crate::domain::now()).await?;
+        }
+        let link =
+            catalog::links(&mut tx, ticket.id).await?.into_iter().find(|l| l.id == id).ok_or(ActionError::NotFound)?;
+        tx.commit().await.map_err(DbError::from)?;
+        Ok(link)
+    }
+
+    /// Removes a link of a ticket.
+    pub async fn unlink(&self, number: i64, link_id: i64, by: &str) -> Result<(), ActionError> {
+        let ticket = self.ticket(number).await?;
+        let mut tx = self.db.begin().await?;
+        let link = catalog::remove_link(&mut tx, ticket.id, link_id).await.map_err(|e| match e {
+            DbError::NotFound => ActionError::NotFound,
+            e => e.into(),
+        })?;
+        let detail = format!("{} {} unlinked", link.kind.replace('_', " "), link.r#ref);
+        db::messages::insert_event(&mut *tx, ticket.id, by, "link_removed", &detail, crate::domain::now()).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        Ok(())
+    }
+}
+
+/// Matches "order #100023", "Order 100023", "Bestellung 100023", "order no. 100023", "commande n° 100023" …;
+/// group 1 is the number.
+pub const DEFAULT_ORDER_PATTERN: &str = r"(?i)\b(?:order|bestellung|bestellnummer|auftrag|commande|pedido|ordine|zam[oó]wienie|orden)(?:\s*(?:number|nummer|no\.?|nr\.?|n[°º]|num(?:ero|éro)?))?\s*[:#]?\s*#?\s*([0-9][0-9-]{2,30}[0-9])";
+
+static PATTERNS: LazyLock<Mutex<HashMap<String, Option<Regex>>>> = LazyLock::new(Mutex::default);
+
+/// Order numbers mentioned in `text` by a mailbox's `order_pattern` (default [`DEFAULT_ORDER_PATTERN`]).
+pub fn order_numbers(text: &str, pattern: Option<&str>) -> Vec<String> {
+    let pattern = pattern.filter(|p| !p.trim().is_empty()).unwrap_or(DEFAULT_ORDER_PATTERN);
+    let mut cache = PATTERNS.lock().expect("pattern cache");
+    let re = cache.entry(pattern.to_string()).or_insert_with(|| match Regex::new(pattern) {
+        Ok(re) => Some(re),
+        Err(e) => {
+            tracing::error!(pattern, error = %e, "order_pattern does not compile; automatic linking is off for it");
+            None
+        }
+    });
+    let Some(re) = re else { return Vec::new() };
+    let mut out: Vec<String> = Vec::new();
+    for c in re.captures_iter(text).take(20) {
+        if let Some(m) = c.get(1).or_else(|| c.get(0)) {
+            let n = m.as_str().to_string();
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// Links every mentioned order that exists in the catalog (inside the ingest transaction), with an event.
+pub async fn auto_link(
+    conn: &mut AnyConnection,
+    ticket_id: i64,
+    text: &str,
+    pattern: Option<&str>,
+    now: i64,
+) -> Result<usize, DbError> {
+    let mut linked = 0;
+    for number in order_numbers(text, pattern) {
+        let Some(target) = catalog::target_id(conn, "order", &number).await? else { continue };
+        let (_, new) = catalog::add_link(conn, ticket_id, "order", target, "system", now).await?;
+        if new {
+            let detail = format!("order {number} linked automatically (mentioned in the mail)");
+            db::messages::insert_event(&mut *conn, ticket_id, "system", "link_added", &detail, now).await?;
+            linked += 1;
+        }
+    }
+    Ok(linked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::order_numbers;
+
+    #[test]
+    fn common_ways_of_naming_an_order_are_found() {
+        for text in [
+            "about my order #100023",
+            "Order 100023 arrived broken",
+            "Bestellung 100023",
+            "order no. 100023",
+            "Order number: 100023",
+            "commande n° 100023",
+        ] {
+            assert_eq!(order_numbers(text, None), vec!["100023".to_string()], "{text}");
+        }
+        assert!(order_numbers("I ordered 3 lamps in 2026", None).is_empty());
+        assert!(order_numbers("in order to help", None).is_empty());
+    }
+
+    #[test]
+    fn a_mailbox_pattern_replaces_the_default_and_a_broken_one_finds_nothing() {
+        assert_eq!(order_numbers("ref SO-77 and SO-78", Some(r"SO-(\d+)")), vec!["77", "78"]);
+        assert!(order_numbers("order 100023", Some("(unclosed")).is_empty());
+    }
+}

@@ -1,0 +1,328 @@
+//! The shop catalog: products, orders with their lines (upserted by the shop), and ticket links to them.
+
+use super::{Db, DbError, Result};
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+/// A product as the shop sends it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Product {
+    pub r#ref: String,
+    pub title: String,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub price: String,
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OrderLine {
+    pub r#ref: String,
+    #[serde(default)]
+    pub product_ref: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default = "one")]
+    pub quantity: i64,
+    #[serde(default)]
+    pub status: String,
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// An order with its lines, as the shop sends it (validated by the caller).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Order {
+    pub number: String,
+    pub customer_email: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub total: String,
+    #[serde(default)]
+    pub currency: String,
+    pub placed_at: Option<i64>,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub lines: Vec<OrderLine>,
+}
+
+/// Whether an upsert created or updated the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    Created,
+    Updated,
+}
+
+/// Creates or updates a product by reference.
+pub async fn upsert_product(conn: &mut AnyConnection, p: &Product, now: i64) -> Result<Upsert> {
+    let existed: Option<i64> =
+        sqlx::query_scalar("select id from products where ref = $1").bind(&p.r#ref).fetch_optional(&mut *conn).await?;
+    sqlx::query(
+        "insert into products (ref, title, url, price, created_at, updated_at) values ($1, $2, $3, $4, $5, $5) \
+         on conflict (ref) do update set title = excluded.title, url = excluded.url, price = excluded.price, updated_at = excluded.updated_at",
+    )
+    .bind(&p.r#ref)
+    .bind(&p.title)
+    .bind(&p.url)
+    .bind(&p.price)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(if existed.is_some() { Upsert::Updated } else { Upsert::Created })
+}
+
+/// Creates or updates an order and makes its lines exactly the given ones (matched by line reference).
+pub async fn upsert_order(conn: &mut AnyConnection, o: &Order, now: i64) -> Result<Upsert> {
+    let existed: Option<i64> = sqlx::query_scalar("select id from orders where number = $1")
+        .bind(&o.number)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let id: i64 = sqlx::query_scalar(
+        "insert into orders (number, customer_email, status, total, currency, placed_at, url, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $8) on conflict (number) do update set customer_email = excluded.customer_email, \
+         status = excluded.status, total = excluded.total, currency = excluded.currency, placed_at = excluded.placed_at, \
+         url = excluded.url, updated_at = excluded.updated_at returning id",
+    )
+    .bind(&o.number)
+    .bind(o.customer_email.to_lowercase())
+    .bind(&o.status)
+    .bind(&o.total)
+    .bind(&o.currency)
+    .bind(o.placed_at)
+    .bind(&o.url)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    for l in &o.lines {
+        sqlx::query(
+            "insert into order_lines (order_id, line_ref, product_ref, title, quantity, status) values ($1, $2, $3, $4, $5, $6) \
+             on conflict (order_id, line_ref) do update set product_ref = excluded.product_ref, title = excluded.title, \
+             quantity = excluded.quantity, status = excluded.status",
+        )
+        .bind(id)
+        .bind(&l.r#ref)
+        .bind(&l.product_ref)
+        .bind(&l.title)
+        .bind(l.quantity)
+        .bind(&l.status)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if existed.is_some() {
+        remove_other_lines(conn, id, &o.lines).await?;
+    }
+    Ok(if existed.is_some() { Upsert::Updated } else { Upsert::Created })
+}
+
+async fn remove_other_lines(conn: &mut AnyConnection, order_id: i64, keep: &[OrderLine]) -> Result<()> {
+    let existing: Vec<(i64, String)> = sqlx::query_as("select id, line_ref from order_lines where order_id = $1")
+        .bind(order_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for (id, line_ref) in existing {
+        if !keep.iter().any(|l| l.r#ref == line_ref) {
+            sqlx::query("delete from ticket_links where kind = 'order_line' and target_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("delete from order_lines where id = $1").bind(id).execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A link of a ticket, with what it points at.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct LinkRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub kind: String,
+    pub target_id: i64,
+    pub r#ref: String,
+    pub title: String,
+    pub status: String,
+    pub total: String,
+    pub currency: String,
+    pub url: String,
+    pub quantity: i64,
+    /// The order's customer (empty for products).
+    pub customer_email: String,
+    pub order_number: String,
+    pub added_by: String,
+    pub added_at: i64,
+}
+
+const LINKS: &str = "select l.id, l.ticket_id, l.kind, l.target_id, \
+     coalesce(o.number, ol_o.number || '/' || ol.line_ref, p.ref, '') as ref, \
+     coalesce(p.title, ol.title, '') as title, coalesce(o.status, ol.status, '') as status, \
+     coalesce(o.total, '') as total, coalesce(o.currency, '') as currency, coalesce(o.url, p.url, '') as url, \
+     coalesce(ol.quantity, 0) as quantity, coalesce(o.customer_email, ol_o.customer_email, '') as customer_email, \
+     coalesce(o.number, ol_o.number, '') as order_number, l.added_by, l.added_at \
+     from ticket_links l \
+     left join orders o on l.kind = 'order' and o.id = l.target_id \
+     left join order_lines ol on l.kind = 'order_line' and ol.id = l.target_id \
+     left join orders ol_o on ol_o.id = ol.order_id \
+     left join products p on l.kind = 'product' and p.id = l.target_id";
+
+/// The links of a ticket, in the order they were added.
+pub async fn links(conn: &mut AnyConnection, ticket_id: i64) -> Result<Vec<LinkRow>> {
+    let sql = AssertSqlSafe(format!("{LINKS} where l.ticket_id = $1 order by l.id"));
+    Ok(sqlx::query_as(sql).bind(ticket_id).fetch_all(&mut *conn).await?)
+}
+
+/// Resolves a link target: `order` by number, `product` by ref, `order_line` by `ORDER/LINE`.
+pub async fn target_id(conn: &mut AnyConnection, kind: &str, r: &str) -> Result<Option<i64>> {
+    Ok(match kind {
+        "order" => {
+            sqlx::query_scalar("select id from orders where number = $1").bind(r).fetch_optional(&mut *conn).await?
+        }
+        "product" => {
+            sqlx::query_scalar("select id from products where ref = $1").bind(r).fetch_optional(&mut *conn).await?
+        }
+        "order_line" => {
+            let Some((order, line)) = r.rsplit_once('/') else { return Ok(None) };
+            sqlx::query_scalar("select ol.id from order_lines ol join orders o on o.id = ol.order_id where o.number = $1 and ol.line_ref = $2")
+                .bind(order)
+                .bind(line)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        _ => None,
+    })
+}
+
+/// Adds a link (no-op when present); returns its id and whether it is new.
+pub async fn add_link(
+    conn: &mut AnyConnection,
+    ticket_id: i64,
+    kind: &str,
+    target: i64,
+    by: &str,
+    now: i64,
+) -> Result<(i64, bool)> {
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "insert into ticket_links (ticket_id, kind, target_id, added_by, added_at) values ($1, $2, $3, $4, $5) on conflict do nothing returning id",
+    )
+    .bind(ticket_id)
+    .bind(kind)
+    .bind(target)
+    .bind(by)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match inserted {
+        Some(id) => Ok((id, true)),
+        None => {
+            let id =
+                sqlx::query_scalar("select id from ticket_links where ticket_id = $1 and kind = $2 and target_id = $3")
+                    .bind(ticket_id)
+                    .bind(kind)
+                    .bind(target)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            Ok((id, false))
+        }
+    }
+}
+
+/// Removes a link of a ticket; the removed link, or `NotFound`.
+pub async fn remove_link(conn: &mut AnyConnection, ticket_id: i64, link_id: i64) -> Result<LinkRow> {
+    let sql = AssertSqlSafe(format!("{LINKS} where l.ticket_id = $1 and l.id = $2"));
+    let link: LinkRow =
+        sqlx::query_as(sql).bind(ticket_id).bind(link_id).fetch_optional(&mut *conn).await?.ok_or(DbError::NotFound)?;
+    sqlx::query("delete from ticket_links where id = $1").bind(link_id).execute(&mut *conn).await?;
+    Ok(link)
+}
+
+/// An order or product found by a search, for linking.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct CatalogHit {
+    pub kind: String,
+    pub r#ref: String,
+    pub title: String,
+    pub status: String,
+    pub customer_email: String,
+}
+
+impl Db {
+    /// Orders by number prefix or customer address, products by reference prefix or title words.
+    pub async fn search_catalog(&self, q: &str, limit: i64) -> Result<Vec<CatalogHit>> {
+        let q = q.trim().to_lowercase();
+        if q.is_empty() {
+            return Ok(Vec::new());
+        }
+        let prefix = format!("{}%", q.replace(['%', '_'], ""));
+        let words = format!("%{}%", q.replace(['%', '_'], ""));
+        Ok(sqlx::query_as(
+            "select 'order' as kind, number as ref, 'Order ' || number as title, status, customer_email from orders \
+             where lower(number) like $1 or customer_email like $2 \
+             union all select 'product' as kind, ref, title, '' as status, '' as customer_email from products \
+             where lower(ref) like $1 or lower(title) like $2 limit $3",
+        )
+        .bind(&prefix)
+        .bind(&words)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// A customer's most recent orders (suggestions on the ticket page).
+    pub async fn recent_orders(&self, customer_email: &str, limit: i64) -> Result<Vec<CatalogHit>> {
+        Ok(sqlx::query_as(
+            "select 'order' as kind, number as ref, 'Order ' || number as title, status, customer_email from orders \
+             where customer_email = $1 order by placed_at desc, id desc limit $2",
+        )
+        .bind(customer_email.to_lowercase())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The lines of an order.
+    pub async fn order_lines(&self, number: &str) -> Result<Vec<OrderLine>> {
+        let rows: Vec<(String, String, String, i64, String)> = sqlx::query_as(
+            "select ol.line_ref, ol.product_ref, ol.title, ol.quantity, ol.status from order_lines ol join orders o on o.id = ol.order_id \
+             where o.number = $1 order by ol.id",
+        )
+        .bind(number)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(r, p, t, q, s)| OrderLine { r#ref: r, product_ref: p, title: t, quantity: q, status: s })
+            .collect())
+    }
+
+    /// The links of several tickets at once (the list's rows), as `(ticket id, kind, ref)`.
+    pub async fn links_of_tickets(&self, ids: &[i64]) -> Result<Vec<(i64, String, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = AssertSqlSafe(format!(
+            "select l.ticket_id, l.kind, coalesce(o.number, ol_o.number || '/' || ol.line_ref, p.ref, '') from ticket_links l \
+             left join orders o on l.kind = 'order' and o.id = l.target_id \
+             left join order_lines ol on l.kind = 'order_line' and ol.id = l.target_id left join orders ol_o on ol_o.id = ol.order_id \
+             left join products p on l.kind = 'product' and p.id = l.target_id where l.ticket_id in ({}) order by l.id",
+            marks.join(", ")
+        ));
+        let mut q = sqlx::query_as::<_, (i64, String, String)>(sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        Ok(q.fetch_all(self.pool()).await?)
+    }
+
+    /// How many products, orders and order lines exist.
+    pub async fn catalog_counts(&self) -> Result<(i64, i64, i64)> {
+        Ok(sqlx::query_as(
+            "select (select count(*) from products), (select count(*) from orders), (select count(*) from order_lines)",
+        )
+        .fetch_one(self.pool())
+        .await?)
+    }
+}
