@@ -15,6 +15,8 @@
 #      the highest throughput with DM_BENCH_CONNECTIONS (32) connections, page and API
 #    and the server's peak RSS (VmHWM)                                           target <= 150 MB
 # A missed target prints BELOW TARGET (not a failure); errors in the answers or a dead server fail.
+# Per run the table shows deskmail's CPU ms per request and the cores busy with deskmail, hey and
+# everything else on the machine ("other": builds and tests running beside the benchmark skew it).
 #
 # Knobs: DM_BENCH_TICKETS, DM_BENCH_MESSAGES, DM_BENCH_SEED, DM_BENCH_DURATION, DM_BENCH_RATE,
 # DM_BENCH_SEARCH_RATE, DM_BENCH_CONNECTIONS, DM_BENCH_KEEP=1 (keep the seeded database),
