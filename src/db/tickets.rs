@@ -1,7 +1,8 @@
 //! Tickets: numbering, lookup, listing with filters, and status/priority/assignee changes.
 
+use super::ticket_filter::{TicketFilter, bind_all, search_terms, where_clause};
 use super::{Db, Result};
-use crate::domain::{Priority, Status};
+use crate::domain::Status;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor};
 
 /// A ticket row with the names the API shows.
@@ -35,186 +36,6 @@ const SELECT: &str = "select t.id, t.number, t.mailbox_id, m.name as mailbox, t.
      t.parent_ticket_id, t.message_count, t.created_at, t.updated_at \
      from tickets t join mailboxes m on m.id = t.mailbox_id join customers c on c.id = t.requester_id \
      left join users u on u.id = t.assignee_id";
-
-/// Filters of the ticket list; `None` means any.
-#[derive(Debug, Clone, Default)]
-pub struct TicketFilter {
-    pub statuses: Vec<Status>,
-    /// `Some(None)` = unassigned, `Some(Some(id))` = assigned to that user.
-    pub assignee: Option<Option<i64>>,
-    pub mailbox: Option<String>,
-    pub priority: Option<Priority>,
-    pub tag: Option<String>,
-    pub requester_id: Option<i64>,
-    /// Linked to this order (by number).
-    pub order: Option<String>,
-    /// Linked to this product (directly or through an order line), by reference.
-    pub product: Option<String>,
-    /// Full-text search over subjects, bodies and senders (and `#1234` / `1234` for a number).
-    pub query: Option<String>,
-    pub sort: Sort,
-    pub page: u32,
-    pub per_page: u32,
-}
-
-/// Orders of the ticket list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Sort {
-    /// Latest activity first.
-    #[default]
-    Updated,
-    /// Oldest activity first (what waits longest).
-    UpdatedAsc,
-    Created,
-    /// Urgent first, then latest activity.
-    Priority,
-}
-
-impl Sort {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "updated" => Some(Self::Updated),
-            "oldest" => Some(Self::UpdatedAsc),
-            "created" => Some(Self::Created),
-            "priority" => Some(Self::Priority),
-            _ => None,
-        }
-    }
-
-    fn sql(self) -> &'static str {
-        match self {
-            Self::Updated => "t.updated_at desc, t.id desc",
-            Self::UpdatedAsc => "t.updated_at asc, t.id asc",
-            Self::Created => "t.created_at desc, t.id desc",
-            Self::Priority => {
-                "case t.priority when 'urgent' then 0 when 'high' then 1 when 'normal' then 2 else 3 end, t.updated_at desc, t.id desc"
-            }
-        }
-    }
-}
-
-/// Words of a search, lower-cased, letters and digits only (safe to splice into FTS syntax).
-pub fn search_terms(q: &str) -> Vec<String> {
-    q.split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .map(|t| t.to_lowercase().chars().take(40).collect())
-        .take(8)
-        .collect()
-}
-
-/// A `where` clause under construction with its binds in order.
-#[derive(Default)]
-struct Where {
-    clauses: Vec<String>,
-    binds: Vec<Bind>,
-}
-
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-impl Where {
-    fn arg(&mut self, b: Bind) -> String {
-        self.binds.push(b);
-        format!("${}", self.binds.len())
-    }
-
-    fn sql(&self) -> String {
-        if self.clauses.is_empty() { "1 = 1".into() } else { self.clauses.join(" and ") }
-    }
-}
-
-fn where_clause(f: &TicketFilter, backend: super::Backend) -> Where {
-    let mut w = Where::default();
-    if !f.statuses.is_empty() {
-        let marks: Vec<String> = f.statuses.iter().map(|s| w.arg(Bind::Text(s.as_str().into()))).collect();
-        w.clauses.push(format!("t.status in ({})", marks.join(", ")));
-    }
-    if let Some(mailbox) = &f.mailbox {
-        let a = w.arg(Bind::Text(mailbox.clone()));
-        w.clauses.push(format!("t.mailbox_id = (select id from mailboxes where name = {a})"));
-    }
-    if let Some(p) = f.priority {
-        let a = w.arg(Bind::Text(p.as_str().into()));
-        w.clauses.push(format!("t.priority = {a}"));
-    }
-    if let Some(tag) = &f.tag {
-        let a = w.arg(Bind::Text(tag.clone()));
-        w.clauses.push(format!("t.id in (select ticket_id from ticket_tags where tag = {a})"));
-    }
-    if let Some(number) = &f.order {
-        let a = w.arg(Bind::Text(number.clone()));
-        w.clauses.push(format!(
-            "t.id in (select l.ticket_id from ticket_links l join orders o on o.id = l.target_id where l.kind = 'order' and o.number = {a})"
-        ));
-    }
-    if let Some(r) = &f.product {
-        let a = w.arg(Bind::Text(r.clone()));
-        w.clauses.push(format!(
-            "t.id in (select l.ticket_id from ticket_links l join products p on p.id = l.target_id where l.kind = 'product' and p.ref = {a} \
-             union select l.ticket_id from ticket_links l join order_lines ol on ol.id = l.target_id where l.kind = 'order_line' and ol.product_ref = {a})"
-        ));
-    }
-    if let Some(id) = f.requester_id {
-        let a = w.arg(Bind::Int(id));
-        w.clauses.push(format!("t.requester_id = {a}"));
-    }
-    match f.assignee {
-        Some(None) => w.clauses.push("t.assignee_id is null".into()),
-        Some(Some(id)) => {
-            let a = w.arg(Bind::Int(id));
-            w.clauses.push(format!("t.assignee_id = {a}"));
-        }
-        None => {}
-    }
-    if let Some(q) = f.query.as_deref() {
-        search_clause(&mut w, q, backend);
-    }
-    w
-}
-
-fn search_clause(w: &mut Where, q: &str, backend: super::Backend) {
-    let terms = search_terms(q);
-    if terms.is_empty() {
-        return;
-    }
-    let number = q.trim().trim_start_matches('#').parse::<i64>().ok();
-    let fts = match backend {
-        super::Backend::Sqlite => {
-            let expr = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND ");
-            let a = w.arg(Bind::Text(expr));
-            format!(
-                "t.id in (select m.ticket_id from messages_fts f join messages m on m.id = f.rowid where messages_fts match {a})"
-            )
-        }
-        super::Backend::Postgres => {
-            let expr = terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
-            let a = w.arg(Bind::Text(expr));
-            format!("t.id in (select m.ticket_id from messages m where m.search @@ to_tsquery('simple', {a}))")
-        }
-    };
-    match number {
-        Some(n) => {
-            let a = w.arg(Bind::Int(n));
-            w.clauses.push(format!("(t.number = {a} or {fts})"));
-        }
-        None => w.clauses.push(fts),
-    }
-}
-
-fn bind_all<'q, O>(
-    mut q: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments>,
-    binds: &[Bind],
-) -> sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments> {
-    for b in binds {
-        q = match b {
-            Bind::Text(t) => q.bind(t.clone()),
-            Bind::Int(i) => q.bind(*i),
-        };
-    }
-    q
-}
 
 /// Fields of a new ticket.
 #[derive(Debug, Clone)]
@@ -340,20 +161,5 @@ impl Db {
                 .map(|(_, n)| n)
                 .sum(),
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::search_terms;
-
-    #[test]
-    fn search_terms_are_plain_words() {
-        assert_eq!(
-            search_terms("Lampe \"kaputt\" c3@customer.example"),
-            ["lampe", "kaputt", "c3", "customer", "example"]
-        );
-        assert_eq!(search_terms("*) OR 1=1 --"), ["or", "1", "1"]);
-        assert!(search_terms("  ").is_empty());
     }
 }

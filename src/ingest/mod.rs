@@ -11,12 +11,15 @@ pub mod quote;
 mod requeue;
 mod sanitize;
 mod store;
+mod store_bounce;
+mod store_message;
 pub mod threading;
 
 pub use prepare::{Content, PrepareContext, Prepared, prepare};
 pub use requeue::Held;
 pub use sanitize::sanitize_html;
-pub use store::{Outcome, OutcomeKind, Source, StoreContext, is_ours};
+pub use store::{Outcome, OutcomeKind, Source, StoreContext};
+pub use store_message::is_ours;
 
 use crate::db::{self, Db, DbError, MailboxRow, SyncState};
 use crate::domain::EmailAddress;

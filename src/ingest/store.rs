@@ -2,7 +2,7 @@
 
 use super::prepare::{Content, Prepared, PreparedMail};
 use super::threading::{Decision, Lookup, TicketRef, decide};
-use crate::db::{self, DbError, mailboxes::MailboxRow, messages::NewMessage, quarantine::NewQuarantine};
+use crate::db::{self, DbError, mailboxes::MailboxRow, quarantine::NewQuarantine};
 use crate::domain::{EmailAddress, Status};
 use crate::storage::BlobStore;
 use crate::tokens::Signer;
@@ -31,7 +31,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn new(kind: OutcomeKind, ticket: Option<i64>, reason: Option<String>) -> Self {
+    pub(super) fn new(kind: OutcomeKind, ticket: Option<i64>, reason: Option<String>) -> Self {
         Self { kind, sha256: String::new(), ticket, reason }
     }
 }
@@ -106,7 +106,9 @@ pub(super) async fn store_content(
             db::quarantine::insert(conn, &q, now).await?;
             Ok(Outcome::new(OutcomeKind::Quarantined, None, Some(reason.clone())))
         }
-        Content::Mail(m) if m.mail.classification.bounce.is_some() => store_bounce(conn, cx, m, raw_id, now).await,
+        Content::Mail(m) if m.mail.classification.bounce.is_some() => {
+            super::store_bounce::store_bounce(conn, cx, m, raw_id, now).await
+        }
         Content::Mail(m) => {
             if let Some(ticket_id) = db::messages::ticket_of_digest(conn, &m.digest).await? {
                 let number = ticket_number(conn, ticket_id).await?;
@@ -123,58 +125,6 @@ pub(super) async fn store_content(
 
 async fn ticket_number(conn: &mut AnyConnection, ticket_id: i64) -> Result<i64, DbError> {
     Ok(db::tickets::by_id(&mut *conn, ticket_id).await?.ok_or(DbError::NotFound)?.number)
-}
-
-async fn store_bounce(
-    conn: &mut AnyConnection,
-    cx: &StoreContext<'_>,
-    m: &PreparedMail,
-    raw_id: i64,
-    now: i64,
-) -> Result<Outcome, DbError> {
-    let report = m.mail.classification.bounce.as_ref().expect("checked by caller");
-    let original = report.original_message_id.as_deref();
-    let error =
-        format!("bounced: {} {}", report.status.as_deref().unwrap_or(""), report.diagnostic.as_deref().unwrap_or(""))
-            .trim()
-            .to_string();
-    let from_outbox = match original {
-        Some(id) => db::outbox::bounce_failed(conn, id, &report.recipients, &error, now).await?,
-        None => None,
-    };
-    let ticket = match (from_outbox, original) {
-        (Some(tid), _) => db::tickets::by_id(&mut *conn, tid).await?,
-        (None, Some(id)) => match cx.signer.check_message_id(id) {
-            Some(number) => db::tickets::by_number(&mut *conn, number).await?,
-            None => match db::messages::ticket_of_message_id(conn, &[id.to_string()]).await? {
-                Some(tid) => db::tickets::by_id(&mut *conn, tid).await?,
-                None => None,
-            },
-        },
-        (None, None) => None,
-    };
-    let recipients = report.recipients.join(", ");
-    let bounce = db::raw::NewBounce {
-        raw_id,
-        mailbox_id: cx.mailbox.id,
-        ticket_id: ticket.as_ref().map(|t| t.id),
-        original_message_id: original,
-        status: report.status.as_deref(),
-        diagnostic: report.diagnostic.as_deref(),
-        recipients: &recipients,
-    };
-    db::raw::insert_bounce(conn, &bounce, now).await?;
-    if let Some(t) = &ticket {
-        let detail = format!(
-            "delivery to {} failed: {} {}",
-            recipients,
-            report.status.as_deref().unwrap_or(""),
-            report.diagnostic.as_deref().unwrap_or("")
-        );
-        db::messages::insert_event(&mut *conn, t.id, "system", "bounce", detail.trim(), now).await?;
-    }
-    let reason = ticket.is_none().then(|| "bounce names no message of ours; kept in the bounce log".to_string());
-    Ok(Outcome::new(OutcomeKind::Bounce, ticket.map(|t| t.number), reason))
 }
 
 async fn lookup(conn: &mut AnyConnection, m: &PreparedMail) -> Result<Lookup, DbError> {
@@ -247,7 +197,7 @@ async fn store_mail(
             (ticket.id, ticket.number, OutcomeKind::Threaded)
         }
         Decision::FollowUp { parent, .. } => {
-            let (id, number) = new_ticket(conn, cx, m, customer_id, Some(parent.id), now).await?;
+            let (id, number) = super::store_message::new_ticket(conn, cx, m, customer_id, Some(parent.id), now).await?;
             let detail = format!("follow-up ticket #{number} opened by a reply to this closed ticket");
             db::messages::insert_event(&mut *conn, parent.id, "system", "follow_up", &detail, now).await?;
             db::messages::insert_event(
@@ -262,12 +212,12 @@ async fn store_mail(
             (id, number, OutcomeKind::Created)
         }
         Decision::New => {
-            let (id, number) = new_ticket(conn, cx, m, customer_id, None, now).await?;
+            let (id, number) = super::store_message::new_ticket(conn, cx, m, customer_id, None, now).await?;
             (id, number, OutcomeKind::Created)
         }
     };
-    add_cc_participants(conn, cx, m, ticket_id, customer_id, now).await?;
-    insert_message(conn, cx, m, ticket_id, customer_id, raw_id, now).await?;
+    super::store_message::add_cc_participants(conn, cx, m, ticket_id, customer_id, now).await?;
+    super::store_message::insert_message(conn, cx, m, ticket_id, customer_id, raw_id, now).await?;
     if !automatic {
         let text = format!("{}\n{}", m.mail.subject, m.visible_text);
         crate::actions::links::auto_link(conn, ticket_id, &text, cx.order_pattern.as_deref(), now).await?;
@@ -300,120 +250,4 @@ async fn agent_mail_target(
         }
         Decision::New => Ok(None),
     }
-}
-
-async fn new_ticket(
-    conn: &mut AnyConnection,
-    cx: &StoreContext<'_>,
-    m: &PreparedMail,
-    customer_id: i64,
-    parent: Option<i64>,
-    now: i64,
-) -> Result<(i64, i64), DbError> {
-    let subject = if m.mail.subject.is_empty() { "(no subject)" } else { m.mail.subject.as_str() };
-    let new = db::tickets::NewTicket {
-        mailbox_id: cx.mailbox.id,
-        subject,
-        requester_id: customer_id,
-        parent_ticket_id: parent,
-        now,
-    };
-    let (id, number) = db::tickets::insert(conn, &new).await?;
-    db::customers::add_participant(&mut *conn, id, customer_id, "requester").await?;
-    let actor = m.mail.from.as_ref().map(|p| p.email.as_str()).unwrap_or("system");
-    db::messages::insert_event(&mut *conn, id, actor, "created", &format!("by e-mail to {}", cx.mailbox.address), now)
-        .await?;
-    Ok((id, number))
-}
-
-async fn add_cc_participants(
-    conn: &mut AnyConnection,
-    cx: &StoreContext<'_>,
-    m: &PreparedMail,
-    ticket_id: i64,
-    requester: i64,
-    now: i64,
-) -> Result<(), DbError> {
-    for person in m.mail.to.iter().chain(&m.mail.cc).take(50) {
-        if is_ours(&person.email, cx.our_addresses)
-            || db::users::active_by_email(&mut *conn, person.email.as_str()).await?.is_some()
-        {
-            continue;
-        }
-        let id = db::customers::upsert(conn, person.email.as_str(), &person.name, now).await?;
-        if id != requester {
-            db::customers::add_participant(&mut *conn, ticket_id, id, "cc").await?;
-        }
-    }
-    Ok(())
-}
-
-async fn insert_message(
-    conn: &mut AnyConnection,
-    cx: &StoreContext<'_>,
-    m: &PreparedMail,
-    ticket_id: i64,
-    customer_id: i64,
-    raw_id: i64,
-    now: i64,
-) -> Result<(), DbError> {
-    let mail = &m.mail;
-    let from = mail.from.as_ref().expect("checked");
-    let emails = |people: &[super::parse::Person]| {
-        serde_json::to_string(&people.iter().map(|p| p.email.as_str()).collect::<Vec<_>>()).unwrap_or_default()
-    };
-    let mut flags = Vec::new();
-    let c = &mail.classification;
-    for (on, name) in [(c.auto_reply, "auto_reply"), (c.mailing_list, "list"), (m.spam, "spam")] {
-        if on {
-            flags.push(name);
-        }
-    }
-    let new = NewMessage {
-        ticket_id,
-        kind: "customer",
-        mailbox_id: Some(cx.mailbox.id),
-        raw_id: Some(raw_id),
-        customer_id: Some(customer_id),
-        from_addr: from.email.to_string(),
-        from_name: from.name.clone(),
-        to_json: emails(&mail.to),
-        cc_json: emails(&mail.cc),
-        reply_to: mail.reply_to.first().map(|p| p.email.to_string()).unwrap_or_default(),
-        subject: mail.subject.clone(),
-        message_id: mail.message_id.clone(),
-        in_reply_to: mail.in_reply_to.first().cloned(),
-        refs: mail.references.join(" "),
-        visible_text: m.visible_text.clone(),
-        body_text: mail.body_text.clone(),
-        body_html: m.body_html.clone(),
-        auto: c.is_automatic(),
-        flags: flags.join(" "),
-        content_digest: Some(m.digest.clone()),
-        sent_at: mail.date,
-        created_at: now,
-        ..Default::default()
-    };
-    let message_id = db::messages::insert(conn, &new).await?;
-    for (att, sha) in mail.attachments.iter().zip(&m.attachment_sha256) {
-        let a = db::messages::NewAttachment {
-            filename: &att.filename,
-            content_type: &att.content_type,
-            size: att.data.len() as i64,
-            sha256: sha,
-            content_id: att.content_id.as_deref(),
-            inline: att.inline,
-        };
-        db::messages::insert_attachment(conn, message_id, &a, now).await?;
-    }
-    Ok(())
-}
-
-/// Whether an address is one of our mailboxes, or a plus-address of one.
-pub fn is_ours(addr: &EmailAddress, ours: &[EmailAddress]) -> bool {
-    let base = match addr.local_part().split_once('+') {
-        Some((local, _)) => format!("{local}@{}", addr.domain()),
-        None => addr.to_string(),
-    };
-    ours.iter().any(|o| o.as_str() == base)
 }

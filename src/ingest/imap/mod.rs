@@ -2,6 +2,7 @@
 
 mod after_import;
 pub mod connect;
+mod fetch;
 mod poller;
 pub mod probe;
 mod supervisor;

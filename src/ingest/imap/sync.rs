@@ -3,10 +3,9 @@
 use super::after_import::{self, Caps};
 use super::connect::{ImapSession, within};
 use super::{ImapError, uidset};
-use crate::config::{ImapSettings, ImportExisting};
+use crate::config::ImapSettings;
 use crate::db::{self, Db, MailboxRow, SyncState};
 use crate::ingest::{Checkpoint, Input, OutcomeKind, Pipeline, Skipped};
-use futures::TryStreamExt;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -42,10 +41,10 @@ pub struct SyncReport {
 
 /// A message on the server not yet imported.
 #[derive(Debug, Clone, Copy)]
-struct Candidate {
-    uid: u32,
-    size: u64,
-    internal_date: Option<i64>,
+pub(super) struct Candidate {
+    pub(super) uid: u32,
+    pub(super) size: u64,
+    pub(super) internal_date: Option<i64>,
 }
 
 /// Runs one sync. On error nothing after the last committed batch is lost; the next sync resumes there.
@@ -68,9 +67,9 @@ pub async fn sync_once(
     state.uid_validity = Some(validity);
     let uid_next = selected.uid_next.unwrap_or(0);
     let candidates = if first_sync {
-        first_candidates(session, cx, uid_next).await?
+        super::fetch::first_candidates(session, cx, uid_next).await?
     } else {
-        candidates_above(session, cx, state.last_uid, uid_next).await?
+        super::fetch::candidates_above(session, cx, state.last_uid, uid_next).await?
     };
     let mut report = SyncReport::default();
     let mut rest: &[Candidate] = &candidates;
@@ -109,67 +108,6 @@ async fn settle_pending(
     Ok(())
 }
 
-async fn first_candidates(
-    session: &mut ImapSession,
-    cx: &SyncContext<'_>,
-    uid_next: u32,
-) -> Result<Vec<Candidate>, ImapError> {
-    match cx.imap.import_existing {
-        ImportExisting::All => candidates_above(session, cx, 0, uid_next).await,
-        ImportExisting::None => Ok(Vec::new()),
-        ImportExisting::Unseen => {
-            let found =
-                within(cx.timeout, "UID SEARCH", session.uid_search("UNSEEN")).await?.map_err(ImapError::Protocol)?;
-            let uids: Vec<u32> = found.into_iter().collect();
-            if uids.is_empty() {
-                return Ok(Vec::new());
-            }
-            fetch_sizes(session, cx, &uidset::format(&uids), 0).await
-        }
-    }
-}
-
-async fn candidates_above(
-    session: &mut ImapSession,
-    cx: &SyncContext<'_>,
-    last_uid: i64,
-    uid_next: u32,
-) -> Result<Vec<Candidate>, ImapError> {
-    if uid_next != 0 && i64::from(uid_next) <= last_uid + 1 {
-        return Ok(Vec::new());
-    }
-    fetch_sizes(session, cx, &format!("{}:*", last_uid + 1), last_uid).await
-}
-
-/// Sizes and dates of the messages in `set` with a UID above `above`, in UID order.
-async fn fetch_sizes(
-    session: &mut ImapSession,
-    cx: &SyncContext<'_>,
-    set: &str,
-    above: i64,
-) -> Result<Vec<Candidate>, ImapError> {
-    let fetches = within(cx.timeout, "UID FETCH sizes", async {
-        session.uid_fetch(set, "(UID RFC822.SIZE INTERNALDATE)").await?.try_collect::<Vec<_>>().await
-    })
-    .await?
-    .map_err(ImapError::Protocol)?;
-    let mut out: Vec<Candidate> = fetches
-        .iter()
-        .filter_map(|f| {
-            let uid = f.uid?;
-            // `N:*` returns the last message even when its UID is below N.
-            (i64::from(uid) > above).then(|| Candidate {
-                uid,
-                size: u64::from(f.size.unwrap_or(0)),
-                internal_date: f.internal_date().map(|d| d.timestamp()),
-            })
-        })
-        .collect();
-    out.sort_by_key(|c| c.uid);
-    out.dedup_by_key(|c| c.uid);
-    Ok(out)
-}
-
 /// How many candidates go into the next batch: by count and bytes; a message that failed before goes alone.
 fn batch_len(rest: &[Candidate], max: usize, failures: &FetchFailures) -> usize {
     if failures.contains_key(&rest[0].uid) {
@@ -202,7 +140,7 @@ async fn import_batch(
         if c.size > cx.max_message_bytes {
             let reason =
                 format!("too large to fetch: {} bytes (limit {}); left on the server", c.size, cx.max_message_bytes);
-            skipped.push(skip(session, cx, validity, c, reason).await);
+            skipped.push(super::fetch::skip(session, cx, validity, c, reason).await);
         } else if failures.get(&c.uid).is_some_and(|n| *n >= MAX_FETCH_ATTEMPTS) {
             let reason = format!("fetching failed {MAX_FETCH_ATTEMPTS} times; left on the server");
             skipped.push(Skipped {
@@ -217,7 +155,7 @@ async fn import_batch(
             wanted.push(c.uid);
         }
     }
-    let bodies = match fetch_bodies(session, cx, &wanted).await {
+    let bodies = match super::fetch::fetch_bodies(session, cx, &wanted).await {
         Ok(b) => b,
         Err(e) => {
             for uid in &wanted {
@@ -244,59 +182,6 @@ async fn import_batch(
     db::mailboxes::clear_pending(cx.db.pool(), cx.mailbox.id, &cx.imap.folder).await?;
     state.pending.clear();
     Ok(())
-}
-
-/// A message deskmail will not fetch: its headers (when the server gives them) go to quarantine.
-async fn skip(
-    session: &mut ImapSession,
-    cx: &SyncContext<'_>,
-    validity: i64,
-    c: &Candidate,
-    reason: String,
-) -> Skipped {
-    let headers = within(cx.timeout, "UID FETCH header", async {
-        let fetches =
-            session.uid_fetch(c.uid.to_string(), "(UID BODY.PEEK[HEADER])").await?.try_collect::<Vec<_>>().await?;
-        Ok::<_, async_imap::error::Error>(
-            fetches.iter().find_map(|f| f.header().map(|h| String::from_utf8_lossy(h).into_owned())),
-        )
-    })
-    .await
-    .ok()
-    .and_then(Result::ok)
-    .flatten()
-    .unwrap_or_default();
-    tracing::warn!(mailbox = %cx.mailbox.name, uid = c.uid, size = c.size, %reason, "message skipped");
-    Skipped {
-        uid_validity: validity,
-        uid: i64::from(c.uid),
-        size: c.size as i64,
-        headers: crate::ingest::parse::clean(&headers),
-        reason,
-    }
-}
-
-async fn fetch_bodies(
-    session: &mut ImapSession,
-    cx: &SyncContext<'_>,
-    uids: &[u32],
-) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
-    if uids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let fetches = within(cx.timeout, "UID FETCH bodies", async {
-        session.uid_fetch(uidset::format(uids), "(UID BODY.PEEK[])").await?.try_collect::<Vec<_>>().await
-    })
-    .await?
-    .map_err(ImapError::Protocol)?;
-    let mut bodies: Vec<(u32, Vec<u8>)> = fetches
-        .iter()
-        .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
-        .filter(|(uid, _)| uids.contains(uid))
-        .collect();
-    bodies.sort_by_key(|(uid, _)| *uid);
-    bodies.dedup_by_key(|(uid, _)| *uid);
-    Ok(bodies)
 }
 
 fn checkpoint(cx: &SyncContext<'_>, state: &SyncState, skipped: Vec<Skipped>) -> Checkpoint {

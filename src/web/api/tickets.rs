@@ -2,7 +2,7 @@
 
 use super::ApiUser;
 use crate::db::outbox::DeliveryRow;
-use crate::db::tickets::Sort;
+use crate::db::ticket_filter::Sort;
 use crate::db::{AttachmentRow, MessageRow, TicketFilter, TicketRow};
 use crate::domain::{Priority, Status, rfc3339};
 use crate::web::{AppState, Error, Result};

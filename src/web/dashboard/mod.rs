@@ -1,6 +1,7 @@
 //! The dashboard: server-rendered pages for agents and admins (sessions, same-origin checks, strict CSP).
 
 mod admin;
+mod attachments;
 pub mod auth;
 mod canned;
 mod invites;
@@ -8,6 +9,7 @@ mod new_ticket;
 pub mod pages;
 pub mod session;
 mod settings;
+mod sidebar_forms;
 mod static_files;
 mod ticket_forms;
 mod ticket_page;
@@ -51,6 +53,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(tickets_list::router())
         .merge(ticket_page::router())
         .merge(ticket_forms::router())
+        .merge(attachments::router())
+        .merge(sidebar_forms::router())
         .merge(admin::router())
         .merge(canned::router())
         .merge(settings::router())

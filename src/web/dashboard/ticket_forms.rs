@@ -10,7 +10,7 @@ use crate::web::{AppState, Error};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Form, Router};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -23,12 +23,6 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{number}/status", post(status))
         .route("/tickets/{number}/priority", post(priority))
         .route("/tickets/{number}/assignee", post(assignee))
-        .route("/tickets/{number}/tags", post(tags))
-        .route("/tickets/{number}/links", post(add_link))
-        .route("/tickets/{number}/links/{id}/delete", post(remove_link))
-        .route("/tickets/{number}/deliveries/{id}/retry", post(retry_delivery))
-        .route("/tickets/{number}/attachments/{id}", get(download))
-        .route("/tickets/{number}/attachments/{id}/inline", get(inline_image))
         .layer(DefaultBodyLimit::max(30 * 1024 * 1024))
 }
 
@@ -69,7 +63,7 @@ fn addresses(s: &str) -> Vec<String> {
     s.split([',', ';', '\n']).map(str::trim).filter(|a| !a.is_empty()).map(str::to_string).collect()
 }
 
-fn back(number: i64) -> Redirect {
+pub(super) fn back(number: i64) -> Redirect {
     Redirect::to(&format!("/tickets/{number}"))
 }
 
@@ -121,7 +115,7 @@ fn field_error(msg: &str) -> (String, String) {
     }
 }
 
-fn capitalise(s: &str) -> String {
+pub(super) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
@@ -230,130 +224,4 @@ async fn assignee(
         }
     };
     change(&state, &user, &session, number, Changes { assignee: Some(assignee), ..Default::default() }, &what).await
-}
-
-#[derive(Debug, Deserialize)]
-struct TagForm {
-    tag: String,
-    action: String,
-}
-
-async fn tags(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    session: Session,
-    Path(number): Path<i64>,
-    Form(f): Form<TagForm>,
-) -> Result<Redirect, Error> {
-    let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
-    let tag: String =
-        f.tag.trim().to_lowercase().chars().filter(|c| c.is_alphanumeric() || "-_./".contains(*c)).take(40).collect();
-    if tag.is_empty() {
-        flash(&session, "error", "A tag needs letters or digits.").await;
-        return Ok(back(number));
-    }
-    let on = f.action != "remove";
-    if state.db.set_tag(t.id, &tag, on).await? {
-        let (kind, text) = if on {
-            ("tag_added", format!("Tag {tag} added."))
-        } else {
-            ("tag_removed", format!("Tag {tag} removed."))
-        };
-        crate::db::messages::insert_event(state.db.pool(), t.id, &user.email, kind, &tag, crate::domain::now()).await?;
-        flash(&session, "ok", text).await;
-    }
-    Ok(back(number))
-}
-
-async fn retry_delivery(
-    State(state): State<AppState>,
-    CurrentUser(_user): CurrentUser,
-    session: Session,
-    Path((number, id)): Path<(i64, i64)>,
-) -> Result<Redirect, Error> {
-    let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
-    // The delivery must belong to this ticket: ids from other tickets are refused.
-    if !state.db.ticket_deliveries(t.id).await?.iter().any(|d| d.id == id) {
-        return Err(Error::NotFound);
-    }
-    state.db.retry_delivery(id, crate::domain::now()).await?;
-    state.actions.composer.wake();
-    flash(&session, "ok", "Delivery queued again.").await;
-    Ok(back(number))
-}
-
-/// An attachment of this ticket (any other id is 404), always as a download.
-async fn download(
-    State(state): State<AppState>,
-    CurrentUser(_u): CurrentUser,
-    Path((number, id)): Path<(i64, i64)>,
-) -> Result<Response, Error> {
-    let (att, bytes) = attachment_of(&state, number, id).await?;
-    Ok((crate::web::api::download_headers(&att.filename, &att.content_type), bytes).into_response())
-}
-
-/// An inline image (`cid:`) of this ticket's HTML mail: only raster images, never sniffed, sandboxed.
-async fn inline_image(
-    State(state): State<AppState>,
-    CurrentUser(_u): CurrentUser,
-    Path((number, id)): Path<(i64, i64)>,
-) -> Result<Response, Error> {
-    let (att, bytes) = attachment_of(&state, number, id).await?;
-    let ct = match att.content_type.as_str() {
-        "image/png" | "image/jpeg" | "image/gif" | "image/webp" => att.content_type.clone(),
-        _ => return Err(Error::NotFound),
-    };
-    let headers = [
-        (axum::http::header::CONTENT_TYPE, ct),
-        (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
-        (axum::http::header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".into()),
-        (axum::http::header::CACHE_CONTROL, "private, max-age=3600".into()),
-    ];
-    Ok((headers, bytes).into_response())
-}
-
-async fn attachment_of(state: &AppState, number: i64, id: i64) -> Result<(crate::db::AttachmentRow, Vec<u8>), Error> {
-    let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
-    let att = state.db.ticket_attachments(t.id).await?.into_iter().find(|a| a.id == id).ok_or(Error::NotFound)?;
-    let blobs = state.blobs.clone();
-    let sha = att.sha256.clone();
-    let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha))
-        .await
-        .map_err(|e| Error::Internal(e.into()))?
-        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("attachment blob missing")))?;
-    Ok((att, bytes))
-}
-
-#[derive(Debug, Deserialize)]
-struct LinkForm {
-    kind: String,
-    r#ref: String,
-}
-
-async fn add_link(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    session: Session,
-    Path(number): Path<i64>,
-    Form(f): Form<LinkForm>,
-) -> Result<Redirect, Error> {
-    match state.actions.link(number, &f.kind, &f.r#ref, &user.email).await {
-        Ok(l) => flash(&session, "ok", format!("Linked {} {}.", l.kind.replace('_', " "), l.r#ref)).await,
-        Err(ActionError::Invalid(msg)) => {
-            flash(&session, "error", capitalise(msg.trim_start_matches("ref: ").trim_start_matches("kind: "))).await
-        }
-        Err(e) => return Err(e.into()),
-    }
-    Ok(back(number))
-}
-
-async fn remove_link(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    session: Session,
-    Path((number, id)): Path<(i64, i64)>,
-) -> Result<Redirect, Error> {
-    state.actions.unlink(number, id, &user.email).await?;
-    flash(&session, "ok", "Link removed.").await;
-    Ok(back(number))
 }

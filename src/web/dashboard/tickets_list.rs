@@ -4,7 +4,7 @@ use super::auth::{CurrentUser, safe_next};
 use super::pages::{flash, layout, sv, take_flashes};
 use crate::actions::Changes;
 use crate::db::TicketFilter;
-use crate::db::tickets::Sort;
+use crate::db::ticket_filter::Sort;
 use crate::domain::{Priority, Status};
 use crate::web::{AppState, Error};
 use axum::Router;

@@ -1,0 +1,105 @@
+//! The ticket sidebar's forms: tags, links to orders and products, and retrying a failed delivery.
+
+use super::auth::CurrentUser;
+use super::pages::flash;
+use super::ticket_forms::{back, capitalise};
+use crate::actions::ActionError;
+use crate::web::{AppState, Error};
+use axum::extract::{Path, State};
+use axum::response::Redirect;
+use axum::routing::post;
+use axum::{Form, Router};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tickets/{number}/tags", post(tags))
+        .route("/tickets/{number}/links", post(add_link))
+        .route("/tickets/{number}/links/{id}/delete", post(remove_link))
+        .route("/tickets/{number}/deliveries/{id}/retry", post(retry_delivery))
+}
+
+#[derive(Debug, Deserialize)]
+struct TagForm {
+    tag: String,
+    action: String,
+}
+
+async fn tags(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    Path(number): Path<i64>,
+    Form(f): Form<TagForm>,
+) -> Result<Redirect, Error> {
+    let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
+    let tag: String =
+        f.tag.trim().to_lowercase().chars().filter(|c| c.is_alphanumeric() || "-_./".contains(*c)).take(40).collect();
+    if tag.is_empty() {
+        flash(&session, "error", "A tag needs letters or digits.").await;
+        return Ok(back(number));
+    }
+    let on = f.action != "remove";
+    if state.db.set_tag(t.id, &tag, on).await? {
+        let (kind, text) = if on {
+            ("tag_added", format!("Tag {tag} added."))
+        } else {
+            ("tag_removed", format!("Tag {tag} removed."))
+        };
+        crate::db::messages::insert_event(state.db.pool(), t.id, &user.email, kind, &tag, crate::domain::now()).await?;
+        flash(&session, "ok", text).await;
+    }
+    Ok(back(number))
+}
+
+async fn retry_delivery(
+    State(state): State<AppState>,
+    CurrentUser(_user): CurrentUser,
+    session: Session,
+    Path((number, id)): Path<(i64, i64)>,
+) -> Result<Redirect, Error> {
+    let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
+    // The delivery must belong to this ticket: ids from other tickets are refused.
+    if !state.db.ticket_deliveries(t.id).await?.iter().any(|d| d.id == id) {
+        return Err(Error::NotFound);
+    }
+    state.db.retry_delivery(id, crate::domain::now()).await?;
+    state.actions.composer.wake();
+    flash(&session, "ok", "Delivery queued again.").await;
+    Ok(back(number))
+}
+
+#[derive(Debug, Deserialize)]
+struct LinkForm {
+    kind: String,
+    r#ref: String,
+}
+
+async fn add_link(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    Path(number): Path<i64>,
+    Form(f): Form<LinkForm>,
+) -> Result<Redirect, Error> {
+    match state.actions.link(number, &f.kind, &f.r#ref, &user.email).await {
+        Ok(l) => flash(&session, "ok", format!("Linked {} {}.", l.kind.replace('_', " "), l.r#ref)).await,
+        Err(ActionError::Invalid(msg)) => {
+            flash(&session, "error", capitalise(msg.trim_start_matches("ref: ").trim_start_matches("kind: "))).await
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(back(number))
+}
+
+async fn remove_link(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    Path((number, id)): Path<(i64, i64)>,
+) -> Result<Redirect, Error> {
+    state.actions.unlink(number, id, &user.email).await?;
+    flash(&session, "ok", "Link removed.").await;
+    Ok(back(number))
+}
