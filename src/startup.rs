@@ -136,6 +136,7 @@ impl Application {
             pipeline: self.services.pipeline.clone(),
             secrets: self.services.secrets.clone(),
             mailboxes_changed: self.mailboxes_changed.clone(),
+            list_meta: Default::default(),
         };
         let app = router(state);
         let pollers = crate::ingest::imap::Supervisor::new(&self.services, &self.health, &shutdown);

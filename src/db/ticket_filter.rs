@@ -151,9 +151,7 @@ fn search_clause(w: &mut Where, q: &str, backend: super::Backend) {
         super::Backend::Sqlite => {
             let expr = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND ");
             let a = w.arg(Bind::Text(expr));
-            format!(
-                "t.id in (select m.ticket_id from messages_fts f join messages m on m.id = f.rowid where messages_fts match {a})"
-            )
+            format!("t.id in (select ticket_id from messages_fts where messages_fts match {a})")
         }
         super::Backend::Postgres => {
             let expr = terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");

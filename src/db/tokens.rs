@@ -18,15 +18,13 @@ impl Db {
 
     /// The active user owning the token with this hash.
     pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<UserRow>> {
-        let user_id: Option<i64> = sqlx::query_scalar(
-            "select t.user_id from api_tokens t join users u on u.id = t.user_id where t.token_hash = $1 and u.active = 1",
+        Ok(sqlx::query_as(
+            "select u.id, u.email, u.name, u.role, u.password_hash, u.active, u.signature, u.notify_new_ticket, \
+             u.notify_customer_replied, u.notify_assigned from api_tokens t join users u on u.id = t.user_id \
+             where t.token_hash = $1 and u.active = 1",
         )
         .bind(token_hash)
         .fetch_optional(self.pool())
-        .await?;
-        match user_id {
-            Some(id) => Ok(Some(self.user(id).await?)),
-            None => Ok(None),
-        }
+        .await?)
     }
 }

@@ -33,6 +33,8 @@ pub struct AppState {
     pub secrets: crate::secretbox::SecretBox,
     /// Notified after mailboxes change in the dashboard, so the pollers are reconciled without a restart.
     pub mailboxes_changed: Arc<tokio::sync::Notify>,
+    /// The list page's agents, mailboxes and tags, reused for a few seconds.
+    pub list_meta: dashboard::list_meta::MetaCache,
 }
 
 /// The whole HTTP application.

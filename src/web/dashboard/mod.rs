@@ -5,6 +5,7 @@ mod attachments;
 pub mod auth;
 mod canned;
 mod invites;
+pub mod list_meta;
 mod new_ticket;
 pub mod pages;
 pub mod session;

@@ -86,7 +86,27 @@ pub async fn flash(session: &Session, kind: &str, text: impl Into<String>) {
 
 /// Takes the queued flash messages.
 pub async fn take_flashes(session: &Session) -> Vec<Flash> {
-    session.remove::<Vec<Flash>>(FLASH_KEY).await.ok().flatten().unwrap_or_default()
+    refresh_expiry(session).await;
+    // Reading first: removing an absent key would still mark the session changed and write it back.
+    match session.get::<Vec<Flash>>(FLASH_KEY).await.ok().flatten() {
+        Some(list) => {
+            let _ = session.remove::<Vec<Flash>>(FLASH_KEY).await;
+            list
+        }
+        None => Vec::new(),
+    }
+}
+
+const SEEN_KEY: &str = "seen_at";
+
+/// Sessions expire after 7 days without activity; writing a timestamp at most hourly keeps an active
+/// session alive without a database write on every page view.
+async fn refresh_expiry(session: &Session) {
+    let now = crate::domain::now();
+    let seen: i64 = session.get(SEEN_KEY).await.ok().flatten().unwrap_or(0);
+    if now - seen > 3600 {
+        let _ = session.insert(SEEN_KEY, now).await;
+    }
 }
 
 /// The context every page's layout needs: the user, flashes, and the page's own values under `page`.

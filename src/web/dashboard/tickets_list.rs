@@ -112,6 +112,7 @@ async fn list(
     let filter = params.filter(user.id);
     let (tickets, total) = state.db.list_tickets(&filter).await?;
     let counts = state.db.status_counts().await?;
+    let meta = state.list_meta.get(&state.db).await?;
     let count = |s: &str| counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
     let tabs: Vec<_> = ["active", "new", "open", "pending", "resolved", "closed", "all"]
         .iter()
@@ -145,9 +146,9 @@ async fn list(
         tabs => tabs,
         params => sv(&params),
         current_status => nonempty(&params.status).unwrap_or("active"),
-        agents => state.db.users().await?.into_iter().filter(|u| u.active == 1).map(|u| context! { id => u.id, name => u.name.clone() }).collect::<Vec<_>>(),
-        mailboxes => state.db.mailboxes().await?.into_iter().map(|m| m.name).collect::<Vec<_>>(),
-        tags => state.db.all_tags().await?,
+        agents => meta.agents.iter().map(|(id, name)| context! { id => *id, name => name.clone() }).collect::<Vec<_>>(),
+        mailboxes => meta.mailboxes.clone(),
+        tags => meta.tags.clone(),
         page_no => page_no,
         pages => pages,
         prev_url => (page_no > 1).then(|| params.url(&[("page", &(page_no - 1).to_string())])),

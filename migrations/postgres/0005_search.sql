@@ -1,0 +1,2 @@
+-- (SQLite rebuilds its search index here; PostgreSQL's tsvector index needs nothing.)
+select 1;
