@@ -3,7 +3,7 @@
 
     seed_web.py --db PATH [--tickets 100000] [--messages 500000] [--customers 20000] [--agents 10]
                 [--mailboxes support=support@example.test,billing=billing@example.test] [--seed 1]
-                [--fts trigger|rebuild] [--now UNIX] [--json FILE]
+                [--now UNIX] [--json FILE]
 
 Used by `scripts/bench web`: `deskmail migrate` first, then this writes rows straight into the schema
 (not through the mail pipeline): mailboxes (source 'config', matched by name when `deskmail serve`
@@ -19,15 +19,14 @@ The data:
   10/70/15/5%; about half assigned to one of the agents
 * subjects and bodies from a generated vocabulary of --vocabulary (8000) words drawn with a Zipf
   law, so there are common, medium and rare words for full-text search
-* `ticket_counts` and `messages_fts` are what the schema's triggers make: --fts trigger inserts
-  with the triggers in place; --fts rebuild (default, ~2x faster) drops the FTS insert trigger
-  while loading, then runs FTS5's 'rebuild' (the same index: FTS5's integrity-check passes and
-  queries give the same rows) and restores the trigger from its own text
+* `ticket_counts` is what the schema's triggers make; the search index (`messages_fts`, an FTS5
+  table with options newer than Python's SQLite understands) is not touched: its triggers are
+  dropped here and `deskmail reindex` fills it and restores them afterwards
 
 Loading runs with PRAGMA synchronous = off in one transaction per table; the file is left in WAL
 mode (as deskmail uses it), checkpointed. Prints timings; with --json writes
-{"tickets", "messages", "status": {...}, "search_words": [{"word", "messages", "tickets"}], "seconds"}
-where search_words are medium-selective words (each in 0.3-5% of the tickets) for the search runs.
+{"tickets", "messages", "status": {...}, "search_words": [word, ...], "seconds"}
+where search_words are candidates across the frequency range (web.py keeps the medium-selective ones).
 Standard library only.
 """
 
@@ -116,7 +115,6 @@ def main():
     ap.add_argument("--vocabulary", type=int, default=8000)
     ap.add_argument("--mailboxes", default="support=support@example.test,billing=billing@example.test")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--fts", choices=["trigger", "rebuild"], default="rebuild")
     ap.add_argument("--now", type=int, default=0)
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -276,12 +274,10 @@ def main():
     # --- messages, in time order (ids interleave across tickets as real traffic does) -----------------------
     t0 = time.monotonic()
     skeleton.sort()
-    fts_trigger = db.execute("select sql from sqlite_master where type = 'trigger' and name = 'messages_fts_insert'"
-                             ).fetchone()
-    if not fts_trigger:
-        sys.exit("seed_web.py: the schema has no messages_fts_insert trigger")
-    if a.fts == "rebuild":
-        db.execute("drop trigger messages_fts_insert")
+    # The search index (FTS5 with options newer than Python's SQLite) is filled by `deskmail reindex`
+    # afterwards; its triggers are dropped here and recreated there.
+    db.execute("drop trigger if exists messages_fts_insert")
+    db.execute("drop trigger if exists messages_fts_delete")
     thread_ids = {}   # ticket index -> list of message-ids so far
     greet = ["Hello", "Hi", "Dear support", "Good morning", "Hallo", "Hi there"]
     sign = ["Thanks", "Best regards", "Kind regards", "Cheers", "Thank you"]
@@ -331,17 +327,7 @@ def main():
             break
         db.executemany(sql, chunk)
     db.execute("commit")
-    step("messages (fts %s)" % a.fts, t0)
-    if a.fts == "rebuild":
-        t0 = time.monotonic()
-        db.execute("begin")
-        # The index is contentless (migration 0005): fill it from the messages in one pass.
-        db.execute("insert into messages_fts (rowid, subject, body_text, from_addr, from_name, ticket_id) "
-                   "select id, subject, body_text, from_addr, from_name, ticket_id from messages")
-        db.execute(fts_trigger[0])   # the migration's own text, as it was
-        db.execute("commit")
-        step("fts rebuild", t0)
-
+    step("messages", t0)
     # --- checks and search words --------------------------------------------------------------------------------
     t0 = time.monotonic()
     got = dict(db.execute("select status, count from ticket_counts").fetchall())
@@ -350,23 +336,15 @@ def main():
         if got.get(s, 0) != real.get(s, 0):
             sys.exit("seed_web.py: ticket_counts %r != tickets by status %r" % (got, real))
     n_msgs = db.execute("select count(*) from messages").fetchone()[0]
-    words = []
-    for rank in (800, 1200, 1700, 2300, 3000, 4000, 5000, 6500):
-        if rank >= len(text.vocab):
-            continue
-        w = text.vocab[rank]
-        m = db.execute("select count(*) from messages_fts where messages_fts match ?", ('"%s"*' % w,)).fetchone()[0]
-        tk = db.execute("select count(distinct f.ticket_id) from messages_fts f "
-                        "where messages_fts match ?", ('"%s"*' % w,)).fetchone()[0]
-        if 0.003 * n <= tk <= 0.05 * n:
-            words.append({"word": w, "messages": m, "tickets": tk})
+    # Candidate search words across the vocabulary's frequency range; web.py keeps the medium-selective ones.
+    words = [text.vocab[r] for r in (800, 1200, 1700, 2300, 3000, 4000, 5000, 6500) if r < len(text.vocab)]
     db.execute("pragma wal_checkpoint(truncate)")
     db.close()
     step("checks", t0)
     secs = time.monotonic() - t_start
     out = {"tickets": n, "messages": n_msgs, "customers": a.customers, "agents": a.agents,
            "mailboxes": [m[1] for m in mailboxes], "status": real, "tags": len(tags), "participants": len(parts),
-           "events": len(events), "search_words": words, "fts": a.fts, "seconds": round(secs, 1),
+           "events": len(events), "search_words": words, "seconds": round(secs, 1),
            "steps": timings}
     print("seeded %d tickets, %d messages in %.1f s (%s); status %s; search words %s" % (
         n, n_msgs, secs, ", ".join(timings), json.dumps(real, sort_keys=True),

@@ -50,6 +50,8 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Import the shop catalog (products, orders with lines) from NDJSON; exit 65 when lines were rejected.
     Import(import::ImportArgs),
+    /// Rebuild the full-text search index from the stored messages (after a bulk load or restore).
+    Reindex,
     /// Check mailboxes.
     #[command(subcommand)]
     Mailbox(mailbox::MailboxCommand),
@@ -72,6 +74,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Ingest(args) => return ingest::ingest(settings, args).await,
         Command::Mailbox(cmd) => mailbox::mailbox(settings, cmd).await,
         Command::Import(args) => import::import(settings, args).await,
+        Command::Reindex => serve::reindex(settings).await,
     };
     match result {
         Ok(code) => code,

@@ -27,3 +27,10 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<i32> {
     println!("database is up to date");
     Ok(exit::OK)
 }
+
+pub async fn reindex(settings: Settings) -> anyhow::Result<i32> {
+    let services = Services::start(settings).await?;
+    let n = services.db.rebuild_search_index().await?;
+    println!("search index rebuilt: {n} messages");
+    Ok(exit::OK)
+}

@@ -10,6 +10,7 @@ pub mod messages;
 pub mod outbox;
 pub mod quarantine;
 pub mod raw;
+mod search_index;
 mod settings;
 pub mod ticket_filter;
 pub mod tickets;
