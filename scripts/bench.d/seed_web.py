@@ -346,9 +346,8 @@ def main():
            "mailboxes": [m[1] for m in mailboxes], "status": real, "tags": len(tags), "participants": len(parts),
            "events": len(events), "search_words": words, "seconds": round(secs, 1),
            "steps": timings}
-    print("seeded %d tickets, %d messages in %.1f s (%s); status %s; search words %s" % (
-        n, n_msgs, secs, ", ".join(timings), json.dumps(real, sort_keys=True),
-        ", ".join("%s (%d tickets)" % (w["word"], w["tickets"]) for w in words)), flush=True)
+    print("seeded %d tickets, %d messages in %.1f s (%s); status %s; candidate search words %s" % (
+        n, n_msgs, secs, ", ".join(timings), json.dumps(real, sort_keys=True), ", ".join(words)), flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f)

@@ -1,12 +1,11 @@
 //! An agent opens a ticket to a customer: the ticket, its participants and the first (outbound) message, in one transaction.
 
 use super::{ActionError, Actions, NewFile, with_signature};
-use crate::db::{self, MailboxRow, UserRow, messages::NewAttachment, messages::NewMessage, tickets::NewTicket};
+use crate::db::{self, MailboxRow, UserRow, messages::NewMessage, tickets::NewTicket};
 use crate::domain::{EmailAddress, Status};
 use crate::outbound::Composer;
 use crate::outbound::compose::Draft;
 use crate::outbound::context::message_json;
-use crate::storage::sha256_hex;
 use sqlx::AnyConnection;
 
 /// A new ticket as the agent wrote it.
@@ -38,25 +37,14 @@ impl Actions {
     /// Invalid input is `ActionError::Invalid("field: why")` (fields `email`, `mailbox`, `subject`, `body`, `cc`).
     pub async fn open_ticket(&self, author: &UserRow, input: OpenInput) -> Result<i64, ActionError> {
         let checked = self.check_open(&input).await?;
-        store_blobs(&self.blobs, &input.attachments).await?;
+        super::reply::store_files(&self.blobs, &input.attachments).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
-        if let Some((user, key)) = &input.idempotency
-            && !db::outbox::claim_idempotency_key(&mut tx, *user, &format!("open:{key}"), now).await?
-        {
-            let prior: String =
-                sqlx::query_scalar("select response from idempotency_keys where user_id = $1 and key = $2")
-                    .bind(*user)
-                    .bind(format!("open:{key}"))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db::DbError::from)?;
-            return Err(ActionError::Duplicate(prior.parse().unwrap_or(0)));
-        }
+        // Prefixed, so a key reused for a reply on the new ticket does not collide.
+        let key = input.idempotency.as_ref().map(|(user, key)| (*user, format!("open:{key}")));
+        super::reply::claim_key(&mut tx, &key, now).await?;
         let number = self.write_open(&mut tx, author, &input, &checked, now).await?;
-        if let Some((user, key)) = &input.idempotency {
-            db::outbox::store_idempotent_response(&mut tx, *user, &format!("open:{key}"), &number.to_string()).await?;
-        }
+        super::reply::finish_key(&mut tx, &key, number).await?;
         tx.commit().await.map_err(db::DbError::from)?;
         self.composer.wake();
         Ok(number)
@@ -134,7 +122,7 @@ impl Actions {
             ..Default::default()
         };
         let message_id = db::messages::insert(tx, &message).await?;
-        insert_files(tx, message_id, &input.attachments, now).await?;
+        super::reply::insert_files(tx, message_id, &input.attachments, now).await?;
         let mut text = message_json(body, &author.name, &author.email, now);
         text["first"] = serde_json::Value::Bool(true);
         let draft = Draft {
@@ -161,43 +149,4 @@ impl Actions {
         super::update::record_status(tx, &ticket, input.status.unwrap_or(Status::Pending), &author.email, now).await?;
         Ok(number)
     }
-}
-
-/// Writes the files to the blob store and syncs them before the transaction that names them.
-async fn store_blobs(blobs: &crate::storage::BlobStore, files: &[NewFile]) -> Result<(), ActionError> {
-    if files.is_empty() {
-        return Ok(());
-    }
-    let blobs = blobs.clone();
-    let files: Vec<(String, Vec<u8>)> = files.iter().map(|f| (sha256_hex(&f.data), f.data.clone())).collect();
-    tokio::task::spawn_blocking(move || {
-        for (sha, data) in &files {
-            blobs.put(sha, data)?;
-        }
-        blobs.sync()
-    })
-    .await
-    .map_err(|e| ActionError::Storage(std::io::Error::other(e)))??;
-    Ok(())
-}
-
-async fn insert_files(
-    conn: &mut AnyConnection,
-    message_id: i64,
-    files: &[NewFile],
-    now: i64,
-) -> Result<(), ActionError> {
-    for f in files {
-        let sha = sha256_hex(&f.data);
-        let a = NewAttachment {
-            filename: &f.filename,
-            content_type: &f.content_type,
-            size: f.data.len() as i64,
-            sha256: &sha,
-            content_id: None,
-            inline: false,
-        };
-        db::messages::insert_attachment(conn, message_id, &a, now).await?;
-    }
-    Ok(())
 }

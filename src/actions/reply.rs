@@ -41,7 +41,7 @@ impl Actions {
     /// Stores the agent's reply on the ticket and queues it to the customer; returns the message id.
     pub async fn reply(&self, number: i64, author: &UserRow, input: ReplyInput) -> Result<i64, ActionError> {
         let ticket = self.ticket(number).await?;
-        self.store_files(&input.attachments).await?;
+        store_files(&self.blobs, &input.attachments).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         claim_key(&mut tx, &input.idempotency, now).await?;
@@ -56,7 +56,7 @@ impl Actions {
     /// Stores an internal note (never mailed); returns the message id.
     pub async fn note(&self, number: i64, author: &UserRow, input: ReplyInput) -> Result<i64, ActionError> {
         let ticket = self.ticket(number).await?;
-        self.store_files(&input.attachments).await?;
+        store_files(&self.blobs, &input.attachments).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         claim_key(&mut tx, &input.idempotency, now).await?;
@@ -64,24 +64,6 @@ impl Actions {
         finish_key(&mut tx, &input.idempotency, message_id).await?;
         tx.commit().await.map_err(DbErrorExt::db)?;
         Ok(message_id)
-    }
-
-    /// Writes uploaded files to the blob store and syncs them before the transaction that names them.
-    async fn store_files(&self, files: &[NewFile]) -> Result<(), ActionError> {
-        if files.is_empty() {
-            return Ok(());
-        }
-        let blobs = self.blobs.clone();
-        let files: Vec<(String, Vec<u8>)> = files.iter().map(|f| (sha256_hex(&f.data), f.data.clone())).collect();
-        tokio::task::spawn_blocking(move || {
-            for (sha, data) in &files {
-                blobs.put(sha, data)?;
-            }
-            blobs.sync()
-        })
-        .await
-        .map_err(|e| ActionError::Storage(std::io::Error::other(e)))??;
-        Ok(())
     }
 }
 
@@ -211,6 +193,24 @@ pub async fn write_note(
     Ok(message_id)
 }
 
+/// Writes uploaded files to the blob store and syncs them before the transaction that names them.
+pub(super) async fn store_files(blobs: &crate::storage::BlobStore, files: &[NewFile]) -> Result<(), ActionError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let blobs = blobs.clone();
+    let files: Vec<(String, Vec<u8>)> = files.iter().map(|f| (sha256_hex(&f.data), f.data.clone())).collect();
+    tokio::task::spawn_blocking(move || {
+        for (sha, data) in &files {
+            blobs.put(sha, data)?;
+        }
+        blobs.sync()
+    })
+    .await
+    .map_err(|e| ActionError::Storage(std::io::Error::other(e)))??;
+    Ok(())
+}
+
 fn name_for(address: &str, ticket: &db::TicketRow) -> String {
     if address.eq_ignore_ascii_case(&ticket.requester_email) { ticket.requester_name.clone() } else { String::new() }
 }
@@ -227,7 +227,7 @@ fn validate_addresses(to: &[String], cc: &[String]) -> Result<(), ActionError> {
     Ok(())
 }
 
-async fn insert_files(
+pub(super) async fn insert_files(
     conn: &mut AnyConnection,
     message_id: i64,
     files: &[NewFile],
@@ -248,7 +248,11 @@ async fn insert_files(
     Ok(())
 }
 
-async fn claim_key(conn: &mut AnyConnection, key: &Option<(i64, String)>, now: i64) -> Result<(), ActionError> {
+pub(super) async fn claim_key(
+    conn: &mut AnyConnection,
+    key: &Option<(i64, String)>,
+    now: i64,
+) -> Result<(), ActionError> {
     if let Some((user, key)) = key
         && !db::outbox::claim_idempotency_key(conn, *user, key, now).await?
     {
@@ -263,7 +267,11 @@ async fn claim_key(conn: &mut AnyConnection, key: &Option<(i64, String)>, now: i
     Ok(())
 }
 
-async fn finish_key(conn: &mut AnyConnection, key: &Option<(i64, String)>, message_id: i64) -> Result<(), ActionError> {
+pub(super) async fn finish_key(
+    conn: &mut AnyConnection,
+    key: &Option<(i64, String)>,
+    message_id: i64,
+) -> Result<(), ActionError> {
     if let Some((user, key)) = key {
         db::outbox::store_idempotent_response(conn, *user, key, &message_id.to_string()).await?;
     }

@@ -217,7 +217,7 @@ fn import_unseen() -> ImportExisting {
     ImportExisting::Unseen
 }
 fn pool_size() -> u32 {
-    4
+    8
 }
 
 #[cfg(test)]

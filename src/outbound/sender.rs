@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 /// Deliveries claimed per step.
 const CLAIM: i64 = 64;
 /// Sends in flight at once.
-const CONCURRENCY: usize = 8;
+pub const CONCURRENCY: usize = 16;
 
 /// Transports by mailbox id, with the settings they were built from.
 type TransportCache = HashMap<i64, (String, Result<Transport, SendError>)>;

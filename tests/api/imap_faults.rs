@@ -164,7 +164,10 @@ async fn mail_too_large_to_fetch_is_quarantined_with_its_headers_and_left_untouc
     let Some(env) = MailEnv::shared() else { return };
     let support = env.address("big");
     let mut s = env.session(&support).await;
-    let big = format!("From: c@customer.example\r\nTo: {support}\r\nSubject: huge scan\r\nMessage-ID: <big@c.example>\r\n\r\n{}\r\n", "x".repeat(20_000));
+    let big = format!(
+        "From: c@customer.example\r\nTo: {support}\r\nSubject: huge scan\r\nMessage-ID: <big@c.example>\r\n\r\n{}\r\n",
+        "x".repeat(20_000)
+    );
     append(&mut s, "INBOX", big.as_bytes()).await;
     append(&mut s, "INBOX", &test_mail("c@customer.example", &support, "small-after-big")).await;
     let mb = env.mailbox("imap", &support, |i| i.after_import = AfterImport::Move("Done".into()));
@@ -178,7 +181,12 @@ async fn mail_too_large_to_fetch_is_quarantined_with_its_headers_and_left_untouc
     };
     assert_eq!(wait_tickets(&app, "small-after-big", 1, 10).await, 1, "the queue moves on past the big message");
     let (_, q) = app.get("/api/v1/quarantine").await;
-    let entry = q["quarantine"].as_array().unwrap().iter().find(|e| e["headers"].as_str().unwrap_or("").contains("huge scan")).cloned();
+    let entry = q["quarantine"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["headers"].as_str().unwrap_or("").contains("huge scan"))
+        .cloned();
     let entry = entry.expect("the big message is in quarantine with its headers");
     assert_eq!(entry["raw_kept"], false);
     assert!(entry["reason"].as_str().unwrap().contains("too large"));

@@ -17,10 +17,36 @@ async fn an_agent_sees_linked_orders_with_lines_and_adds_and_removes_links() {
         json!({"type": "order", "number": "100024", "customer_email": "jose@customer.example", "status": "paid", "placed_at": 1_790_100_000}),
     ];
     let body: String = catalog.iter().map(|v| v.to_string() + "\n").collect();
-    let resp = app.client.post(format!("{}/api/v1/catalog/import", app.address)).bearer_auth(&app.admin_token).body(body).send().await.unwrap();
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/catalog/import", app.address))
+        .bearer_auth(&app.admin_token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
-    let number = app.ingest(&mail("José <jose@customer.example>", "Broken", "j1@customer.example", "About my order #100023: the lamp broke.")).await.ticket.unwrap();
-    let canned = app.services.db.save_canned(None, Some(agent), "Order answer", "Regarding your order {{ links.orders[0].number }}, {{ customer.name }}:").await.unwrap();
+    let number = app
+        .ingest(&mail(
+            "José <jose@customer.example>",
+            "Broken",
+            "j1@customer.example",
+            "About my order #100023: the lamp broke.",
+        ))
+        .await
+        .ticket
+        .unwrap();
+    let canned = app
+        .services
+        .db
+        .save_canned(
+            None,
+            Some(agent),
+            "Order answer",
+            "Regarding your order {{ links.orders[0].number }}, {{ customer.name }}:",
+        )
+        .await
+        .unwrap();
 
     let Some(b) = Browser::start(&app).await else { return };
     b.goto(&format!("/tickets/{number}")).await;
@@ -44,7 +70,8 @@ async fn an_agent_sees_linked_orders_with_lines_and_adds_and_removes_links() {
     b.screenshot("ticket-links").await;
 
     let t = app.ticket(number).await;
-    let mut refs: Vec<String> = t["links"].as_array().unwrap().iter().map(|l| l["ref"].as_str().unwrap().to_string()).collect();
+    let mut refs: Vec<String> =
+        t["links"].as_array().unwrap().iter().map(|l| l["ref"].as_str().unwrap().to_string()).collect();
     refs.sort();
     assert_eq!(refs, ["100023", "100024", "LAMP-1"]);
     b.click_and_wait("aside .shop button[aria-label='Remove link 100023']").await;
