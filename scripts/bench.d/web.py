@@ -157,7 +157,13 @@ def run_load(name, hey, server, urls, headers, duration, conns, qps, target_rate
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy0 = bl.proc_stat()
     t0 = time.monotonic()
-    procs = [hey_run(hey, u, headers, duration, conns, qps) for u in urls]
+    # hey's workers tick in step: C workers at Q/s send bursts of C requests. Starting the processes
+    # (one per URL) spread over one tick, and using few workers, keeps arrivals close to even.
+    procs = []
+    for i, u in enumerate(urls):
+        if i:
+            time.sleep(1.0 / (qps * len(urls)))
+        procs.append(hey_run(hey, u, headers, duration, conns, qps))
     samples = []
     for pr in procs:
         out, err = pr.communicate()
@@ -331,9 +337,10 @@ def main():
         warmup(hey, [api_url] + api_search[:2], api_h, WARMUP_S)
         results = []
         d = a.duration
-        # fixed rate: hey -c C -q Q gives C*Q req/s; each worker waits for its answer, so keep Q low
-        # enough (C large) that a slow answer does not cost a tick: 100 ms between requests per worker
-        c_fixed = max(1, a.rate // 10)
+        # fixed rate: hey -c C -q Q gives C*Q req/s. Its workers tick in step, so C requests arrive at
+        # once every 1/Q s: 50 workers at 10/s would be bursts of 50 every 100 ms, not 500/s. A worker
+        # waits for its answer, so Q must leave room for the answer: 10 ms between requests per worker.
+        c_fixed = max(1, a.rate // 100)
         q_fixed = a.rate / c_fixed
         p("run: GET /tickets at %d/s for %d s (hey -c %d -q %g)" % (a.rate, d, c_fixed, q_fixed))
         results.append(run_load("list page /tickets", hey, server, [page_url], page_h, d, c_fixed, q_fixed,
@@ -342,7 +349,7 @@ def main():
         results.append(run_load("list API /api/v1/tickets", hey, server, [api_url], api_h, d, c_fixed, q_fixed,
                                 a.rate, API_P99_MS))
         per_word = a.search_rate / len(words)
-        c_s = max(1, round(per_word / 5)) if per_word >= 5 else 1
+        c_s = 1   # one worker per word; the words' processes start spread over a tick (see run_load)
         q_s = per_word / c_s
         p("run: search at %d/s over %d words for %d s (per word hey -c %d -q %g)" % (
             a.search_rate, len(words), d, c_s, q_s))
