@@ -84,7 +84,19 @@ async fn read_and_prepare(services: &Services, names: &[String]) -> Batch {
             Err(e) => lines.push(Line { file: name.clone(), result: Err(format!("cannot read: {e}")) }),
         }
     }
-    Batch { lines, prepared: services.pipeline.prepare_all(inputs).await }
+    let prepared = services.pipeline.prepare_all(inputs).await;
+    match services.pipeline.write_blobs(prepared).await {
+        Ok(prepared) => Batch { lines, prepared },
+        Err(e) => {
+            let reason = format!("temporary failure, retry later: cannot write to the storage directory: {e}");
+            tracing::error!(error = %reason, "batch not stored");
+            let lines = lines
+                .into_iter()
+                .map(|l| if l.result.is_ok() { Line { result: Err(reason.clone()), ..l } } else { l })
+                .collect();
+            Batch { lines, prepared: Vec::new() }
+        }
+    }
 }
 
 async fn store(services: &Services, mailbox: &MailboxRow, batch: Option<Batch>) -> Vec<Line> {

@@ -111,8 +111,15 @@ impl Pipeline {
         self.context.read().expect("context lock").clone()
     }
 
-    fn store_context<'a>(&'a self, mailbox: &'a MailboxRow, ctx: &'a PrepareContext) -> StoreContext<'a> {
-        StoreContext {
+    async fn store_context<'a>(
+        &'a self,
+        mailbox: &'a MailboxRow,
+        ctx: &'a PrepareContext,
+    ) -> Result<StoreContext<'a>, DbError> {
+        let staff = sqlx::query_scalar::<_, String>("select email from users where active = 1")
+            .fetch_all(self.db.pool())
+            .await?;
+        Ok(StoreContext {
             mailbox,
             signer: &ctx.signer,
             our_addresses: &ctx.our_addresses,
@@ -121,7 +128,9 @@ impl Pipeline {
             order_pattern: serde_json::from_str::<crate::config::MailboxSettings>(&mailbox.settings_json)
                 .ok()
                 .and_then(|m| m.order_pattern),
-        }
+            staff: staff.into_iter().collect(),
+            can_send: crate::outbound::Composer::can_send(mailbox),
+        })
     }
 
     /// Prepares inputs on blocking threads, in parallel chunks.
@@ -152,18 +161,19 @@ impl Pipeline {
         inputs: Vec<Input>,
         checkpoint: Option<Checkpoint>,
     ) -> Result<Vec<Outcome>, IngestError> {
-        let prepared = self.prepare_all(inputs).await;
+        let prepared = self.write_blobs(self.prepare_all(inputs).await).await?;
         self.store_prepared(mailbox, prepared, checkpoint).await
     }
 
-    /// The second half of [`Pipeline::ingest`], for callers that prepare the next batch meanwhile.
+    /// The second half of [`Pipeline::ingest`] (blobs already written by [`Pipeline::write_blobs`]), for callers
+    /// that prepare and write the next batch meanwhile: makes the blobs durable (one sync), then stores.
     pub async fn store_prepared(
         &self,
         mailbox: &MailboxRow,
         prepared: Vec<(Prepared, Source)>,
         checkpoint: Option<Checkpoint>,
     ) -> Result<Vec<Outcome>, IngestError> {
-        let prepared = self.write_blobs(prepared).await?;
+        self.sync_blobs().await?;
         let items: Vec<(&Prepared, Source)> = prepared.iter().map(|(p, s)| (p, *s)).collect();
         let outcomes = match self.store_batch(mailbox, &items, checkpoint.as_ref()).await {
             Ok(o) => o,
@@ -177,8 +187,14 @@ impl Pipeline {
         Ok(outcomes)
     }
 
-    /// Writes every raw message and attachment of the batch, then makes them durable with one sync.
-    async fn write_blobs(&self, prepared: Vec<(Prepared, Source)>) -> std::io::Result<Vec<(Prepared, Source)>> {
+    /// Makes every blob written so far durable: one `syncfs`.
+    pub async fn sync_blobs(&self) -> std::io::Result<()> {
+        let blobs = self.blobs.clone();
+        tokio::task::spawn_blocking(move || blobs.sync()).await.expect("sync does not panic")
+    }
+
+    /// Writes every raw message and attachment of the batch (not yet durable: [`Pipeline::store_prepared`] syncs).
+    pub async fn write_blobs(&self, prepared: Vec<(Prepared, Source)>) -> std::io::Result<Vec<(Prepared, Source)>> {
         let blobs = self.blobs.clone();
         tokio::task::spawn_blocking(move || {
             for (p, _) in &prepared {
@@ -189,7 +205,6 @@ impl Pipeline {
                     }
                 }
             }
-            blobs.sync()?;
             Ok(prepared)
         })
         .await
@@ -203,7 +218,7 @@ impl Pipeline {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Vec<Outcome>, DbError> {
         let ctx = self.context();
-        let cx = self.store_context(mailbox, &ctx);
+        let cx = self.store_context(mailbox, &ctx).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         let mut outcomes = Vec::with_capacity(items.len());

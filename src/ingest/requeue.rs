@@ -47,6 +47,7 @@ impl Pipeline {
 
     async fn requeue(&self, mailbox: &MailboxRow, held: Held, prepared: Prepared) -> Result<Outcome, IngestError> {
         let (prepared, _) = self.write_blobs(vec![(prepared, None)]).await?.remove(0);
+        self.sync_blobs().await?;
         let outcome = self.store_requeued(mailbox, held, &prepared).await?;
         self.composer.wake();
         Ok(outcome)
@@ -54,7 +55,7 @@ impl Pipeline {
 
     async fn store_requeued(&self, mailbox: &MailboxRow, held: Held, item: &Prepared) -> Result<Outcome, DbError> {
         let ctx = self.context();
-        let cx = self.store_context(mailbox, &ctx);
+        let cx = self.store_context(mailbox, &ctx).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         let outcome = match &item.content {

@@ -53,6 +53,10 @@ pub struct StoreContext<'a> {
     pub trusted_authserv_ids: &'a [String],
     /// The mailbox's `order_pattern` (automatic order links); `None` uses the default.
     pub order_pattern: Option<String>,
+    /// Active staff addresses (read once per batch: staff mail is handled apart, and gets no acknowledgement).
+    pub staff: std::collections::HashSet<String>,
+    /// Whether the mailbox can send (else no acknowledgement or notice is composed at all).
+    pub can_send: bool,
 }
 
 /// Stores one prepared input inside the caller's transaction.
@@ -127,7 +131,7 @@ async fn ticket_number(conn: &mut AnyConnection, ticket_id: i64) -> Result<i64, 
     Ok(db::tickets::by_id(&mut *conn, ticket_id).await?.ok_or(DbError::NotFound)?.number)
 }
 
-async fn lookup(conn: &mut AnyConnection, m: &PreparedMail) -> Result<Lookup, DbError> {
+async fn lookup(conn: &mut AnyConnection, cx: &StoreContext<'_>, m: &PreparedMail) -> Result<Lookup, DbError> {
     let mut out = Lookup::default();
     for number in &m.facts.signed_tickets {
         if let Some(t) = db::tickets::by_number(&mut *conn, *number).await? {
@@ -148,8 +152,7 @@ async fn lookup(conn: &mut AnyConnection, m: &PreparedMail) -> Result<Lookup, Db
         && let Some(t) = db::tickets::by_number(&mut *conn, number).await?
     {
         let sender = m.mail.from.as_ref().map(|p| p.email.as_str()).unwrap_or_default();
-        let participant = db::customers::is_participant(&mut *conn, t.id, sender).await?
-            || db::users::active_by_email(&mut *conn, sender).await?.is_some();
+        let participant = db::customers::is_participant(&mut *conn, t.id, sender).await? || cx.staff.contains(sender);
         out.by_subject_tag = Some((to_ref(&t), participant));
     }
     Ok(out)
@@ -167,9 +170,9 @@ async fn store_mail(
     now: i64,
 ) -> Result<Outcome, DbError> {
     let automatic = m.mail.classification.is_automatic();
-    let decision = decide(&lookup(conn, m).await?, automatic);
+    let decision = decide(&lookup(conn, cx, m).await?, automatic);
     let from = m.mail.from.as_ref().expect("prepare quarantines mail without sender");
-    let staff = db::users::active_by_email(&mut *conn, from.email.as_str()).await?.is_some();
+    let staff = cx.staff.contains(from.email.as_str());
     let to_agent_address = m.facts.token.is_some_and(|t| t.agent.is_some());
     if (staff || to_agent_address) && !automatic {
         let target = agent_mail_target(conn, m, decision).await?;
@@ -227,7 +230,9 @@ async fn store_mail(
         OutcomeKind::Created => {
             // Staff writing to support get no acknowledgement.
             let suppress_ack = automatic || c.mailing_list || m.spam || staff;
-            cx.composer.ticket_created(conn, ticket_id, suppress_ack, now).await?;
+            if cx.can_send {
+                cx.composer.ticket_created(conn, ticket_id, suppress_ack, now).await?;
+            }
         }
         _ if !automatic => cx.composer.customer_replied(conn, ticket_id, now).await?,
         _ => {}

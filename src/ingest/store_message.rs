@@ -39,9 +39,7 @@ pub(super) async fn add_cc_participants(
     now: i64,
 ) -> Result<(), DbError> {
     for person in m.mail.to.iter().chain(&m.mail.cc).take(50) {
-        if is_ours(&person.email, cx.our_addresses)
-            || db::users::active_by_email(&mut *conn, person.email.as_str()).await?.is_some()
-        {
+        if is_ours(&person.email, cx.our_addresses) || cx.staff.contains(person.email.as_str()) {
             continue;
         }
         let id = db::customers::upsert(conn, person.email.as_str(), &person.name, now).await?;
