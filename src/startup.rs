@@ -150,6 +150,13 @@ impl Application {
         workers.push(tokio::spawn(sender.run(shutdown.clone())));
         let days = self.services.settings.tickets.auto_close_days;
         workers.push(tokio::spawn(crate::actions::auto_close::run(self.services.db.clone(), days, shutdown.clone())));
+        let (composer, dir) = (self.services.composer.clone(), self.services.settings.templates.dir.clone());
+        workers.push(tokio::spawn(crate::outbound::template_watch::run(
+            composer,
+            self.services.db.clone(),
+            dir,
+            shutdown.clone(),
+        )));
         let stop = shutdown.clone();
         axum::serve(self.listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(async move { stop.cancelled().await })

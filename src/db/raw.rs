@@ -117,12 +117,32 @@ pub async fn insert_bounce(conn: &mut AnyConnection, b: &NewBounce<'_>, now: i64
     Ok(())
 }
 
+/// A logged bounce, as admins see it.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct BounceRow {
+    pub id: i64,
+    pub sha256: String,
+    pub mailbox: Option<String>,
+    pub ticket: Option<i64>,
+    pub original_message_id: Option<String>,
+    pub status: Option<String>,
+    pub diagnostic: Option<String>,
+    pub recipients: String,
+    pub created_at: i64,
+}
+
 impl Db {
-    /// The storage path and size of a raw message.
-    pub async fn raw_by_sha(&self, sha256: &str) -> Result<Option<(i64, String, i64)>> {
-        Ok(sqlx::query_as("select id, path, size from raw_messages where sha256 = $1")
-            .bind(sha256)
-            .fetch_optional(self.pool())
-            .await?)
+    /// The bounce log, newest first: every DSN received, with the ticket when it named our mail.
+    pub async fn bounces(&self, limit: i64, offset: i64) -> Result<Vec<BounceRow>> {
+        Ok(sqlx::query_as(
+            "select b.id, r.sha256, m.name as mailbox, t.number as ticket, b.original_message_id, b.status, b.diagnostic, \
+             b.recipients, b.created_at from bounces b join raw_messages r on r.id = b.raw_id \
+             left join mailboxes m on m.id = b.mailbox_id left join tickets t on t.id = b.ticket_id \
+             order by b.id desc limit $1 offset $2",
+        )
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.pool())
+        .await?)
     }
 }

@@ -9,6 +9,7 @@ mod notify;
 pub mod plain;
 pub mod sender;
 mod subject;
+pub mod template_watch;
 pub mod templates;
 
 pub use compose::Composer;

@@ -15,7 +15,8 @@ store_tests!(
     a_dashboard_mailbox_imports_without_a_restart_and_stops_when_disabled,
     a_broken_template_is_refused_and_a_saved_override_changes_the_next_acknowledgement,
     quarantined_mail_is_retried_turned_into_a_ticket_or_deleted,
-    a_failed_delivery_is_listed_and_retried
+    a_failed_delivery_is_listed_and_retried,
+    the_bounce_log_lists_reports_with_their_ticket_and_raw_download,
 );
 
 const PASSWORD: &str = "admin pages password";
@@ -475,4 +476,23 @@ async fn a_failed_delivery_is_listed_and_retried(store: Store) {
     })
     .await;
     assert!(again.is_some(), "the retried delivery was not attempted again at once");
+}
+
+async fn the_bounce_log_lists_reports_with_their_ticket_and_raw_download(store: Store) {
+    let Some(app) = crate::helpers::spawn_app(store).await else { return };
+    let admin = Browser::signed_in(&app, "root@example.test", Role::Admin).await;
+    app.ingest(crate::ingest::dsn_for("nobody-of-ours@elsewhere.example").as_bytes()).await;
+    let page = admin.get("/admin/bounces").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("5.1.1")
+            && page.body.contains("none of ours")
+            && page.body.contains("gone@customer.example"),
+        "{}",
+        page.body
+    );
+    let id: i64 = sqlx::query_scalar("select id from bounces").fetch_one(app.services.db.pool()).await.unwrap();
+    let raw = admin.get(&format!("/admin/bounces/{id}/raw")).await;
+    assert_eq!(raw.status, 200);
+    assert!(raw.body.contains("Undelivered Mail Returned to Sender"));
 }

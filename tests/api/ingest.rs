@@ -145,6 +145,13 @@ async fn a_bounce_naming_nothing_of_ours_is_logged(store: Store) {
     assert!(b.reason.unwrap().contains("bounce log"));
     let (_, list) = app.get("/api/v1/tickets").await;
     assert_eq!(list["total"], 0);
+    let (status, log) = app.get("/api/v1/bounces").await;
+    assert_eq!(status, 200);
+    assert_eq!(log["bounces"][0]["status"], "5.1.1");
+    assert_eq!(log["bounces"][0]["ticket"], serde_json::Value::Null);
+    assert_eq!(log["bounces"][0]["recipients"], "gone@customer.example");
+    let agent = app.token_for("agent@example.test", deskmail::domain::Role::Agent).await;
+    assert_eq!(app.get_as("/api/v1/bounces", &agent).await.0, 403);
 }
 
 /// A standard RFC 3464 report about the message `original`.

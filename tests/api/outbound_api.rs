@@ -208,3 +208,28 @@ async fn resolved_tickets_close_after_the_configured_days(store: Store) {
     assert_eq!(app.ticket(n).await["status"], "closed");
     assert_eq!(app.ticket(other).await["status"], "open");
 }
+
+store_tests!(an_override_saved_by_another_instance_is_picked_up);
+
+async fn an_override_saved_by_another_instance_is_picked_up(store: Store) {
+    let Some(app) = app(store).await else { return };
+    let composer = &app.services.composer;
+    let seen = app.services.db.template_overrides().await.unwrap();
+    // As if another instance had saved it: straight into the shared database.
+    app.services
+        .db
+        .set_template_override("ack.subject.txt", Some("Got it: [#{{ ticket.number }}]"), "other@example.test")
+        .await
+        .unwrap();
+    let now = deskmail::outbound::template_watch::try_reload(composer, &app.services.db, None, &seen).await.unwrap();
+    assert_eq!(now.len(), 1);
+    let sample = deskmail::outbound::templates::sample_context("ack");
+    assert_eq!(composer.templates.render("ack", &sample).unwrap().subject, "Got it: [#1042]");
+    app.services.db.set_template_override("ack.subject.txt", Some("{% if %}"), "other@example.test").await.unwrap();
+    deskmail::outbound::template_watch::try_reload(composer, &app.services.db, None, &now).await;
+    assert_eq!(
+        composer.templates.render("ack", &sample).unwrap().subject,
+        "Got it: [#1042]",
+        "a broken override keeps the templates in use"
+    );
+}

@@ -5,8 +5,15 @@ use crate::helpers::{Store, spawn_app_with};
 use deskmail::domain::Role;
 
 /// Admin pages; every one answers agents through the `AdminUser` extractor.
-const ADMIN_PAGES: [&str; 6] =
-    ["/admin", "/admin/mailboxes", "/admin/users", "/admin/templates", "/admin/quarantine", "/admin/deliveries"];
+const ADMIN_PAGES: [&str; 7] = [
+    "/admin",
+    "/admin/mailboxes",
+    "/admin/users",
+    "/admin/templates",
+    "/admin/quarantine",
+    "/admin/deliveries",
+    "/admin/bounces",
+];
 
 #[tokio::test]
 async fn an_agent_opening_admin_pages_sees_the_403_page_and_has_no_admin_link() {

@@ -1,5 +1,6 @@
-//! Admin pages under `/admin/` (admins only; agents get 403): mailboxes, e-mail templates, quarantine, deliveries.
+//! Admin pages under `/admin/` (admins only; agents get 403): mailboxes, e-mail templates, quarantine, deliveries, bounces.
 
+mod bounces;
 mod deliveries;
 mod mailbox_form;
 mod mailbox_test;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .merge(templates::router())
         .merge(quarantine::router())
         .merge(deliveries::router())
+        .merge(bounces::router())
 }
 
 async fn home(_: super::AdminUser) -> Redirect {

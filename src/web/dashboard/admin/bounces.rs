@@ -1,0 +1,57 @@
+//! `/admin/bounces`: the bounce log — every delivery report received, the ticket it concerned, and the raw report.
+
+use super::render;
+use crate::web::dashboard::AdminUser;
+use crate::web::dashboard::pages::sv;
+use crate::web::{AppState, Error};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use minijinja::context;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+const PER_PAGE: i64 = 50;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/bounces", get(list)).route("/admin/bounces/{id}/raw", get(raw))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    page: Option<i64>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    AdminUser(user): AdminUser,
+    session: Session,
+    Query(p): Query<ListParams>,
+) -> Result<Response, Error> {
+    let page_no = p.page.unwrap_or(1).max(1);
+    let mut rows = state.db.bounces(PER_PAGE + 1, (page_no - 1) * PER_PAGE).await?;
+    let more = rows.len() as i64 > PER_PAGE;
+    rows.truncate(PER_PAGE as usize);
+    let page = context! { bounces => sv(rows), page_no => page_no, more => more };
+    render(&state, &user, &session, "admin_bounces.html", "bounces", page, StatusCode::OK).await
+}
+
+/// The raw report as an `.eml` download.
+async fn raw(State(state): State<AppState>, AdminUser(_u): AdminUser, Path(id): Path<i64>) -> Result<Response, Error> {
+    // The id must be a logged bounce; its raw message is read from storage by digest.
+    let row: Option<String> =
+        sqlx::query_scalar("select r.sha256 from bounces b join raw_messages r on r.id = b.raw_id where b.id = $1")
+            .bind(id)
+            .fetch_optional(state.db.pool())
+            .await
+            .map_err(crate::db::DbError::from)?;
+    let sha = row.ok_or(Error::NotFound)?;
+    let blobs = state.blobs.clone();
+    let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha))
+        .await
+        .map_err(|e| Error::Internal(e.into()))?
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("bounce raw message missing")))?;
+    Ok((crate::web::api::download_headers(&format!("bounce-{id}.eml"), "message/rfc822"), bytes).into_response())
+}
