@@ -233,3 +233,15 @@ async fn an_override_saved_by_another_instance_is_picked_up(store: Store) {
         "a broken override keeps the templates in use"
     );
 }
+
+store_tests!(the_ticket_page_shows_the_mail_sent_about_the_ticket);
+
+async fn the_ticket_page_shows_the_mail_sent_about_the_ticket(store: Store) {
+    let Some(app) = app(store).await else { return };
+    crate::browser::staff(&app, "page@example.test", "Paula Page", Role::Agent).await;
+    let n = app.ingest(&mail("c@customer.example", "q", "q@customer.example", "?")).await.ticket.unwrap();
+    let client = crate::browser::http_client();
+    crate::browser::http_login(&app, &client, "page@example.test").await;
+    let page = client.get(format!("{}/tickets/{n}", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Mail sent") && page.contains("ack:") && page.contains("c@customer.example"), "{page}");
+}

@@ -111,6 +111,7 @@ pub async fn render(
         idempotency_key => uuid::Uuid::new_v4().to_string(),
         images => images,
         remote_images => remote_images,
+        notices => sv(notices(&deliveries)),
         follow_up_of => match t.parent_ticket_id { Some(id) => crate::db::tickets::by_id(state.db.pool(), id).await?.map(|p| p.number), None => None },
     };
     let page = with_shop(state, &t, page, form.link_q.as_deref()).await?;
@@ -229,4 +230,18 @@ async fn with_shop(state: &AppState, t: &TicketRow, page: Value, q: Option<&str>
     let extra =
         context! { links => sv(shown), suggestions => sv(suggestions), link_q => q, link_results => sv(results) };
     Ok(context! { ..page, ..extra })
+}
+
+/// Mail about the ticket that is not a message of its thread (acknowledgements, notices), newest first,
+/// each with its recipients' delivery status.
+fn notices(deliveries: &[DeliveryRow]) -> Vec<serde_json::Value> {
+    let mut ids: Vec<i64> = deliveries.iter().filter(|d| d.message_id.is_none()).map(|d| d.outbound_id).collect();
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids.dedup();
+    ids.iter()
+        .map(|id| {
+            let ds: Vec<&DeliveryRow> = deliveries.iter().filter(|d| d.outbound_id == *id).collect();
+            serde_json::json!({ "kind": ds[0].kind, "created_at": ds[0].created_at, "delivery": crate::web::api::delivery_json(&ds) })
+        })
+        .collect()
 }
