@@ -85,3 +85,33 @@
     setTimeout(function () { buttons.forEach(function (b) { b.disabled = true; }); }, 0);
   });
 })();
+
+// "Ana is also replying": report typing in the reply box (every 10 s at most) and ask who else is.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-presence]");
+  var note = document.getElementById("collision");
+  if (!box || !note || !window.fetch) return;
+  var url = box.getAttribute("data-presence");
+  var body = document.getElementById("reply-body");
+  var last = 0;
+  if (body) {
+    body.addEventListener("input", function () {
+      var now = Date.now();
+      if (now - last < 10000) return;
+      last = now;
+      fetch(url, { method: "POST", credentials: "same-origin" }).catch(function () {});
+    });
+  }
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) {
+        var names = (j && j.replying) || [];
+        note.textContent = names.length ? names.join(", ") + (names.length === 1 ? " is" : " are") + " also replying." : "";
+        note.hidden = names.length === 0;
+      })
+      .catch(function () {});
+  }
+  setInterval(poll, 10000);
+})();

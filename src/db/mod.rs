@@ -8,6 +8,7 @@ mod links;
 pub mod mailboxes;
 pub mod messages;
 pub mod outbox;
+mod presence;
 pub mod quarantine;
 pub mod raw;
 mod search_index;

@@ -8,6 +8,7 @@ mod invites;
 pub mod list_meta;
 mod new_ticket;
 pub mod pages;
+mod presence;
 pub mod session;
 mod settings;
 mod sidebar_forms;
@@ -56,6 +57,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(ticket_forms::router())
         .merge(attachments::router())
         .merge(sidebar_forms::router())
+        .merge(presence::router())
         .merge(admin::router())
         .merge(canned::router())
         .merge(settings::router())

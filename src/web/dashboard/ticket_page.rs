@@ -112,6 +112,7 @@ pub async fn render(
         images => images,
         remote_images => remote_images,
         notices => sv(notices(&deliveries)),
+        replying => state.db.others_replying(t.id, user.id, crate::domain::now()).await?,
         follow_up_of => match t.parent_ticket_id { Some(id) => crate::db::tickets::by_id(state.db.pool(), id).await?.map(|p| p.number), None => None },
     };
     let page = with_shop(state, &t, page, form.link_q.as_deref()).await?;
