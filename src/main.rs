@@ -4,7 +4,11 @@ use clap::Parser;
 
 fn main() {
     rustls::crypto::ring::default_provider().install_default().expect("a single rustls crypto provider");
-    let cli = deskmail::cli::Cli::parse();
+    let cli = deskmail::cli::Cli::try_parse().unwrap_or_else(|e| {
+        let _ = e.print();
+        // --help and --version are successes; every real usage error exits 64 (EX_USAGE) as the contract says.
+        std::process::exit(if e.use_stderr() { deskmail::cli::exit::USAGE } else { 0 });
+    });
     deskmail::telemetry::init(cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let code = runtime.block_on(deskmail::cli::run(cli));

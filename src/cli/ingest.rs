@@ -25,6 +25,8 @@ pub struct IngestArgs {
 /// One input's result line.
 struct Line {
     file: String,
+    /// The sha256 of the bytes read, once known (also reported when storing them failed).
+    sha256: Option<String>,
     /// Read, and waiting for its outcome; `Err` when it could not be read.
     result: Result<Option<Outcome>, String>,
 }
@@ -78,13 +80,17 @@ async fn read_and_prepare(services: &Services, names: &[String]) -> Batch {
     for name in names {
         match read_input(name) {
             Ok(raw) => {
-                lines.push(Line { file: name.clone(), result: Ok(None) });
+                lines.push(Line { file: name.clone(), sha256: None, result: Ok(None) });
                 inputs.push(Input { raw, source: None });
             }
-            Err(e) => lines.push(Line { file: name.clone(), result: Err(format!("cannot read: {e}")) }),
+            Err(e) => lines.push(Line { file: name.clone(), sha256: None, result: Err(format!("cannot read: {e}")) }),
         }
     }
     let prepared = services.pipeline.prepare_all(inputs).await;
+    let read = lines.iter_mut().filter(|l| l.result.is_ok());
+    for (line, (p, _)) in read.zip(&prepared) {
+        line.sha256 = Some(p.sha256.clone());
+    }
     match services.pipeline.write_blobs(prepared).await {
         Ok(prepared) => Batch { lines, prepared },
         Err(e) => {
@@ -165,8 +171,8 @@ fn render(line: &Line, as_json: bool) -> String {
         Ok(Some(o)) => {
             (serde_json::to_value(o.kind).unwrap_or_default(), Some(o.sha256.clone()), o.ticket, o.reason.clone())
         }
-        Ok(None) => (json!("error"), None, None, Some("not stored".to_string())),
-        Err(reason) => (json!("error"), None, None, Some(reason.clone())),
+        Ok(None) => (json!("error"), line.sha256.clone(), None, Some("not stored".to_string())),
+        Err(reason) => (json!("error"), line.sha256.clone(), None, Some(reason.clone())),
     };
     if as_json {
         return json!({ "file": line.file, "sha256": sha256, "outcome": outcome, "ticket": ticket, "reason": reason })

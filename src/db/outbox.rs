@@ -131,17 +131,18 @@ impl Db {
         Ok(out)
     }
 
-    /// Records the result of an attempt (only while the lease is ours).
-    pub async fn record_attempt(&self, id: i64, owner: &str, attempt: &Attempt, now: i64) -> Result<()> {
+    /// Records the result of an attempt, only while the lease is still ours and no bounce or admin changed the
+    /// delivery meanwhile; false when the result was not recorded.
+    pub async fn record_attempt(&self, id: i64, owner: &str, attempt: &Attempt, now: i64) -> Result<bool> {
         let (status, next, error, sent_at) = match attempt {
             Attempt::Sent => ("sent", now, None, Some(now)),
             Attempt::Retry { at, error } => ("queued", *at, Some(error.as_str()), None),
             Attempt::Failed { error } => ("failed", now, Some(error.as_str()), None),
         };
         let mut tx = self.begin().await?;
-        sqlx::query(
+        let done = sqlx::query(
             "update deliveries set status = $3, attempts = attempts + 1, next_attempt_at = $4, last_error = $5, sent_at = $6, \
-             lease_owner = null, lease_until = null, updated_at = $7 where id = $1 and lease_owner = $2",
+             lease_owner = null, lease_until = null, updated_at = $7 where id = $1 and lease_owner = $2 and status = 'sending'",
         )
         .bind(id)
         .bind(owner)
@@ -153,7 +154,7 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
     /// Marks an outbound mail as appended to the Sent folder.
@@ -216,8 +217,9 @@ const DELIVERY_SELECT: &str = "select d.id, d.outbound_id, o.message_id, t.numbe
      d.recipient, d.status, d.attempts, d.next_attempt_at, d.last_error, o.created_at, d.sent_at \
      from deliveries d join outbound_mails o on o.id = d.outbound_id left join tickets t on t.id = o.ticket_id";
 
-/// Marks the deliveries of the mail with this Message-ID to these recipients (all when none match) failed by a bounce;
-/// returns the ticket id of the mail.
+/// Marks the deliveries of the mail with this Message-ID to these recipients (the only one when none match and the
+/// mail had one recipient) failed by a bounce; returns the ticket id of the mail. A bounce also ends a running
+/// attempt's lease, so that attempt's result does not overwrite it.
 pub async fn bounce_failed(
     conn: &mut AnyConnection,
     header_message_id: &str,
@@ -236,7 +238,15 @@ pub async fn bounce_failed(
         matched += set_failed(&mut *conn, outbound_id, Some(r), error, now).await?;
     }
     if matched == 0 {
-        set_failed(&mut *conn, outbound_id, None, error, now).await?;
+        // The report names nobody we sent to (aliases, rewriting): only a mail with a single recipient is
+        // unambiguous; otherwise one Cc's bounce would mark everyone failed. The ticket event still records it.
+        let count: i64 = sqlx::query_scalar("select count(*) from deliveries where outbound_id = $1")
+            .bind(outbound_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        if count == 1 {
+            set_failed(&mut *conn, outbound_id, None, error, now).await?;
+        }
     }
     Ok(ticket_id)
 }
@@ -249,7 +259,8 @@ async fn set_failed<'e>(
     now: i64,
 ) -> Result<u64> {
     let done = sqlx::query(
-        "update deliveries set status = 'failed', last_error = $3, updated_at = $4 where outbound_id = $1 and ($2 = '' or lower(recipient) = lower($2))",
+        "update deliveries set status = 'failed', last_error = $3, updated_at = $4, lease_owner = null, lease_until = null \
+         where outbound_id = $1 and ($2 = '' or lower(recipient) = lower($2))",
     )
     .bind(outbound_id)
     .bind(recipient.unwrap_or(""))

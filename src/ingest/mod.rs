@@ -2,6 +2,7 @@
 
 mod agent_mail;
 mod auth_results;
+mod checkpoint;
 pub mod classify;
 mod digest;
 pub mod imap;
@@ -15,15 +16,17 @@ mod store_bounce;
 mod store_message;
 pub mod threading;
 
+pub use checkpoint::{Checkpoint, Skipped};
 pub use prepare::{Content, PrepareContext, Prepared, prepare};
 pub use requeue::Held;
 pub use sanitize::sanitize_html;
 pub use store::{Outcome, OutcomeKind, Source, StoreContext};
 pub use store_message::is_ours;
 
-use crate::db::{self, Db, DbError, MailboxRow, SyncState};
+use crate::db::{self, Db, DbError, MailboxRow};
 use crate::domain::EmailAddress;
 use crate::storage::BlobStore;
+use checkpoint::save_checkpoint;
 use std::sync::{Arc, RwLock};
 
 /// Why a batch could not be stored; nothing of it was committed.
@@ -48,27 +51,6 @@ impl IngestError {
 pub struct Input {
     pub raw: Vec<u8>,
     pub source: Source,
-}
-
-/// The IMAP checkpoint committed with a batch.
-#[derive(Debug, Clone)]
-pub struct Checkpoint {
-    pub folder: String,
-    pub state: SyncState,
-    /// Messages left on the server unfetched (too large, or fetching kept failing): quarantined with headers only.
-    pub skipped: Vec<Skipped>,
-    /// The poller lease `(owner, expires_at)` that must still be ours when the batch commits.
-    pub lease: Option<(String, i64)>,
-}
-
-/// A server message deskmail does not hold: recorded in quarantine with its headers, untouched on the server.
-#[derive(Debug, Clone)]
-pub struct Skipped {
-    pub uid_validity: i64,
-    pub uid: i64,
-    pub size: i64,
-    pub headers: String,
-    pub reason: String,
 }
 
 /// The ingest pipeline: prepare (CPU, parallel), write blobs (one sync), store (one transaction).
@@ -267,41 +249,6 @@ impl Pipeline {
         let failed = Prepared { raw: item.raw.clone(), sha256: item.sha256.clone(), content };
         let mut o = self.store_batch(mailbox, &[(&failed, source)], cp).await?;
         Ok(o.remove(0))
-    }
-}
-
-async fn save_checkpoint(
-    conn: &mut sqlx::AnyConnection,
-    mailbox_id: i64,
-    cp: &Checkpoint,
-    now: i64,
-) -> Result<(), DbError> {
-    if let Some((owner, expires_at)) = &cp.lease
-        && !db::mailboxes::acquire_lease(&mut *conn, mailbox_id, owner, now, *expires_at).await?
-    {
-        return Err(DbError::LeaseLost);
-    }
-    for s in &cp.skipped {
-        let q = db::quarantine::NewQuarantine {
-            raw_id: None,
-            mailbox_id: Some(mailbox_id),
-            reason: &s.reason,
-            headers: &s.headers,
-            size: s.size,
-            uid_validity: Some(s.uid_validity),
-            uid: Some(s.uid),
-        };
-        db::quarantine::insert(conn, &q, now).await?;
-    }
-    db::mailboxes::save_checkpoint(conn, mailbox_id, &cp.folder, &cp.state).await
-}
-
-/// Records a checkpoint alone (skipped messages, a first sync that imports nothing).
-impl Pipeline {
-    pub async fn commit_checkpoint(&self, mailbox: &MailboxRow, checkpoint: &Checkpoint) -> Result<(), DbError> {
-        let mut tx = self.db.begin().await?;
-        save_checkpoint(&mut tx, mailbox.id, checkpoint, crate::domain::now()).await?;
-        Ok(tx.commit().await?)
     }
 }
 

@@ -59,7 +59,12 @@ impl Sender {
                     }
                     metrics::counter!("deskmail_outbound_attempts_total", "result" => attempt_name(&attempt))
                         .increment(1);
-                    self.db.record_attempt(c.id, &self.owner, &attempt, now).await
+                    let recorded = self.db.record_attempt(c.id, &self.owner, &attempt, now).await?;
+                    if !recorded {
+                        // A bounce, an admin's retry or a lost lease changed the row meanwhile: theirs stands.
+                        tracing::warn!(delivery = c.id, result = attempt_name(&attempt), "attempt result not recorded");
+                    }
+                    Ok(())
                 }
             })
             .buffer_unordered(CONCURRENCY)

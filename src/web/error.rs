@@ -25,6 +25,9 @@ pub enum Error {
     /// 422: well-formed but invalid; the message names the field.
     #[error("{0}")]
     Unprocessable(String),
+    /// Any other client error with its own status (413 too large, 415 wrong media type …).
+    #[error("{1}")]
+    Status(StatusCode, String),
     /// 503: a dependency (database) is unavailable.
     #[error("service unavailable")]
     Unavailable,
@@ -60,6 +63,7 @@ impl Error {
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Status(status, _) => *status,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -19,7 +19,7 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     if state.db.ping().await.is_err() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "error": "database unreachable", "mailboxes": mailboxes })),
+            Json(json!({ "status": "degraded", "error": "database unreachable", "mailboxes": mailboxes })),
         );
     }
     let degraded = mailboxes.iter().any(|m| matches!(m.state, MailboxState::Failing | MailboxState::BackingOff));

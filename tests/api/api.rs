@@ -9,6 +9,7 @@ store_tests!(
     quarantine_is_for_admins_only,
     the_list_filters_and_pages,
     unknown_filter_values_are_a_bad_request,
+    every_api_error_is_json_with_a_fitting_status,
     healthz_and_metrics_answer_without_a_token,
 );
 
@@ -94,6 +95,34 @@ async fn unknown_filter_values_are_a_bad_request(store: Store) {
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("new, open, pending, resolved, closed"));
     assert_eq!(app.get("/api/v1/tickets?assignee=nobody@example.test").await.0, 400);
+}
+
+async fn every_api_error_is_json_with_a_fitting_status(store: Store) {
+    let Some(app) = spawn_app(store).await else {
+        return;
+    };
+    let url = |path: &str| format!("{}/api/v1{path}", app.address);
+    let token = app.admin_token.clone();
+    let too_large = format!("{{\"title\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
+    let cases = [
+        (app.client.get(url("/tickets/abc")), 400),
+        (app.client.get(url("/tickets?page=x")), 400),
+        (app.client.get(url("/tickets?per_page=-1")), 400),
+        (app.client.get(url("/no/such/endpoint")), 404),
+        (app.client.delete(url("/tickets")), 405),
+        (app.client.put(url("/products/p1")).header("content-type", "text/plain").body("{}"), 415),
+        (app.client.put(url("/products/p1")).header("content-type", "application/json").body("{"), 400),
+        (app.client.put(url("/products/p1")).header("content-type", "application/json").body(too_large), 413),
+    ];
+    for (request, expected) in cases {
+        let resp = request.bearer_auth(&token).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let kind = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        assert_eq!(status, expected, "{body}");
+        assert_eq!(kind.as_deref(), Some("application/json"));
+        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{expected}: {body}");
+    }
 }
 
 async fn healthz_and_metrics_answer_without_a_token(store: Store) {

@@ -88,6 +88,21 @@ async fn an_unknown_mailbox_exits_64(store: Store) {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown mailbox"));
 }
 
+#[test]
+fn usage_errors_exit_64_and_help_exits_0() {
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_deskmail")).args(args).output().unwrap();
+    for args in [&["ingest"][..], &["no-such-command"], &["user", "add"], &["serve", "--bogus"]] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(64), "deskmail {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!out.stderr.is_empty(), "deskmail {args:?} says why");
+    }
+    for args in [&["--help"][..], &["ingest", "--help"], &["--version"]] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(0), "deskmail {args:?}");
+        assert!(!out.stdout.is_empty());
+    }
+}
+
 async fn ingest_reads_stdin_without_files(store: Store) {
     let Some((_dir, config)) = setup(store).await else {
         return;

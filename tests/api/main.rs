@@ -3,6 +3,8 @@
 mod helpers;
 mod mailenv;
 
+mod account_pages;
+mod admin_mail_pages;
 mod admin_pages;
 mod agent_mail;
 mod api;
@@ -19,3 +21,4 @@ mod outbound_api;
 mod outbound_faults;
 mod threading;
 mod user_pages;
+mod web_client;

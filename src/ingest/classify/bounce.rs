@@ -115,7 +115,9 @@ fn status(reported: Option<String>, diagnostic: Option<&str>, notice: &str) -> O
 
 fn failed_recipients(msg: &Message<'_>, body: &BodyText, failed: &[&RecipientStatus]) -> Vec<String> {
     let mut recipients: Vec<String> = Vec::new();
-    for address in failed.iter().filter_map(|r| r.recipient()) {
+    // Both forms: the Final-Recipient may be an alias's rewritten target, the Original-Recipient what we sent to.
+    let named = failed.iter().flat_map(|r| [r.final_recipient.as_deref(), r.original_recipient.as_deref()]);
+    for address in named.flatten() {
         if !recipients.iter().any(|seen| seen.eq_ignore_ascii_case(address)) {
             recipients.push(address.to_string());
         }

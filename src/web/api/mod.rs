@@ -4,6 +4,7 @@ mod attachments;
 mod auth;
 mod body;
 mod catalog;
+mod json_errors;
 mod outbox;
 mod quarantine;
 mod tickets;
@@ -25,4 +26,6 @@ pub fn router() -> Router<AppState> {
         .merge(quarantine::router())
         .merge(outbox::router())
         .merge(catalog::router())
+        .fallback(json_errors::no_such_endpoint)
+        .layer(axum::middleware::map_response(json_errors::json_errors))
 }
