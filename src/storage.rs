@@ -3,11 +3,16 @@
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Files named by the sha256 of their bytes under `{storage.dir}/blobs/ab/…` (256 folders: few directory creations).
+/// Mail is private: files are created 0600 and folders 0700.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     root: PathBuf,
+    /// Held open for the store's life: `syncfs` reports the file system's writeback errors that happened since this
+    /// handle was opened, so one opened per sync could miss a failure of an earlier asynchronous writeback.
+    root_handle: Arc<std::fs::File>,
 }
 
 /// Lower-case hex sha256 of `bytes`.
@@ -19,8 +24,9 @@ impl BlobStore {
     /// A store under `dir` (created when missing).
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         let root = dir.join("blobs");
-        std::fs::create_dir_all(&root)?;
-        Ok(Self { root })
+        create_private_dir(&root)?;
+        let root_handle = Arc::new(std::fs::File::open(&root)?);
+        Ok(Self { root, root_handle })
     }
 
     /// The path relative to the storage dir, as recorded in the database.
@@ -32,26 +38,28 @@ impl BlobStore {
         self.root.join(&sha256[..2]).join(sha256)
     }
 
-    /// Writes `bytes` under its digest unless it is already there. Not durable until [`Self::sync`].
+    /// Writes `bytes` under its digest unless it is already there whole. Not durable until [`Self::sync`].
     pub fn put(&self, sha256: &str, bytes: &[u8]) -> std::io::Result<()> {
         let path = self.path(sha256);
-        if path.exists() {
+        // A blob of the right size is this content; a shorter one (a write cut off by a crash before any commit
+        // referenced it) is replaced.
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
             return Ok(());
         }
         let dir = path.parent().expect("blob paths have a parent");
-        std::fs::create_dir_all(dir)?;
+        create_private_dir(dir)?;
         // A unique temporary name, then rename: readers never see a half-written blob.
         let tmp = dir.join(format!(".{sha256}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        drop(file);
-        std::fs::rename(&tmp, &path)
+        let written = write_private(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
     }
 
     /// Makes every blob written so far durable: one `syncfs` for the whole batch.
     pub fn sync(&self) -> std::io::Result<()> {
-        let dir = std::fs::File::open(&self.root)?;
-        sync_filesystem(&dir)
+        sync_filesystem(&self.root_handle)
     }
 
     /// Reads a blob back.
@@ -61,6 +69,40 @@ impl BlobStore {
         }
         std::fs::read(self.path(sha256))
     }
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates `path` (0600) with `bytes`; a failing `close` (quota or space on network file systems) is an error.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    close(file)
+}
+
+#[cfg(unix)]
+fn close(file: std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::IntoRawFd;
+    let fd = file.into_raw_fd();
+    // SAFETY: `fd` was just taken out of the `File`, so it is open and closed exactly once, here.
+    let rc = unsafe { libc::close(fd) };
+    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+}
+
+#[cfg(not(unix))]
+fn close(file: std::fs::File) -> std::io::Result<()> {
+    drop(file);
+    Ok(())
 }
 
 #[cfg(target_os = "linux")]
@@ -91,5 +133,21 @@ mod tests {
         assert_eq!(store.get(&sha).unwrap(), b"hello");
         assert!(dir.path().join(BlobStore::relative_path(&sha)).is_file());
         assert!(store.get("../../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn a_cut_off_blob_is_rewritten_and_blobs_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let sha = sha256_hex(b"hello world");
+        let path = dir.path().join(BlobStore::relative_path(&sha));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"hello").unwrap();
+        store.put(&sha, b"hello world").unwrap();
+        assert_eq!(store.get(&sha).unwrap(), b"hello world");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let folder = std::fs::metadata(dir.path().join("blobs")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(folder, 0o700);
     }
 }

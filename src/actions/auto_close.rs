@@ -15,17 +15,26 @@ pub async fn try_auto_close(db: &Db, days: u32, now: i64) -> Result<u64, DbError
         .bind(cutoff)
         .fetch_all(&mut *tx)
         .await?;
+    let mut closed = 0;
     for id in &ids {
-        sqlx::query("update tickets set status = 'closed', updated_at = $2 where id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        let detail = format!("resolved → closed after {days} days without activity");
-        crate::db::messages::insert_event(&mut *tx, *id, "system", "status", &detail, now).await?;
+        // Re-checked in the update: a customer's reply may have reopened the ticket since the select, or another
+        // instance closed it already.
+        let done = sqlx::query(
+            "update tickets set status = 'closed', updated_at = $2 where id = $1 and status = 'resolved' and updated_at < $3",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            let detail = format!("resolved → closed after {days} days without activity");
+            crate::db::messages::insert_event(&mut *tx, *id, "system", "status", &detail, now).await?;
+            closed += 1;
+        }
     }
     tx.commit().await?;
-    Ok(ids.len() as u64)
+    Ok(closed)
 }
 
 /// Runs [`try_auto_close`] hourly until `cancel`.

@@ -32,6 +32,8 @@ pub struct ReplyInput {
     pub verified: Option<bool>,
     /// For mail-borne agent actions: the raw message it came in.
     pub raw_id: Option<i64>,
+    /// For mail-borne agent actions: the content digest, so a second delivery (another mailbox) is a duplicate.
+    pub content_digest: Option<String>,
     /// For notes from mail: the sender address as written (may differ from the author's), and the full text.
     pub from_addr: Option<String>,
     pub full_text: Option<String>,
@@ -116,6 +118,7 @@ pub async fn write_reply(
         visible_text: body.to_string(),
         body_text: with_signature(body, &author.signature),
         verified: input.verified,
+        content_digest: input.content_digest.clone(),
         created_at: now,
         ..Default::default()
     };
@@ -180,6 +183,7 @@ pub async fn write_note(
         visible_text: body.to_string(),
         body_text: input.full_text.clone().unwrap_or_else(|| body.to_string()),
         verified: input.verified,
+        content_digest: input.content_digest.clone(),
         created_at: now,
         ..Default::default()
     };

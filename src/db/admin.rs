@@ -100,11 +100,16 @@ impl Db {
 
 /// Releases a held entry: it became (or joined) `ticket_id`.
 pub async fn release_quarantined(conn: &mut AnyConnection, id: i64, ticket_id: Option<i64>) -> Result<()> {
-    sqlx::query("update quarantine set status = 'released', ticket_id = $2 where id = $1")
-        .bind(id)
-        .bind(ticket_id)
-        .execute(&mut *conn)
-        .await?;
+    // Only a held entry: a concurrent delete (or retry) of the same entry wins, and this transaction rolls back.
+    let done =
+        sqlx::query("update quarantine set status = 'released', ticket_id = $2 where id = $1 and status = 'held'")
+            .bind(id)
+            .bind(ticket_id)
+            .execute(&mut *conn)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(DbError::Conflict("the quarantined message was already handled".into()));
+    }
     Ok(())
 }
 

@@ -25,6 +25,8 @@ pub struct SyncState {
     pub last_sync_at: Option<i64>,
     /// UID set whose `after_import` action is still owed to the server.
     pub pending: String,
+    /// 1 while a first sync or a re-scan is under way (candidates chosen by `import_existing`), else 0.
+    pub scanning: i64,
 }
 
 const SELECT: &str =
@@ -108,7 +110,7 @@ impl Db {
 
     /// The checkpoint of a mailbox folder (default when never synced).
     pub async fn sync_state(&self, mailbox_id: i64, folder: &str) -> Result<SyncState> {
-        Ok(sqlx::query_as("select uid_validity, last_uid, last_sync_at, pending from mailbox_sync where mailbox_id = $1 and folder = $2")
+        Ok(sqlx::query_as("select uid_validity, last_uid, last_sync_at, pending, scanning from mailbox_sync where mailbox_id = $1 and folder = $2")
             .bind(mailbox_id)
             .bind(folder)
             .fetch_optional(self.pool())
@@ -120,9 +122,9 @@ impl Db {
 /// Stores a checkpoint inside the transaction that stores the messages up to it.
 pub async fn save_checkpoint(conn: &mut AnyConnection, mailbox_id: i64, folder: &str, state: &SyncState) -> Result<()> {
     sqlx::query(
-        "insert into mailbox_sync (mailbox_id, folder, uid_validity, last_uid, last_sync_at, pending) values ($1, $2, $3, $4, $5, $6) \
-         on conflict (mailbox_id, folder) do update set uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, \
-         last_sync_at = excluded.last_sync_at, pending = excluded.pending",
+        "insert into mailbox_sync (mailbox_id, folder, uid_validity, last_uid, last_sync_at, pending, scanning) \
+         values ($1, $2, $3, $4, $5, $6, $7) on conflict (mailbox_id, folder) do update set uid_validity = excluded.uid_validity, \
+         last_uid = excluded.last_uid, last_sync_at = excluded.last_sync_at, pending = excluded.pending, scanning = excluded.scanning",
     )
     .bind(mailbox_id)
     .bind(folder)
@@ -130,6 +132,7 @@ pub async fn save_checkpoint(conn: &mut AnyConnection, mailbox_id: i64, folder: 
     .bind(state.last_uid)
     .bind(state.last_sync_at)
     .bind(&state.pending)
+    .bind(state.scanning)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -157,6 +157,18 @@ impl Db {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Gives a claimed delivery back unattempted, for the next claim (this or another instance).
+    pub async fn release_delivery(&self, id: i64, owner: &str) -> Result<()> {
+        sqlx::query(
+            "update deliveries set lease_owner = null, lease_until = null where id = $1 and lease_owner = $2 and status = 'sending'",
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Marks an outbound mail as appended to the Sent folder.
     pub async fn mark_saved(&self, outbound_id: i64, now: i64) -> Result<()> {
         sqlx::query("update outbound_mails set saved_at = $2 where id = $1")

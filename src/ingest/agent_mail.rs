@@ -113,6 +113,7 @@ async fn act(
         attachments: attachments.clone(),
         verified: Some(true),
         raw_id: Some(raw_id),
+        content_digest: Some(m.digest.clone()),
         ..Default::default()
     };
     if parsed.note && (!parsed.body.is_empty() || !attachments.is_empty()) {
@@ -189,6 +190,7 @@ async fn unverified(
         attachments: files(m),
         verified: Some(false),
         raw_id: Some(raw_id),
+        content_digest: Some(m.digest.clone()),
         from_addr: Some(sender.to_string()),
         full_text: Some(m.mail.body_text.clone()),
         ..Default::default()

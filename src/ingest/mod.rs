@@ -159,7 +159,8 @@ impl Pipeline {
         let items: Vec<(&Prepared, Source)> = prepared.iter().map(|(p, s)| (p, *s)).collect();
         let outcomes = match self.store_batch(mailbox, &items, checkpoint.as_ref()).await {
             Ok(o) => o,
-            Err(e) if e.is_transient() => return Err(e.into()),
+            // A lost lease is not the data's fault: another instance owns the mailbox now, store nothing.
+            Err(e) if e.is_transient() || matches!(e, DbError::LeaseLost) => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(error = %crate::telemetry::chain(&e), mailbox = %mailbox.name, "batch failed; storing one by one");
                 self.store_singly(mailbox, &items, checkpoint.as_ref()).await?
@@ -228,7 +229,7 @@ impl Pipeline {
             let cp = checkpoint.filter(|_| i + 1 == items.len());
             match self.store_batch(mailbox, &[(*item, *source)], cp).await {
                 Ok(mut o) => outcomes.append(&mut o),
-                Err(e) if e.is_transient() => return Err(e),
+                Err(e) if e.is_transient() || matches!(e, DbError::LeaseLost) => return Err(e),
                 Err(e) => outcomes.push(self.quarantine_failed(mailbox, item, *source, &e, cp).await?),
             }
         }

@@ -11,13 +11,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Deliveries claimed per step.
-const CLAIM: i64 = 64;
 /// Sends in flight at once.
 pub const CONCURRENCY: usize = 16;
+/// Deliveries claimed per step: two rounds of sends, so a step's last send starts long before its lease ends.
+const CLAIM: i64 = 2 * CONCURRENCY as i64;
+
+/// The longest one send may take (connect, TLS, AUTH and the SMTP dialogue, each with its own timeout); with a
+/// short lease, half of it.
+const SEND_BUDGET_SECS: i64 = 90;
 
 /// Transports by mailbox id, with the settings they were built from.
-type TransportCache = HashMap<i64, (String, Result<Transport, SendError>)>;
+type TransportCache = HashMap<i64, (String, Transport)>;
 
 /// The sender of one process.
 #[derive(Clone)]
@@ -41,28 +45,36 @@ impl Sender {
     /// so a crash re-sends at most the mails in flight. Returns how many were attempted.
     pub async fn try_send(&self) -> Result<usize, DbError> {
         let now = crate::domain::now();
-        let claimed = self.db.claim_deliveries(&self.owner, now, now + self.settings.lease_secs as i64, CLAIM).await?;
+        let lease_until = now + self.settings.lease_secs as i64;
+        let budget = SEND_BUDGET_SECS.min(self.settings.lease_secs as i64 / 2);
+        let claimed = self.db.claim_deliveries(&self.owner, now, lease_until, CLAIM).await?;
         let n = claimed.len();
         let saved = Mutex::new(std::collections::HashSet::new());
         let results: Vec<Result<(), DbError>> = futures::stream::iter(claimed)
             .map(|c| {
                 let saved = &saved;
                 async move {
+                    // A send that could outlive the lease is left for the next claim: another instance could
+                    // take the row over meanwhile and send it a second time.
+                    if crate::domain::now() + budget > lease_until {
+                        return self.db.release_delivery(c.id, &self.owner).await;
+                    }
                     let result = self.send_one(&c).await;
                     let now = crate::domain::now();
                     let attempt = self.attempt(&c, result, now);
-                    let first_success = attempt == Attempt::Sent
-                        && c.saved_at.is_none()
-                        && saved.lock().expect("saved set").insert(c.outbound_id);
-                    if first_success {
-                        self.save_sent(&c).await;
-                    }
                     metrics::counter!("deskmail_outbound_attempts_total", "result" => attempt_name(&attempt))
                         .increment(1);
                     let recorded = self.db.record_attempt(c.id, &self.owner, &attempt, now).await?;
                     if !recorded {
                         // A bounce, an admin's retry or a lost lease changed the row meanwhile: theirs stands.
                         tracing::warn!(delivery = c.id, result = attempt_name(&attempt), "attempt result not recorded");
+                    }
+                    // The Sent-folder copy comes after the result is recorded: it may take a while and is optional.
+                    let first_success = attempt == Attempt::Sent
+                        && c.saved_at.is_none()
+                        && saved.lock().expect("saved set").insert(c.outbound_id);
+                    if first_success {
+                        self.save_sent(&c).await;
                     }
                     Ok(())
                 }
@@ -115,15 +127,17 @@ impl Sender {
         if let Some((cached_json, t)) = cache.get(&mailbox_id)
             && *cached_json == json
         {
-            return t.clone();
+            return Ok(t.clone());
         }
+        // Settings that do not work here (no SMTP yet, an unset password variable, an unreadable file) may be fixed
+        // without touching the mail: retry with backoff rather than fail it, and build again next time.
         let built = match load_mailbox_settings(&json, &self.secrets).map(|s| s.smtp) {
-            Ok(Some(smtp)) => mailer::transport(&smtp),
-            Ok(None) => Err(SendError::Permanent("the mailbox has no SMTP settings".into())),
-            Err(e) => Err(SendError::Permanent(e.to_string())),
+            Ok(Some(smtp)) => mailer::transport(&smtp).map_err(|e| SendError::Transient(e.to_string()))?,
+            Ok(None) => return Err(SendError::Transient("the mailbox has no SMTP settings".into())),
+            Err(e) => return Err(SendError::Transient(e.to_string())),
         };
         cache.insert(mailbox_id, (json, built.clone()));
-        built
+        Ok(built)
     }
 
     /// Appends the sent mail to the mailbox's Sent folder when `smtp.save_sent` is on (best effort, logged).

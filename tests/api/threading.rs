@@ -15,6 +15,7 @@ store_tests!(
     a_reply_to_a_closed_ticket_opens_a_linked_follow_up,
     a_reply_to_a_pending_ticket_reopens_it,
     the_same_mail_at_two_mailboxes_is_one_ticket,
+    the_same_staff_mail_at_two_mailboxes_acts_once,
     two_different_mails_sharing_a_message_id_are_both_kept,
 );
 
@@ -155,6 +156,26 @@ async fn the_same_mail_at_two_mailboxes_is_one_ticket(store: Store) {
     let second = app.ingest_at("sales", &[at_sales.as_bytes()]).await.remove(0);
     assert_eq!(first.kind, OutcomeKind::Created);
     assert_eq!((second.kind, second.ticket), (OutcomeKind::Duplicate, first.ticket));
+}
+
+async fn the_same_staff_mail_at_two_mailboxes_acts_once(store: Store) {
+    let Some(app) = spawn_app(store).await else {
+        return;
+    };
+    app.services.db.create_mailbox("sales", "sales@example.test", "Sales", false).await.unwrap();
+    app.services.db.create_user("ana@example.test", "Ana", deskmail::domain::Role::Agent, "x").await.unwrap();
+    let number = app.ingest(&mail("c@customer.example", "help", "h1@customer.example", "hi")).await.ticket.unwrap();
+    let body = format!(
+        "From: ana@example.test\r\nTo: support@example.test, sales@example.test\r\nSubject: Re: [#{number}] help\r\n\
+         Message-ID: <staff@example.test>\r\nIn-Reply-To: <h1@customer.example>\r\n\r\nI will look into it.\r\n"
+    );
+    let first = app.ingest_at("support", &[format!("Delivered-To: support@example.test\r\n{body}").as_bytes()]).await;
+    let second = app.ingest_at("sales", &[format!("Delivered-To: sales@example.test\r\n{body}").as_bytes()]).await;
+    assert_eq!(first[0].ticket, Some(number));
+    assert_eq!((second[0].kind, second[0].ticket), (OutcomeKind::Duplicate, Some(number)));
+    let t = app.ticket(number).await;
+    let notes = t["messages"].as_array().unwrap().iter().filter(|m| m["kind"] == "note").count();
+    assert_eq!(notes, 1, "one unverified note, not two: {t}");
 }
 
 async fn two_different_mails_sharing_a_message_id_are_both_kept(store: Store) {

@@ -81,8 +81,10 @@ async fn expunge(session: &mut ImapSession, set: &str, caps: Caps, timeout: Dura
         if caps.uidplus {
             session.uid_expunge(set).await?.try_collect::<Vec<_>>().await.map(|_| ())
         } else {
-            // Without UIDPLUS only a plain EXPUNGE exists; it also removes other \Deleted messages.
-            session.expunge().await?.try_collect::<Vec<_>>().await.map(|_| ())
+            // A plain EXPUNGE would also remove messages others flagged \Deleted (and that deskmail may not hold):
+            // ours stay flagged until the server or a mail client expunges them.
+            tracing::debug!(set, "no UIDPLUS: messages left flagged \\Deleted, not expunged");
+            Ok(())
         }
     })
     .await?

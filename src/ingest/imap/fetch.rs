@@ -8,22 +8,31 @@ use crate::config::ImportExisting;
 use crate::ingest::Skipped;
 use futures::TryStreamExt;
 
-pub(super) async fn first_candidates(
+/// The candidates of a scan (first sync, or re-scan after a UIDVALIDITY change) above `above`, as
+/// `import_existing` says. A re-scan imports at least the unseen mail: new mail may have arrived with the change, and
+/// mail imported before is recognised by its content.
+pub(super) async fn scan_candidates(
     session: &mut ImapSession,
     cx: &SyncContext<'_>,
     uid_next: u32,
+    above: i64,
+    rescan: bool,
 ) -> Result<Vec<Candidate>, ImapError> {
-    match cx.imap.import_existing {
-        ImportExisting::All => candidates_above(session, cx, 0, uid_next).await,
+    let mode = match cx.imap.import_existing {
+        ImportExisting::None if rescan => ImportExisting::Unseen,
+        mode => mode,
+    };
+    match mode {
+        ImportExisting::All => candidates_above(session, cx, above, uid_next).await,
         ImportExisting::None => Ok(Vec::new()),
         ImportExisting::Unseen => {
             let found =
                 within(cx.timeout, "UID SEARCH", session.uid_search("UNSEEN")).await?.map_err(ImapError::Protocol)?;
-            let uids: Vec<u32> = found.into_iter().collect();
+            let uids: Vec<u32> = found.into_iter().filter(|u| i64::from(*u) > above).collect();
             if uids.is_empty() {
                 return Ok(Vec::new());
             }
-            fetch_sizes(session, cx, &uidset::format(&uids), 0).await
+            fetch_sizes(session, cx, &uidset::format(&uids), above).await
         }
     }
 }

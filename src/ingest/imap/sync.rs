@@ -58,16 +58,19 @@ pub async fn sync_once(
     let validity = i64::from(selected.uid_validity.ok_or(ImapError::NoUidValidity)?);
     let mut state = cx.db.sync_state(cx.mailbox.id, folder).await?;
     settle_pending(session, cx, &mut state, validity).await?;
-    let first_sync = state.uid_validity.is_none();
     let rescan = state.uid_validity.is_some_and(|v| v != validity);
     if rescan {
         tracing::warn!(mailbox = %cx.mailbox.name, folder, old = ?state.uid_validity, new = validity, "UIDVALIDITY changed; re-scanning the folder");
         state.last_uid = 0;
     }
+    // A scan (first sync or re-scan) stays one until it completes, so a sync resumed after a crash or outage keeps
+    // choosing by `import_existing` above the last committed UID instead of importing all old mail.
+    let scanning = state.uid_validity.is_none() || rescan || state.scanning != 0;
     state.uid_validity = Some(validity);
+    state.scanning = i64::from(scanning);
     let uid_next = selected.uid_next.unwrap_or(0);
-    let candidates = if first_sync {
-        super::fetch::first_candidates(session, cx, uid_next).await?
+    let candidates = if scanning {
+        super::fetch::scan_candidates(session, cx, uid_next, state.last_uid, rescan).await?
     } else {
         super::fetch::candidates_above(session, cx, state.last_uid, uid_next).await?
     };
@@ -81,9 +84,10 @@ pub async fn sync_once(
         rest = tail;
     }
     set_oldest_gauge(cx, &[]);
-    // A first sync (even one importing nothing) or a re-scan records the folder's UIDVALIDITY and end.
-    if first_sync || rescan {
+    // A scan (even one importing nothing) ends by recording the folder's UIDVALIDITY and end.
+    if scanning {
         state.last_uid = state.last_uid.max(i64::from(uid_next.saturating_sub(1)));
+        state.scanning = 0;
         commit_state(cx, &state, Vec::new()).await?;
     }
     Ok(report)
@@ -134,6 +138,7 @@ async fn import_batch(
     failures: &mut FetchFailures,
     report: &mut SyncReport,
 ) -> Result<(), ImapError> {
+    renew_lease(cx).await?;
     let mut skipped = Vec::new();
     let mut wanted = Vec::new();
     for c in batch {
@@ -168,6 +173,7 @@ async fn import_batch(
         failures.remove(uid);
     }
     let held: Vec<u32> = bodies.iter().map(|(uid, _)| *uid).collect();
+    skipped.extend(missing(validity, batch, &wanted, &held));
     let inputs: Vec<Input> =
         bodies.into_iter().map(|(uid, raw)| Input { raw, source: Some((validity, i64::from(uid))) }).collect();
     state.last_uid = batch.iter().map(|c| i64::from(c.uid)).max().unwrap_or(state.last_uid).max(state.last_uid);
@@ -182,6 +188,32 @@ async fn import_batch(
     db::mailboxes::clear_pending(cx.db.pool(), cx.mailbox.id, &cx.imap.folder).await?;
     state.pending.clear();
     Ok(())
+}
+
+/// Wanted messages the server returned no body for (expunged meanwhile, or a server fault): recorded in quarantine
+/// (without raw) rather than passed over in silence, since the checkpoint moves past them.
+fn missing(validity: i64, batch: &[Candidate], wanted: &[u32], held: &[u32]) -> Vec<Skipped> {
+    let gone = wanted.iter().filter(|uid| !held.contains(uid));
+    gone.filter_map(|uid| batch.iter().find(|c| c.uid == *uid))
+        .map(|c| Skipped {
+            uid_validity: validity,
+            uid: i64::from(c.uid),
+            size: c.size as i64,
+            headers: String::new(),
+            reason: "the server returned no body for this message (expunged meanwhile?)".into(),
+        })
+        .collect()
+}
+
+/// Renews the poller lease before a fetch, so a long batch does not outlive it; fails when another instance has it.
+async fn renew_lease(cx: &SyncContext<'_>) -> Result<(), ImapError> {
+    let Some((owner, secs)) = &cx.lease else { return Ok(()) };
+    let now = crate::domain::now();
+    if db::mailboxes::acquire_lease(cx.db.pool(), cx.mailbox.id, owner, now, now + *secs as i64).await? {
+        Ok(())
+    } else {
+        Err(db::DbError::LeaseLost.into())
+    }
 }
 
 fn checkpoint(cx: &SyncContext<'_>, state: &SyncState, skipped: Vec<Skipped>) -> Checkpoint {
