@@ -33,7 +33,9 @@ pub(crate) fn load_with_env(explicit: Option<&Path>, env: &HashMap<String, Strin
     let overrides = config::Environment::with_prefix("DESKMAIL")
         .prefix_separator("_")
         .separator("__")
-        .try_parsing(true)
+        // Values stay strings; numbers are parsed where the key is a number. Guessing types would turn a secret like
+        // "000123" into the number 123.
+        .try_parsing(false)
         .source(Some(env_overrides(env)));
     let mut settings: Settings = builder.add_source(overrides).build()?.try_deserialize()?;
     settings.base_dir = match &file {
@@ -173,6 +175,19 @@ imap = { host = "imap.example.com", username = "u", password_file = "secrets/pw"
     }
 
     #[test]
+    fn variables_keep_strings_as_written_and_parse_numbers_where_numbers_belong() {
+        let vars = env(&[
+            ("DESKMAIL_SECURITY__SECRET", "000123000123000123000123000123"),
+            ("DESKMAIL_OUTBOUND__LEASE_SECS", "42"),
+            ("DESKMAIL_SERVER__PUBLIC_URL", "https://desk.example"),
+        ]);
+        let s = load_with_env(None, &vars).unwrap();
+        assert_eq!(s.security.secret.as_deref(), Some("000123000123000123000123000123"));
+        assert_eq!(s.outbound.lease_secs, 42);
+        assert!(load_with_env(None, &env(&[("DESKMAIL_OUTBOUND__LEASE_SECS", "soon")])).is_err());
+    }
+
+    #[test]
     fn an_explicit_missing_file_is_an_error() {
         let err = load_with_env(Some(Path::new("/nonexistent/deskmail.toml")), &env(&[])).unwrap_err();
         assert!(matches!(err, ConfigError::Missing(_)));
@@ -184,6 +199,26 @@ imap = { host = "imap.example.com", username = "u", password_file = "secrets/pw"
         let file = dir.path().join("d.toml");
         std::fs::write(&file, "[[mailbox]]\nname = \"a\"\naddress = \"not-an-address\"\n").unwrap();
         assert!(load_with_env(Some(&file), &env(&[])).unwrap_err().to_string().contains("not an e-mail address"));
+    }
+
+    #[test]
+    fn misspelt_mailbox_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("d.toml");
+        let mailbox = "[[mailbox]]\nname = \"a\"\naddress = \"a@example.com\"\n";
+        for (extra, key) in [
+            ("plus_adressing = true\n", "plus_adressing"),
+            ("imap = { host = \"h\", username = \"u\", password = \"p\", poll_intervall_secs = 5 }\n", "poll_intervall_secs"),
+            ("smtp = { host = \"h\", password_enviroment = \"X\" }\n", "password_enviroment"),
+        ] {
+            std::fs::write(&file, format!("{mailbox}{extra}")).unwrap();
+            let err = load_with_env(Some(&file), &env(&[])).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        let good = "imap = { host = \"h\", username = \"u\", password_env = \"P\", poll_interval_secs = 5 }\n";
+        std::fs::write(&file, format!("{mailbox}{good}")).unwrap();
+        let s = load_with_env(Some(&file), &env(&[])).unwrap();
+        assert_eq!(s.mailboxes[0].imap.as_ref().unwrap().password.password_env.as_deref(), Some("P"));
     }
 
     #[test]

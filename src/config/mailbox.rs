@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// One support mailbox as configured.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct MailboxSettings {
     pub name: String,
     pub address: String,
@@ -139,8 +140,10 @@ impl PasswordSource {
     }
 }
 
-/// `imap = { … }` of a mailbox.
+/// `imap = { … }` of a mailbox. (Unknown keys are refused also next to the flattened password fields: serde checks
+/// what the flattened struct left over.)
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImapSettings {
     pub host: String,
     #[serde(default = "imap_port")]
@@ -166,6 +169,7 @@ pub struct ImapSettings {
 
 /// `smtp = { … }` of a mailbox.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
     pub host: String,
     #[serde(default = "smtp_port")]

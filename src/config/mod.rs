@@ -218,6 +218,15 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/deskmail.example.toml");
         let s = super::load::load_with_env(Some(&path), &Default::default()).unwrap();
         assert_eq!(s.ingest.max_message_bytes, 52_428_800);
+        // The commented example mailbox is valid too, once uncommented.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let example = &text[text.find("# [[mailbox]]").unwrap()..];
+        let uncommented: String = example.lines().map(|l| format!("{}\n", l.trim_start_matches("# "))).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("d.toml");
+        std::fs::write(&file, uncommented).unwrap();
+        let s = super::load::load_with_env(Some(&file), &Default::default()).unwrap();
+        assert_eq!(s.mailboxes[0].smtp.as_ref().unwrap().pool_size, 8);
     }
 
     #[test]
