@@ -258,14 +258,9 @@ pub(super) async fn claim_key(
     now: i64,
 ) -> Result<(), ActionError> {
     if let Some((user, key)) = key
-        && !db::outbox::claim_idempotency_key(conn, *user, key, now).await?
+        && !db::idempotency::claim_idempotency_key(conn, *user, key, now).await?
     {
-        let prior: String = sqlx::query_scalar("select response from idempotency_keys where user_id = $1 and key = $2")
-            .bind(*user)
-            .bind(key)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(DbErrorExt::db)?;
+        let prior = db::idempotency::idempotent_response(conn, *user, key).await?;
         return Err(ActionError::Duplicate(prior.parse().unwrap_or(0)));
     }
     Ok(())
@@ -277,7 +272,7 @@ pub(super) async fn finish_key(
     message_id: i64,
 ) -> Result<(), ActionError> {
     if let Some((user, key)) = key {
-        db::outbox::store_idempotent_response(conn, *user, key, &message_id.to_string()).await?;
+        db::idempotency::store_idempotent_response(conn, *user, key, &message_id.to_string()).await?;
     }
     Ok(())
 }

@@ -7,6 +7,13 @@ use tokio_util::sync::CancellationToken;
 
 pub async fn serve(settings: Settings) -> anyhow::Result<i32> {
     tracing::info!(config = ?settings, "starting");
+    if settings.security.trusted_authserv_ids.is_empty() {
+        // Agent mail then rests on the signed reply address and a From header alone.
+        tracing::warn!(
+            "security.trusted_authserv_ids is empty: DKIM/DMARC results of agent mail are not checked; \
+             set it to the authserv-id your mail server writes into Authentication-Results"
+        );
+    }
     let public_url = settings.server.public_url.clone();
     let shutdown = CancellationToken::new();
     shutdown_on_signal(shutdown.clone());

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod catalog;
 pub mod customers;
 mod dashboard;
+pub mod idempotency;
 mod links;
 pub mod mailboxes;
 pub mod messages;
