@@ -1,6 +1,6 @@
 //! Account administration over HTTP with a cookie-keeping client: invitations, password resets and deactivation.
 
-use crate::helpers::{Store, spawn_app};
+use crate::helpers::{Store, spawn_app, spawn_app_with};
 use crate::mailenv::{MailEnv, wait_inbox};
 use crate::outbound::sending_app;
 use crate::store_tests;
@@ -12,7 +12,9 @@ store_tests!(
     an_invitation_is_mailed_and_its_link_signs_the_invitee_in_once,
     without_a_sending_mailbox_the_admin_gets_the_invitation_link,
     password_reset_reveals_no_account_is_single_use_and_expires,
-    a_deactivated_user_is_signed_out_and_their_api_token_stops_working
+    a_deactivated_user_is_signed_out_and_their_api_token_stops_working,
+    sign_in_and_password_forms_refuse_big_bodies_and_impossible_addresses,
+    hsts_is_sent_only_when_the_public_url_is_https,
 );
 
 /// The first `/{path}/TOKEN` link in a text or page (where `/` is escaped), as a local path.
@@ -173,4 +175,37 @@ async fn a_deactivated_user_is_signed_out_and_their_api_token_stops_working(stor
     assert_eq!(app.get_as("/api/v1/tickets", &token).await.0, 200);
     let ana = Browser::signed_in(&app, "ana@example.test", PASSWORD).await;
     assert_eq!(ana.get("/admin/users").await.status, 200, "the promoted user is no admin");
+}
+
+async fn sign_in_and_password_forms_refuse_big_bodies_and_impossible_addresses(store: Store) {
+    let Some(app) = spawn_app(store).await else { return };
+    staff(&app, "ana@example.test", Role::Agent).await;
+    // An address no account can have fails like any wrong sign-in.
+    let long = format!("{}@example.test", "a".repeat(300));
+    let p = Browser::new(&app).post("/login", &[("email", &long), ("password", PASSWORD)]).await;
+    assert!(p.status == 422 && p.body.contains("Wrong e-mail address or password."), "{}", p.body);
+
+    let huge = "a".repeat(20 * 1024);
+    let p = Browser::new(&app).post("/login", &[("email", huge.as_str()), ("password", PASSWORD)]).await;
+    assert_eq!(p.status, 413, "a 20 KB login form was read");
+    let p = Browser::new(&app).post("/password/forgot", &[("email", huge.as_str())]).await;
+    assert_eq!(p.status, 413);
+    let p = Browser::new(&app).post("/password/reset/sometoken", &[("password", &huge), ("confirm", &huge)]).await;
+    assert_eq!(p.status, 413);
+    let me = Browser::signed_in(&app, "ana@example.test", PASSWORD).await;
+    let p = me.post("/settings/password", &[("current", PASSWORD), ("new", &huge), ("confirm", &huge)]).await;
+    assert_eq!(p.status, 413);
+    // Other forms keep the usual limit.
+    let p = me.post("/settings/profile", &[("signature", "x".repeat(20 * 1024).as_str())]).await;
+    assert_eq!(p.status, 422);
+}
+
+async fn hsts_is_sent_only_when_the_public_url_is_https(store: Store) {
+    let Some(app) = spawn_app_with(store, |s| s.server.public_url = "https://desk.example.test".into()).await else {
+        return;
+    };
+    let p = Browser::new(&app).get("/login").await;
+    assert_eq!((p.status, p.header("strict-transport-security")), (200, "max-age=31536000"));
+    let Some(plain) = spawn_app(store).await else { return };
+    assert!(Browser::new(&plain).get("/login").await.header("strict-transport-security").is_empty());
 }

@@ -13,6 +13,7 @@ store_tests!(
     a_bad_port_is_shown_beside_its_field_and_the_input_is_kept,
     dashboard_passwords_are_stored_encrypted_kept_on_edit_and_decrypted_for_use,
     a_dashboard_mailbox_imports_without_a_restart_and_stops_when_disabled,
+    a_stored_password_is_not_kept_for_another_server_or_username,
 );
 
 /// The form fields of a mailbox without servers; callers add theirs.
@@ -33,6 +34,15 @@ pub fn mailbox_fields<'a>(name: &'a str, address: &'a str) -> Vec<(&'a str, &'a 
     ]
 }
 
+/// A mailbox with both servers (unreachable hosts), logging in as `name` with stored passwords.
+fn with_servers<'a>(name: &'a str, address: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut fields = mailbox_fields(name, address);
+    fields.extend([("imap_on", "1"), ("imap_host", "imap.invalid"), ("imap_username", name)]);
+    fields.extend([("smtp_on", "1"), ("smtp_host", "smtp.invalid"), ("smtp_username", name)]);
+    fields.extend([("imap_password", "imap-secret-4711"), ("smtp_password", "smtp-secret-0815")]);
+    fields
+}
+
 /// Replaces (or adds) form fields.
 fn with<'a>(mut fields: Vec<(&'a str, &'a str)>, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     for (k, v) in changes {
@@ -44,6 +54,12 @@ fn with<'a>(mut fields: Vec<(&'a str, &'a str)>, changes: &[(&'a str, &'a str)])
 
 pub async fn mailbox_id(app: &TestApp, name: &str) -> i64 {
     app.services.db.mailbox_by_name(name).await.unwrap().expect("mailbox exists").id
+}
+
+/// A mailbox's stored settings, passwords decrypted.
+async fn stored(app: &TestApp, name: &str) -> deskmail::config::MailboxSettings {
+    let row = app.services.db.mailbox_by_name(name).await.unwrap().expect("mailbox exists");
+    deskmail::secretbox::load_mailbox_settings(&row.settings_json, &app.services.secrets).unwrap()
 }
 
 async fn agents_get_403_on_every_admin_page_and_form(store: Store) {
@@ -142,19 +158,7 @@ async fn a_bad_port_is_shown_beside_its_field_and_the_input_is_kept(store: Store
 async fn dashboard_passwords_are_stored_encrypted_kept_on_edit_and_decrypted_for_use(store: Store) {
     let Some(app) = spawn_app(store).await else { return };
     let admin = signed_in_staff(&app, "root@example.test", Role::Admin).await;
-    let fields = with(
-        mailbox_fields("crypt", "crypt@example.test"),
-        &[
-            ("imap_on", "1"),
-            ("imap_host", "imap.invalid"),
-            ("imap_username", "crypt"),
-            ("imap_password", "imap-secret-4711"),
-            ("smtp_on", "1"),
-            ("smtp_host", "smtp.invalid"),
-            ("smtp_username", "crypt"),
-            ("smtp_password", "smtp-secret-0815"),
-        ],
-    );
+    let fields = with_servers("crypt", "crypt@example.test");
     let fields: Vec<_> = fields.into_iter().filter(|(k, _)| *k != "enabled").collect();
     assert_eq!(admin.post("/admin/mailboxes", &fields).await.status, 303);
     let row = app.services.db.mailbox_by_name("crypt").await.unwrap().unwrap();
@@ -168,10 +172,9 @@ async fn dashboard_passwords_are_stored_encrypted_kept_on_edit_and_decrypted_for
     assert!(!edit.contains("secret-") && edit.contains("Leave empty to keep it."));
     let kept = with(fields, &[("imap_password", ""), ("smtp_password", ""), ("display_name", "Renamed")]);
     assert_eq!(admin.post(&format!("/admin/mailboxes/{}", row.id), &kept).await.status, 303);
-    let row = app.services.db.mailbox_by_name("crypt").await.unwrap().unwrap();
-    assert_eq!(row.display_name, "Renamed");
-    let loaded = deskmail::secretbox::load_mailbox_settings(&row.settings_json, &app.services.secrets).unwrap();
-    assert_eq!(loaded.imap.unwrap().password.resolve().unwrap().as_deref(), Some("imap-secret-4711"));
+    assert_eq!(app.services.db.mailbox_by_name("crypt").await.unwrap().unwrap().display_name, "Renamed");
+    let kept_password = stored(&app, "crypt").await.imap.unwrap().password.resolve().unwrap();
+    assert_eq!(kept_password.as_deref(), Some("imap-secret-4711"));
 
     // Used: the connection test logs in to the real servers with the decrypted passwords.
     let Some(env) = MailEnv::shared() else { return };
@@ -210,6 +213,43 @@ async fn dashboard_passwords_are_stored_encrypted_kept_on_edit_and_decrypted_for
     assert_eq!(admin.post(&format!("/admin/mailboxes/{real_id}"), &wrong).await.status, 303);
     let report = admin.post(&format!("/admin/mailboxes/{real_id}/test"), &[]).await.body;
     assert!(report.contains("login refused") && !report.contains(": login ok"), "{report}");
+}
+
+async fn a_stored_password_is_not_kept_for_another_server_or_username(store: Store) {
+    let Some(app) = spawn_app(store).await else { return };
+    let admin = signed_in_staff(&app, "root@example.test", Role::Admin).await;
+    let fields = with_servers("moved", "moved@example.test");
+    assert_eq!(admin.post("/admin/mailboxes", &fields).await.status, 303);
+    let id = mailbox_id(&app, "moved").await;
+    let path = format!("/admin/mailboxes/{id}");
+    let kept = with(fields, &[("imap_password", ""), ("smtp_password", "")]);
+    let changes = [
+        ("imap_host", "imap.attacker.example", "imap_password"),
+        ("imap_port", "143", "imap_password"),
+        ("imap_tls", "none", "imap_password"),
+        ("imap_username", "someone", "imap_password"),
+        ("smtp_host", "smtp.attacker.example", "smtp_password"),
+        ("smtp_username", "someone", "smtp_password"),
+    ];
+    for (field, value, password) in changes {
+        let p = admin.post(&path, &with(kept.clone(), &[(field, value)])).await;
+        assert_eq!(p.status, 422, "{field} changed and the stored password was kept");
+        assert!(p.body.contains(&format!(r#"id="f-{password}-error""#)), "{field}: {}", p.body);
+        assert!(p.body.contains("password again"), "{}", p.body);
+    }
+    assert_eq!(stored(&app, "moved").await.imap.unwrap().host, "imap.invalid");
+
+    // Unchanged servers keep it; a moved one takes a typed password.
+    assert_eq!(admin.post(&path, &with(kept.clone(), &[("display_name", "Renamed")])).await.status, 303);
+    let moved = with(kept, &[("imap_host", "imap2.invalid"), ("imap_password", "new-secret")]);
+    assert_eq!(admin.post(&path, &moved).await.status, 303);
+    let loaded = stored(&app, "moved").await;
+    let (imap, smtp) = (loaded.imap.unwrap(), loaded.smtp.unwrap());
+    assert_eq!(
+        (imap.host.as_str(), imap.password.resolve().unwrap().as_deref()),
+        ("imap2.invalid", Some("new-secret"))
+    );
+    assert_eq!(smtp.password.resolve().unwrap().as_deref(), Some("smtp-secret-0815"));
 }
 
 async fn tickets_of(app: &TestApp, mailbox: &str) -> i64 {

@@ -12,6 +12,8 @@ use deskmail::ingest::parse::parse;
 store_tests!(
     canned_responses_are_personal_shared_ones_belong_to_admins_and_broken_ones_are_refused,
     settings_change_the_password_and_save_signature_and_notifications,
+    checking_the_current_password_counts_against_the_sign_in_quota,
+    signed_in_pages_and_downloads_are_not_cached_static_assets_are,
     opening_a_ticket_mails_the_first_message_without_re_and_the_answer_threads_back,
 );
 
@@ -60,6 +62,14 @@ async fn canned_responses_are_personal_shared_ones_belong_to_admins_and_broken_o
     assert!(p.body.contains(r#"id="canned-body" name="body" rows="12" required aria-invalid="true""#), "{}", p.body);
     assert!(p.body.contains("does not render") && p.body.contains("shout"), "{}", p.body);
     assert!(p.body.contains("Hi {{ customer.name | shout }}") && p.body.contains(r#"value="Thanks!""#), "input lost");
+    // One that would render for ever runs out of fuel and is refused the same way, at once.
+    let endless = "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}";
+    for action in ["preview", "save"] {
+        let p =
+            agent.post(&format!("/canned/{mine}"), &[("title", "Loop"), ("body", endless), ("action", action)]).await;
+        assert!(p.status == 422 && p.body.contains(r#"id="canned-body-error""#), "{}", p.body);
+        assert!(p.body.contains("takes too long to render"), "{}", p.body);
+    }
     let p = agent.post("/canned", &[("title", ""), ("body", "x")]).await;
     assert!(p.status == 422 && p.body.contains(r#"id="canned-title-error""#), "{}", p.body);
 
@@ -97,8 +107,9 @@ async fn settings_change_the_password_and_save_signature_and_notifications(store
     assert_eq!((p.status, p.location.as_str()), (303, "/settings"));
     assert!(me.get("/settings").await.body.contains("Your password was changed"));
     assert_eq!(elsewhere.get("/settings").await.status, 303, "another session survived the password change");
-    let old = Browser::new(&app).post("/login", &[("email", "ana@example.test"), ("password", PASSWORD)]).await;
-    assert_eq!(old.status, 422, "the old password still works");
+    // Checked on the stored hash: another sign-in would exceed the account's five password checks a minute.
+    let hash = app.services.db.user(id).await.unwrap().password_hash;
+    assert!(!deskmail::password::verify(PASSWORD, &hash), "the old password still works");
     Browser::signed_in(&app, "ana@example.test", new).await;
 
     let form = [("signature", "Ana\r\nLamps & Co."), ("notify_new_ticket", "on"), ("notify_assigned", "on")];
@@ -109,6 +120,52 @@ async fn settings_change_the_password_and_save_signature_and_notifications(store
     let long = "x\n".repeat(30);
     let p = me.post("/settings/profile", &[("signature", long.as_str())]).await;
     assert!(p.status == 422 && p.body.contains(r#"id="signature-error""#), "{}", p.body);
+}
+
+async fn checking_the_current_password_counts_against_the_sign_in_quota(store: Store) {
+    let Some(app) = spawn_app(store).await else { return };
+    let id = staff(&app, "ana@example.test", Role::Agent).await;
+    let me = Browser::signed_in(&app, "ana@example.test", PASSWORD).await;
+    let new = "a much better password";
+    let change = |current: &'static str| [("current", current), ("new", new), ("confirm", new)];
+    // The sign-in was the first of five checks a minute; four wrong guesses use up the rest.
+    for _ in 0..4 {
+        assert_eq!(me.post("/settings/password", &change("guess")).await.status, 422);
+    }
+    for current in ["guess", PASSWORD] {
+        let p = me.post("/settings/password", &change(current)).await;
+        assert!(p.status == 429 && p.body.contains(r#"id="current-error""#), "{current}: {}", p.body);
+        assert!(p.body.contains("Too many attempts"), "{}", p.body);
+    }
+    let hash = app.services.db.user(id).await.unwrap().password_hash;
+    assert!(deskmail::password::verify(PASSWORD, &hash), "the password changed while throttled");
+    let login = Browser::new(&app).post("/login", &[("email", "ana@example.test"), ("password", PASSWORD)]).await;
+    assert_eq!(login.status, 429, "sign-ins are not throttled by the same quota");
+}
+
+async fn signed_in_pages_and_downloads_are_not_cached_static_assets_are(store: Store) {
+    let Some(app) = spawn_app(store).await else { return };
+    let raw = b"From: a@customer.example\r\nTo: support@example.test\r\nSubject: invoice\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--XX\r\n\
+Content-Type: application/pdf; name=\"r.pdf\"\r\nContent-Disposition: attachment; filename=\"r.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--XX--\r\n";
+    let number = app.ingest(raw).await.ticket.unwrap();
+    let attachment = app.ticket(number).await["messages"][0]["attachments"][0]["id"].as_i64().unwrap();
+    staff(&app, "ana@example.test", Role::Agent).await;
+    let me = Browser::signed_in(&app, "ana@example.test", PASSWORD).await;
+    for path in [
+        "/tickets".to_string(),
+        format!("/tickets/{number}"),
+        format!("/tickets/{number}/attachments/{attachment}"),
+        "/settings".into(),
+    ] {
+        let p = me.get(&path).await;
+        assert_eq!((p.status, p.header("cache-control")), (200, "no-store"), "{path}");
+        assert!(p.header("strict-transport-security").is_empty(), "HSTS over plain HTTP: {path}");
+    }
+    assert_eq!(Browser::new(&app).get("/login").await.header("cache-control"), "no-store");
+    let css = me.get("/static/app.css").await;
+    assert_eq!((css.status, css.header("cache-control")), (200, "public, max-age=3600"));
 }
 
 async fn opening_a_ticket_mails_the_first_message_without_re_and_the_answer_threads_back(store: Store) {

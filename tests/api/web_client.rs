@@ -24,11 +24,19 @@ pub struct Browser {
     base: String,
 }
 
-/// Status, `Location` and body of a response.
+/// Status, `Location`, headers and body of a response.
 pub struct Page {
     pub status: u16,
     pub location: String,
+    pub headers: reqwest::header::HeaderMap,
     pub body: String,
+}
+
+impl Page {
+    /// A response header as text (empty when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
 }
 
 impl Browser {
@@ -53,7 +61,8 @@ impl Browser {
     async fn page(resp: reqwest::Response) -> Page {
         let status = resp.status().as_u16();
         let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-        Page { status, location, body: resp.text().await.unwrap_or_default() }
+        let headers = resp.headers().clone();
+        Page { status, location, headers, body: resp.text().await.unwrap_or_default() }
     }
 
     /// The underlying client (with this browser's cookies), for requests with unusual headers.

@@ -38,7 +38,6 @@ async fn inline_image(
         (axum::http::header::CONTENT_TYPE, ct),
         (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
         (axum::http::header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".into()),
-        (axum::http::header::CACHE_CONTROL, "private, max-age=3600".into()),
     ];
     Ok((headers, bytes).into_response())
 }

@@ -1,5 +1,6 @@
 //! Dashboard sign-in: login/logout, the signed-in user extractors (agent, admin), login throttling, safe redirects.
 
+use super::limits::Attempt;
 use super::pages::{flash, layout, take_flashes};
 use crate::db::UserRow;
 use crate::web::{AppState, Error};
@@ -7,41 +8,12 @@ use axum::Form;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use minijinja::context;
 use serde::Deserialize;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
-use std::sync::Arc;
 use tower_sessions::Session;
 
 const USER_KEY: &str = "user_id";
-
-/// Login attempts allowed: per account and per client address.
-#[derive(Clone)]
-pub struct Throttle {
-    per_account: Arc<DefaultKeyedRateLimiter<String>>,
-    per_ip: Arc<DefaultKeyedRateLimiter<std::net::IpAddr>>,
-}
-
-impl Default for Throttle {
-    fn default() -> Self {
-        let account =
-            Quota::per_minute(NonZeroU32::new(5).expect("non-zero")).allow_burst(NonZeroU32::new(5).expect("non-zero"));
-        let ip = Quota::per_minute(NonZeroU32::new(20).expect("non-zero"))
-            .allow_burst(NonZeroU32::new(20).expect("non-zero"));
-        Self { per_account: Arc::new(RateLimiter::keyed(account)), per_ip: Arc::new(RateLimiter::keyed(ip)) }
-    }
-}
-
-impl Throttle {
-    fn allow(&self, email: &str, ip: std::net::IpAddr) -> bool {
-        // Both limits are charged, so one cannot be used to probe the other.
-        let ip_ok = self.per_ip.check_key(&ip).is_ok();
-        let account_ok = self.per_account.check_key(&email.to_string()).is_ok();
-        ip_ok && account_ok
-    }
-}
 
 /// The signed-in staff user; pages redirect to `/login` without one.
 #[derive(Debug, Clone)]
@@ -115,20 +87,25 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
-/// Where to go after login: only a local path (no scheme, no `//host`, no backslashes), else the ticket list.
+/// Where to go after login: only a local path, else the ticket list.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.contains('\\')
-                && !n.contains("://")
-                && !n.starts_with("/login") =>
-        {
-            n.to_string()
-        }
-        _ => "/tickets".to_string(),
+    next.filter(|n| is_local_path(n)).unwrap_or("/tickets").to_string()
+}
+
+/// Whether `next` is a path on this site that a browser cannot read as another host: printable ASCII only
+/// (browsers drop tabs and newlines, so `/\t/evil` becomes `//evil`), no backslash (read as `/`), no `//host`,
+/// no scheme, no encoded slashes in the path, and not the login page itself.
+fn is_local_path(next: &str) -> bool {
+    if !next.starts_with('/') || next.starts_with("//") || !next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') {
+        return false;
     }
+    let Ok(uri) = next.parse::<axum::http::Uri>() else { return false };
+    let path = uri.path().to_ascii_lowercase();
+    uri.scheme().is_none()
+        && uri.authority().is_none()
+        && !path.contains("%2f")
+        && !path.contains("%5c")
+        && !path.starts_with("/login")
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,20 +147,20 @@ pub async fn login(
             .render("login.html", layout(None, Vec::new(), "login", page))
             .map(|h| (axum::http::StatusCode::UNPROCESSABLE_ENTITY, h).into_response())
     };
-    if !state.throttle.allow(&email, addr.ip()) {
-        tracing::warn!(%email, ip = %addr.ip(), "login throttled");
-        let page = context! { next => next.clone(), email => form.email.clone(), error => "Too many attempts. Wait a minute and try again." };
-        return Ok((
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            state.pages.render("login.html", layout(None, Vec::new(), "login", page))?,
-        )
-            .into_response());
+    match state.throttle.sign_in(&email, addr.ip()) {
+        Attempt::Allowed => {}
+        Attempt::Impossible => return retry(WRONG),
+        Attempt::Throttled => {
+            tracing::warn!(ip = %addr.ip(), "login throttled");
+            let page = context! { next => next.clone(), email => form.email.clone(), error => TOO_MANY };
+            let html = state.pages.render("login.html", layout(None, Vec::new(), "login", page))?;
+            return Ok((axum::http::StatusCode::TOO_MANY_REQUESTS, html).into_response());
+        }
     }
     let user = state.db.user_by_email(&email).await?.filter(|u| u.active == 1);
-    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
-    let password = form.password.clone();
-    // Verify even for unknown users, so timing does not tell which addresses exist.
-    let ok = tokio::task::spawn_blocking(move || crate::password::verify(&password, &hash)).await.unwrap_or(false);
+    // Verified even for unknown users, so timing does not tell which addresses exist.
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let ok = super::hashing::verify(form.password.clone(), hash).await?;
     match user.filter(|_| ok) {
         Some(u) => {
             session.cycle_id().await.map_err(|e| Error::Internal(anyhow::anyhow!("session: {e}")))?;
@@ -191,13 +168,15 @@ pub async fn login(
             tracing::info!(user = %u.email, "signed in");
             Ok(Redirect::to(&next).into_response())
         }
-        None => retry("Wrong e-mail address or password."),
+        None => retry(WRONG),
     }
 }
 
-/// An argon2 hash of a random password, verified against when the account does not exist.
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| crate::password::hash(&crate::password::random_string(24)));
+/// The one answer to a failed sign-in, whatever failed.
+const WRONG: &str = "Wrong e-mail address or password.";
+
+/// The answer while sign-ins are throttled.
+pub const TOO_MANY: &str = "Too many attempts. Wait a minute and try again.";
 
 pub async fn logout(session: Session) -> Result<Response, Error> {
     session.flush().await.map_err(|e| Error::Internal(anyhow::anyhow!("session: {e}")))?;
@@ -217,11 +196,34 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_redirect_targets() {
-        assert_eq!(safe_next(Some("/tickets/1042?x=1")), "/tickets/1042?x=1");
-        for bad in
-            ["//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "/login?next=/x", ""]
-        {
-            assert_eq!(safe_next(Some(bad)), "/tickets", "{bad}");
+        for good in ["/tickets/1042?x=1", "/tickets?status=all&q=a%20b", "/admin/users", "/settings#signature"] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
+        let bad = [
+            "//evil.example/x",
+            "https://evil.example",
+            "/\\evil.example",
+            "/\\\\evil.example",
+            "javascript:alert(1)",
+            "/login?next=/x",
+            "/login?next=//evil.example",
+            "",
+            "tickets",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "\t//evil.example",
+            " //evil.example",
+            "/ /evil.example",
+            "/\r\n/evil.example",
+            "/\u{7f}/evil.example",
+            "/\u{3000}/evil.example",
+            "/%2F%2Fevil.example",
+            "/%2f/evil.example",
+            "/%5C%5Cevil.example",
+            "/tickets\u{0}",
+        ];
+        for bad in bad {
+            assert_eq!(safe_next(Some(bad)), "/tickets", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/tickets");
     }

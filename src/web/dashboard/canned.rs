@@ -88,6 +88,9 @@ fn preview_context(user: &UserRow) -> serde_json::Value {
 /// Renders the body on the sample ticket: the text, or the error to show beside the field.
 fn preview(user: &UserRow, body: &str) -> Result<String, String> {
     render_canned(body, &preview_context(user)).map_err(|e| {
+        if e.kind() == minijinja::ErrorKind::OutOfFuel {
+            return "This text takes too long to render: shorten its loops.".to_string();
+        }
         let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
         let line = e.line().map(|l| format!(" (line {l})")).unwrap_or_default();
         format!("This text does not render: {}{detail}{line}.", e.kind())

@@ -2,22 +2,22 @@
 //! Tokens are random, stored as sha256 hashes, and expire; following one sets a password and signs in.
 
 use super::auth::sign_in;
+use super::hashing;
+use super::limits::{Limiter, SMALL_FORM, per_minute};
 use super::pages::{flash, layout, take_flashes};
-use super::settings::{hash_password, password_problem};
+use super::settings::password_problem;
 use crate::db::UserRow;
 use crate::outbound::plain::{PlainDraft, first_sending};
 use crate::web::{AppState, Error};
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use minijinja::{Value, context};
 use serde::Deserialize;
 use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::LazyLock;
 use tower_sessions::Session;
 
@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/invite/{token}", get(invite_form).post(accept_invite))
         .route("/password/forgot", get(forgot_form).post(forgot))
         .route("/password/reset/{token}", get(reset_form).post(reset))
+        .layer(DefaultBodyLimit::max(SMALL_FORM))
 }
 
 /// The two kinds of link.
@@ -158,7 +159,7 @@ async fn choose(
         let ctx = choose_ctx(&user, token, kind, field, &error);
         return page(state, "password_choose.html", StatusCode::UNPROCESSABLE_ENTITY, Vec::new(), ctx);
     }
-    let hash = hash_password(f.password).await?;
+    let hash = hashing::hash(f.password).await?;
     let now = crate::domain::now();
     let redeemed = state.db.redeem_user_token(&crate::password::token_hash(token), kind.purpose(), &hash, now).await?;
     let Some(id) = redeemed else { return invalid(state, kind) };
@@ -211,10 +212,7 @@ async fn reset(
 const RESETS_PER_HOUR: i64 = 3;
 
 /// Requests of the reset form per client address (a burst of 20, then one every 3 seconds).
-static FORGOT_PER_IP: LazyLock<DefaultKeyedRateLimiter<IpAddr>> = LazyLock::new(|| {
-    let n = NonZeroU32::new(20).expect("non-zero");
-    RateLimiter::keyed(Quota::per_minute(n).allow_burst(n))
-});
+static FORGOT_PER_IP: LazyLock<Limiter<IpAddr>> = LazyLock::new(|| Limiter::new(per_minute(20)));
 
 async fn forgot_form(State(state): State<AppState>, session: Session) -> Result<Response, Error> {
     let ctx = context! { email => "", error => "" };
@@ -238,7 +236,7 @@ async fn forgot(
     let retry = |status: StatusCode, error: &str| {
         page(&state, "password_forgot.html", status, Vec::new(), context! { email => f.email.clone(), error => error })
     };
-    if FORGOT_PER_IP.check_key(&addr.ip()).is_err() {
+    if !FORGOT_PER_IP.check(&addr.ip()) {
         return retry(StatusCode::TOO_MANY_REQUESTS, "Too many requests. Wait a minute and try again.");
     }
     if crate::domain::EmailAddress::parse(&email).is_err() {

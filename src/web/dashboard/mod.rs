@@ -4,7 +4,9 @@ mod admin;
 mod attachments;
 pub mod auth;
 mod canned;
+mod hashing;
 mod invites;
+pub mod limits;
 pub mod list_meta;
 mod new_ticket;
 pub mod pages;
@@ -18,12 +20,13 @@ mod ticket_page;
 mod tickets_list;
 mod users;
 
-pub use auth::{AdminUser, CurrentUser, Throttle};
+pub use auth::{AdminUser, CurrentUser};
+pub use limits::Throttle;
 pub use pages::{Pages, flash, layout, take_flashes};
 
 use super::AppState;
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -50,7 +53,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     }
     Router::new()
         .route("/", get(home))
-        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/login", get(auth::login_form).post(auth::login).layer(DefaultBodyLimit::max(limits::SMALL_FORM)))
         .route("/logout", post(auth::logout))
         .merge(tickets_list::router())
         .merge(ticket_page::router())
@@ -66,7 +69,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(invites::router())
         .layer(csrf)
         .layer(sessions)
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn_with_state(Https(secure), security_headers))
         .merge(static_files::router())
 }
 
@@ -84,8 +87,13 @@ async fn home(session: tower_sessions::Session) -> Redirect {
     }
 }
 
-/// CSP (unless a page set its own), no framing, no sniffing, no referrer to other sites.
-async fn security_headers(req: Request, next: Next) -> Response {
+/// Whether the dashboard is served over HTTPS (its public URL says so).
+#[derive(Debug, Clone, Copy)]
+struct Https(bool);
+
+/// CSP (unless a page set its own), no framing, no sniffing, no referrer to other sites, nothing kept in caches
+/// (pages and downloads hold customer data), and HSTS when the public URL is HTTPS. Static assets are outside.
+async fn security_headers(State(Https(https)): State<Https>, req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await.into_response();
     let h = resp.headers_mut();
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -94,5 +102,9 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if https {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     resp
 }

@@ -1,11 +1,13 @@
 //! `/settings`: the signed-in user's own password, signature and notification choices.
 
 use super::auth::CurrentUser;
+use super::hashing;
+use super::limits::SMALL_FORM;
 use super::pages::{flash, layout, sv, take_flashes};
 use crate::db::UserRow;
 use crate::db::user_admin::Preferences;
 use crate::web::{AppState, Error};
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -20,7 +22,7 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/settings", get(show))
-        .route("/settings/password", post(change_password))
+        .route("/settings/password", post(change_password).layer(DefaultBodyLimit::max(SMALL_FORM)))
         .route("/settings/profile", post(save_profile))
 }
 
@@ -73,11 +75,21 @@ pub fn password_problem(new: &str, confirm: &str) -> Option<(&'static str, Strin
     None
 }
 
-/// Hashes a password on a blocking thread (argon2 is CPU-heavy).
-pub async fn hash_password(password: String) -> Result<String, Error> {
-    tokio::task::spawn_blocking(move || crate::password::hash(&password))
-        .await
-        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("hashing a password")))
+/// Why the typed current password is refused (with the status to answer), if it is. Each check counts against
+/// the account's sign-in quota, so a stolen session cannot guess the password faster than the login form.
+async fn current_password_problem(
+    state: &AppState,
+    user: &UserRow,
+    current: &str,
+) -> Result<Option<(StatusCode, String)>, Error> {
+    if !state.throttle.account(&user.email) {
+        tracing::warn!(user = %user.email, "current password checks throttled");
+        return Ok(Some((StatusCode::TOO_MANY_REQUESTS, super::auth::TOO_MANY.into())));
+    }
+    if hashing::verify(current.to_string(), Some(user.password_hash.clone())).await? {
+        return Ok(None);
+    }
+    Ok(Some((StatusCode::UNPROCESSABLE_ENTITY, "That is not your current password.".into())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,18 +108,16 @@ async fn change_password(
     session: Session,
     Form(f): Form<PasswordForm>,
 ) -> Result<Response, Error> {
-    let (current, hash) = (f.current.clone(), user.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || crate::password::verify(&current, &hash)).await.unwrap_or(false);
-    let problem = if ok {
-        password_problem(&f.new, &f.confirm)
-    } else {
-        Some(("current", "That is not your current password.".to_string()))
-    };
-    if let Some((field, error)) = problem {
+    // The new password first: a form refused anyway costs no argon2 run and no attempt of the account's quota.
+    if let Some((field, error)) = password_problem(&f.new, &f.confirm) {
         let form = FormState { form: "password", field, error, signature: None };
         return render(&state, &user, &session, form, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    state.db.set_password_hash(user.id, &hash_password(f.new).await?).await?;
+    if let Some((status, error)) = current_password_problem(&state, &user, &f.current).await? {
+        let form = FormState { form: "password", field: "current", error, signature: None };
+        return render(&state, &user, &session, form, status).await;
+    }
+    state.db.set_password_hash(user.id, &hashing::hash(f.new).await?).await?;
     // Whoever else is signed in as this user (another browser, a stolen cookie) is signed out.
     let current = session.id().map(|id| id.to_string());
     state.db.end_user_sessions(user.id, current.as_deref()).await?;

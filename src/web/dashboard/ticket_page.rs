@@ -196,10 +196,16 @@ async fn canned_text(state: &AppState, user: &UserRow, number: i64, id: i64) -> 
         .map_err(|e| format!("The canned response \u{201c}{}\u{201d} does not render: {e}", canned.title))
 }
 
-/// Renders a canned response body (plain text, minijinja syntax) with a context.
+/// The work a canned response may take to render (instructions, and 64 bytes of output per unit): far more than
+/// any real one needs, far less than an endless loop.
+pub const CANNED_FUEL: u64 = 100_000;
+
+/// Renders a canned response body (plain text, minijinja syntax) with a context; one that needs more than
+/// [`CANNED_FUEL`] fails with `ErrorKind::OutOfFuel`.
 pub fn render_canned(body: &str, ctx: &serde_json::Value) -> Result<String, minijinja::Error> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.set_fuel(Some(CANNED_FUEL));
     env.render_str(body, Value::from(minijinja::value::Serde(ctx)))
 }
 
@@ -245,4 +251,28 @@ fn notices(deliveries: &[DeliveryRow]) -> Vec<serde_json::Value> {
             serde_json::json!({ "kind": ds[0].kind, "created_at": ds[0].created_at, "delivery": crate::web::api::delivery_json(&ds) })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render_canned;
+    use serde_json::json;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn canned_responses_render_but_endless_ones_run_out_of_fuel() {
+        let ctx = json!({ "customer": { "name": "Carla" } });
+        let list = "{% for n in range(50) %}{{ n }} {% endfor %}";
+        assert_eq!(render_canned("Hi {{ customer.name }}!", &ctx).unwrap(), "Hi Carla!");
+        assert!(render_canned(list, &ctx).unwrap().starts_with("0 1 2"));
+        let started = Instant::now();
+        for endless in [
+            "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+            "{% for a in range(100000) %}{{ 'x' * 100000 }}{% endfor %}",
+        ] {
+            let e = render_canned(endless, &ctx).unwrap_err();
+            assert_eq!(e.kind(), minijinja::ErrorKind::OutOfFuel, "{endless}: {e}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    }
 }

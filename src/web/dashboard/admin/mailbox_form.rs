@@ -1,8 +1,8 @@
 //! The mailbox form: its fields as posted, checked into `MailboxSettings` with an error per field, and filled from stored settings.
 
-use crate::config::{
-    AfterImport, ImapSettings, ImportExisting, MailboxSettings, PasswordSource, SmtpSettings, TlsMode,
-};
+pub use super::stored_password::has_password;
+use super::stored_password::{Destination, enter_again, kept_or_typed};
+use crate::config::{AfterImport, ImapSettings, ImportExisting, MailboxSettings, SmtpSettings, TlsMode};
 use crate::domain::EmailAddress;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -146,9 +146,15 @@ impl MailboxForm {
         let port = port(&self.imap_port, "imap_port", errors);
         let tls = tls(&self.imap_tls, "imap_tls", errors);
         let username = required(&self.imap_username, "imap_username", errors);
-        let password = password(&self.imap_password, stored.map(|s| &s.password));
+        let typed = match (&host, port, tls, &username) {
+            (Some(h), Some(p), Some(t), Some(u)) => Some(Destination::new(h, p, t, Some(u))),
+            _ => None,
+        };
+        let (password, moved) =
+            kept_or_typed(&self.imap_password, stored.map(|s| (Destination::of_imap(s), &s.password)), typed);
         if password.is_none() {
-            errors.insert("imap_password", "Enter the IMAP password.".into());
+            let error = if moved { enter_again("IMAP") } else { "Enter the IMAP password.".into() };
+            errors.insert("imap_password", error);
         }
         let folder =
             if self.imap_folder.trim().is_empty() { "INBOX".to_string() } else { self.imap_folder.trim().into() };
@@ -186,9 +192,20 @@ impl MailboxForm {
         let port = port(&self.smtp_port, "smtp_port", errors);
         let tls = tls(&self.smtp_tls, "smtp_tls", errors);
         let username = Some(self.smtp_username.trim().to_string()).filter(|u| !u.is_empty());
-        let password = password(&self.smtp_password, stored.map(|s| &s.password)).unwrap_or_default();
+        let typed = match (&host, port, tls) {
+            (Some(h), Some(p), Some(t)) => Some(Destination::new(h, p, t, username.as_deref())),
+            _ => None,
+        };
+        let (password, moved) =
+            kept_or_typed(&self.smtp_password, stored.map(|s| (Destination::of_smtp(s), &s.password)), typed);
+        let password = password.unwrap_or_default();
         if username.is_some() && !has_password(&password) {
-            errors.insert("smtp_password", "Enter the SMTP password (or leave the username empty).".into());
+            let error = if moved {
+                enter_again("SMTP")
+            } else {
+                "Enter the SMTP password (or leave the username empty).".into()
+            };
+            errors.insert("smtp_password", error);
         }
         let ca_file = ca_file(&self.smtp_ca_file, "smtp_ca_file", errors);
         Some(SmtpSettings {
@@ -234,19 +251,6 @@ fn tls(value: &str, field: &'static str, errors: &mut FieldErrors) -> Option<Tls
     }
 }
 
-/// A typed password replaces the stored source; an empty field keeps it.
-fn password(typed: &str, stored: Option<&PasswordSource>) -> Option<PasswordSource> {
-    if !typed.is_empty() {
-        return Some(PasswordSource { password: Some(typed.to_string()), ..Default::default() });
-    }
-    stored.filter(|s| has_password(s)).cloned()
-}
-
-/// Whether any password source is set.
-pub fn has_password(s: &PasswordSource) -> bool {
-    s.password.is_some() || s.password_encrypted.is_some() || s.password_env.is_some() || s.password_file.is_some()
-}
-
 fn ca_file(value: &str, field: &'static str, errors: &mut FieldErrors) -> Option<Option<PathBuf>> {
     let v = value.trim();
     if v.is_empty() {
@@ -261,49 +265,5 @@ fn ca_file(value: &str, field: &'static str, errors: &mut FieldErrors) -> Option
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn filled() -> MailboxForm {
-        MailboxForm {
-            name: "sales".into(),
-            address: "Sales@Example.com".into(),
-            imap_on: Some("1".into()),
-            imap_host: "imap.example.com".into(),
-            imap_username: "sales".into(),
-            imap_password: "pw".into(),
-            ..MailboxForm::new_mailbox()
-        }
-    }
-
-    #[test]
-    fn a_complete_form_becomes_settings() {
-        let s = filled().check(None).unwrap();
-        assert_eq!(s.address, "sales@example.com");
-        let imap = s.imap.unwrap();
-        assert_eq!((imap.port, imap.tls, imap.folder.as_str()), (993, TlsMode::Implicit, "INBOX"));
-        assert_eq!(imap.password.password.as_deref(), Some("pw"));
-        assert!(s.smtp.is_none());
-    }
-
-    #[test]
-    fn each_bad_field_gets_its_own_error() {
-        let f = MailboxForm {
-            name: "no spaces".into(),
-            imap_port: "99999".into(),
-            imap_after_import: "archive".into(),
-            ..filled()
-        };
-        let errors = f.check(None).unwrap_err();
-        assert_eq!(errors.keys().copied().collect::<Vec<_>>(), ["imap_after_import", "imap_port", "name"]);
-    }
-
-    #[test]
-    fn an_empty_password_keeps_the_stored_one() {
-        let stored = filled().check(None).unwrap();
-        let edit = MailboxForm { imap_password: String::new(), ..MailboxForm::from_settings(&stored) };
-        let again = edit.check(Some(&stored)).unwrap();
-        assert_eq!(again.imap.unwrap().password.password.as_deref(), Some("pw"));
-        assert!(MailboxForm { imap_password: String::new(), ..filled() }.check(None).is_err());
-    }
-}
+#[path = "mailbox_form_tests.rs"]
+mod tests;

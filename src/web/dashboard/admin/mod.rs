@@ -6,6 +6,7 @@ mod mailbox_form;
 mod mailbox_test;
 mod mailboxes;
 mod quarantine;
+mod stored_password;
 mod templates;
 
 use super::pages::{layout, take_flashes};
