@@ -208,7 +208,10 @@ imap = { host = "imap.example.com", username = "u", password_file = "secrets/pw"
         let mailbox = "[[mailbox]]\nname = \"a\"\naddress = \"a@example.com\"\n";
         for (extra, key) in [
             ("plus_adressing = true\n", "plus_adressing"),
-            ("imap = { host = \"h\", username = \"u\", password = \"p\", poll_intervall_secs = 5 }\n", "poll_intervall_secs"),
+            (
+                "imap = { host = \"h\", username = \"u\", password = \"p\", poll_intervall_secs = 5 }\n",
+                "poll_intervall_secs",
+            ),
             ("smtp = { host = \"h\", password_enviroment = \"X\" }\n", "password_enviroment"),
         ] {
             std::fs::write(&file, format!("{mailbox}{extra}")).unwrap();

@@ -26,6 +26,8 @@ async fn failing_sender_app(store: Store) -> Option<TestApp> {
             )
             .unwrap(),
         );
+        // A setting that cannot work is retried like a 4xx; without retry time the first attempt gives up.
+        s.outbound.retry_max_hours = 0;
     })
     .await
 }

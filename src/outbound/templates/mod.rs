@@ -238,6 +238,9 @@ fn environment() -> Environment<'static> {
     env.set_syntax(syntax.expect("default delimiters are valid"));
     env.add_filter("linebreaks", filters::linebreaks);
     env.add_filter("quote", filters::quote);
+    // Admins edit these templates in the dashboard: an endless loop must fail the render, not hang a worker.
+    // Generous, since output counts too (a unit per 64 bytes) and notices quote whole messages.
+    env.set_fuel(Some(1_000_000));
     env
 }
 

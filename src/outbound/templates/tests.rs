@@ -254,3 +254,10 @@ fn check_refuses_broken_sources_and_accepts_good_ones() {
     assert!(err.to_string().contains("unknown filter"), "{err}");
     assert!(matches!(Templates::check("ack", "x"), Err(TemplateError::Unknown(_))));
 }
+
+#[test]
+fn an_endless_override_is_refused_instead_of_hanging() {
+    let endless = "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}";
+    let shown = Templates::check("ack.txt", endless).expect_err("an endless template").to_string();
+    assert!(shown.contains("fuel"), "{shown}");
+}
