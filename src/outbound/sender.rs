@@ -13,8 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Sends in flight at once.
 pub const CONCURRENCY: usize = 16;
-/// Deliveries claimed per step: two rounds of sends, so a step's last send starts long before its lease ends.
-const CLAIM: i64 = 2 * CONCURRENCY as i64;
+/// Deliveries claimed per step (four rounds of sends keep the pipe full); a claimed row whose send could no longer
+/// finish within the lease is given back unattempted.
+const CLAIM: i64 = 4 * CONCURRENCY as i64;
 
 /// The longest one send may take (connect, TLS, AUTH and the SMTP dialogue, each with its own timeout); with a
 /// short lease, half of it.

@@ -82,6 +82,12 @@ async fn notes_send_nothing_and_open_a_new_ticket(store: Store) {
     let t = app.ticket(n).await;
     assert_eq!(t["status"], "open");
     assert_eq!(t["outbound"].as_array().unwrap().len(), before, "a note is never mailed");
+    let path = format!("/api/v1/tickets/{n}/notes");
+    for misplaced in [json!({ "body": "x", "to": ["a@b.example"] }), json!({ "body": "x", "status": "resolved" })] {
+        let (status, body) = send(&app, reqwest::Method::POST, &path, &app.admin_token, misplaced, None).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body["error"].as_str().unwrap().contains("not a field of a note"), "{body}");
+    }
 }
 
 async fn patch_changes_status_priority_and_assignee_with_history_and_a_notice(store: Store) {

@@ -72,6 +72,11 @@ async fn note(
     Path(number): Path<i64>,
     Body(body): Body<MessageIn>,
 ) -> Result<(StatusCode, Json<Value>)> {
+    // A note goes to nobody and changes nothing: fields that would are a mistake worth telling.
+    let misplaced = [("status", body.status.is_some()), ("to", body.to.is_some()), ("cc", body.cc.is_some())];
+    if let Some((field, _)) = misplaced.iter().find(|(_, given)| *given) {
+        return Err(Error::Unprocessable(format!("{field}: not a field of a note (use a reply, or PATCH the ticket)")));
+    }
     let author = author(&state, &user, body.author.as_deref()).await?;
     let result = state.actions.note(number, &author, input(&user, &headers, &body)?).await;
     respond(&state, number, result).await
