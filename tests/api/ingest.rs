@@ -72,6 +72,7 @@ Content-Disposition: inline\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0K
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(resp.headers()["cache-control"], "no-store");
     assert_eq!(resp.bytes().await.unwrap().as_ref(), b"%PDF-1.4\n");
     let (status, _) = app.get("/api/v1/attachments/999999").await;
     assert_eq!(status, 404);

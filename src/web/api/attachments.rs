@@ -37,6 +37,8 @@ pub fn download_headers(filename: &str, content_type: &str) -> HeaderMap {
     h.insert(header::CONTENT_DISPOSITION, content_disposition(filename));
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    // Customer files: no shared cache keeps them, whether fetched through the API or the dashboard.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h
 }
 
