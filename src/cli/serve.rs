@@ -8,11 +8,15 @@ use tokio_util::sync::CancellationToken;
 pub async fn serve(settings: Settings) -> anyhow::Result<i32> {
     tracing::info!(config = ?settings, "starting");
     if settings.security.trusted_authserv_ids.is_empty() {
-        // Agent mail then rests on the signed reply address and a From header alone.
-        tracing::warn!(
-            "security.trusted_authserv_ids is empty: DKIM/DMARC results of agent mail are not checked; \
-             set it to the authserv-id your mail server writes into Authentication-Results"
-        );
+        // Agent mail then rests on the signed reply address and a From header alone: worth a warning once mail
+        // flows (mailboxes in the config), a hint on a fresh start.
+        let hint = "security.trusted_authserv_ids is empty: DKIM/DMARC results of agent mail are not checked; \
+                    set it to the authserv-id your mail server writes into Authentication-Results";
+        if settings.mailboxes.is_empty() {
+            tracing::info!("{hint}");
+        } else {
+            tracing::warn!("{hint}");
+        }
     }
     let public_url = settings.server.public_url.clone();
     let shutdown = CancellationToken::new();

@@ -15,6 +15,7 @@ store_tests!(
     a_deactivated_user_is_signed_out_and_their_api_token_stops_working,
     sign_in_and_password_forms_refuse_big_bodies_and_impossible_addresses,
     hsts_is_sent_only_when_the_public_url_is_https,
+    the_session_cookie_is_http_only_lax_and_secure_under_https,
 );
 
 /// The first `/{path}/TOKEN` link in a text or page (where `/` is escaped), as a local path.
@@ -208,4 +209,27 @@ async fn hsts_is_sent_only_when_the_public_url_is_https(store: Store) {
     assert_eq!((p.status, p.header("strict-transport-security")), (200, "max-age=31536000"));
     let Some(plain) = spawn_app(store).await else { return };
     assert!(Browser::new(&plain).get("/login").await.header("strict-transport-security").is_empty());
+}
+
+async fn the_session_cookie_is_http_only_lax_and_secure_under_https(store: Store) {
+    for https in [true, false] {
+        let Some(app) = spawn_app_with(store, |s| {
+            if https {
+                s.server.public_url = "https://desk.example.test".into();
+            }
+        })
+        .await
+        else {
+            return;
+        };
+        staff(&app, "ana@example.test", Role::Agent).await;
+        let p = Browser::new(&app).post("/login", &[("email", "ana@example.test"), ("password", PASSWORD)]).await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let cookies: Vec<&str> = p.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+        let session = cookies.iter().find(|c| c.starts_with("deskmail_session=")).expect("a session cookie");
+        let attrs: Vec<String> = session.split(';').skip(1).map(|a| a.trim().to_ascii_lowercase()).collect();
+        assert!(attrs.contains(&"httponly".to_string()), "{session}");
+        assert!(attrs.contains(&"samesite=lax".to_string()), "{session}");
+        assert_eq!(attrs.contains(&"secure".to_string()), https, "Secure only under https: {session}");
+    }
 }

@@ -163,7 +163,7 @@ async fn a_failed_delivery_is_listed_and_retried(store: Store) {
     let Some(app) = failing_sender_app(store).await else { return };
     let admin = signed_in_staff(&app, "root@example.test", Role::Admin).await;
     let o = app.ingest_at("desk", &[&mail("cust@example.org", "Lamp", "d1@example.org", "help")]).await.remove(0);
-    let failed = wait_for(10, || async {
+    let failed = wait_for(30, || async {
         let rows = app.services.db.deliveries(Some("failed"), 10, 0).await.ok()?;
         rows.into_iter().next()
     })
@@ -175,7 +175,7 @@ async fn a_failed_delivery_is_listed_and_retried(store: Store) {
     assert!(!admin.get("/admin/deliveries?status=sent").await.body.contains("cust@example.org"));
     let p = admin.post(&format!("/admin/deliveries/{}/retry", failed.id), &[("back", "failed")]).await;
     assert_eq!((p.status, p.location.as_str()), (303, "/admin/deliveries?status=failed"));
-    let again = wait_for(10, || async {
+    let again = wait_for(30, || async {
         let rows = app.services.db.deliveries(None, 10, 0).await.ok()?;
         rows.into_iter().find(|d| d.id == failed.id && d.attempts == 2 && d.status == "failed")
     })

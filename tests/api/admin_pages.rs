@@ -264,7 +264,7 @@ async fn a_dashboard_mailbox_imports_without_a_restart_and_stops_when_disabled(s
     let admin = signed_in_staff(&app, "root@example.test", Role::Admin).await;
     let address = env.address("live");
     env.send("first@customer.example", &[&address], &test_mail("first@customer.example", &address, "before")).await;
-    assert_eq!(wait_inbox(&env, &address, 1, 10).await.len(), 1);
+    assert_eq!(wait_inbox(&env, &address, 1, 30).await.len(), 1);
     let (imaps, ca) = (env.imaps_port.to_string(), env.ca_cert.display().to_string());
     let fields = with(
         mailbox_fields("live", &address),
@@ -293,7 +293,7 @@ async fn a_dashboard_mailbox_imports_without_a_restart_and_stops_when_disabled(s
 
     let id = mailbox_id(&app, "live").await;
     assert_eq!(admin.post(&format!("/admin/mailboxes/{id}/enabled"), &[("enabled", "0")]).await.status, 303);
-    let stopped = wait_for(10, || async {
+    let stopped = wait_for(30, || async {
         let (_, h) = app.get("/healthz").await;
         let live = h["mailboxes"].as_array()?.iter().find(|m| m["name"] == "live")?.clone();
         (live["state"] == "disabled").then_some(())

@@ -40,11 +40,14 @@ async fn desk() -> Option<Desk> {
         uuid::Uuid::new_v4().simple()
     );
     env.send(&customer, &[&support], first.as_bytes()).await;
-    let number = wait_for(15, || async {
+    let number = wait_for(30, || async {
         let (_, list) = app.get("/api/v1/tickets?q=kaputt").await;
         list["tickets"][0]["number"].as_i64()
     })
-    .await?;
+    .await
+    .expect("the customer's mail became a ticket");
+    // The acknowledgement arrives first, so the tests' counts of the customer's mail start from a settled inbox.
+    assert_eq!(wait_inbox(&env, &customer, 1, 30).await.len(), 1, "the acknowledgement reached the customer");
     Some(Desk { app, env, support, customer, agent, other_agent, number })
 }
 

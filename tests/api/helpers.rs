@@ -18,7 +18,8 @@ pub enum Store {
 pub fn require_env(name: &str) -> Option<String> {
     match std::env::var(name) {
         Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+        // The same rule as scripts/lib.sh's dm_is_ci.
+        _ if std::env::var("CI").is_ok_and(|v| ["true", "TRUE", "True", "1", "yes"].contains(&v.as_str())) => {
             panic!("{name} is not set; scripts/test starts the servers and sets it")
         }
         _ => {

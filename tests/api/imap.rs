@@ -42,10 +42,25 @@ pub async fn wait_tickets(app: &TestApp, q: &str, n: i64, secs: u64) -> i64 {
 async fn mail_sent_over_smtp_becomes_a_ticket_with_idle(store: Store) {
     let Some(env) = MailEnv::shared() else { return };
     let support = env.address("support");
-    let Some(app) = app_with_mailbox(store, &env, &support, |i| i.idle = true).await else { return };
+    let Some(app) = app_with_mailbox(store, &env, &support, |i| {
+        i.idle = true;
+        // Polling would find the mail only after an hour: within the wait below only IDLE can deliver it.
+        i.poll_interval_secs = 3600;
+    })
+    .await
+    else {
+        return;
+    };
+    let waiting = wait_for(30, || async {
+        let (_, health) = app.get("/healthz").await;
+        let mailboxes = health["mailboxes"].as_array()?.clone();
+        mailboxes.iter().any(|m| m["name"] == "imap" && m["state"] == "idle").then_some(())
+    })
+    .await;
+    assert!(waiting.is_some(), "the poller never reached IDLE after its first sync");
     let subject = format!("idle-{}", uuid::Uuid::new_v4().simple());
     env.send("customer@example.test", &[&support], &test_mail("customer@example.test", &support, &subject)).await;
-    assert_eq!(wait_tickets(&app, &subject, 1, 10).await, 1, "no ticket within 10 s");
+    assert_eq!(wait_tickets(&app, &subject, 1, 30).await, 1, "no ticket within 30 s");
     let (_, health) = app.get("/healthz").await;
     let mb = health["mailboxes"].as_array().unwrap().iter().find(|m| m["name"] == "imap").cloned().unwrap();
     assert!(mb["last_sync_at"].is_string(), "{health}");
@@ -66,7 +81,7 @@ async fn mail_sent_over_smtp_becomes_a_ticket_with_polling() {
     };
     let subject = format!("poll-{}", uuid::Uuid::new_v4().simple());
     env.send("customer@example.test", &[&support], &test_mail("customer@example.test", &support, &subject)).await;
-    assert_eq!(wait_tickets(&app, &subject, 1, 10).await, 1, "no ticket within 10 s");
+    assert_eq!(wait_tickets(&app, &subject, 1, 30).await, 1, "no ticket within 30 s");
 }
 
 async fn after_import_seen_flags_the_message_and_keeps_it(store: Store) {
@@ -77,8 +92,8 @@ async fn after_import_seen_flags_the_message_and_keeps_it(store: Store) {
     let Some(app) = app_with_mailbox(store, &env, &support, |i| i.after_import = AfterImport::Seen).await else {
         return;
     };
-    assert_eq!(wait_tickets(&app, "seen-one", 1, 10).await, 1);
-    let seen = wait_for(5, || {
+    assert_eq!(wait_tickets(&app, "seen-one", 1, 30).await, 1);
+    let seen = wait_for(15, || {
         let env = env.clone();
         let support = support.clone();
         async move {
@@ -100,8 +115,8 @@ async fn after_import_move_and_delete_empty_the_folder(store: Store) {
         append(&mut s, "INBOX", &test_mail("c@customer.example", &support, &format!("{prefix}-mail"))).await;
         let act = action.clone();
         let Some(app) = app_with_mailbox(store, &env, &support, move |i| i.after_import = act).await else { return };
-        assert_eq!(wait_tickets(&app, &format!("{prefix}-mail"), 1, 10).await, 1);
-        let emptied = wait_for(5, || {
+        assert_eq!(wait_tickets(&app, &format!("{prefix}-mail"), 1, 30).await, 1);
+        let emptied = wait_for(15, || {
             let (env, support) = (env.clone(), support.clone());
             async move { search(&mut env.session(&support).await, "INBOX", "ALL").await.is_empty().then_some(()) }
         })
@@ -132,7 +147,7 @@ async fn a_recreated_folder_with_the_same_mails_makes_no_duplicates(store: Store
     else {
         return;
     };
-    assert_eq!(wait_tickets(&app, "recreated-", 3, 10).await, 3);
+    assert_eq!(wait_tickets(&app, "recreated-", 3, 30).await, 3);
     s.select("INBOX").await.unwrap();
     s.delete("Support").await.unwrap();
     s.create("Support").await.unwrap();
@@ -141,14 +156,17 @@ async fn a_recreated_folder_with_the_same_mails_makes_no_duplicates(store: Store
     }
     let new_validity = s.select("Support").await.unwrap().uid_validity.unwrap();
     let mb = app.services.db.mailbox_by_name("imap").await.unwrap().unwrap();
-    let rescanned = wait_for(10, || {
+    let rescanned = wait_for(30, || {
         let db = app.services.db.clone();
         async move {
-            (db.sync_state(mb.id, "Support").await.ok()?.uid_validity == Some(i64::from(new_validity))).then_some(())
+            // All three re-scanned (the poller may have started while they were still being appended).
+            let state = db.sync_state(mb.id, "Support").await.ok()?;
+            (state.uid_validity == Some(i64::from(new_validity)) && state.scanning == 0 && state.last_uid >= 3)
+                .then_some(())
         }
     })
     .await;
-    assert!(rescanned.is_some(), "the new UIDVALIDITY was never synced");
+    assert!(rescanned.is_some(), "the folder with the new UIDVALIDITY was never fully synced");
     let (_, list) = app.get("/api/v1/tickets?q=recreated-").await;
     assert_eq!(list["total"], 3);
     for t in list["tickets"].as_array().unwrap() {
@@ -164,7 +182,7 @@ async fn one_mail_to_two_mailboxes_polled_in_parallel_is_one_ticket(store: Store
     let subject = format!("both-{}", uuid::Uuid::new_v4().simple());
     let raw = test_mail("c@customer.example", &format!("{a}, {b}"), &subject);
     env.send("c@customer.example", &[&a, &b], &raw).await;
-    let delivered = wait_for(10, || {
+    let delivered = wait_for(30, || {
         let db = app.services.db.clone();
         async move {
             let n: i64 = sqlx::query_scalar("select count(*) from receipts").fetch_one(db.pool()).await.ok()?;

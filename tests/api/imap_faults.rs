@@ -38,7 +38,7 @@ async fn seen_is_never_set_before_the_message_is_committed() {
     assert!(search(&mut s, "INBOX", "SEEN").await.is_empty(), "flagged \\Seen although nothing was committed");
     sqlx::query("drop trigger fail_raw").execute(pool).await.unwrap();
     assert_eq!(wait_tickets(&app, "not-yet", 1, 15).await, 1, "imported after the store recovered");
-    let seen = wait_for(5, || {
+    let seen = wait_for(15, || {
         let (env, support) = (env.clone(), support.clone());
         async move { (!search(&mut env.session(&support).await, "INBOX", "SEEN").await.is_empty()).then_some(()) }
     })
@@ -50,7 +50,10 @@ async fn seen_is_never_set_before_the_message_is_committed() {
 async fn broken_mailboxes_show_their_error_and_the_others_keep_importing() {
     let Some(env) = MailEnv::shared() else { return };
     let good = env.address("good");
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // Bound but never listening: the port stays ours (nobody else can start listening on it) and refuses connections.
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
     let mailboxes = vec![
         env.mailbox("good", &good, |i| i.idle = true),
         env.mailbox("badpass", &env.address("badpass"), |i| i.password.password = Some("wrong-password".into())),
@@ -59,11 +62,11 @@ async fn broken_mailboxes_show_their_error_and_the_others_keep_importing() {
     ];
     let Some(app) = spawn_app_with(Store::Sqlite, move |s| s.mailboxes.extend(mailboxes)).await else { return };
     env.send("c@customer.example", &[&good], &test_mail("c@customer.example", &good, "still-importing")).await;
-    assert_eq!(wait_tickets(&app, "still-importing", 1, 10).await, 1);
+    assert_eq!(wait_tickets(&app, "still-importing", 1, 30).await, 1);
     for (name, expected) in
         [("badpass", "login refused"), ("badtls", "TLS handshake failed"), ("closed", "cannot connect")]
     {
-        let h = wait_for(10, || async {
+        let h = wait_for(30, || async {
             let h = mailbox_health(&app, name).await;
             h["error"].is_string().then_some(h)
         })
@@ -101,6 +104,14 @@ async fn a_dovecot_restart_during_an_import_loses_nothing() {
     assert_eq!(n, 60, "nothing doubled");
 }
 
+/// Whether the instance on `port` has completed a sync of the mailbox `imap` (its own health, not the database's).
+async fn has_synced(port: u16) -> bool {
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let health: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    let mailboxes = health["mailboxes"].as_array().cloned().unwrap_or_default();
+    mailboxes.iter().any(|m| m["name"] == "imap" && m["last_sync_at"].is_string())
+}
+
 #[tokio::test]
 async fn two_instances_on_one_postgres_import_every_mail_once() {
     let Some(env) = MailEnv::shared() else { return };
@@ -113,10 +124,10 @@ async fn two_instances_on_one_postgres_import_every_mail_once() {
         settings.imap.lease_secs = 3;
         settings.mailboxes.push(env.mailbox("imap", &support, |i| i.idle = true));
         let app = deskmail::startup::Application::build(settings).await.unwrap();
-        let services = app.services().clone();
+        let (services, port) = (app.services().clone(), app.port());
         let stop = tokio_util::sync::CancellationToken::new();
         let task = tokio::spawn(app.run_until_stopped(stop.clone()));
-        apps.push((services, stop, task));
+        apps.push((services, stop, task, port));
     }
     let count = |db: deskmail::db::Db| async move {
         let n: i64 = sqlx::query_scalar("select count(*) from receipts").fetch_one(db.pool()).await.unwrap();
@@ -135,8 +146,11 @@ async fn two_instances_on_one_postgres_import_every_mail_once() {
         .await
         .is_some()
     );
-    // The holder stops; the other instance takes the lease over and imports the rest.
-    let (_, stop, task) = apps.remove(0);
+    // Only the lease holder ever synced (each instance has its own /healthz); it stops, the other takes over.
+    let synced = [has_synced(apps[0].3).await, has_synced(apps[1].3).await];
+    assert_eq!(synced.iter().filter(|s| **s).count(), 1, "exactly one instance polls the mailbox: {synced:?}");
+    let holder = synced.iter().position(|s| *s).unwrap();
+    let (_, stop, task, _) = apps.remove(holder);
     stop.cancel();
     task.await.unwrap().unwrap();
     let db = apps[0].0.db.clone();
@@ -152,6 +166,7 @@ async fn two_instances_on_one_postgres_import_every_mail_once() {
         .await
         .is_some()
     );
+    assert!(has_synced(apps[0].3).await, "the other instance took the lease over");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let messages: i64 =
         sqlx::query_scalar("select count(*) from messages").fetch_one(apps[0].0.db.pool()).await.unwrap();
@@ -179,7 +194,7 @@ async fn mail_too_large_to_fetch_is_quarantined_with_its_headers_and_left_untouc
     else {
         return;
     };
-    assert_eq!(wait_tickets(&app, "small-after-big", 1, 10).await, 1, "the queue moves on past the big message");
+    assert_eq!(wait_tickets(&app, "small-after-big", 1, 30).await, 1, "the queue moves on past the big message");
     let (_, q) = app.get("/api/v1/quarantine").await;
     let entry = q["quarantine"]
         .as_array()

@@ -9,6 +9,7 @@ store_tests!(
     attachments_are_stored_and_downloadable,
     the_same_bytes_twice_are_a_duplicate,
     bad_input_is_quarantined_not_dropped,
+    malformed_mail_is_stored_readable_with_its_raw_bytes_kept,
     a_bounce_of_our_mail_lands_on_its_ticket,
     a_bounce_naming_nothing_of_ours_is_logged,
     auto_replies_are_marked_and_open_no_ticket_status_change,
@@ -112,6 +113,52 @@ async fn bad_input_is_quarantined_not_dropped(store: Store) {
         let sha = entry["sha256"].as_str().unwrap();
         let raw = app.services.blobs.get(sha).unwrap();
         assert_eq!(deskmail::storage::sha256_hex(&raw), sha);
+    }
+}
+
+/// NUL bytes, a broken MIME boundary, an unknown charset, a 3,000-byte header line and 200 nested parts: each is a
+/// ticket (or quarantined with a reason), its text readable, and its raw bytes kept exactly.
+async fn malformed_mail_is_stored_readable_with_its_raw_bytes_kept(store: Store) {
+    let Some(app) = spawn_app(store).await else {
+        return;
+    };
+    let head =
+        |subject: &str| format!("From: c@customer.example\r\nTo: support@example.test\r\nSubject: {subject}\r\n");
+    let mut nested = head("nested") + "MIME-Version: 1.0\r\n";
+    for i in 0..200 {
+        nested += &format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n");
+    }
+    nested += "Content-Type: text/plain\r\n\r\ndeep inside\r\n";
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("nul", [head("nul").as_bytes(), b"\r\nhello\0world\r\n"].concat(), "hello"),
+        (
+            "boundary",
+            (head("boundary")
+                + "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"never\"\r\n\r\n--never\r\n\
+                   Content-Type: text/plain\r\n\r\nbody without an end\r\n")
+                .into_bytes(),
+            "body without an end",
+        ),
+        (
+            "charset",
+            (head("charset") + "Content-Type: text/plain; charset=x-unknown-42\r\n\r\nplain words\r\n").into_bytes(),
+            "plain words",
+        ),
+        ("long", (head(&"x".repeat(3000)) + "\r\nafter a long header\r\n").into_bytes(), "after a long header"),
+        ("nested", nested.into_bytes(), "deep inside"),
+    ];
+    for (name, raw, text) in &cases {
+        let o = app.ingest(raw).await;
+        assert_eq!(app.services.blobs.get(&o.sha256).unwrap(), *raw, "{name}: raw bytes kept");
+        match o.kind {
+            OutcomeKind::Created => {
+                let t = app.ticket(o.ticket.unwrap()).await;
+                let body = t["messages"][0]["body_text"].as_str().unwrap_or_default().to_string();
+                assert!(body.contains(text), "{name}: {body:?} lacks {text:?}");
+            }
+            OutcomeKind::Quarantined => assert!(o.reason.is_some_and(|r| !r.is_empty()), "{name}: a reason"),
+            other => panic!("{name}: {other:?}"),
+        }
     }
 }
 

@@ -67,7 +67,7 @@ async fn acknowledgement_and_agent_reply_arrive_threaded_and_the_answer_threads_
     );
     let o = app.ingest_at("out", &[&raw]).await.remove(0);
     let number = o.ticket.unwrap();
-    let acks = wait_inbox(&env, &customer, 1, 10).await;
+    let acks = wait_inbox(&env, &customer, 1, 30).await;
     assert_eq!(acks.len(), 1, "the acknowledgement did not arrive");
     let ack = parse(&acks[0]).unwrap();
     assert_eq!(ack.from.as_ref().unwrap().email.as_str(), support);
@@ -79,9 +79,11 @@ async fn acknowledgement_and_agent_reply_arrive_threaded_and_the_answer_threads_
     assert_eq!(ack.in_reply_to, vec![first_id.clone()]);
     assert_eq!(ack.references.last(), Some(&first_id));
     assert!(ack.classification.auto_reply, "the acknowledgement is marked automatic");
+    let (local, domain) = support.split_once('@').unwrap();
+    let reply_to = ack.reply_to[0].email.as_str();
     assert!(
-        ack.reply_to[0].email.as_str().starts_with(&support.split('@').next().unwrap().to_string()),
-        "signed Reply-To"
+        reply_to.starts_with(&format!("{local}+{number}-")) && reply_to.ends_with(&format!("@{domain}")),
+        "the Reply-To is the signed plus-address of the ticket: {reply_to}"
     );
 
     let (status, body) = post(
@@ -91,7 +93,7 @@ async fn acknowledgement_and_agent_reply_arrive_threaded_and_the_answer_threads_
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    let mail = wait_inbox(&env, &customer, 2, 10).await;
+    let mail = wait_inbox(&env, &customer, 2, 30).await;
     assert_eq!(mail.len(), 2, "the reply did not arrive");
     let reply_raw =
         mail.iter().find(|r| !parse(r).unwrap().classification.auto_reply).expect("the agent reply").clone();
@@ -199,9 +201,9 @@ async fn automatic_mail_gets_no_acknowledgement_and_acks_are_rate_limited() {
         .await
         .unwrap();
     assert_eq!(acks, 3, "ack_limit_per_hour = 3 per recipient, none for automatic mail");
-    let inbox = wait_inbox(&env, &customer, 3, 10).await;
+    assert_eq!(wait_inbox(&env, &customer, 3, 30).await.len(), 3);
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    assert_eq!(inbox.len(), 3);
+    assert_eq!(wait_inbox(&env, &customer, 0, 0).await.len(), 3, "no fourth mail arrived later");
     let ooo = outcomes[20].ticket.unwrap();
     let t = app.ticket(ooo).await;
     assert_eq!(t["outbound"], json!([]), "no acknowledgement for an auto-reply");

@@ -12,6 +12,7 @@ store_tests!(
     patch_changes_status_priority_and_assignee_with_history_and_a_notice,
     a_bounce_naming_our_reply_marks_its_delivery_failed,
     replying_as_another_author_needs_an_admin,
+    a_reply_with_attachments_carries_them_on_the_message_and_in_the_mail,
 );
 
 /// An app whose `support` mailbox can send (to a closed port: deliveries stay queued and retry).
@@ -277,4 +278,35 @@ async fn an_agent_sees_that_a_colleague_is_replying(store: Store) {
     assert!(page.contains("Ana is also replying."), "{page}");
     let cross = ana.post(&url).header("Origin", "https://evil.example").send().await.unwrap();
     assert_eq!(cross.status(), 403);
+}
+
+async fn a_reply_with_attachments_carries_them_on_the_message_and_in_the_mail(store: Store) {
+    use base64::Engine;
+    let Some(app) = app(store).await else { return };
+    let n = app.ingest(&mail("c@customer.example", "invoice", "inv@customer.example", "send it")).await.ticket.unwrap();
+    let path = format!("/api/v1/tickets/{n}/replies");
+    let pdf = b"%PDF-1.4 invoice".to_vec();
+    let file = json!({
+        "filename": "Rechnung März.pdf",
+        "content_type": "application/pdf",
+        "data_base64": base64::engine::general_purpose::STANDARD.encode(&pdf),
+    });
+    let body = json!({ "body": "Here it is.", "attachments": [file] });
+    let (status, body) = send(&app, reqwest::Method::POST, &path, &app.admin_token, body, None).await;
+    assert_eq!(status, 201, "{body}");
+    let t = app.ticket(n).await;
+    let reply = t["messages"].as_array().unwrap().iter().find(|m| m["kind"] == "agent").unwrap().clone();
+    assert_eq!(reply["attachments"][0]["filename"], "Rechnung März.pdf");
+    assert_eq!(reply["attachments"][0]["size"], pdf.len());
+    let raw: Vec<u8> = sqlx::query_scalar("select raw from outbound_mails where kind = 'agent_reply'")
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+    let sent = deskmail::ingest::parse::parse(&raw).unwrap();
+    let attached = sent.attachments.iter().find(|a| a.content_type == "application/pdf").expect("the PDF is attached");
+    assert_eq!((attached.filename.as_str(), attached.data.as_slice()), ("Rechnung März.pdf", pdf.as_slice()));
+    let bad = json!({ "body": "x", "attachments": [{ "filename": "a.bin", "data_base64": "%%%" }] });
+    let (status, body) = send(&app, reqwest::Method::POST, &path, &app.admin_token, bad, None).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("a.bin"), "{body}");
 }

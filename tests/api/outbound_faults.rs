@@ -18,7 +18,7 @@ async fn replies_wait_out_an_smtp_outage_and_arrive_exactly_once() {
         uuid::Uuid::new_v4().simple()
     );
     let number = app.ingest_at("out", &[raw.as_bytes()]).await.remove(0).ticket.unwrap();
-    assert_eq!(wait_inbox(&env, &customer, 1, 10).await.len(), 1, "acknowledgement before the outage");
+    assert_eq!(wait_inbox(&env, &customer, 1, 30).await.len(), 1, "acknowledgement before the outage");
     env.control("stop-smtp");
     for i in 0..5 {
         let (status, body) =

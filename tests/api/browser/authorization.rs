@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 async fn failed_delivery(app: &TestApp, number: i64) -> i64 {
     let reply = json!({ "body": "We are on it." });
     assert_eq!(post_as(app, &app.admin_token, &format!("/api/v1/tickets/{number}/replies"), reply).await, 201);
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (_, body) = app.get("/api/v1/outbox?status=failed").await;
         if let Some(id) = body["outbox"][0]["id"].as_i64() {
