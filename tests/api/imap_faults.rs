@@ -166,7 +166,10 @@ async fn two_instances_on_one_postgres_import_every_mail_once() {
         .await
         .is_some()
     );
-    assert!(has_synced(apps[0].3).await, "the other instance took the lease over");
+    // Its health records the sync once the whole sync is done, a moment after the batch's commit.
+    let port = apps[0].3;
+    let took_over = wait_for(30, || async move { has_synced(port).await.then_some(()) }).await;
+    assert!(took_over.is_some(), "the other instance took the lease over");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let messages: i64 =
         sqlx::query_scalar("select count(*) from messages").fetch_one(apps[0].0.db.pool()).await.unwrap();
