@@ -11,7 +11,6 @@ store_tests!(
     after_import_move_and_delete_empty_the_folder,
     a_recreated_folder_with_the_same_mails_makes_no_duplicates,
     one_mail_to_two_mailboxes_polled_in_parallel_is_one_ticket,
-    an_interrupted_first_sync_resumes_without_importing_old_read_mail,
 );
 
 /// An app polling one IMAP mailbox at `address` (settings adjusted by `adjust`).
@@ -194,55 +193,4 @@ async fn one_mail_to_two_mailboxes_polled_in_parallel_is_one_ticket(store: Store
     let (_, list) = app.get(&format!("/api/v1/tickets?q={subject}")).await;
     assert_eq!(list["total"], 1);
     assert_eq!(list["tickets"][0]["message_count"], 1);
-}
-
-/// A first sync (`import_existing = unseen`) cut off after its first batch: the resumed sync still skips read mail.
-async fn an_interrupted_first_sync_resumes_without_importing_old_read_mail(store: Store) {
-    use deskmail::ingest::imap::{Caps, connect::connect, sync};
-    let Some(env) = MailEnv::shared() else { return };
-    let support = env.address("resume");
-    let mut s = env.session(&support).await;
-    let seen = Some("(\\Seen)");
-    for (subject, flags) in [("resume-new-1", None), ("resume-old", seen), ("resume-new-2", None)] {
-        s.append("INBOX", flags, None, test_mail("c@customer.example", &support, subject)).await.unwrap();
-    }
-    let validity = s.select("INBOX").await.unwrap().uid_validity.unwrap();
-    let mut mb = env.mailbox("imap", &support, |i| i.import_existing = deskmail::config::ImportExisting::Unseen);
-    mb.enabled = false;
-    let imap = mb.imap.clone().unwrap();
-    let Some(app) = spawn_app_with(store, move |s| s.mailboxes.push(mb)).await else { return };
-    let row = app.services.db.mailbox_by_name("imap").await.unwrap().unwrap();
-    // What the first batch of the first sync committed before the connection dropped: UID 1, still scanning.
-    let mut conn = app.services.db.pool().acquire().await.unwrap();
-    let state = deskmail::db::SyncState {
-        uid_validity: Some(i64::from(validity)),
-        last_uid: 1,
-        last_sync_at: None,
-        pending: String::new(),
-        scanning: 1,
-    };
-    deskmail::db::mailboxes::save_checkpoint(&mut conn, row.id, "INBOX", &state).await.unwrap();
-    drop(conn);
-    let timeout = std::time::Duration::from_secs(30);
-    let mut session = connect(&imap, timeout).await.unwrap();
-    let caps = Caps::read(&mut session, timeout).await.unwrap();
-    let cx = sync::SyncContext {
-        pipeline: &app.services.pipeline,
-        db: &app.services.db,
-        mailbox: &row,
-        imap: &imap,
-        caps,
-        max_message_bytes: 1 << 20,
-        batch: 10,
-        timeout,
-        lease: None,
-    };
-    let report = sync::sync_once(&mut session, &cx, &mut Default::default()).await.unwrap();
-    assert_eq!(report.fetched, 1, "only the unseen mail above the checkpoint");
-    let (_, list) = app.get("/api/v1/tickets?q=resume").await;
-    let subjects: Vec<&str> =
-        list["tickets"].as_array().unwrap().iter().filter_map(|t| t["subject"].as_str()).collect();
-    assert_eq!(subjects, ["resume-new-2"]);
-    let done = app.services.db.sync_state(row.id, "INBOX").await.unwrap();
-    assert_eq!((done.scanning, done.last_uid), (0, 3), "the scan is complete");
 }

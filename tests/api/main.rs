@@ -15,6 +15,7 @@ mod corpus;
 mod imap;
 mod imap_crash;
 mod imap_faults;
+mod imap_sync;
 mod ingest;
 mod outbound;
 mod outbound_api;
