@@ -102,11 +102,18 @@ async fn an_agent_answers_a_notification_and_the_customer_gets_it_from_support()
     let notice = d.notice(&d.agent, "New ticket").await;
     let reply_to = notice.reply_to[0].email.to_string();
     assert!(reply_to.contains(&format!("+{}-a", d.number)), "{reply_to}");
-    let body = format!(
+    let text = format!(
         "Hello José, a new lamp is on its way.\r\n\r\n-- \r\nAna García | +49 555 123\r\n\r\nOn Tue, 1 Sep 2026 at 10:00, Test Support <{}> wrote:\r\n> New ticket #{} in Test Support.\r\n> Reply to this email to answer José Pérez.\r\n",
         d.support, d.number
     );
-    d.send_as(&d.agent, &reply_to, notice.message_id.as_deref().unwrap(), "", &body).await;
+    // With the shipping label attached: it goes to the customer with the reply.
+    let body = format!(
+        "--att\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n--att\r\n\
+         Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"label.pdf\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQgbGFiZWw=\r\n--att--"
+    );
+    let mime = "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"att\"\r\n";
+    d.send_as(&d.agent, &reply_to, notice.message_id.as_deref().unwrap(), mime, &body).await;
     let mails = wait_inbox(&d.env, &d.customer, 2, 20).await;
     let reply = mails
         .iter()
@@ -114,6 +121,8 @@ async fn an_agent_answers_a_notification_and_the_customer_gets_it_from_support()
         .find(|m| m.body_text.contains("a new lamp is on its way"))
         .expect("the customer got the reply");
     assert_eq!(reply.from.as_ref().unwrap().email.as_str(), d.support);
+    let label = reply.attachments.iter().find(|a| a.filename == "label.pdf").expect("the agent's attachment");
+    assert_eq!(label.data, b"%PDF-1.4 label");
     assert_eq!(reply.from.as_ref().unwrap().name, "Ana García (Test Support)");
     assert!(reply.in_reply_to[0].starts_with("first-"), "threaded onto the customer's mail: {:?}", reply.in_reply_to);
     let raw = String::from_utf8_lossy(mails.iter().find(|r| String::from_utf8_lossy(r).contains("new lamp")).unwrap())

@@ -134,5 +134,10 @@ async fn healthz_and_metrics_answer_without_a_token(store: Store) {
         app.client.get(format!("{}/healthz", app.address)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     let metrics = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("deskmail_messages_ingested_total"), "{metrics}");
+    for series in [
+        r#"deskmail_messages_ingested_total{mailbox="support",outcome="created"}"#,
+        r#"deskmail_ingested_bytes_total{mailbox="support"}"#,
+    ] {
+        assert!(metrics.contains(series), "{series} missing from {metrics}");
+    }
 }

@@ -64,6 +64,15 @@ async fn mail_sent_over_smtp_becomes_a_ticket_with_idle(store: Store) {
     let mb = health["mailboxes"].as_array().unwrap().iter().find(|m| m["name"] == "imap").cloned().unwrap();
     assert!(mb["last_sync_at"].is_string(), "{health}");
     assert_eq!(mb["error"], serde_json::Value::Null);
+    let metrics = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    for series in [
+        r#"deskmail_messages_ingested_total{mailbox="imap",outcome="created"}"#,
+        r#"deskmail_ingested_bytes_total{mailbox="imap"}"#,
+        r#"deskmail_imap_oldest_unimported_seconds{mailbox="imap"}"#,
+        r#"deskmail_imap_sync_duration_seconds"#,
+    ] {
+        assert!(metrics.contains(series), "{series} missing from /metrics");
+    }
 }
 
 #[tokio::test]

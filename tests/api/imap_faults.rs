@@ -77,6 +77,8 @@ async fn broken_mailboxes_show_their_error_and_the_others_keep_importing() {
     }
     let (_, health) = app.get("/healthz").await;
     assert_eq!(health["status"], "degraded");
+    let metrics = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"deskmail_imap_sync_errors_total{mailbox="badpass"}"#), "no sync error counted");
     assert_eq!(mailbox_health(&app, "good").await["error"], Value::Null);
 }
 

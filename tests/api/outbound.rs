@@ -122,6 +122,16 @@ async fn acknowledgement_and_agent_reply_arrive_threaded_and_the_answer_threads_
     let t = app.ticket(number).await;
     assert_eq!(t["status"], "open");
     assert_eq!(t["messages"].as_array().unwrap().last().unwrap()["visible_text"], "Danke!");
+
+    // An answer to the acknowledgement alone (only its Message-ID, sent to the signed Reply-To) threads back too.
+    let to_ack = format!(
+        "From: {customer}\r\nTo: {}\r\nSubject: Re: {}\r\nMessage-ID: <to-ack-{first_id}>\r\nIn-Reply-To: <{}>\r\n\r\nNoch eine Frage.\r\n",
+        ack.reply_to[0].email,
+        ack.subject,
+        ack.message_id.clone().unwrap()
+    );
+    let o = app.ingest_at("out", &[to_ack.as_bytes()]).await.remove(0);
+    assert_eq!((o.kind, o.ticket), (OutcomeKind::Threaded, Some(number)));
 }
 
 async fn a_rejected_recipient_fails_with_the_servers_text_and_can_be_retried(store: Store) {
