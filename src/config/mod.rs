@@ -53,11 +53,17 @@ impl Default for Settings {
 pub struct ServerSettings {
     pub listen: String,
     pub public_url: String,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client (sign-in throttling is per client address).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into(), public_url: "http://127.0.0.1:8080".into() }
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 

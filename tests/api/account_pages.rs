@@ -16,6 +16,7 @@ store_tests!(
     sign_in_and_password_forms_refuse_big_bodies_and_impossible_addresses,
     hsts_is_sent_only_when_the_public_url_is_https,
     the_session_cookie_is_http_only_lax_and_secure_under_https,
+    behind_a_trusted_proxy_sign_ins_are_throttled_per_forwarded_client,
 );
 
 /// The first `/{path}/TOKEN` link in a text or page (where `/` is escaped), as a local path.
@@ -231,5 +232,38 @@ async fn the_session_cookie_is_http_only_lax_and_secure_under_https(store: Store
         assert!(attrs.contains(&"httponly".to_string()), "{session}");
         assert!(attrs.contains(&"samesite=lax".to_string()), "{session}");
         assert_eq!(attrs.contains(&"secure".to_string()), https, "Secure only under https: {session}");
+    }
+}
+
+async fn behind_a_trusted_proxy_sign_ins_are_throttled_per_forwarded_client(store: Store) {
+    // An address too long to be an account's: refused without a password check, but charged to the client.
+    let nobody = format!("{}@example.test", "x".repeat(300));
+    for trusted in [true, false] {
+        let Some(app) = spawn_app_with(store, |s| {
+            if trusted {
+                s.server.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            }
+        })
+        .await
+        else {
+            return;
+        };
+        let b = Browser::new(&app);
+        let login = |client: &'static str| {
+            let url = format!("{}/login", app.address);
+            let form = [("email", nobody.as_str()), ("password", "x")];
+            let req = b.client().post(url).header("Origin", &app.address).header("X-Forwarded-For", client);
+            async move { req.form(&form).send().await.unwrap().status().as_u16() }
+        };
+        for _ in 0..20 {
+            assert_eq!(login("198.51.100.1").await, 422);
+        }
+        assert_eq!(login("198.51.100.1").await, 429, "the 21st attempt a minute from one client");
+        let other = login("198.51.100.2").await;
+        if trusted {
+            assert_eq!(other, 422, "another client behind the proxy is not throttled");
+        } else {
+            assert_eq!(other, 429, "without trusted proxies X-Forwarded-For is ignored");
+        }
     }
 }

@@ -1,16 +1,16 @@
 //! Dashboard sign-in: login/logout, the signed-in user extractors (agent, admin), login throttling, safe redirects.
 
+use super::client_ip::ClientIp;
 use super::limits::Attempt;
 use super::pages::{flash, layout, take_flashes};
 use crate::db::UserRow;
 use crate::web::{AppState, Error};
 use axum::Form;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use tower_sessions::Session;
 
 const USER_KEY: &str = "user_id";
@@ -134,7 +134,7 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, Error> {
@@ -147,11 +147,11 @@ pub async fn login(
             .render("login.html", layout(None, Vec::new(), "login", page))
             .map(|h| (axum::http::StatusCode::UNPROCESSABLE_ENTITY, h).into_response())
     };
-    match state.throttle.sign_in(&email, addr.ip()) {
+    match state.throttle.sign_in(&email, client) {
         Attempt::Allowed => {}
         Attempt::Impossible => return retry(WRONG),
         Attempt::Throttled => {
-            tracing::warn!(ip = %addr.ip(), "login throttled");
+            tracing::warn!(ip = %client, "login throttled");
             let page = context! { next => next.clone(), email => form.email.clone(), error => TOO_MANY };
             let html = state.pages.render("login.html", layout(None, Vec::new(), "login", page))?;
             return Ok((axum::http::StatusCode::TOO_MANY_REQUESTS, html).into_response());

@@ -2,6 +2,7 @@
 //! Tokens are random, stored as sha256 hashes, and expire; following one sets a password and signs in.
 
 use super::auth::sign_in;
+use super::client_ip::ClientIp;
 use super::hashing;
 use super::limits::{Limiter, SMALL_FORM, per_minute};
 use super::pages::{flash, layout, take_flashes};
@@ -9,7 +10,7 @@ use super::settings::password_problem;
 use crate::db::UserRow;
 use crate::outbound::plain::{PlainDraft, first_sending};
 use crate::web::{AppState, Error};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -17,7 +18,7 @@ use axum::{Form, Router};
 use minijinja::{Value, context};
 use serde::Deserialize;
 use serde_json::json;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::LazyLock;
 use tower_sessions::Session;
 
@@ -228,7 +229,7 @@ struct ForgotForm {
 /// The same answer whether or not the address has an account; the mail (if any) is prepared in the background.
 async fn forgot(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     session: Session,
     Form(f): Form<ForgotForm>,
 ) -> Result<Response, Error> {
@@ -236,7 +237,7 @@ async fn forgot(
     let retry = |status: StatusCode, error: &str| {
         page(&state, "password_forgot.html", status, Vec::new(), context! { email => f.email.clone(), error => error })
     };
-    if !FORGOT_PER_IP.check(&addr.ip()) {
+    if !FORGOT_PER_IP.check(&client) {
         return retry(StatusCode::TOO_MANY_REQUESTS, "Too many requests. Wait a minute and try again.");
     }
     if crate::domain::EmailAddress::parse(&email).is_err() {

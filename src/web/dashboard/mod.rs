@@ -4,6 +4,7 @@ mod admin;
 mod attachments;
 pub mod auth;
 mod canned;
+pub mod client_ip;
 mod hashing;
 mod invites;
 pub mod limits;
