@@ -6,6 +6,7 @@ mod authorization;
 mod csrf;
 mod html_mail;
 mod keyboard;
+mod phone;
 mod shop_links;
 
 use crate::helpers::{TestApp, require_env};
