@@ -1,4 +1,4 @@
-//! The dashboard on a phone-sized screen: the list and the ticket page fit the width, and the reply form is usable.
+//! The dashboard on a phone-sized screen: no page scrolls sideways (list, ticket, forms, admin), the reply box is usable.
 
 use super::{Browser, PASSWORD, staff};
 use crate::helpers::{Store, mail, spawn_app_with};
@@ -11,9 +11,9 @@ async fn overflow(b: &Browser) -> i64 {
 }
 
 #[tokio::test]
-async fn on_a_phone_the_list_and_the_ticket_fit_the_screen() {
+async fn on_a_phone_no_page_scrolls_sideways_and_the_reply_box_is_usable() {
     let Some(app) = spawn_app_with(Store::Sqlite, |_| {}).await else { return };
-    staff(&app, "alice@example.test", "Alice Agent", Role::Agent).await;
+    staff(&app, "alice@example.test", "Alice Agent", Role::Admin).await;
     let long_words = "Bestellnummer-100023-Lieferadresse-Hauptstraße-42-Hinterhaus-dritter-Stock-links ".repeat(3);
     let subject = "Die Lieferung mit der sehr langen Betreffzeile kam leider beschädigt an";
     let raw =
@@ -30,9 +30,16 @@ async fn on_a_phone_the_list_and_the_ticket_fit_the_screen() {
     assert_eq!(overflow(&b).await, 0, "the ticket page scrolls sideways on a phone");
     let width = b.eval("return document.querySelector('textarea[name=body]').getBoundingClientRect().width;").await;
     assert!(width.as_f64().unwrap_or(0.0) >= 300.0, "the reply box is too narrow to write in: {width}");
-    for page in ["/tickets/new", "/canned", "/settings"] {
+    let pages = ["/tickets/new", "/canned", "/settings", "/admin/mailboxes", "/admin/mailboxes/new", "/admin/users"];
+    let admin =
+        ["/admin/templates", "/admin/templates/ack.txt", "/admin/quarantine", "/admin/deliveries", "/admin/bounces"];
+    for page in pages.into_iter().chain(admin) {
         b.goto(page).await;
-        assert_eq!(overflow(&b).await, 0, "{page} scrolls sideways on a phone");
+        let wide = overflow(&b).await;
+        if wide > 0 {
+            b.screenshot(&format!("phone{}", page.replace('/', "-"))).await;
+        }
+        assert_eq!(wide, 0, "{page} scrolls sideways on a phone");
     }
     b.close().await;
 }
