@@ -20,6 +20,7 @@ mod ingest;
 mod outbound;
 mod outbound_api;
 mod outbound_faults;
+mod outbox_store;
 mod threading;
 mod user_pages;
 mod web_client;

@@ -1,0 +1,94 @@
+//! The outbox in the store alone (no sender running): claims and releases, attempts against bounces, and which
+//! deliveries a bounce fails.
+
+use crate::helpers::{Store, fresh_database, init_once};
+use crate::store_tests;
+use deskmail::db::Db;
+use deskmail::db::outbox::{self, Attempt, NewOutbound};
+
+store_tests!(
+    a_released_delivery_is_claimed_again_by_anyone,
+    a_bounce_during_an_attempt_wins_over_its_result,
+    a_bounce_fails_only_the_recipients_it_names_or_a_lone_one,
+);
+
+/// A migrated store with one mailbox; `None` when PostgreSQL is not available (and not required).
+async fn store_with_mailbox(store: Store) -> Option<(tempfile::TempDir, Db, i64)> {
+    init_once();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&fresh_database(store, dir.path()).await?, 4).await.unwrap();
+    db.migrate().await.unwrap();
+    let mailbox = db.create_mailbox("out", "out@example.test", "Out", false).await.unwrap();
+    Some((dir, db, mailbox))
+}
+
+/// Queues one mail with this Message-ID to `recipients`.
+async fn enqueue(db: &Db, mailbox: i64, header_message_id: &str, recipients: &[&str]) -> i64 {
+    let mut conn = db.pool().acquire().await.unwrap();
+    let mail = NewOutbound {
+        ticket_id: None,
+        message_id: None,
+        mailbox_id: mailbox,
+        kind: "agent_reply",
+        header_message_id,
+        sender: "out@example.test",
+        raw: b"Subject: x\r\n\r\nx\r\n",
+        automatic: false,
+    };
+    let recipients: Vec<String> = recipients.iter().map(|r| r.to_string()).collect();
+    outbox::enqueue(&mut conn, &mail, &recipients, deskmail::domain::now()).await.unwrap()
+}
+
+/// The status of each delivery of the store, by recipient.
+async fn statuses(db: &Db) -> Vec<(String, String)> {
+    let mut rows: Vec<(String, String)> =
+        db.deliveries(None, 100, 0).await.unwrap().into_iter().map(|d| (d.recipient, d.status)).collect();
+    rows.sort();
+    rows
+}
+
+async fn bounce(db: &Db, header_message_id: &str, recipients: &[&str]) {
+    let mut conn = db.pool().acquire().await.unwrap();
+    let named: Vec<String> = recipients.iter().map(|r| r.to_string()).collect();
+    outbox::bounce_failed(&mut conn, header_message_id, &named, "5.1.1 gone", deskmail::domain::now()).await.unwrap();
+}
+
+async fn a_released_delivery_is_claimed_again_by_anyone(store: Store) {
+    let Some((_dir, db, mailbox)) = store_with_mailbox(store).await else { return };
+    enqueue(&db, mailbox, "r1@example.test", &["a@customer.example"]).await;
+    let now = deskmail::domain::now();
+    let claimed = db.claim_deliveries("one", now, now + 180, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(db.claim_deliveries("two", now, now + 180, 10).await.unwrap().is_empty(), "leased to one");
+    db.release_delivery(claimed[0].id, "one").await.unwrap();
+    let again = db.claim_deliveries("two", now, now + 180, 10).await.unwrap();
+    assert_eq!(again.iter().map(|c| c.id).collect::<Vec<_>>(), [claimed[0].id], "given back, claimed by another");
+    assert!(!db.record_attempt(claimed[0].id, "one", &Attempt::Sent, now).await.unwrap(), "no longer one's");
+    assert!(db.record_attempt(claimed[0].id, "two", &Attempt::Sent, now).await.unwrap());
+    assert_eq!(statuses(&db).await, [("a@customer.example".into(), "sent".into())]);
+}
+
+async fn a_bounce_during_an_attempt_wins_over_its_result(store: Store) {
+    let Some((_dir, db, mailbox)) = store_with_mailbox(store).await else { return };
+    enqueue(&db, mailbox, "r2@example.test", &["gone@customer.example"]).await;
+    let now = deskmail::domain::now();
+    let claimed = db.claim_deliveries("sender", now, now + 180, 10).await.unwrap();
+    bounce(&db, "r2@example.test", &["gone@customer.example"]).await;
+    let retry = Attempt::Retry { at: now + 60, error: "421 try later".into() };
+    assert!(!db.record_attempt(claimed[0].id, "sender", &retry, now).await.unwrap(), "the bounce stands");
+    assert_eq!(statuses(&db).await, [("gone@customer.example".into(), "failed".into())]);
+}
+
+async fn a_bounce_fails_only_the_recipients_it_names_or_a_lone_one(store: Store) {
+    let Some((_dir, db, mailbox)) = store_with_mailbox(store).await else { return };
+    enqueue(&db, mailbox, "two@example.test", &["a@customer.example", "cc@customer.example"]).await;
+    bounce(&db, "two@example.test", &["alias@elsewhere.example"]).await;
+    let queued = |r: &str| (r.to_string(), "queued".to_string());
+    assert_eq!(statuses(&db).await, [queued("a@customer.example"), queued("cc@customer.example")], "names nobody");
+    bounce(&db, "two@example.test", &["CC@customer.example"]).await;
+    let failed = |r: &str| (r.to_string(), "failed".to_string());
+    assert_eq!(statuses(&db).await, [queued("a@customer.example"), failed("cc@customer.example")]);
+    enqueue(&db, mailbox, "one@example.test", &["solo@customer.example"]).await;
+    bounce(&db, "one@example.test", &["alias@elsewhere.example"]).await;
+    assert!(statuses(&db).await.contains(&failed("solo@customer.example")), "a lone recipient is the one meant");
+}
