@@ -42,31 +42,40 @@ pub struct ReplyInput {
 impl Actions {
     /// Stores the agent's reply on the ticket and queues it to the customer; returns the message id.
     pub async fn reply(&self, number: i64, author: &UserRow, input: ReplyInput) -> Result<i64, ActionError> {
-        let ticket = self.ticket(number).await?;
-        store_files(&self.blobs, &input.attachments).await?;
-        let now = crate::domain::now();
-        let mut tx = self.db.begin().await?;
-        claim_key(&mut tx, &input.idempotency, now).await?;
-        let message_id = write_reply(&mut tx, &self.composer, &ticket, author, &input, now).await?;
-        finish_key(&mut tx, &input.idempotency, message_id).await?;
-        tx.commit().await.map_err(DbErrorExt::db)?;
-        // Replying and resolving at once sends only the reply (no separate "resolved" notice).
-        self.composer.wake();
-        Ok(message_id)
+        self.write(number, author, input, Written::Reply).await
     }
 
     /// Stores an internal note (never mailed); returns the message id.
     pub async fn note(&self, number: i64, author: &UserRow, input: ReplyInput) -> Result<i64, ActionError> {
+        self.write(number, author, input, Written::Note).await
+    }
+
+    /// Files first, then the message with its idempotency key in one transaction.
+    async fn write(&self, number: i64, author: &UserRow, input: ReplyInput, what: Written) -> Result<i64, ActionError> {
         let ticket = self.ticket(number).await?;
         store_files(&self.blobs, &input.attachments).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         claim_key(&mut tx, &input.idempotency, now).await?;
-        let message_id = write_note(&mut tx, &ticket, author, &input, now).await?;
+        let message_id = match what {
+            Written::Reply => write_reply(&mut tx, &self.composer, &ticket, author, &input, now).await?,
+            Written::Note => write_note(&mut tx, &ticket, author, &input, now).await?,
+        };
         finish_key(&mut tx, &input.idempotency, message_id).await?;
         tx.commit().await.map_err(DbErrorExt::db)?;
+        if what == Written::Reply {
+            // Replying and resolving at once sends only the reply (no separate "resolved" notice).
+            self.composer.wake();
+        }
         Ok(message_id)
     }
+}
+
+/// What an agent writes on a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    Reply,
+    Note,
 }
 
 /// The reply inside the caller's transaction (files already in the blob store): message, attachments,

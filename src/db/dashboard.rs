@@ -197,33 +197,4 @@ impl Db {
             .fetch_optional(self.pool())
             .await?)
     }
-
-    /// Uses a token up and sets the user's password hash (and activates the user), in one transaction.
-    pub async fn consume_user_token(
-        &self,
-        token_hash: &str,
-        purpose: &str,
-        password_hash: &str,
-        now: i64,
-    ) -> Result<Option<i64>> {
-        let mut tx = self.begin().await?;
-        let user: Option<i64> = sqlx::query_scalar(
-            "update user_tokens set used_at = $3 where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3 returning user_id",
-        )
-        .bind(token_hash)
-        .bind(purpose)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(id) = user {
-            sqlx::query("update users set password_hash = $2, active = 1, updated_at = $3 where id = $1")
-                .bind(id)
-                .bind(password_hash)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(user)
-    }
 }

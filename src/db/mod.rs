@@ -13,7 +13,6 @@ mod presence;
 pub mod quarantine;
 pub mod raw;
 mod search_index;
-mod settings;
 pub mod ticket_filter;
 pub mod tickets;
 mod tokens;

@@ -52,13 +52,6 @@ impl Db {
         Ok(())
     }
 
-    /// How many active admins there are (the last one cannot be demoted or deactivated).
-    pub async fn active_admin_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("select count(*) from users where role = 'admin' and active = 1")
-            .fetch_one(self.pool())
-            .await?)
-    }
-
     /// Users with an invitation not yet accepted, as `(user id, expires_at)` of the newest one.
     pub async fn pending_invites(&self) -> Result<Vec<(i64, i64)>> {
         Ok(sqlx::query_as(

@@ -1,7 +1,7 @@
 //! The sender worker: claim due deliveries with a lease, send outside any transaction, record the result.
 
 use super::mailer::{self, SendError, Transport};
-use crate::config::OutboundSettings;
+use crate::config::{ImapSettings, OutboundSettings, SmtpSettings};
 use crate::db::outbox::{Attempt, Claimed};
 use crate::db::{Db, DbError};
 use crate::secretbox::{SecretBox, load_mailbox_settings};
@@ -20,6 +20,13 @@ const CLAIM: i64 = 4 * CONCURRENCY as i64;
 /// The longest one send may take (connect, TLS, AUTH and the SMTP dialogue, each with its own timeout); with a
 /// short lease, half of it.
 const SEND_BUDGET_SECS: i64 = 90;
+
+/// How one mailbox sends during a step: its transport (or why it cannot) and, with `smtp.save_sent`, the IMAP
+/// account and folder for the copy.
+struct Route {
+    transport: Result<Transport, SendError>,
+    sent_copy: Option<(ImapSettings, String)>,
+}
 
 /// Transports by mailbox id, with the settings they were built from.
 type TransportCache = HashMap<i64, (String, Transport)>;
@@ -50,17 +57,22 @@ impl Sender {
         let budget = SEND_BUDGET_SECS.min(self.settings.lease_secs as i64 / 2);
         let claimed = self.db.claim_deliveries(&self.owner, now, lease_until, CLAIM).await?;
         let n = claimed.len();
+        let routes = &self.routes(&claimed).await;
         let saved = Mutex::new(std::collections::HashSet::new());
         let results: Vec<Result<(), DbError>> = futures::stream::iter(claimed)
             .map(|c| {
                 let saved = &saved;
+                let route = &routes[&c.mailbox_id];
                 async move {
                     // A send that could outlive the lease is left for the next claim: another instance could
                     // take the row over meanwhile and send it a second time.
                     if crate::domain::now() + budget > lease_until {
                         return self.db.release_delivery(c.id, &self.owner).await;
                     }
-                    let result = self.send_one(&c).await;
+                    let result = match &route.transport {
+                        Ok(transport) => mailer::send(transport, &c.sender, &c.recipient, &c.raw).await,
+                        Err(e) => Err(e.clone()),
+                    };
                     let now = crate::domain::now();
                     let attempt = self.attempt(&c, result, now);
                     metrics::counter!("deskmail_outbound_attempts_total", "result" => attempt_name(&attempt))
@@ -74,8 +86,8 @@ impl Sender {
                     let first_success = attempt == Attempt::Sent
                         && c.saved_at.is_none()
                         && saved.lock().expect("saved set").insert(c.outbound_id);
-                    if first_success {
-                        self.save_sent(&c).await;
+                    if let Some((imap, folder)) = route.sent_copy.as_ref().filter(|_| first_success) {
+                        self.save_sent(&c, imap, folder).await;
                     }
                     Ok(())
                 }
@@ -111,51 +123,55 @@ impl Sender {
         }
     }
 
-    async fn send_one(&self, c: &Claimed) -> Result<(), SendError> {
-        let transport = self.transport(c.mailbox_id).await?;
-        mailer::send(&transport, &c.sender, &c.recipient, &c.raw).await
+    /// How each mailbox of the claimed deliveries sends: its settings are read (and decrypted) once per step.
+    async fn routes(&self, claimed: &[Claimed]) -> HashMap<i64, Route> {
+        let mut ids: Vec<i64> = claimed.iter().map(|c| c.mailbox_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut routes = HashMap::with_capacity(ids.len());
+        for id in ids {
+            routes.insert(id, self.route(id).await);
+        }
+        routes
     }
 
-    /// The mailbox's transport, rebuilt when its settings changed.
-    async fn transport(&self, mailbox_id: i64) -> Result<Transport, SendError> {
-        let json: String = sqlx::query_scalar("select settings_json from mailboxes where id = $1")
+    async fn route(&self, mailbox_id: i64) -> Route {
+        // Settings that do not work here (no SMTP yet, an unset password variable, an unreadable file) may be fixed
+        // without touching the mail: retry with backoff rather than fail it, and build again next time.
+        let unusable = |error: String| Route { transport: Err(SendError::Transient(error)), sent_copy: None };
+        let json = match sqlx::query_scalar::<_, String>("select settings_json from mailboxes where id = $1")
             .bind(mailbox_id)
             .fetch_optional(self.db.pool())
             .await
-            .map_err(|e| SendError::Transient(format!("database: {e}")))?
-            .unwrap_or_default();
+        {
+            Ok(json) => json.unwrap_or_default(),
+            Err(e) => return unusable(format!("database: {e}")),
+        };
+        let settings = match load_mailbox_settings(&json, &self.secrets) {
+            Ok(settings) => settings,
+            Err(e) => return unusable(e.to_string()),
+        };
+        let Some(smtp) = settings.smtp else { return unusable("the mailbox has no SMTP settings".into()) };
+        let sent_copy = settings.imap.filter(|_| smtp.save_sent).map(|imap| (imap, smtp.sent_folder.clone()));
+        Route { transport: self.transport(mailbox_id, json, &smtp), sent_copy }
+    }
+
+    /// The mailbox's pooled transport, kept while its settings stay the same.
+    fn transport(&self, mailbox_id: i64, json: String, smtp: &SmtpSettings) -> Result<Transport, SendError> {
         let mut cache = self.transports.lock().expect("transport cache");
         if let Some((cached_json, t)) = cache.get(&mailbox_id)
             && *cached_json == json
         {
             return Ok(t.clone());
         }
-        // Settings that do not work here (no SMTP yet, an unset password variable, an unreadable file) may be fixed
-        // without touching the mail: retry with backoff rather than fail it, and build again next time.
-        let built = match load_mailbox_settings(&json, &self.secrets).map(|s| s.smtp) {
-            Ok(Some(smtp)) => mailer::transport(&smtp).map_err(|e| SendError::Transient(e.to_string()))?,
-            Ok(None) => return Err(SendError::Transient("the mailbox has no SMTP settings".into())),
-            Err(e) => return Err(SendError::Transient(e.to_string())),
-        };
+        let built = mailer::transport(smtp).map_err(|e| SendError::Transient(e.to_string()))?;
         cache.insert(mailbox_id, (json, built.clone()));
         Ok(built)
     }
 
-    /// Appends the sent mail to the mailbox's Sent folder when `smtp.save_sent` is on (best effort, logged).
-    async fn save_sent(&self, c: &Claimed) {
-        let Ok(Some(json)) = sqlx::query_scalar::<_, String>("select settings_json from mailboxes where id = $1")
-            .bind(c.mailbox_id)
-            .fetch_optional(self.db.pool())
-            .await
-        else {
-            return;
-        };
-        let Ok(settings) = load_mailbox_settings(&json, &self.secrets) else { return };
-        let (Some(smtp), Some(imap)) = (settings.smtp, settings.imap) else { return };
-        if !smtp.save_sent {
-            return;
-        }
-        match append_sent(&imap, &smtp.sent_folder, &c.raw).await {
+    /// Appends the sent mail to the mailbox's Sent folder (best effort, logged).
+    async fn save_sent(&self, c: &Claimed, imap: &ImapSettings, folder: &str) {
+        match append_sent(imap, folder, &c.raw).await {
             Ok(()) => {
                 let _ = self.db.mark_saved(c.outbound_id, crate::domain::now()).await;
             }
@@ -190,11 +206,7 @@ impl Sender {
     }
 }
 
-async fn append_sent(
-    imap: &crate::config::ImapSettings,
-    folder: &str,
-    raw: &[u8],
-) -> Result<(), crate::ingest::imap::ImapError> {
+async fn append_sent(imap: &ImapSettings, folder: &str, raw: &[u8]) -> Result<(), crate::ingest::imap::ImapError> {
     let timeout = Duration::from_secs(60);
     let mut session = crate::ingest::imap::connect::connect(imap, timeout).await?;
     let append = session.append(folder, Some("(\\Seen)"), None, raw);
