@@ -15,6 +15,7 @@ store_tests!(
     checking_the_current_password_counts_against_the_sign_in_quota,
     signed_in_pages_and_downloads_are_not_cached_static_assets_are,
     opening_a_ticket_mails_the_first_message_without_re_and_the_answer_threads_back,
+    errors_are_pages_that_say_what_to_do_and_scripts_still_get_json,
 );
 
 /// The id of the first canned response with this title, from the list page.
@@ -216,4 +217,25 @@ async fn opening_a_ticket_mails_the_first_message_without_re_and_the_answer_thre
     );
     let o = app.ingest_at("out", &[answer.as_bytes()]).await.remove(0);
     assert_eq!(o.ticket, Some(number), "the answer did not thread onto the new ticket");
+}
+
+async fn errors_are_pages_that_say_what_to_do_and_scripts_still_get_json(store: Store) {
+    let Some(app) = spawn_app(store).await else { return };
+    staff(&app, "ana@example.test", Role::Agent).await;
+    let me = Browser::signed_in(&app, "ana@example.test", PASSWORD).await;
+    let p = me.get("/tickets/999999").await;
+    assert_eq!(p.status, 404);
+    assert!(p.header("content-type").starts_with("text/html"), "{}", p.header("content-type"));
+    assert!(p.body.contains("404 — not found") && p.body.contains("Back to the tickets"), "{}", p.body);
+    let p = me.post("/tickets/bulk", &[("action", "explode"), ("ids", "1")]).await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains("unknown bulk action") && p.body.contains("check what you entered"), "{}", p.body);
+    let p = me.post("/tickets/bulk", &[("nonsense", "1")]).await;
+    assert!(p.status >= 400 && p.header("content-type").starts_with("text/html"), "a form the server cannot read");
+    assert!(p.body.contains("Back to the tickets"), "{}", p.body);
+    let script =
+        me.client().get(format!("{}/tickets/999999/presence", app.address)).header("Accept", "application/json");
+    let resp = script.send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
 }

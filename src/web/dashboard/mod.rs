@@ -5,6 +5,7 @@ mod attachments;
 pub mod auth;
 mod canned;
 pub mod client_ip;
+mod error_pages;
 mod hashing;
 mod invites;
 pub mod limits;
@@ -68,6 +69,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(new_ticket::router())
         .merge(users::router())
         .merge(invites::router())
+        .layer(axum::middleware::from_fn(error_pages::html_errors))
         .layer(csrf)
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(Https(secure), security_headers))
