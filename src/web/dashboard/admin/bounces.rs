@@ -1,6 +1,6 @@
 //! `/admin/bounces`: the bounce log — every delivery report received, the ticket it concerned, and the raw report.
 
-use super::render;
+use super::{ListPage, PER_PAGE, render};
 use crate::web::dashboard::AdminUser;
 use crate::web::dashboard::pages::sv;
 use crate::web::{AppState, Error};
@@ -12,8 +12,6 @@ use axum::routing::get;
 use minijinja::context;
 use serde::Deserialize;
 use tower_sessions::Session;
-
-const PER_PAGE: i64 = 50;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/bounces", get(list)).route("/admin/bounces/{id}/raw", get(raw))
@@ -30,11 +28,10 @@ async fn list(
     session: Session,
     Query(p): Query<ListParams>,
 ) -> Result<Response, Error> {
-    let page_no = p.page.unwrap_or(1).max(1);
-    let mut rows = state.db.bounces(PER_PAGE + 1, (page_no - 1) * PER_PAGE).await?;
-    let more = rows.len() as i64 > PER_PAGE;
-    rows.truncate(PER_PAGE as usize);
-    let page = context! { bounces => sv(rows), page_no => page_no, more => more };
+    let list = ListPage::new(p.page);
+    let mut rows = state.db.bounces(PER_PAGE + 1, list.offset()).await?;
+    let more = list.cut(&mut rows);
+    let page = context! { bounces => sv(rows), page_no => list.0, more => more };
     render(&state, &user, &session, "admin_bounces.html", "bounces", page, StatusCode::OK).await
 }
 

@@ -1,6 +1,6 @@
 //! `/admin/deliveries`: outbound deliveries by status (failed first), with a retry that wakes the sender.
 
-use super::render;
+use super::{ListPage, PER_PAGE, render};
 use crate::web::dashboard::AdminUser;
 use crate::web::dashboard::pages::{flash, sv};
 use crate::web::{AppState, Error};
@@ -13,7 +13,6 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-const PER_PAGE: i64 = 50;
 const STATUSES: [&str; 5] = ["failed", "queued", "sending", "sent", "all"];
 
 pub fn router() -> Router<AppState> {
@@ -51,12 +50,11 @@ async fn list(
     Query(p): Query<ListParams>,
 ) -> Result<Response, Error> {
     let status = status_of(p.status.as_deref());
-    let page_no = p.page.unwrap_or(1).max(1);
+    let list = ListPage::new(p.page);
     let filter = (status != "all").then_some(status);
     // One more than shown tells whether there is a next page.
-    let mut rows = state.db.deliveries(filter, PER_PAGE + 1, (page_no - 1) * PER_PAGE).await?;
-    let more = rows.len() as i64 > PER_PAGE;
-    rows.truncate(PER_PAGE as usize);
+    let mut rows = state.db.deliveries(filter, PER_PAGE + 1, list.offset()).await?;
+    let more = list.cut(&mut rows);
     let rows: Vec<Row> = rows
         .into_iter()
         .map(|d| Row {
@@ -72,7 +70,7 @@ async fn list(
         })
         .collect();
     let page =
-        context! { deliveries => sv(rows), status => status, statuses => STATUSES, page_no => page_no, more => more };
+        context! { deliveries => sv(rows), status => status, statuses => STATUSES, page_no => list.0, more => more };
     render(&state, &user, &session, "admin_deliveries.html", "deliveries", page, StatusCode::OK).await
 }
 

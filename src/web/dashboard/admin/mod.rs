@@ -30,6 +30,31 @@ pub fn router() -> Router<AppState> {
         .merge(bounces::router())
 }
 
+/// Rows per page of the admin lists.
+const PER_PAGE: i64 = 50;
+
+/// A page of an admin list, from `?page=` (1 when missing or below 1).
+#[derive(Debug, Clone, Copy)]
+struct ListPage(i64);
+
+impl ListPage {
+    fn new(page: Option<i64>) -> Self {
+        Self(page.unwrap_or(1).max(1))
+    }
+
+    /// Rows to skip.
+    fn offset(self) -> i64 {
+        (self.0 - 1) * PER_PAGE
+    }
+
+    /// Cuts the one row beyond the page that was fetched to learn whether another page follows; says whether one does.
+    fn cut<T>(self, rows: &mut Vec<T>) -> bool {
+        let more = rows.len() as i64 > PER_PAGE;
+        rows.truncate(PER_PAGE as usize);
+        more
+    }
+}
+
 async fn home(_: super::AdminUser) -> Redirect {
     Redirect::to("/admin/mailboxes")
 }

@@ -1,7 +1,7 @@
 //! `/admin/quarantine`: held mail with its reason; view one (headers, raw text, download), retry it through the
 //! pipeline, turn it into a ticket for a named requester, or delete it (the raw message stays in storage).
 
-use super::{capitalise, render};
+use super::{ListPage, PER_PAGE, capitalise, render};
 use crate::db::admin::QuarantineEntry;
 use crate::domain::EmailAddress;
 use crate::ingest::{Held, OutcomeKind, parse::Person};
@@ -17,7 +17,6 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-const PER_PAGE: i64 = 50;
 /// The raw text shown on the page is cut here; the download has it all.
 const SHOWN_BYTES: usize = 512 * 1024;
 
@@ -73,8 +72,8 @@ async fn list(
     session: Session,
     Query(p): Query<ListParams>,
 ) -> Result<Response, Error> {
-    let page_no = p.page.unwrap_or(1).max(1);
-    let (rows, total) = state.db.quarantine(PER_PAGE, (page_no - 1) * PER_PAGE).await?;
+    let list = ListPage::new(p.page);
+    let (rows, total) = state.db.quarantine(PER_PAGE, list.offset()).await?;
     let rows: Vec<Row> = rows
         .into_iter()
         .map(|q| Row {
@@ -88,7 +87,7 @@ async fn list(
             kept: q.raw_id.is_some(),
         })
         .collect();
-    let page = context! { entries => sv(rows), total => total, page_no => page_no, more => page_no * PER_PAGE < total };
+    let page = context! { entries => sv(rows), total => total, page_no => list.0, more => list.0 * PER_PAGE < total };
     render(&state, &user, &session, "admin_quarantine.html", "quarantine", page, StatusCode::OK).await
 }
 
