@@ -145,4 +145,12 @@ impl Db {
         .fetch_all(self.pool())
         .await?)
     }
+
+    /// The digest of a logged bounce's raw report; `None` when there is no such bounce.
+    pub async fn bounce_sha256(&self, id: i64) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("select r.sha256 from bounces b join raw_messages r on r.id = b.raw_id where b.id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
+    }
 }

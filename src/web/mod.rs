@@ -37,6 +37,15 @@ pub struct AppState {
     pub list_meta: dashboard::list_meta::MetaCache,
 }
 
+/// Reads a stored file (raw mail, attachment) off the async threads; a missing one is an internal error naming `what`.
+pub async fn read_blob(blobs: &BlobStore, sha256: &str, what: &'static str) -> Result<Vec<u8>> {
+    let (blobs, sha) = (blobs.clone(), sha256.to_string());
+    tokio::task::spawn_blocking(move || blobs.get(&sha))
+        .await
+        .map_err(|e| Error::Internal(e.into()))?
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context(what)))
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     Router::new()

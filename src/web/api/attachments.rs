@@ -14,12 +14,7 @@ pub fn router() -> Router<AppState> {
 
 async fn download(State(state): State<AppState>, _user: ApiUser, Path(id): Path<i64>) -> Result<impl IntoResponse> {
     let att = state.db.attachment(id).await?.ok_or(Error::NotFound)?;
-    let blobs = state.blobs.clone();
-    let sha = att.sha256.clone();
-    let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha))
-        .await
-        .map_err(|e| Error::Internal(e.into()))?
-        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("attachment blob missing")))?;
+    let bytes = crate::web::read_blob(&state.blobs, &att.sha256, "attachment blob missing").await?;
     Ok((download_headers(&att.filename, &att.content_type), bytes))
 }
 

@@ -45,11 +45,6 @@ async fn inline_image(
 async fn attachment_of(state: &AppState, number: i64, id: i64) -> Result<(crate::db::AttachmentRow, Vec<u8>), Error> {
     let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
     let att = state.db.ticket_attachments(t.id).await?.into_iter().find(|a| a.id == id).ok_or(Error::NotFound)?;
-    let blobs = state.blobs.clone();
-    let sha = att.sha256.clone();
-    let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha))
-        .await
-        .map_err(|e| Error::Internal(e.into()))?
-        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("attachment blob missing")))?;
+    let bytes = crate::web::read_blob(&state.blobs, &att.sha256, "attachment blob missing").await?;
     Ok((att, bytes))
 }

@@ -37,18 +37,7 @@ async fn list(
 
 /// The raw report as an `.eml` download.
 async fn raw(State(state): State<AppState>, AdminUser(_u): AdminUser, Path(id): Path<i64>) -> Result<Response, Error> {
-    // The id must be a logged bounce; its raw message is read from storage by digest.
-    let row: Option<String> =
-        sqlx::query_scalar("select r.sha256 from bounces b join raw_messages r on r.id = b.raw_id where b.id = $1")
-            .bind(id)
-            .fetch_optional(state.db.pool())
-            .await
-            .map_err(crate::db::DbError::from)?;
-    let sha = row.ok_or(Error::NotFound)?;
-    let blobs = state.blobs.clone();
-    let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha))
-        .await
-        .map_err(|e| Error::Internal(e.into()))?
-        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("bounce raw message missing")))?;
+    let sha = state.db.bounce_sha256(id).await?.ok_or(Error::NotFound)?;
+    let bytes = crate::web::read_blob(&state.blobs, &sha, "bounce raw message missing").await?;
     Ok((crate::web::api::download_headers(&format!("bounce-{id}.eml"), "message/rfc822"), bytes).into_response())
 }

@@ -92,13 +92,8 @@ async fn list(
 }
 
 async fn raw_of(state: &AppState, entry: &QuarantineEntry) -> Result<Option<Vec<u8>>, Error> {
-    let Some(sha) = entry.sha256.clone() else { return Ok(None) };
-    let blobs = state.blobs.clone();
-    let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha))
-        .await
-        .map_err(|e| Error::Internal(e.into()))?
-        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("raw message missing from storage")))?;
-    Ok(Some(bytes))
+    let Some(sha) = &entry.sha256 else { return Ok(None) };
+    Ok(Some(crate::web::read_blob(&state.blobs, sha, "raw message missing from storage").await?))
 }
 
 /// The entry page, with an error beside the requester field after a failed "turn into a ticket".
