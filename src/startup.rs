@@ -52,6 +52,7 @@ impl Services {
             signer: signer.clone(),
             block_list: settings.ingest.block_list.clone(),
             trusted_authserv_ids: settings.security.trusted_authserv_ids.clone(),
+            time_budget: std::time::Duration::from_secs(settings.ingest.time_budget_secs),
         };
         let overrides = db.template_overrides().await.context("cannot read the template overrides")?;
         let templates = Templates::load(settings.templates.dir.as_deref(), &overrides)

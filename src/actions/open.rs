@@ -2,7 +2,7 @@
 
 use super::{ActionError, Actions, NewFile, with_signature};
 use crate::db::{self, MailboxRow, UserRow, messages::NewMessage, tickets::NewTicket};
-use crate::domain::{EmailAddress, Status};
+use crate::domain::{DisplayName, EmailAddress, Status};
 use crate::outbound::Composer;
 use crate::outbound::compose::Draft;
 use crate::outbound::context::message_json;
@@ -91,13 +91,13 @@ impl Actions {
         c: &Checked,
         now: i64,
     ) -> Result<i64, ActionError> {
-        let requester = db::customers::upsert(tx, &c.customer, input.customer_name.trim(), now).await?;
+        let requester = db::customers::upsert(tx, &c.customer, &DisplayName::new(&input.customer_name), now).await?;
         let subject = input.subject.trim();
         let new = NewTicket { mailbox_id: c.mailbox.id, subject, requester_id: requester, parent_ticket_id: None, now };
         let (ticket_id, number) = db::tickets::insert(tx, &new).await?;
         db::customers::add_participant(&mut *tx, ticket_id, requester, "requester").await?;
         for a in &c.cc {
-            let id = db::customers::upsert(tx, a, "", now).await?;
+            let id = db::customers::upsert(tx, a, &DisplayName::default(), now).await?;
             db::customers::add_participant(&mut *tx, ticket_id, id, "cc").await?;
         }
         let detail = format!("by {} to {}", author.email, c.customer);

@@ -112,11 +112,13 @@ pub struct IngestSettings {
     pub batch_size: usize,
     /// Sender addresses (or `@domain`) whose mail is treated as spam.
     pub block_list: Vec<String>,
+    /// Seconds one message may take to parse, strip and sanitise; past it, it is quarantined as too complex.
+    pub time_budget_secs: u64,
 }
 
 impl Default for IngestSettings {
     fn default() -> Self {
-        Self { max_message_bytes: 52_428_800, batch_size: 200, block_list: Vec::new() }
+        Self { max_message_bytes: 52_428_800, batch_size: 200, block_list: Vec::new(), time_budget_secs: 10 }
     }
 }
 

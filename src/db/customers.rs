@@ -1,6 +1,7 @@
 //! Customers (requesters and Cc participants) and their ticket participation.
 
 use super::Result;
+use crate::domain::DisplayName;
 use sqlx::{Any, AnyConnection, Executor};
 
 /// A customer known by e-mail address.
@@ -13,14 +14,14 @@ pub struct CustomerRow {
 }
 
 /// Finds or creates the customer with this (lower-cased) address, filling in a missing name; one statement.
-pub async fn upsert(conn: &mut AnyConnection, email: &str, name: &str, now: i64) -> Result<i64> {
+pub async fn upsert(conn: &mut AnyConnection, email: &str, name: &DisplayName, now: i64) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "insert into customers (email, name, created_at) values ($1, $2, $3) \
          on conflict (email) do update set name = case when customers.name = '' then excluded.name else customers.name end \
          returning id",
     )
     .bind(email)
-    .bind(name)
+    .bind(name.as_str())
     .bind(now)
     .fetch_one(&mut *conn)
     .await?)

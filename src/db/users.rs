@@ -41,13 +41,15 @@ pub async fn active_by_email<'e>(conn: impl Executor<'e, Database = Any>, email:
 impl Db {
     /// Creates a user; the address must be new.
     pub async fn create_user(&self, email: &str, name: &str, role: Role, password_hash: &str) -> Result<i64> {
+        // Names go into mail headers: cleaned here, whichever form, command or test created the user.
+        let name = crate::domain::DisplayName::new(name);
         let now = crate::domain::now();
         Ok(sqlx::query_scalar(
             "insert into users (email, name, role, password_hash, active, notify_new_ticket, notify_customer_replied, notify_assigned, created_at, updated_at) \
              values ($1, $2, $3, $4, 1, 0, 1, 1, $5, $5) returning id",
         )
         .bind(email)
-        .bind(name)
+        .bind(name.as_str())
         .bind(role.as_str())
         .bind(password_hash)
         .bind(now)

@@ -1,9 +1,11 @@
 //! Domain types: parsed once at the edge, trusted everywhere after.
 
 mod email;
+mod name;
 mod status;
 
 pub use email::EmailAddress;
+pub use name::{DisplayName, NamedAddress};
 pub use status::{MessageKind, Priority, Role, Status};
 
 /// Seconds since the Unix epoch, the time unit stored in the database.

@@ -5,6 +5,7 @@ mod auth_results;
 mod checkpoint;
 pub mod classify;
 mod digest;
+mod html_limits;
 pub mod imap;
 pub mod parse;
 mod prepare;
@@ -27,6 +28,8 @@ use crate::db::{self, Db, DbError, MailboxRow};
 use crate::domain::EmailAddress;
 use crate::storage::BlobStore;
 use checkpoint::save_checkpoint;
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, RwLock};
 
 /// Why a batch could not be stored; nothing of it was committed.
@@ -37,6 +40,9 @@ pub enum IngestError {
     Storage(#[from] std::io::Error),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// Even recording a quarantine failed unexpectedly (a bug): nothing stored, retried later.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl IngestError {
@@ -160,7 +166,7 @@ impl Pipeline {
         let outcomes = match self.store_batch(mailbox, &items, checkpoint.as_ref()).await {
             Ok(o) => o,
             // A lost lease is not the data's fault: another instance owns the mailbox now, store nothing.
-            Err(e) if e.is_transient() || matches!(e, DbError::LeaseLost) => return Err(e.into()),
+            Err(StoreError::Db(e)) if retry_later(&e) => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(error = %crate::telemetry::chain(&e), mailbox = %mailbox.name, "batch failed; storing one by one");
                 self.store_singly(mailbox, &items, checkpoint.as_ref()).await?
@@ -194,24 +200,27 @@ impl Pipeline {
         .expect("blob writer does not panic")
     }
 
+    /// Stores the items in one transaction. A panic while storing one of them (a bug this input triggers) is
+    /// caught and reported like an error, so the caller can store the others and quarantine that one.
     async fn store_batch(
         &self,
         mailbox: &MailboxRow,
         items: &[(&Prepared, Source)],
         checkpoint: Option<&Checkpoint>,
-    ) -> Result<Vec<Outcome>, DbError> {
+    ) -> Result<Vec<Outcome>, StoreError> {
         let ctx = self.context();
         let cx = self.store_context(mailbox, &ctx).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         let mut outcomes = Vec::with_capacity(items.len());
         for (item, source) in items {
-            outcomes.push(store::store_one(&mut tx, &cx, item, *source, now).await?);
+            let stored = AssertUnwindSafe(store::store_one(&mut tx, &cx, item, *source, now)).catch_unwind().await;
+            outcomes.push(stored.map_err(|panic| StoreError::Panicked(panic_message(&panic)))??);
         }
         if let Some(cp) = checkpoint {
             save_checkpoint(&mut tx, mailbox.id, cp, now).await?;
         }
-        tx.commit().await?;
+        tx.commit().await.map_err(DbError::from)?;
         self.composer.wake();
         Ok(outcomes)
     }
@@ -222,14 +231,14 @@ impl Pipeline {
         mailbox: &MailboxRow,
         items: &[(&Prepared, Source)],
         checkpoint: Option<&Checkpoint>,
-    ) -> Result<Vec<Outcome>, DbError> {
+    ) -> Result<Vec<Outcome>, IngestError> {
         let mut outcomes = Vec::new();
         for (i, (item, source)) in items.iter().enumerate() {
             // The checkpoint moves with the last input, so it is never ahead of what is stored.
             let cp = checkpoint.filter(|_| i + 1 == items.len());
             match self.store_batch(mailbox, &[(*item, *source)], cp).await {
                 Ok(mut o) => outcomes.append(&mut o),
-                Err(e) if e.is_transient() || matches!(e, DbError::LeaseLost) => return Err(e),
+                Err(StoreError::Db(e)) if retry_later(&e) => return Err(e.into()),
                 Err(e) => outcomes.push(self.quarantine_failed(mailbox, item, *source, &e, cp).await?),
             }
         }
@@ -241,15 +250,42 @@ impl Pipeline {
         mailbox: &MailboxRow,
         item: &Prepared,
         source: Source,
-        err: &DbError,
+        err: &StoreError,
         cp: Option<&Checkpoint>,
-    ) -> Result<Outcome, DbError> {
+    ) -> Result<Outcome, IngestError> {
         tracing::error!(error = %crate::telemetry::chain(err), sha256 = %item.sha256, "message could not be stored; quarantined");
         let reason = format!("store failed: {}", crate::telemetry::chain(err));
         let content = Content::Quarantine { reason, headers: parse::header_block(&item.raw) };
         let failed = Prepared { raw: item.raw.clone(), sha256: item.sha256.clone(), content };
-        let mut o = self.store_batch(mailbox, &[(&failed, source)], cp).await?;
-        Ok(o.remove(0))
+        match self.store_batch(mailbox, &[(&failed, source)], cp).await {
+            Ok(mut o) => Ok(o.remove(0)),
+            Err(StoreError::Db(e)) => Err(e.into()),
+            Err(StoreError::Panicked(p)) => Err(IngestError::Internal(format!("quarantining panicked: {p}"))),
+        }
+    }
+}
+
+/// Why storing a batch stopped; nothing of it was committed.
+#[derive(Debug, thiserror::Error)]
+enum StoreError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A bug in storing one input (it panicked); that input is quarantined, the others are stored.
+    #[error("internal error (panic): {0}")]
+    Panicked(String),
+}
+
+/// Errors after which nothing is quarantined: the database is away, or another instance owns the mailbox now.
+fn retry_later(e: &DbError) -> bool {
+    e.is_transient() || matches!(e, DbError::LeaseLost)
+}
+
+/// The text of a caught panic.
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(s), _) => s.to_string(),
+        (_, Some(s)) => s.clone(),
+        _ => "unknown panic".into(),
     }
 }
 

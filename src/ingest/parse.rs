@@ -1,15 +1,8 @@
 //! MIME parsing with mail-parser into an owned `ParsedMail` (the only module that knows mail-parser's API besides the classifier).
 
 use super::classify::{Classification, classify};
-use crate::domain::EmailAddress;
+use crate::domain::{DisplayName, EmailAddress, NamedAddress};
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
-
-/// A sender or recipient: a valid address and its display name.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Person {
-    pub email: EmailAddress,
-    pub name: String,
-}
 
 /// One attachment or inline part, decoded.
 #[derive(Debug, Clone)]
@@ -24,11 +17,11 @@ pub struct ParsedAttachment {
 /// Everything the pipeline needs from a message, owned and free of NUL bytes.
 #[derive(Debug, Clone, Default)]
 pub struct ParsedMail {
-    pub from: Option<Person>,
-    pub sender_header: Option<Person>,
-    pub to: Vec<Person>,
-    pub cc: Vec<Person>,
-    pub reply_to: Vec<Person>,
+    pub from: Option<NamedAddress>,
+    pub sender_header: Option<NamedAddress>,
+    pub to: Vec<NamedAddress>,
+    pub cc: Vec<NamedAddress>,
+    pub reply_to: Vec<NamedAddress>,
     /// Envelope recipients left by the delivering server (Delivered-To, X-Original-To, Envelope-To).
     pub envelope_to: Vec<EmailAddress>,
     pub subject: String,
@@ -113,24 +106,24 @@ pub fn clean_id(id: &str) -> Option<String> {
     (!id.is_empty() && id.len() <= 998 && !id.contains(char::is_whitespace)).then_some(id)
 }
 
-fn people(addr: Option<&Address<'_>>) -> Vec<Person> {
+fn people(addr: Option<&Address<'_>>) -> Vec<NamedAddress> {
     let Some(addr) = addr else { return Vec::new() };
     addr.iter()
         .filter_map(|a| {
             let email = EmailAddress::parse(a.address()?).ok()?;
-            Some(Person { email, name: clean(a.name().unwrap_or_default()).trim().to_string() })
+            Some(NamedAddress { email, name: DisplayName::new(a.name().unwrap_or_default()) })
         })
         .collect()
 }
 
-fn first_person(addr: Option<&Address<'_>>) -> Option<Person> {
+fn first_person(addr: Option<&Address<'_>>) -> Option<NamedAddress> {
     people(addr).into_iter().next()
 }
 
 /// The envelope sender, when From, Sender and Reply-To give no usable address.
-fn return_path(msg: &Message<'_>) -> Option<Person> {
+fn return_path(msg: &Message<'_>) -> Option<NamedAddress> {
     let value = raw_values(msg, "Return-Path").into_iter().next()?;
-    Some(Person { email: EmailAddress::parse(&value).ok()?, name: String::new() })
+    Some(NamedAddress { email: EmailAddress::parse(&value).ok()?, name: DisplayName::default() })
 }
 
 fn id_list(value: &HeaderValue<'_>) -> Vec<String> {

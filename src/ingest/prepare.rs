@@ -1,13 +1,15 @@
 //! The pure half of ingest: raw bytes to a `Prepared` message (parsed, classified, stripped, sanitised) or a quarantine reason.
 
 use super::digest::content_digest;
-use super::parse::{ParsedMail, Person, header_block, parse};
+use super::parse::{ParsedMail, header_block, parse};
 use super::quote::split_reply;
 use super::sanitize::sanitize_html;
 use super::threading::{ThreadFacts, facts};
 use crate::domain::EmailAddress;
+use crate::domain::NamedAddress;
 use crate::storage::sha256_hex;
 use crate::tokens::Signer;
+use std::time::{Duration, Instant};
 
 /// What preparing needs to know about the installation.
 #[derive(Debug, Clone)]
@@ -20,6 +22,33 @@ pub struct PrepareContext {
     pub block_list: Vec<String>,
     /// `authserv-id`s whose `Authentication-Results` headers are trusted.
     pub trusted_authserv_ids: Vec<String>,
+    /// The most time one message may take (checked between steps); past it the message is quarantined.
+    pub time_budget: Duration,
+}
+
+/// The time one message has left: checked between the steps of preparing it.
+struct Budget {
+    started: Instant,
+    limit: Duration,
+}
+
+impl Budget {
+    fn start(limit: Duration) -> Self {
+        Self { started: Instant::now(), limit }
+    }
+
+    /// `Err` with the quarantine reason when the time is up after `step`.
+    fn check(&self, step: &str) -> Result<(), String> {
+        let spent = self.started.elapsed();
+        if spent <= self.limit {
+            return Ok(());
+        }
+        Err(format!(
+            "too complex: {step} took {:.1} s, over the {} s budget of one message",
+            spent.as_secs_f64(),
+            self.limit.as_secs()
+        ))
+    }
 }
 
 /// One input after the pure steps.
@@ -75,6 +104,7 @@ fn quarantine(raw: &[u8], reason: String) -> Content {
 }
 
 fn prepare_mail(raw: &[u8], ctx: &PrepareContext) -> Content {
+    let budget = Budget::start(ctx.time_budget);
     let Some(mail) = parse(raw) else {
         return quarantine(raw, "unparseable: empty or not an RFC 5322 message".into());
     };
@@ -87,33 +117,44 @@ fn prepare_mail(raw: &[u8], ctx: &PrepareContext) -> Content {
     if mail.from.is_none() && mail.classification.bounce.is_none() {
         return quarantine(raw, "no valid sender address (From)".into());
     }
-    Content::Mail(Box::new(finish(mail, raw, ctx)))
+    match finish(mail, raw, ctx, Some(&budget)) {
+        Ok(prepared) => Content::Mail(Box::new(prepared)),
+        Err(reason) => quarantine(raw, reason),
+    }
 }
 
-/// The steps after the checks: threading facts, quote stripping, sanitising, digests.
-fn finish(mail: ParsedMail, raw: &[u8], ctx: &PrepareContext) -> PreparedMail {
+/// The steps after the checks: threading facts, quote stripping, sanitising, digests; with a budget, each of
+/// the costly ones starts only while time is left.
+fn finish(mail: ParsedMail, raw: &[u8], ctx: &PrepareContext, budget: Option<&Budget>) -> Result<PreparedMail, String> {
+    let check = |step: &str| budget.map_or(Ok(()), |b| b.check(step));
+    check("parsing")?;
     let split = split_reply(&mail.body_text);
-    PreparedMail {
+    check("quote detection")?;
+    let body_html = mail.body_html.as_deref().map(sanitize_html);
+    check("HTML sanitising")?;
+    Ok(PreparedMail {
         facts: facts(&mail, &ctx.our_addresses, &ctx.signer),
         visible_text: split.visible,
-        body_html: mail.body_html.as_deref().map(sanitize_html),
+        body_html,
         digest: content_digest(raw),
         attachment_sha256: mail.attachments.iter().map(|a| sha256_hex(&a.data)).collect(),
         spam: mail.classification.spam || is_blocked(&mail, &ctx.block_list),
         mail,
-    }
+    })
 }
 
 /// Prepares a held message an admin turns into a ticket: `requester` becomes its sender, and the checks
 /// that held it (size, loop, missing sender, bounce) are skipped. Only mail that does not parse stays held.
-pub fn prepare_as(raw: Vec<u8>, ctx: &PrepareContext, requester: Person) -> Prepared {
+pub fn prepare_as(raw: Vec<u8>, ctx: &PrepareContext, requester: NamedAddress) -> Prepared {
     let sha256 = sha256_hex(&raw);
     let content = match std::panic::catch_unwind(|| parse(&raw)) {
         Ok(Some(mut mail)) if mail.has_headers => {
             mail.from = Some(requester);
             mail.classification.bounce = None;
-            match std::panic::catch_unwind(|| finish(mail, &raw, ctx)) {
-                Ok(prepared) => Content::Mail(Box::new(prepared)),
+            // No time budget: an admin asked for this message, once.
+            match std::panic::catch_unwind(|| finish(mail, &raw, ctx, None)) {
+                Ok(Ok(prepared)) => Content::Mail(Box::new(prepared)),
+                Ok(Err(reason)) => quarantine(&raw, reason),
                 Err(_) => quarantine(&raw, "parser failure (panic while preparing)".into()),
             }
         }
@@ -158,6 +199,7 @@ mod tests {
             signer: Signer::new(b"k"),
             block_list: vec!["@spam.test".into()],
             trusted_authserv_ids: Vec::new(),
+            time_budget: Duration::from_secs(10),
         }
     }
 
@@ -185,6 +227,13 @@ mod tests {
         assert!(
             reason(&prepare(b"From: a@b.test\nX-Loop: support@example.test\n\nx".to_vec(), &ctx())).starts_with("loop")
         );
+    }
+
+    #[test]
+    fn a_message_over_its_time_budget_is_quarantined_as_too_complex() {
+        let c = PrepareContext { time_budget: Duration::ZERO, ..ctx() };
+        let p = prepare(b"From: a@b.test\nSubject: hi\n\nHello".to_vec(), &c);
+        assert!(reason(&p).starts_with("too complex: parsing took"), "{}", reason(&p));
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! Held mail given another chance by an admin: retried through the pipeline, or turned into a ticket for a
 //! named requester. The raw bytes stay as they were; the quarantine entry is released or keeps its place.
 
-use super::parse::Person;
 use super::prepare::{Content, Prepared, prepare, prepare_as};
 use super::store::{Outcome, OutcomeKind, store_content};
 use super::{IngestError, Pipeline};
 use crate::db::{self, DbError, MailboxRow};
+use crate::domain::NamedAddress;
 
 /// A held quarantine entry whose raw message is kept.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +36,7 @@ impl Pipeline {
         mailbox: &MailboxRow,
         held: Held,
         raw: Vec<u8>,
-        requester: Person,
+        requester: NamedAddress,
     ) -> Result<Outcome, IngestError> {
         let ctx = self.context();
         let prepared = tokio::task::spawn_blocking(move || prepare_as(raw, &ctx, requester))

@@ -17,9 +17,19 @@ static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     b
 });
 
-/// Sanitises inbound HTML: scripts, styles, event handlers, forms, frames and unsafe URLs removed.
+/// Said at the end of an HTML body cut at [`super::html_limits::MAX_BYTES`].
+const TRUNCATED_NOTE: &str = "<p><em>(The rest of this long message is not shown here; it is in the original \
+     message, which can be downloaded.)</em></p>";
+
+/// Sanitises inbound HTML: scripts, styles, event handlers, forms, frames and unsafe URLs removed. Nesting past
+/// a few hundred levels is flattened and very long HTML cut first, so the work stays linear in the input.
 pub fn sanitize_html(html: &str) -> String {
-    CLEANER.clean(html).to_string()
+    let bounded = super::html_limits::bound(html);
+    let mut clean = CLEANER.clean(&bounded.html).to_string();
+    if bounded.truncated {
+        clean.push_str(TRUNCATED_NOTE);
+    }
+    clean
 }
 
 #[cfg(test)]

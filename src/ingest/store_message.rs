@@ -61,7 +61,7 @@ pub(super) async fn insert_message(
 ) -> Result<(), DbError> {
     let mail = &m.mail;
     let from = mail.from.as_ref().expect("checked");
-    let emails = |people: &[super::parse::Person]| {
+    let emails = |people: &[crate::domain::NamedAddress]| {
         serde_json::to_string(&people.iter().map(|p| p.email.as_str()).collect::<Vec<_>>()).unwrap_or_default()
     };
     let mut flags = Vec::new();
@@ -78,7 +78,7 @@ pub(super) async fn insert_message(
         raw_id: Some(raw_id),
         customer_id: Some(customer_id),
         from_addr: from.email.to_string(),
-        from_name: from.name.clone(),
+        from_name: from.name.to_string(),
         to_json: emails(&mail.to),
         cc_json: emails(&mail.cc),
         reply_to: mail.reply_to.first().map(|p| p.email.to_string()).unwrap_or_default(),

@@ -109,7 +109,7 @@ pub fn decide(lookup: &Lookup, automatic: bool) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::Person;
+    use crate::domain::{DisplayName, NamedAddress};
 
     fn t(number: i64, status: Status) -> TicketRef {
         TicketRef { id: number - 999, number, status }
@@ -143,7 +143,8 @@ mod tests {
     fn plus_address_tokens_are_read_from_recipients() {
         let signer = Signer::new(b"k");
         let addr = EmailAddress::parse(&signer.reply_address(&mailbox(), 1005)).unwrap();
-        let mail = ParsedMail { to: vec![Person { email: addr, name: String::new() }], ..Default::default() };
+        let mail =
+            ParsedMail { to: vec![NamedAddress { email: addr, name: DisplayName::default() }], ..Default::default() };
         assert_eq!(facts(&mail, &[mailbox()], &signer).token, Some(ReplyToken { ticket: 1005, agent: None }));
     }
 

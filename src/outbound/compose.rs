@@ -5,7 +5,7 @@ use super::message::{MailSpec, build};
 use super::templates::Templates;
 use crate::config::MailboxSettings;
 use crate::db::{self, DbError, MailboxRow, TicketRow, UserRow, outbox::NewOutbound};
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, NamedAddress};
 use crate::tokens::Signer;
 use serde_json::Value;
 use sqlx::AnyConnection;
@@ -128,23 +128,28 @@ impl Composer {
     ) -> Result<Option<i64>, DbError> {
         let ours: Vec<EmailAddress> =
             db::mailboxes::addresses(&mut *conn).await?.iter().filter_map(|a| EmailAddress::parse(a).ok()).collect();
-        let keep = |list: Vec<(String, String)>| -> Vec<(String, String)> {
+        let keep = |list: Vec<(String, String)>| -> Vec<NamedAddress> {
             list.into_iter()
-                .filter(|(_, a)| EmailAddress::parse(a).is_ok_and(|e| !crate::ingest::is_ours(&e, &ours)))
+                .filter_map(|(name, addr)| NamedAddress::parse(&addr, &name).ok())
+                .filter(|a| !crate::ingest::is_ours(&a.email, &ours))
                 .collect()
         };
         let (to, cc) = (keep(d.to), keep(d.cc));
         let mut recipients: Vec<String> = Vec::new();
-        for (_, a) in to.iter().chain(&cc) {
-            let a = a.to_lowercase();
-            if !recipients.contains(&a) {
-                recipients.push(a);
+        for a in to.iter().chain(&cc) {
+            if !recipients.iter().any(|r| r == a.email.as_str()) {
+                recipients.push(a.email.to_string());
             }
         }
         if recipients.is_empty() {
             return Ok(None);
         }
-        let (recipient_name, recipient_addr) = to.first().or(cc.first()).cloned().unwrap_or_default();
+        let from = match NamedAddress::parse(&d.mailbox.address, &d.from_name) {
+            Ok(from) => from,
+            Err(e) => return self.not_sent(conn, d.ticket, d.kind, &e, now).await,
+        };
+        let first = to.first().or(cc.first()).expect("a recipient is left");
+        let (recipient_name, recipient_addr) = (first.name.to_string(), first.email.to_string());
         let parts = ContextParts {
             ticket: d.ticket,
             mailbox: d.mailbox,
@@ -172,11 +177,10 @@ impl Composer {
             None => (None, Vec::new()),
         };
         let spec = MailSpec {
-            from_name: d.from_name,
-            from_addr: d.mailbox.address.clone(),
+            from,
             to,
             cc,
-            reply_to: d.reply_to,
+            reply_to: d.reply_to.and_then(|a| EmailAddress::parse(&a).ok()),
             subject: rendered.subject,
             text: rendered.text,
             html: rendered.html,

@@ -1,8 +1,9 @@
 //! Mail that concerns no ticket (invitations, password resets): rendered from a kind's templates and queued.
 
 use super::compose::Composer;
-use super::message::{MailSpec, build};
+use super::message::{BuildError, MailSpec, build};
 use crate::db::{self, DbError, MailboxRow, outbox::NewOutbound};
+use crate::domain::NamedAddress;
 use serde_json::{Value, json};
 use sqlx::AnyConnection;
 
@@ -40,19 +41,20 @@ impl Composer {
         let domain = d.mailbox.address.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost");
         // Not a signed ticket Message-ID: an answer to this mail is a new ticket, not a thread.
         let message_id = format!("dm-{}@{domain}", uuid::Uuid::new_v4().simple());
-        let spec = MailSpec {
-            from_name: Self::team_name(d.mailbox),
-            from_addr: d.mailbox.address.clone(),
-            to: vec![d.to.clone()],
-            subject: rendered.subject,
-            text: rendered.text,
-            html: rendered.html,
-            message_id: message_id.clone(),
-            auto_submitted: Some("auto-generated"),
-            loop_marker: d.mailbox.address.clone(),
-            ..Default::default()
-        };
-        let raw = match build(&spec) {
+        let addresses = NamedAddress::parse(&d.mailbox.address, &Self::team_name(d.mailbox))
+            .and_then(|from| Ok((from, NamedAddress::parse(&d.to.1, &d.to.0)?)));
+        let raw = match addresses.map_err(BuildError::from).and_then(|(from, to)| {
+            build(&MailSpec {
+                to: vec![to],
+                subject: rendered.subject,
+                text: rendered.text,
+                html: rendered.html,
+                message_id: message_id.clone(),
+                auto_submitted: Some("auto-generated"),
+                loop_marker: d.mailbox.address.clone(),
+                ..MailSpec::new(from)
+            })
+        }) {
             Ok(raw) => raw,
             Err(e) => {
                 tracing::error!(kind = d.kind, error = %e, "mail not sent");

@@ -55,7 +55,8 @@ fn code_lines(lines: &[&str]) -> Vec<bool> {
 pub fn classify(lines: &[&str]) -> Vec<Kind> {
     let blank: Vec<bool> = lines.iter().map(|l| l.chars().all(is_invisible)).collect();
     let quoted: Vec<bool> = lines.iter().map(|l| attribution::starts_quoted(l) || is_supercite_quoted(l)).collect();
-    let next_is_quoted = |i: usize| (i + 1..lines.len()).find(|&j| !blank[j]).is_some_and(|j| quoted[j]);
+    let next_nonblank = next_nonblank(&blank);
+    let next_is_quoted = |i: usize| next_nonblank[i].is_some_and(|j| quoted[j]);
     let attributions = attribution::mark_attributions(lines, next_is_quoted);
     let header_blocks = header_block::mark_header_blocks(lines);
     let code = code_lines(lines);
@@ -86,6 +87,20 @@ pub fn classify(lines: &[&str]) -> Vec<Kind> {
         .collect();
     underscore_rules_before_headers(lines, &mut kinds);
     kinds
+}
+
+/// For each line, the index of the next non-blank line after it (one pass from the end, so long runs of
+/// blank lines cost nothing extra).
+fn next_nonblank(blank: &[bool]) -> Vec<Option<usize>> {
+    let mut out = vec![None; blank.len()];
+    let mut next = None;
+    for i in (0..blank.len()).rev() {
+        out[i] = next;
+        if !blank[i] {
+            next = Some(i);
+        }
+    }
+    out
 }
 
 /// An underscore rule right above a header block separates two messages (Outlook); it is not a

@@ -4,7 +4,8 @@
 use super::{ListPage, PER_PAGE, capitalise, render};
 use crate::db::admin::QuarantineEntry;
 use crate::domain::EmailAddress;
-use crate::ingest::{Held, OutcomeKind, parse::Person};
+use crate::domain::{DisplayName, NamedAddress};
+use crate::ingest::{Held, OutcomeKind};
 use crate::web::dashboard::AdminUser;
 use crate::web::dashboard::pages::{flash, sv};
 use crate::web::{AppState, Error};
@@ -224,7 +225,7 @@ async fn to_ticket(
     };
     let mailbox = state.db.mailbox_by_id(entry.mailbox_id.unwrap_or_default()).await?;
     let raw = raw_of(&state, &entry).await?.ok_or(Error::NotFound)?;
-    let requester = Person { email, name: String::new() };
+    let requester = NamedAddress { email, name: DisplayName::default() };
     let outcome = state.pipeline.quarantined_to_ticket(&mailbox, held, raw, requester).await.map_err(ingest_error)?;
     report(&session, &outcome).await;
     Ok(Redirect::to(&format!("/admin/quarantine/{id}")).into_response())
