@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod health;
 pub mod ingest;
+pub mod net;
 pub mod outbound;
 pub mod password;
 pub mod secret;

@@ -159,18 +159,32 @@ impl Application {
             shutdown.clone(),
         )));
         let stop = shutdown.clone();
-        axum::serve(self.listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-            .context("HTTP server failed")?;
-        shutdown.cancel();
-        for w in workers {
-            let _ = w.await;
+        let server = axum::serve(self.listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async move { stop.cancelled().await });
+        // Requests still running at shutdown get a few seconds; then the process goes on stopping without them.
+        tokio::select! {
+            served = server => served.context("HTTP server failed")?,
+            _ = async { shutdown.cancelled().await; tokio::time::sleep(SHUTDOWN_REQUESTS_GRACE).await } => {
+                tracing::warn!("requests still running at shutdown were cut off");
+            }
         }
-        self.services.db.close().await;
+        shutdown.cancel();
+        // Workers stop within their own grace (sends and IMAP sessions: 5 s); one that does not is aborted, so
+        // shutdown ends in time whatever a server does.
+        let joined = tokio::time::timeout(SHUTDOWN_WORKERS_GRACE, futures::future::join_all(workers.iter_mut())).await;
+        if joined.is_err() {
+            tracing::warn!("workers still running at shutdown were stopped");
+            workers.iter().for_each(|w| w.abort());
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.services.db.close()).await;
         Ok(())
     }
 }
+
+/// How long HTTP requests may go on after shutdown began.
+const SHUTDOWN_REQUESTS_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long workers may take to stop after the HTTP server did (they stop in parallel).
+const SHUTDOWN_WORKERS_GRACE: std::time::Duration = std::time::Duration::from_secs(7);
 
 /// The process-wide Prometheus recorder (installed on first use).
 pub fn metrics_handle() -> PrometheusHandle {

@@ -35,7 +35,10 @@ struct Checked {
 impl Actions {
     /// Creates a ticket with `author`'s message as its first, queued to the customer; returns the ticket number.
     /// Invalid input is `ActionError::Invalid("field: why")` (fields `email`, `mailbox`, `subject`, `body`, `cc`).
-    pub async fn open_ticket(&self, author: &UserRow, input: OpenInput) -> Result<i64, ActionError> {
+    pub async fn open_ticket(&self, author: &UserRow, mut input: OpenInput) -> Result<i64, ActionError> {
+        // A subject is one line; neither it nor the body may hold NUL (PostgreSQL text cannot).
+        input.subject = input.subject.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        input.body = input.body.replace('\0', "");
         let checked = self.check_open(&input).await?;
         super::reply::store_files(&self.blobs, &input.attachments).await?;
         let now = crate::domain::now();
@@ -141,7 +144,7 @@ impl Actions {
             attachments: input
                 .attachments
                 .iter()
-                .map(|f| (f.filename.clone(), f.content_type.clone(), f.data.clone()))
+                .map(|f| (f.filename().to_string(), f.content_type().to_string(), f.data().to_vec()))
                 .collect(),
             message_id: Some(header_id),
         };

@@ -8,12 +8,43 @@ use crate::outbound::context::message_json;
 use crate::storage::sha256_hex;
 use sqlx::AnyConnection;
 
-/// An uploaded file.
+/// An uploaded file, its name and type cleaned like an inbound attachment's (see [`NewFile::new`]).
 #[derive(Debug, Clone)]
 pub struct NewFile {
-    pub filename: String,
-    pub content_type: String,
-    pub data: Vec<u8>,
+    filename: String,
+    content_type: String,
+    data: Vec<u8>,
+}
+
+impl NewFile {
+    /// A file as the `index`-th upload: the name loses paths and control characters (a fallback name when nothing
+    /// is left); `Err` when the content type is not a MIME type.
+    pub fn new(filename: &str, content_type: &str, index: usize, data: Vec<u8>) -> Result<Self, String> {
+        let content_type = crate::domain::file_name::content_type(content_type)?;
+        let filename = crate::domain::file_name::file_name(filename, &content_type, index);
+        Ok(Self { filename, content_type, data })
+    }
+
+    /// Like [`NewFile::new`], but a content type that is not a MIME type becomes `application/octet-stream`
+    /// (browsers and mail clients send what the file's extension suggests; the file is worth keeping).
+    pub fn lenient(filename: &str, content_type: &str, index: usize, data: Vec<u8>) -> Self {
+        let content_type = crate::domain::file_name::content_type(content_type)
+            .unwrap_or_else(|_| mime::APPLICATION_OCTET_STREAM.to_string());
+        let filename = crate::domain::file_name::file_name(filename, &content_type, index);
+        Self { filename, content_type, data }
+    }
+
+    pub fn filename(&self) -> &str {
+        &self.filename
+    }
+
+    pub fn content_type(&self) -> &str {
+        &self.content_type
+    }
+
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
 }
 
 /// A reply or note as an agent wrote it.
@@ -51,7 +82,17 @@ impl Actions {
     }
 
     /// Files first, then the message with its idempotency key in one transaction.
-    async fn write(&self, number: i64, author: &UserRow, input: ReplyInput, what: Written) -> Result<i64, ActionError> {
+    async fn write(
+        &self,
+        number: i64,
+        author: &UserRow,
+        mut input: ReplyInput,
+        what: Written,
+    ) -> Result<i64, ActionError> {
+        // PostgreSQL text cannot hold NUL, and no reader wants it (API, forms and mail alike).
+        if input.body.contains('\0') {
+            input.body = input.body.replace('\0', "");
+        }
         let ticket = self.ticket(number).await?;
         store_files(&self.blobs, &input.attachments).await?;
         let now = crate::domain::now();

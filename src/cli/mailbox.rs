@@ -59,7 +59,7 @@ async fn check_smtp(config: &MailboxSettings, json: bool) -> i32 {
         }
         return exit::OK;
     };
-    match crate::outbound::mailer::check_connection(smtp).await {
+    match crate::net::smtp::SmtpClient::check_settings(smtp).await {
         Ok(()) if json => {
             println!("{}", serde_json::json!({ "smtp": { "host": smtp.host, "port": smtp.port, "ok": true } }))
         }

@@ -188,6 +188,9 @@ pub struct SmtpSettings {
     pub sent_folder: String,
     #[serde(default = "pool_size")]
     pub pool_size: u32,
+    /// Seconds each step may take: connect, TLS, greeting, each command and each write of DATA.
+    #[serde(default = "smtp_timeout")]
+    pub timeout_secs: u64,
 }
 
 fn imap_port() -> u16 {
@@ -222,6 +225,9 @@ fn import_unseen() -> ImportExisting {
 }
 fn pool_size() -> u32 {
     8
+}
+fn smtp_timeout() -> u64 {
+    30
 }
 
 #[cfg(test)]

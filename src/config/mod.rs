@@ -169,8 +169,10 @@ pub struct OutboundSettings {
     pub retry_initial_secs: u64,
     pub retry_cap_secs: u64,
     pub ack_limit_per_hour: u32,
-    /// How long a claimed delivery stays with one sender: longer than an SMTP conversation (60 s timeout).
+    /// How long a claimed delivery stays with one sender: longer than a send may take (90 s, or half the lease).
     pub lease_secs: u64,
+    /// A delivery waiting longer than this marks the outbox as stalled in `/healthz` (status `degraded`).
+    pub stalled_after_secs: u64,
 }
 
 impl Default for OutboundSettings {
@@ -181,6 +183,7 @@ impl Default for OutboundSettings {
             retry_cap_secs: 6 * 3600,
             ack_limit_per_hour: 3,
             lease_secs: 180,
+            stalled_after_secs: 900,
         }
     }
 }

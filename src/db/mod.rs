@@ -9,6 +9,7 @@ mod links;
 pub mod mailboxes;
 pub mod messages;
 pub mod outbox;
+pub mod outbox_health;
 mod presence;
 pub mod quarantine;
 pub mod raw;

@@ -84,12 +84,11 @@ pub struct Claimed {
     pub ticket_id: Option<i64>,
 }
 
-const CLAIM_SQLITE: &str = "update deliveries set status = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3 \
-     where id in (select id from deliveries where status in ('queued', 'sending') and next_attempt_at <= $3 \
-     and (lease_until is null or lease_until < $3) order by id limit $4) returning id";
-const CLAIM_POSTGRES: &str = "update deliveries set status = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3 \
-     where id in (select id from deliveries where status in ('queued', 'sending') and next_attempt_at <= $3 \
-     and (lease_until is null or lease_until < $3) order by id limit $4 for update skip locked) returning id";
+/// Due deliveries (of one mailbox when `$5` is not 0), oldest first, leased to `$1` until `$2`.
+const CLAIM: &str = "update deliveries set status = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3 \
+     where id in (select d.id from deliveries d join outbound_mails o on o.id = d.outbound_id \
+     where d.status in ('queued', 'sending') and d.next_attempt_at <= $3 and (d.lease_until is null or d.lease_until < $3) \
+     and ($5 = 0 or o.mailbox_id = $5) order by d.id limit $4";
 
 /// The outcome of one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,13 +107,31 @@ pub enum Attempt {
 impl Db {
     /// Claims up to `limit` due deliveries for `owner` until `lease_until` (SKIP LOCKED on PostgreSQL).
     pub async fn claim_deliveries(&self, owner: &str, now: i64, lease_until: i64, limit: i64) -> Result<Vec<Claimed>> {
-        let sql = match self.backend() {
-            Backend::Sqlite => CLAIM_SQLITE,
-            Backend::Postgres => CLAIM_POSTGRES,
-        };
+        self.claim_deliveries_of(None, owner, now, lease_until, limit).await
+    }
+
+    /// Like [`Db::claim_deliveries`], only deliveries of mail from one mailbox when `mailbox_id` is given.
+    pub async fn claim_deliveries_of(
+        &self,
+        mailbox_id: Option<i64>,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<Claimed>> {
+        let sql = sqlx::AssertSqlSafe(match self.backend() {
+            Backend::Sqlite => format!("{CLAIM}) returning id"),
+            Backend::Postgres => format!("{CLAIM} for update of d skip locked) returning id"),
+        });
         let mut tx = self.begin().await?;
-        let ids: Vec<i64> =
-            sqlx::query_scalar(sql).bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(&mut *tx).await?;
+        let ids: Vec<i64> = sqlx::query_scalar(sql)
+            .bind(owner)
+            .bind(lease_until)
+            .bind(now)
+            .bind(limit)
+            .bind(mailbox_id.unwrap_or(0))
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -129,6 +146,17 @@ impl Db {
             out.extend(row);
         }
         Ok(out)
+    }
+
+    /// The mailboxes with deliveries due now and not leased: each gets its own sending lane.
+    pub async fn mailboxes_with_due_deliveries(&self, now: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "select distinct o.mailbox_id from deliveries d join outbound_mails o on o.id = d.outbound_id \
+             where d.status in ('queued', 'sending') and d.next_attempt_at <= $1 and (d.lease_until is null or d.lease_until < $1)",
+        )
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// Records the result of an attempt, only while the lease is still ours and no bounce or admin changed the

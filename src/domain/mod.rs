@@ -1,6 +1,7 @@
 //! Domain types: parsed once at the edge, trusted everywhere after.
 
 mod email;
+pub mod file_name;
 mod name;
 mod status;
 

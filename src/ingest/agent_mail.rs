@@ -90,7 +90,8 @@ fn files(m: &PreparedMail) -> Vec<NewFile> {
     m.mail
         .attachments
         .iter()
-        .map(|a| NewFile { filename: a.filename.clone(), content_type: a.content_type.clone(), data: a.data.clone() })
+        .enumerate()
+        .map(|(i, a)| NewFile::lenient(&a.filename, &a.content_type, i, a.data.clone()))
         .collect()
 }
 

@@ -204,25 +204,7 @@ fn attachments(msg: &Message<'_>, body_part: Option<usize>) -> Vec<ParsedAttachm
 }
 
 fn attachment_name(given: Option<&str>, content_type: &str, index: usize) -> String {
-    let name: String = clean(given.unwrap_or_default())
-        .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '/' | '\\'))
-        .collect::<String>()
-        .trim()
-        .chars()
-        .take(200)
-        .collect();
-    if !name.is_empty() && name != "." && name != ".." {
-        return name;
-    }
-    let ext = match content_type {
-        "message/rfc822" => "eml",
-        "text/plain" => "txt",
-        "text/html" => "html",
-        "text/calendar" => "ics",
-        ct => ct.rsplit('/').next().filter(|s| s.len() <= 5 && s.chars().all(char::is_alphanumeric)).unwrap_or("bin"),
-    };
-    format!("attachment-{}.{ext}", index + 1)
+    crate::domain::file_name::file_name(&clean(given.unwrap_or_default()), content_type, index)
 }
 
 /// The raw header block (up to the first empty line), for quarantine display; at most 64 KiB.

@@ -3,7 +3,7 @@
 mod agent_notice;
 pub mod compose;
 pub mod context;
-pub mod mailer;
+mod lanes;
 pub mod message;
 mod notify;
 pub mod plain;

@@ -1,9 +1,10 @@
-//! The sender worker: claim due deliveries with a lease, send outside any transaction, record the result.
+//! The sender worker: claim a mailbox's due deliveries with a lease, send outside any transaction, record each
+//! result. Each mailbox sends in its own lane (see `lanes`), so a stalled server holds up only its own mail.
 
-use super::mailer::{self, SendError, Transport};
 use crate::config::{ImapSettings, OutboundSettings, SmtpSettings};
 use crate::db::outbox::{Attempt, Claimed};
 use crate::db::{Db, DbError};
+use crate::net::smtp::{SendError, SmtpClient};
 use crate::secretbox::{SecretBox, load_mailbox_settings};
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -11,25 +12,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Sends in flight at once.
-pub const CONCURRENCY: usize = 16;
-/// Deliveries claimed per step (four rounds of sends keep the pipe full); a claimed row whose send could no longer
-/// finish within the lease is given back unattempted.
-const CLAIM: i64 = 4 * CONCURRENCY as i64;
+/// Rounds of sends claimed per step: the lease budget, not the claim size, keeps sends inside the lease.
+const ROUNDS: i64 = 4;
 
-/// The longest one send may take (connect, TLS, AUTH and the SMTP dialogue, each with its own timeout); with a
-/// short lease, half of it.
+/// The longest one send may take (every step has its own timeout too); with a short lease, half of it. A send
+/// still running then is abandoned and retried like a 4xx: the lease must not run out under it.
 const SEND_BUDGET_SECS: i64 = 90;
 
-/// How one mailbox sends during a step: its transport (or why it cannot) and, with `smtp.save_sent`, the IMAP
+/// How one mailbox sends during a step: its client (or why it cannot) and, with `smtp.save_sent`, the IMAP
 /// account and folder for the copy.
 struct Route {
-    transport: Result<Transport, SendError>,
+    client: Result<SmtpClient, SendError>,
     sent_copy: Option<(ImapSettings, String)>,
 }
 
-/// Transports by mailbox id, with the settings they were built from.
-type TransportCache = HashMap<i64, (String, Transport)>;
+/// Clients by mailbox id, with the settings they were built from.
+type ClientCache = HashMap<i64, (String, SmtpClient)>;
 
 /// The sender of one process.
 #[derive(Clone)]
@@ -40,63 +38,84 @@ pub struct Sender {
     pub wake: Arc<tokio::sync::Notify>,
     /// Decrypts mailbox passwords entered in the dashboard.
     pub secrets: SecretBox,
-    transports: Arc<Mutex<TransportCache>>,
+    /// Cancelled a few seconds after shutdown began: sends still running then are given back unattempted.
+    pub(super) abort: CancellationToken,
+    clients: Arc<Mutex<ClientCache>>,
 }
 
 impl Sender {
     pub fn new(db: Db, settings: OutboundSettings, wake: Arc<tokio::sync::Notify>, secrets: SecretBox) -> Self {
         let owner = format!("sender:{}:{}", std::process::id(), uuid::Uuid::new_v4().simple());
-        Self { db, settings, owner, wake, secrets, transports: Arc::default() }
+        Self { db, settings, owner, wake, secrets, abort: CancellationToken::new(), clients: Arc::default() }
     }
 
-    /// One step: claims due deliveries and sends them; each result is recorded as soon as it is known,
-    /// so a crash re-sends at most the mails in flight. Returns how many were attempted.
+    /// One step over every mailbox with due mail (each as in [`Sender::try_send_mailbox`], side by side).
     pub async fn try_send(&self) -> Result<usize, DbError> {
+        let due = self.db.mailboxes_with_due_deliveries(crate::domain::now()).await?;
+        let steps = futures::future::join_all(due.into_iter().map(|id| self.try_send_mailbox(id))).await;
+        steps.into_iter().try_fold(0, |sum, n| Ok(sum + n?))
+    }
+
+    /// One step of one mailbox: claims its due deliveries and sends them; each result is recorded as soon as it is
+    /// known, so a crash re-sends at most the mails in flight. Returns how many were claimed.
+    pub async fn try_send_mailbox(&self, mailbox_id: i64) -> Result<usize, DbError> {
+        let route = self.route(mailbox_id).await;
+        let concurrency = route.client.as_ref().map_or(1, SmtpClient::concurrency);
         let now = crate::domain::now();
         let lease_until = now + self.settings.lease_secs as i64;
-        let budget = SEND_BUDGET_SECS.min(self.settings.lease_secs as i64 / 2);
-        let claimed = self.db.claim_deliveries(&self.owner, now, lease_until, CLAIM).await?;
+        let limit = ROUNDS * concurrency as i64;
+        let claimed = self.db.claim_deliveries_of(Some(mailbox_id), &self.owner, now, lease_until, limit).await?;
         let n = claimed.len();
-        let routes = &self.routes(&claimed).await;
         let saved = Mutex::new(std::collections::HashSet::new());
         let results: Vec<Result<(), DbError>> = futures::stream::iter(claimed)
-            .map(|c| {
-                let saved = &saved;
-                let route = &routes[&c.mailbox_id];
-                async move {
-                    // A send that could outlive the lease is left for the next claim: another instance could
-                    // take the row over meanwhile and send it a second time.
-                    if crate::domain::now() + budget > lease_until {
-                        return self.db.release_delivery(c.id, &self.owner).await;
-                    }
-                    let result = match &route.transport {
-                        Ok(transport) => mailer::send(transport, &c.sender, &c.recipient, &c.raw).await,
-                        Err(e) => Err(e.clone()),
-                    };
-                    let now = crate::domain::now();
-                    let attempt = self.attempt(&c, result, now);
-                    metrics::counter!("deskmail_outbound_attempts_total", "result" => attempt_name(&attempt))
-                        .increment(1);
-                    let recorded = self.db.record_attempt(c.id, &self.owner, &attempt, now).await?;
-                    if !recorded {
-                        // A bounce, an admin's retry or a lost lease changed the row meanwhile: theirs stands.
-                        tracing::warn!(delivery = c.id, result = attempt_name(&attempt), "attempt result not recorded");
-                    }
-                    // The Sent-folder copy comes after the result is recorded: it may take a while and is optional.
-                    let first_success = attempt == Attempt::Sent
-                        && c.saved_at.is_none()
-                        && saved.lock().expect("saved set").insert(c.outbound_id);
-                    if let Some((imap, folder)) = route.sent_copy.as_ref().filter(|_| first_success) {
-                        self.save_sent(&c, imap, folder).await;
-                    }
-                    Ok(())
-                }
-            })
-            .buffer_unordered(CONCURRENCY)
+            .map(|c| self.deliver(c, &route, lease_until, &saved))
+            .buffer_unordered(concurrency)
             .collect()
             .await;
         results.into_iter().collect::<Result<Vec<()>, DbError>>()?;
         Ok(n)
+    }
+
+    /// Sends one claimed delivery within what is left of its lease and records the result.
+    async fn deliver(
+        &self,
+        c: Claimed,
+        route: &Route,
+        lease_until: i64,
+        saved: &Mutex<std::collections::HashSet<i64>>,
+    ) -> Result<(), DbError> {
+        let budget = SEND_BUDGET_SECS.min(self.settings.lease_secs as i64 / 2);
+        // A send that could outlive the lease is left for the next claim: another instance could take the row over
+        // meanwhile and send it a second time.
+        if crate::domain::now() + budget > lease_until || self.abort.is_cancelled() {
+            return self.db.release_delivery(c.id, &self.owner).await;
+        }
+        let send = async {
+            match &route.client {
+                Ok(client) => client.send(&c.sender, &c.recipient, &c.raw).await,
+                Err(e) => Err(e.clone()),
+            }
+        };
+        let result = tokio::select! {
+            r = tokio::time::timeout(Duration::from_secs(budget as u64), send) => r.unwrap_or_else(|_| {
+                Err(SendError::Transient(format!("abandoned: no result within {budget} s; the lease must not run out")))
+            }),
+            _ = self.abort.cancelled() => return self.db.release_delivery(c.id, &self.owner).await,
+        };
+        let now = crate::domain::now();
+        let attempt = self.attempt(&c, result, now);
+        metrics::counter!("deskmail_outbound_attempts_total", "result" => attempt_name(&attempt)).increment(1);
+        if !self.db.record_attempt(c.id, &self.owner, &attempt, now).await? {
+            // A bounce, an admin's retry or a lost lease changed the row meanwhile: theirs stands.
+            tracing::warn!(delivery = c.id, result = attempt_name(&attempt), "attempt result not recorded");
+        }
+        // The Sent-folder copy comes after the result is recorded: it may take a while and is optional.
+        let first_success =
+            attempt == Attempt::Sent && c.saved_at.is_none() && saved.lock().expect("saved set").insert(c.outbound_id);
+        if let Some((imap, folder)) = route.sent_copy.as_ref().filter(|_| first_success) {
+            self.save_sent(&c, imap, folder).await;
+        }
+        Ok(())
     }
 
     fn attempt(&self, c: &Claimed, result: Result<(), SendError>, now: i64) -> Attempt {
@@ -123,28 +142,13 @@ impl Sender {
         }
     }
 
-    /// How each mailbox of the claimed deliveries sends: its settings are read (and decrypted) once per step.
-    async fn routes(&self, claimed: &[Claimed]) -> HashMap<i64, Route> {
-        let mut ids: Vec<i64> = claimed.iter().map(|c| c.mailbox_id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut routes = HashMap::with_capacity(ids.len());
-        for id in ids {
-            routes.insert(id, self.route(id).await);
-        }
-        routes
-    }
-
+    /// How a mailbox sends: its settings are read (and decrypted) once per step.
     async fn route(&self, mailbox_id: i64) -> Route {
         // Settings that do not work here (no SMTP yet, an unset password variable, an unreadable file) may be fixed
         // without touching the mail: retry with backoff rather than fail it, and build again next time.
-        let unusable = |error: String| Route { transport: Err(SendError::Transient(error)), sent_copy: None };
-        let json = match sqlx::query_scalar::<_, String>("select settings_json from mailboxes where id = $1")
-            .bind(mailbox_id)
-            .fetch_optional(self.db.pool())
-            .await
-        {
-            Ok(json) => json.unwrap_or_default(),
+        let unusable = |error: String| Route { client: Err(SendError::Transient(error)), sent_copy: None };
+        let json = match self.db.mailbox_by_id(mailbox_id).await {
+            Ok(row) => row.settings_json,
             Err(e) => return unusable(format!("database: {e}")),
         };
         let settings = match load_mailbox_settings(&json, &self.secrets) {
@@ -153,18 +157,18 @@ impl Sender {
         };
         let Some(smtp) = settings.smtp else { return unusable("the mailbox has no SMTP settings".into()) };
         let sent_copy = settings.imap.filter(|_| smtp.save_sent).map(|imap| (imap, smtp.sent_folder.clone()));
-        Route { transport: self.transport(mailbox_id, json, &smtp), sent_copy }
+        Route { client: self.client(mailbox_id, json, &smtp), sent_copy }
     }
 
-    /// The mailbox's pooled transport, kept while its settings stay the same.
-    fn transport(&self, mailbox_id: i64, json: String, smtp: &SmtpSettings) -> Result<Transport, SendError> {
-        let mut cache = self.transports.lock().expect("transport cache");
-        if let Some((cached_json, t)) = cache.get(&mailbox_id)
+    /// The mailbox's client (and its pool of sessions), kept while its settings stay the same.
+    fn client(&self, mailbox_id: i64, json: String, smtp: &SmtpSettings) -> Result<SmtpClient, SendError> {
+        let mut cache = self.clients.lock().expect("client cache");
+        if let Some((cached_json, client)) = cache.get(&mailbox_id)
             && *cached_json == json
         {
-            return Ok(t.clone());
+            return Ok(client.clone());
         }
-        let built = mailer::transport(smtp).map_err(|e| SendError::Transient(e.to_string()))?;
+        let built = SmtpClient::new(smtp)?;
         cache.insert(mailbox_id, (json, built.clone()));
         Ok(built)
     }
@@ -180,40 +184,15 @@ impl Sender {
             }
         }
     }
-
-    /// Runs until `cancel`: steps while there is work, otherwise waits for a wake-up or two seconds.
-    pub async fn run(self, cancel: CancellationToken) {
-        let mut failures = 0u32;
-        while !cancel.is_cancelled() {
-            let wait = match self.try_send().await {
-                Ok(n) if n > 0 => {
-                    failures = 0;
-                    continue;
-                }
-                Ok(_) => Duration::from_secs(2),
-                Err(e) => {
-                    failures += 1;
-                    tracing::error!(error = %crate::telemetry::chain(&e), "sender step failed");
-                    Duration::from_secs(u64::from(failures.min(30)))
-                }
-            };
-            tokio::select! {
-                _ = self.wake.notified() => {},
-                _ = tokio::time::sleep(wait) => {},
-                _ = cancel.cancelled() => {},
-            }
-        }
-    }
 }
 
-async fn append_sent(imap: &ImapSettings, folder: &str, raw: &[u8]) -> Result<(), crate::ingest::imap::ImapError> {
-    let timeout = Duration::from_secs(60);
-    let mut session = crate::ingest::imap::connect::connect(imap, timeout).await?;
+async fn append_sent(imap: &ImapSettings, folder: &str, raw: &[u8]) -> Result<(), crate::net::imap::ImapNetError> {
+    use crate::net::imap::{ImapNetError, connect, within};
+    let timeout = Duration::from_secs(30);
+    let mut session = connect(imap, timeout).await?;
     let append = session.append(folder, Some("(\\Seen)"), None, raw);
-    crate::ingest::imap::connect::within(timeout, "APPEND", append)
-        .await?
-        .map_err(crate::ingest::imap::ImapError::Protocol)?;
-    let _ = session.logout().await;
+    within(timeout, "APPEND", append).await?.map_err(ImapNetError::Protocol)?;
+    let _ = within(timeout, "LOGOUT", session.logout()).await;
     Ok(())
 }
 

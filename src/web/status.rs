@@ -13,18 +13,23 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics))
 }
 
-/// 200 with each mailbox's state; `degraded` when one is failing; 503 when the database does not answer.
+/// 200 with each mailbox's state and the outbox; `degraded` when a mailbox is failing or the outbox does not
+/// move; 503 when the database does not answer.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let mailboxes = state.health.snapshot();
-    if state.db.ping().await.is_err() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "degraded", "error": "database unreachable", "mailboxes": mailboxes })),
-        );
-    }
-    let degraded = mailboxes.iter().any(|m| matches!(m.state, MailboxState::Failing | MailboxState::BackingOff));
-    let status = if degraded { "degraded" } else { "ok" };
-    (StatusCode::OK, Json(json!({ "status": status, "mailboxes": mailboxes })))
+    let outbox = match state.db.outbox_health(crate::domain::now()).await {
+        Ok(outbox) => outbox,
+        Err(_) => {
+            let body = json!({ "status": "degraded", "error": "database unreachable", "mailboxes": mailboxes });
+            return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
+        }
+    };
+    let stalled = outbox.stalled(state.settings.outbound.stalled_after_secs);
+    let failing = mailboxes.iter().any(|m| matches!(m.state, MailboxState::Failing | MailboxState::BackingOff));
+    let status = if failing || stalled { "degraded" } else { "ok" };
+    let mut outbox = serde_json::to_value(&outbox).unwrap_or_default();
+    outbox["state"] = json!(if stalled { "stalled" } else { "ok" });
+    (StatusCode::OK, Json(json!({ "status": status, "mailboxes": mailboxes, "outbox": outbox })))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -7,7 +7,8 @@ use crate::mailenv::{MailEnv, search, test_mail};
 use crate::store_tests;
 use deskmail::config::{AfterImport, ImapSettings, ImportExisting, TlsMode};
 use deskmail::db::MailboxRow;
-use deskmail::ingest::imap::{Caps, connect::connect, sync};
+use deskmail::ingest::imap::{Caps, sync};
+use deskmail::net::imap::connect;
 
 store_tests!(
     an_interrupted_first_sync_resumes_without_importing_old_read_mail,

@@ -2,7 +2,7 @@
 
 use crate::helpers::require_env;
 use deskmail::config::{ImapSettings, MailboxSettings, SmtpSettings};
-use deskmail::ingest::imap::connect::{ImapSession, connect};
+use deskmail::net::imap::{ImapSession, connect};
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -1,8 +1,9 @@
 //! What happens on the server once messages are committed: flag `\Seen`, move, or delete.
 
-use super::connect::{ImapSession, within};
+use super::ImapNetError;
 use super::{ImapError, uidset};
 use crate::config::AfterImport;
+use crate::net::imap::{ImapSession, within};
 use futures::TryStreamExt;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ pub struct Caps {
 impl Caps {
     /// Reads the capabilities of a logged-in session.
     pub async fn read(session: &mut ImapSession, timeout: Duration) -> Result<Self, ImapError> {
-        let caps = within(timeout, "CAPABILITY", session.capabilities()).await?.map_err(ImapError::Protocol)?;
+        let caps = within(timeout, "CAPABILITY", session.capabilities()).await?.map_err(ImapNetError::Protocol)?;
         Ok(Self { idle: caps.has_str("IDLE"), move_: caps.has_str("MOVE"), uidplus: caps.has_str("UIDPLUS") })
     }
 }
@@ -42,7 +43,7 @@ pub async fn apply(
         }
         AfterImport::Move(folder) => match move_to(session, &set, folder, caps, timeout).await {
             // The target folder may not exist yet: create it once and retry.
-            Err(ImapError::Protocol(async_imap::error::Error::No(_))) => {
+            Err(ImapError::Net(ImapNetError::Protocol(async_imap::error::Error::No(_)))) => {
                 let _ = within(timeout, "CREATE", session.create(folder)).await?;
                 move_to(session, &set, folder, caps, timeout).await
             }
@@ -59,9 +60,9 @@ async fn move_to(
     timeout: Duration,
 ) -> Result<(), ImapError> {
     if caps.move_ {
-        return within(timeout, "UID MOVE", session.uid_mv(set, folder)).await?.map_err(ImapError::Protocol);
+        return Ok(within(timeout, "UID MOVE", session.uid_mv(set, folder)).await?.map_err(ImapNetError::Protocol)?);
     }
-    within(timeout, "UID COPY", session.uid_copy(set, folder)).await?.map_err(ImapError::Protocol)?;
+    within(timeout, "UID COPY", session.uid_copy(set, folder)).await?.map_err(ImapNetError::Protocol)?;
     store_flag(session, set, "\\Deleted", timeout).await?;
     expunge(session, set, caps, timeout).await
 }
@@ -73,7 +74,7 @@ async fn store_flag(session: &mut ImapSession, set: &str, flag: &str, timeout: D
         stream.try_collect::<Vec<_>>().await.map(|_| ())
     })
     .await?
-    .map_err(ImapError::Protocol)
+    .map_err(|e| ImapNetError::Protocol(e).into())
 }
 
 async fn expunge(session: &mut ImapSession, set: &str, caps: Caps, timeout: Duration) -> Result<(), ImapError> {
@@ -88,5 +89,5 @@ async fn expunge(session: &mut ImapSession, set: &str, caps: Caps, timeout: Dura
         }
     })
     .await?
-    .map_err(ImapError::Protocol)
+    .map_err(|e| ImapNetError::Protocol(e).into())
 }

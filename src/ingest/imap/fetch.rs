@@ -1,11 +1,11 @@
 //! What a sync asks the server: candidates above the checkpoint (or unseen ones), sizes, bodies, and headers of skipped mail.
 
-use super::ImapError;
-use super::connect::{ImapSession, within};
 use super::sync::{Candidate, SyncContext};
 use super::uidset;
+use super::{ImapError, ImapNetError};
 use crate::config::ImportExisting;
 use crate::ingest::Skipped;
+use crate::net::imap::{ImapSession, within};
 use futures::TryStreamExt;
 
 /// The candidates of a scan (first sync, or re-scan after a UIDVALIDITY change) above `above`, as
@@ -26,8 +26,9 @@ pub(super) async fn scan_candidates(
         ImportExisting::All => candidates_above(session, cx, above, uid_next).await,
         ImportExisting::None => Ok(Vec::new()),
         ImportExisting::Unseen => {
-            let found =
-                within(cx.timeout, "UID SEARCH", session.uid_search("UNSEEN")).await?.map_err(ImapError::Protocol)?;
+            let found = within(cx.timeout, "UID SEARCH", session.uid_search("UNSEEN"))
+                .await?
+                .map_err(ImapNetError::Protocol)?;
             let uids: Vec<u32> = found.into_iter().filter(|u| i64::from(*u) > above).collect();
             if uids.is_empty() {
                 return Ok(Vec::new());
@@ -60,7 +61,7 @@ pub(super) async fn fetch_sizes(
         session.uid_fetch(set, "(UID RFC822.SIZE INTERNALDATE)").await?.try_collect::<Vec<_>>().await
     })
     .await?
-    .map_err(ImapError::Protocol)?;
+    .map_err(ImapNetError::Protocol)?;
     let mut out: Vec<Candidate> = fetches
         .iter()
         .filter_map(|f| {
@@ -120,7 +121,7 @@ pub(super) async fn fetch_bodies(
         session.uid_fetch(uidset::format(uids), "(UID BODY.PEEK[])").await?.try_collect::<Vec<_>>().await
     })
     .await?
-    .map_err(ImapError::Protocol)?;
+    .map_err(ImapNetError::Protocol)?;
     let mut bodies: Vec<(u32, Vec<u8>)> = fetches
         .iter()
         .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))

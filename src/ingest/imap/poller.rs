@@ -1,13 +1,13 @@
 //! The poller of one mailbox: lease, connect, sync, then IDLE or sleep; exponential backoff with jitter on failure.
 
-use super::ImapError;
 use super::after_import::Caps;
-use super::connect::{ImapSession, connect, within};
 use super::sync::{FetchFailures, SyncContext, sync_once};
+use super::{ImapError, ImapNetError};
 use crate::config::{ImapDefaults, ImapSettings};
 use crate::db::{Db, MailboxRow};
 use crate::health::{Health, MailboxState};
 use crate::ingest::Pipeline;
+use crate::net::imap::{ImapSession, connect, within};
 use async_imap::extensions::idle::IdleResponse;
 use rand::Rng;
 use std::time::{Duration, Instant};
@@ -67,7 +67,12 @@ impl Poller {
         self.health.set_state(&name, MailboxState::Idle);
         while !cancel.is_cancelled() {
             let result = match self.try_lease().await {
-                Ok(true) => self.run_session(&cancel, &mut failures, &mut streak).await,
+                // A session gets a short grace after shutdown began (to finish a batch, leave IDLE, log out);
+                // then it is dropped: nothing it did not commit is lost, the next start fetches it again.
+                Ok(true) => tokio::select! {
+                    r = self.run_session(&cancel, &mut failures, &mut streak) => r,
+                    _ = cancelled_for(&cancel, SHUTDOWN_GRACE) => Ok(SessionEnd::Stopped),
+                },
                 Ok(false) => {
                     // Another instance polls this mailbox; check again before its lease can expire.
                     sleep_or_cancel(Duration::from_secs(self.lease_secs() / 2), &cancel).await;
@@ -148,14 +153,14 @@ impl Poller {
         timeout: Duration,
     ) -> Result<(ImapSession, Option<SessionEnd>), ImapError> {
         let mut handle = session.idle();
-        within(timeout, "IDLE", handle.init()).await?.map_err(ImapError::Protocol)?;
+        within(timeout, "IDLE", handle.init()).await?.map_err(ImapNetError::Protocol)?;
         let started = Instant::now();
         let renew = Duration::from_secs(self.lease_secs() / 3).max(Duration::from_secs(1));
         let mut end = None;
         loop {
             let (wait, _stop) = handle.wait_with_timeout(renew);
             let response = tokio::select! {
-                r = wait => Some(r.map_err(ImapError::Protocol)?),
+                r = wait => Some(r.map_err(ImapNetError::Protocol)?),
                 _ = cancel.cancelled() => None,
             };
             match response {
@@ -170,7 +175,7 @@ impl Poller {
             }
             break;
         }
-        let session = within(timeout, "DONE", handle.done()).await?.map_err(ImapError::Protocol)?;
+        let session = within(timeout, "DONE", handle.done()).await?.map_err(ImapNetError::Protocol)?;
         Ok((session, end))
     }
 
@@ -189,6 +194,15 @@ impl Poller {
         }
         Ok(None)
     }
+}
+
+/// How long an IMAP session may go on after shutdown began.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Resolves `grace` after `cancel` was cancelled.
+async fn cancelled_for(cancel: &CancellationToken, grace: Duration) {
+    cancel.cancelled().await;
+    tokio::time::sleep(grace).await;
 }
 
 /// Sleeps unless cancelled first; returns whether it was cancelled.

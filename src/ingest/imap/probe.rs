@@ -1,9 +1,9 @@
 //! `deskmail mailbox test`: log in, read capabilities and counts, and say what the next sync would import.
 
-use super::ImapError;
-use super::connect::{connect, within};
+use super::{ImapError, ImapNetError};
 use crate::config::{ImapSettings, ImportExisting};
 use crate::db::SyncState;
+use crate::net::imap::{connect, within};
 use std::time::Duration;
 
 /// What the probe found.
@@ -23,16 +23,17 @@ pub struct ProbeReport {
 /// Connects read-only (EXAMINE) and reports; never changes the mailbox.
 pub async fn probe(imap: &ImapSettings, state: &SyncState, timeout: Duration) -> Result<ProbeReport, ImapError> {
     let mut session = connect(imap, timeout).await?;
-    let caps = within(timeout, "CAPABILITY", session.capabilities()).await?.map_err(ImapError::Protocol)?;
+    let caps = within(timeout, "CAPABILITY", session.capabilities()).await?.map_err(ImapNetError::Protocol)?;
     let mut capabilities: Vec<String> = caps.iter().map(|c| format!("{c:?}")).collect();
     capabilities.sort();
-    let mb = within(timeout, "EXAMINE", session.examine(&imap.folder)).await?.map_err(ImapError::Protocol)?;
-    let unseen = within(timeout, "UID SEARCH", session.uid_search("UNSEEN")).await?.map_err(ImapError::Protocol)?.len();
+    let mb = within(timeout, "EXAMINE", session.examine(&imap.folder)).await?.map_err(ImapNetError::Protocol)?;
+    let unseen =
+        within(timeout, "UID SEARCH", session.uid_search("UNSEEN")).await?.map_err(ImapNetError::Protocol)?.len();
     let (would_import, explanation) = match (state.uid_validity, mb.uid_validity) {
         (Some(old), Some(new)) if i64::from(new) == old => {
             let newer = within(timeout, "UID SEARCH", session.uid_search(format!("UID {}:*", state.last_uid + 1)))
                 .await?
-                .map_err(ImapError::Protocol)?;
+                .map_err(ImapNetError::Protocol)?;
             let n = newer.into_iter().filter(|u| i64::from(*u) > state.last_uid).count();
             (n, format!("messages above the checkpoint (UID {})", state.last_uid))
         }

@@ -1,11 +1,12 @@
 //! One sync of a mailbox folder: new UIDs above the checkpoint fetched in batches, committed with the checkpoint, then `after_import`.
 
+use super::ImapNetError;
 use super::after_import::{self, Caps};
-use super::connect::{ImapSession, within};
 use super::{ImapError, uidset};
 use crate::config::ImapSettings;
 use crate::db::{self, Db, MailboxRow, SyncState};
 use crate::ingest::{Checkpoint, Input, OutcomeKind, Pipeline, Skipped};
+use crate::net::imap::{ImapSession, within};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -54,7 +55,7 @@ pub async fn sync_once(
     failures: &mut FetchFailures,
 ) -> Result<SyncReport, ImapError> {
     let folder = cx.imap.folder.as_str();
-    let selected = within(cx.timeout, "SELECT", session.select(folder)).await?.map_err(ImapError::Protocol)?;
+    let selected = within(cx.timeout, "SELECT", session.select(folder)).await?.map_err(ImapNetError::Protocol)?;
     let validity = i64::from(selected.uid_validity.ok_or(ImapError::NoUidValidity)?);
     let mut state = cx.db.sync_state(cx.mailbox.id, folder).await?;
     settle_pending(session, cx, &mut state, validity).await?;

@@ -14,13 +14,15 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
     status: Option<String>,
     page: Option<u32>,
     per_page: Option<u32>,
 }
 
-async fn list(State(state): State<AppState>, _user: ApiUser, Query(q): Query<ListQuery>) -> Result<Json<Value>> {
+async fn list(State(state): State<AppState>, user: ApiUser, Query(q): Query<ListQuery>) -> Result<Json<Value>> {
+    user.require_admin()?;
     let status = q.status.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if let Some(s) = status
         && !matches!(s, "queued" | "sending" | "sent" | "failed")

@@ -16,8 +16,9 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/tickets", get(list)).route("/tickets/{number}", get(show))
 }
 
-/// Query parameters of the list.
+/// Query parameters of the list; an unknown one is a 400 (a misspelt filter must not silently list everything).
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub status: Option<String>,
     pub assignee: Option<String>,

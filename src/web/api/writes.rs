@@ -90,15 +90,14 @@ fn input(user: &ApiUser, headers: &HeaderMap, body: &MessageIn) -> Result<ReplyI
     let attachments = body
         .attachments
         .iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(i, f)| {
             let data = base64::engine::general_purpose::STANDARD
                 .decode(f.data_base64.trim())
                 .map_err(|e| Error::Unprocessable(format!("attachments: {} is not valid base64: {e}", f.filename)))?;
-            Ok(NewFile {
-                filename: f.filename.clone(),
-                content_type: f.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
-                data,
-            })
+            let content_type = f.content_type.as_deref().unwrap_or("application/octet-stream");
+            NewFile::new(&f.filename, content_type, i, data)
+                .map_err(|e| Error::Unprocessable(format!("attachments: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(ReplyInput {

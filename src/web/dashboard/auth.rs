@@ -2,7 +2,7 @@
 
 use super::client_ip::ClientIp;
 use super::limits::Attempt;
-use super::pages::{flash, layout, take_flashes};
+use super::pages::{layout, take_flashes};
 use crate::db::UserRow;
 use crate::web::{AppState, Error};
 use axum::Form;
@@ -13,7 +13,7 @@ use minijinja::context;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-const USER_KEY: &str = "user_id";
+pub(super) const USER_KEY: &str = "user_id";
 
 /// The signed-in staff user; pages redirect to `/login` without one.
 #[derive(Debug, Clone)]
@@ -111,6 +111,8 @@ fn is_local_path(next: &str) -> bool {
 #[derive(Debug, Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
+    /// Set by the redirect after signing out: the page says so (the old session is gone, no new one is made).
+    signed_out: Option<String>,
 }
 
 pub async fn login_form(
@@ -122,7 +124,11 @@ pub async fn login_form(
         return Ok(Redirect::to(&safe_next(q.next.as_deref())).into_response());
     }
     let page = context! { next => safe_next(q.next.as_deref()), email => "", error => () };
-    Ok(state.pages.render("login.html", layout(None, take_flashes(&session).await, "login", page))?.into_response())
+    let mut flashes = take_flashes(&session).await;
+    if q.signed_out.is_some() {
+        flashes.push(crate::web::dashboard::pages::Flash { kind: "ok".into(), text: "Signed out.".into() });
+    }
+    Ok(state.pages.render("login.html", layout(None, flashes, "login", page))?.into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,10 +184,10 @@ const WRONG: &str = "Wrong e-mail address or password.";
 /// The answer while sign-ins are throttled.
 pub const TOO_MANY: &str = "Too many attempts. Wait a minute and try again.";
 
+/// Ends the session (deleted in the store, its cookie expired); the sign-in page says so without a new session.
 pub async fn logout(session: Session) -> Result<Response, Error> {
     session.flush().await.map_err(|e| Error::Internal(anyhow::anyhow!("session: {e}")))?;
-    flash(&session, "ok", "Signed out.").await;
-    Ok(Redirect::to("/login").into_response())
+    Ok(Redirect::to("/login?signed_out=1").into_response())
 }
 
 /// Signs a user in on this session (after accepting an invitation or resetting a password).

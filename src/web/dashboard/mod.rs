@@ -71,6 +71,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(invites::router())
         .layer(axum::middleware::from_fn(error_pages::html_errors))
         .layer(csrf)
+        .layer(axum::middleware::from_fn_with_state(Https(secure), origin_scheme))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(Https(secure), security_headers))
         .merge(static_files::router())
@@ -93,6 +94,19 @@ async fn home(session: tower_sessions::Session) -> Redirect {
 /// Whether the dashboard is served over HTTPS (its public URL says so).
 #[derive(Debug, Clone, Copy)]
 struct Https(bool);
+
+/// Refuses a state-changing request whose `Origin` has another scheme than the public URL: the same-origin layer
+/// compares only host and port (an `http://` page of the same host must not post to an `https://` dashboard).
+async fn origin_scheme(State(Https(https)): State<Https>, req: Request, next: Next) -> Response {
+    let safe =
+        matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).filter(|o| *o != "null");
+    let expected = if https { "https://" } else { "http://" };
+    if !safe && origin.is_some_and(|o| !o.to_ascii_lowercase().starts_with(expected)) {
+        return (axum::http::StatusCode::FORBIDDEN, "Cross-Origin request detected").into_response();
+    }
+    next.run(req).await
+}
 
 /// CSP (unless a page set its own), no framing, no sniffing, no referrer to other sites, nothing kept in caches
 /// (pages and downloads hold customer data), and HSTS when the public URL is HTTPS. Static assets are outside.

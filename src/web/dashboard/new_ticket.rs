@@ -83,7 +83,7 @@ async fn read_form(mut mp: Multipart) -> Result<(HashMap<String, String>, Vec<Ne
                 let content_type = field.content_type().unwrap_or("application/octet-stream").to_string();
                 let data = field.bytes().await.map_err(|e| Error::BadRequest(format!("upload: {e}")))?;
                 if !filename.is_empty() && !data.is_empty() {
-                    files.push(NewFile { filename, content_type, data: data.to_vec() });
+                    files.push(NewFile::lenient(&filename, &content_type, files.len(), data.to_vec()));
                 }
             }
             _ => {

@@ -102,6 +102,10 @@ const SEEN_KEY: &str = "seen_at";
 /// Sessions expire after 7 days without activity; writing a timestamp at most hourly keeps an active
 /// session alive without a database write on every page view.
 async fn refresh_expiry(session: &Session) {
+    // Only a signed-in session is worth keeping alive; writing to an anonymous one would create it.
+    if session.get::<i64>(super::auth::USER_KEY).await.ok().flatten().is_none() {
+        return;
+    }
     let now = crate::domain::now();
     let seen: i64 = session.get(SEEN_KEY).await.ok().flatten().unwrap_or(0);
     if now - seen > 3600 {

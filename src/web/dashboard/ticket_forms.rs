@@ -47,7 +47,7 @@ async fn read_upload(mut mp: Multipart) -> Result<Upload, Error> {
                 let content_type = field.content_type().unwrap_or("application/octet-stream").to_string();
                 let data = field.bytes().await.map_err(|e| Error::BadRequest(format!("upload: {e}")))?;
                 if !filename.is_empty() && !data.is_empty() {
-                    up.files.push(NewFile { filename, content_type, data: data.to_vec() });
+                    up.files.push(NewFile::lenient(&filename, &content_type, up.files.len(), data.to_vec()));
                 }
             }
             _ => {

@@ -69,8 +69,16 @@ async fn list(
             next_attempt_at: d.next_attempt_at,
         })
         .collect();
-    let page =
-        context! { deliveries => sv(rows), status => status, statuses => STATUSES, page_no => list.0, more => more };
+    let health = state.db.outbox_health(crate::domain::now()).await?;
+    let outbox = context! {
+        stalled => health.stalled(state.settings.outbound.stalled_after_secs),
+        queued => health.queued,
+        oldest_minutes => health.oldest_queued_secs.map(|s| s / 60),
+        stuck => health.stuck_sends,
+    };
+    let page = context! {
+        deliveries => sv(rows), status => status, statuses => STATUSES, page_no => list.0, more => more, outbox => outbox,
+    };
     render(&state, &user, &session, "admin_deliveries.html", "deliveries", page, StatusCode::OK).await
 }
 

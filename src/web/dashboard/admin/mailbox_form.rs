@@ -218,6 +218,7 @@ impl MailboxForm {
             save_sent: self.smtp_save_sent.is_some(),
             sent_folder: stored.map(|s| s.sent_folder.clone()).unwrap_or_else(|| "Sent".into()),
             pool_size: stored.map(|s| s.pool_size).unwrap_or(4),
+            timeout_secs: stored.map(|s| s.timeout_secs).unwrap_or(30),
         })
     }
 }

@@ -78,7 +78,7 @@ async fn run(state: &AppState, row: &MailboxRow, settings: &MailboxSettings) -> 
     let smtp = match &settings.smtp {
         Some(smtp) => {
             let target = format!("SMTP {}:{}", smtp.host, smtp.port);
-            let check = tokio::time::timeout(timeout * 2, crate::outbound::mailer::check_connection(smtp)).await;
+            let check = tokio::time::timeout(timeout * 2, crate::net::smtp::SmtpClient::check_settings(smtp)).await;
             Some(match check {
                 Ok(Ok(())) => {
                     Check { ok: true, summary: format!("{target}: connection and login ok"), details: Vec::new() }

@@ -38,6 +38,7 @@ struct MailboxView {
     imap: String,
     smtp: String,
     health: Option<crate::health::MailboxHealth>,
+    outbox: Option<crate::db::outbox_health::MailboxOutbox>,
 }
 
 /// The settings of a row as stored (passwords still sealed); a mailbox made without settings gets its row's identity.
@@ -62,6 +63,7 @@ pub(super) async fn list_page(
     test: Value,
 ) -> Result<Response, Error> {
     let health = state.health.snapshot();
+    let outbox = state.db.outbox_health(crate::domain::now()).await?;
     let rows: Vec<MailboxView> = state
         .db
         .mailboxes()
@@ -74,6 +76,7 @@ pub(super) async fn list_page(
                 imap: s.imap.map(|i| format!("{}:{}", i.host, i.port)).unwrap_or_default(),
                 smtp: s.smtp.map(|m| format!("{}:{}", m.host, m.port)).unwrap_or_default(),
                 health: health.iter().find(|h| h.name == row.name).cloned(),
+                outbox: outbox.mailboxes.iter().find(|o| o.mailbox == row.name).cloned(),
                 enabled: row.enabled == 1,
                 name: row.name,
                 address: row.address,

@@ -1,6 +1,6 @@
-//! IMAP connections: TCP, implicit TLS or STARTTLS (rustls; system roots plus an optional CA file), login.
+//! IMAP connections: TCP, implicit TLS or STARTTLS (rustls; system roots plus an optional CA file), login, and
+//! the timeout every IMAP step runs under.
 
-use super::ImapError;
 use crate::config::{ImapSettings, TlsMode};
 use async_imap::{Client, Session};
 use std::fmt::Debug;
@@ -8,6 +8,26 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+
+/// Why a connection to an IMAP server or one of its commands failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImapNetError {
+    /// Settings that cannot work as given (missing password variable, unreadable CA file …).
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("cannot connect to {0}")]
+    Connect(String, #[source] std::io::Error),
+    #[error("TLS handshake failed")]
+    Tls(#[source] std::io::Error),
+    #[error("login refused: {0}")]
+    Login(String),
+    #[error("IMAP error")]
+    Protocol(#[source] async_imap::error::Error),
+    #[error("timed out during {0}")]
+    Timeout(&'static str),
+}
+
+use ImapNetError as ImapError;
 
 /// Any byte stream an IMAP session can run over.
 pub trait ImapIo: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
@@ -57,25 +77,10 @@ async fn tls_handshake(
     imap: &ImapSettings,
     timeout: Duration,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ImapError> {
-    let config = tls_config(imap.ca_file.as_deref())?;
-    let name = rustls::pki_types::ServerName::try_from(imap.host.clone())
-        .map_err(|e| ImapError::Config(format!("bad TLS server name {}: {e}", imap.host)))?;
+    let config = super::tls::client_config(imap.ca_file.as_deref()).map_err(ImapError::Config)?;
+    let name = super::tls::server_name(&imap.host).map_err(ImapError::Config)?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     within(timeout, "TLS handshake", connector.connect(name, tcp)).await?.map_err(ImapError::Tls)
-}
-
-/// A rustls client config trusting the webpki roots and, when given, the CAs in `ca_file`.
-pub fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, ImapError> {
-    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| ImapError::Config(format!("cannot read ca_file {}: {e}", path.display())))?;
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            let cert = cert.map_err(|e| ImapError::Config(format!("bad certificate in {}: {e}", path.display())))?;
-            roots.add(cert).map_err(|e| ImapError::Config(format!("unusable CA in {}: {e}", path.display())))?;
-        }
-    }
-    Ok(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth())
 }
 
 /// Runs `fut` with a timeout named after the step, for the error message.
