@@ -2,10 +2,10 @@
 
 use super::{Backend, Db, Result};
 
-/// The index and its triggers as migration 0005 creates them.
+/// The index's triggers as migrations 0005 and 0009 create them (the first 256 KiB of a text are indexed).
 const TRIGGERS: &str = "create trigger if not exists messages_fts_insert after insert on messages begin \
      insert into messages_fts (rowid, subject, body_text, from_addr, from_name, ticket_id) \
-     values (new.id, new.subject, new.body_text, new.from_addr, new.from_name, new.ticket_id); end; \
+     values (new.id, new.subject, substr(new.body_text, 1, 262144), new.from_addr, new.from_name, new.ticket_id); end; \
      create trigger if not exists messages_fts_delete after delete on messages begin \
      delete from messages_fts where rowid = old.id; end;";
 
@@ -23,7 +23,7 @@ impl Db {
             .await?;
         sqlx::query(
             "insert into messages_fts (rowid, subject, body_text, from_addr, from_name, ticket_id) \
-             select id, subject, body_text, from_addr, from_name, ticket_id from messages",
+             select id, subject, substr(body_text, 1, 262144), from_addr, from_name, ticket_id from messages",
         )
         .execute(&mut *tx)
         .await?;

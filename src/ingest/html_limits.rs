@@ -6,7 +6,7 @@ use std::borrow::Cow;
 /// Elements nested deeper than this lose their tags (their text stays). Real mail rarely nests past 60.
 pub const MAX_DEPTH: usize = 256;
 /// HTML beyond this many bytes is not sanitised for display (the raw message keeps all of it).
-pub const MAX_BYTES: usize = 2 * 1024 * 1024;
+pub const MAX_BYTES: usize = 1024 * 1024;
 
 /// HTML made cheap to sanitise, and what was changed to get there.
 #[derive(Debug, PartialEq, Eq)]

@@ -82,10 +82,10 @@ fn parse_bytes(raw: &[u8]) -> Option<ParsedMail> {
         message_id: msg.message_id().and_then(clean_id),
         in_reply_to: id_list(msg.in_reply_to()),
         references: id_list(msg.references()),
-        body_text: match msg.body_text(0) {
+        body_text: bounded_text(match msg.body_text(0) {
             Some(text) => clean(&text),
             None => stray.as_ref().map(|(_, text)| clean(text)).unwrap_or_default(),
-        },
+        }),
         body_html: html_body(&msg),
         attachments: attachments(&msg, stray.map(|(i, _)| i)),
         x_loop: raw_values(&msg, "X-Loop"),
@@ -93,6 +93,27 @@ fn parse_bytes(raw: &[u8]) -> Option<ParsedMail> {
         has_headers: !msg.headers().is_empty(),
         classification,
     })
+}
+
+/// Text kept of a body: a megabyte is far more than anyone reads in a ticket, and a huge body would slow every
+/// page showing it. The raw message keeps all of it.
+const MAX_TEXT_BYTES: usize = 1024 * 1024;
+
+/// Said where a body was cut at [`MAX_TEXT_BYTES`].
+const TEXT_CUT_NOTE: &str = "\n\n[… the rest of this long message is in the original message, which can be downloaded]";
+
+/// The body text, cut at [`MAX_TEXT_BYTES`] on a character boundary, with a note.
+fn bounded_text(mut text: String) -> String {
+    if text.len() <= MAX_TEXT_BYTES {
+        return text;
+    }
+    let mut end = MAX_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(TEXT_CUT_NOTE);
+    text
 }
 
 /// Removes NUL bytes, which PostgreSQL text cannot hold.

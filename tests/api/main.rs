@@ -12,6 +12,8 @@ mod browser;
 mod catalog;
 mod cli;
 mod corpus;
+mod hostile;
+mod hostile_api;
 mod imap;
 mod imap_crash;
 mod imap_faults;
