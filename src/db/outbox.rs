@@ -188,7 +188,8 @@ impl Db {
     /// Gives a claimed delivery back unattempted, for the next claim (this or another instance).
     pub async fn release_delivery(&self, id: i64, owner: &str) -> Result<()> {
         sqlx::query(
-            "update deliveries set lease_owner = null, lease_until = null where id = $1 and lease_owner = $2 and status = 'sending'",
+            "update deliveries set status = 'queued', lease_owner = null, lease_until = null \
+             where id = $1 and lease_owner = $2 and status = 'sending'",
         )
         .bind(id)
         .bind(owner)
