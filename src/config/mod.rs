@@ -204,7 +204,7 @@ pub struct ImapDefaults {
 
 impl Default for ImapDefaults {
     fn default() -> Self {
-        Self { backoff_cap_secs: 300, fetch_batch: 100, command_timeout_secs: 120, lease_secs: 60 }
+        Self { backoff_cap_secs: 300, fetch_batch: 100, command_timeout_secs: 45, lease_secs: 60 }
     }
 }
 

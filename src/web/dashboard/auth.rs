@@ -111,13 +111,15 @@ fn is_local_path(next: &str) -> bool {
 #[derive(Debug, Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
-    /// Set by the redirect after signing out: the page says so (the old session is gone, no new one is made).
-    signed_out: Option<String>,
 }
+
+/// A cookie of its own (not the session's, which signing out ends) that lets the sign-in page say "Signed out.".
+const SIGNED_OUT: &str = "deskmail_signed_out";
 
 pub async fn login_form(
     State(state): State<AppState>,
     session: Session,
+    jar: axum_extra::extract::CookieJar,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, Error> {
     if session.get::<i64>(USER_KEY).await.ok().flatten().is_some() {
@@ -125,10 +127,13 @@ pub async fn login_form(
     }
     let page = context! { next => safe_next(q.next.as_deref()), email => "", error => () };
     let mut flashes = take_flashes(&session).await;
-    if q.signed_out.is_some() {
+    let signed_out = jar.get(SIGNED_OUT).is_some();
+    if signed_out {
         flashes.push(crate::web::dashboard::pages::Flash { kind: "ok".into(), text: "Signed out.".into() });
     }
-    Ok(state.pages.render("login.html", layout(None, flashes, "login", page))?.into_response())
+    let html = state.pages.render("login.html", layout(None, flashes, "login", page))?;
+    let jar = if signed_out { jar.remove(signed_out_cookie("")) } else { jar };
+    Ok((jar, html).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,9 +190,18 @@ const WRONG: &str = "Wrong e-mail address or password.";
 pub const TOO_MANY: &str = "Too many attempts. Wait a minute and try again.";
 
 /// Ends the session (deleted in the store, its cookie expired); the sign-in page says so without a new session.
-pub async fn logout(session: Session) -> Result<Response, Error> {
+pub async fn logout(session: Session, jar: axum_extra::extract::CookieJar) -> Result<Response, Error> {
     session.flush().await.map_err(|e| Error::Internal(anyhow::anyhow!("session: {e}")))?;
-    Ok(Redirect::to("/login?signed_out=1").into_response())
+    Ok((jar.add(signed_out_cookie("1")), Redirect::to("/login")).into_response())
+}
+
+fn signed_out_cookie(value: &str) -> axum_extra::extract::cookie::Cookie<'static> {
+    axum_extra::extract::cookie::Cookie::build((SIGNED_OUT, value.to_string()))
+        .path("/login")
+        .http_only(true)
+        .same_site(axum_extra::extract::cookie::SameSite::Lax)
+        .max_age(time::Duration::minutes(1))
+        .build()
 }
 
 /// Signs a user in on this session (after accepting an invitation or resetting a password).

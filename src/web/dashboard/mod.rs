@@ -71,7 +71,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(invites::router())
         .layer(axum::middleware::from_fn(error_pages::html_errors))
         .layer(csrf)
-        .layer(axum::middleware::from_fn_with_state(Https(secure), origin_scheme))
+        .layer(axum::middleware::from_fn_with_state(PublicOrigin::of(&state.settings.server.public_url), origin_scheme))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(Https(secure), security_headers))
         .merge(static_files::router())
@@ -95,14 +95,41 @@ async fn home(session: tower_sessions::Session) -> Redirect {
 #[derive(Debug, Clone, Copy)]
 struct Https(bool);
 
-/// Refuses a state-changing request whose `Origin` has another scheme than the public URL: the same-origin layer
-/// compares only host and port (an `http://` page of the same host must not post to an `https://` dashboard).
-async fn origin_scheme(State(Https(https)): State<Https>, req: Request, next: Next) -> Response {
-    let safe =
-        matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
-    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).filter(|o| *o != "null");
-    let expected = if https { "https://" } else { "http://" };
-    if !safe && origin.is_some_and(|o| !o.to_ascii_lowercase().starts_with(expected)) {
+/// Scheme and authority of the public URL.
+#[derive(Debug, Clone)]
+struct PublicOrigin {
+    scheme: String,
+    authority: String,
+}
+
+impl PublicOrigin {
+    fn of(url: &str) -> Self {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+        let authority = rest.split('/').next().unwrap_or_default().to_ascii_lowercase();
+        Self { scheme: scheme.to_ascii_lowercase(), authority }
+    }
+
+    /// The scheme a browser's page must have used for a request to this host: the public URL's when the request
+    /// names the public host, else plain http (deskmail's own listener, reached directly).
+    fn scheme_for(&self, host: &str) -> &str {
+        if host.eq_ignore_ascii_case(&self.authority) { &self.scheme } else { "http" }
+    }
+}
+
+/// Refuses a state-changing request whose `Origin` has another scheme than the page it must come from: the
+/// same-origin layer compares only host and port, so an `http://` page of the same host could post to an
+/// `https://` dashboard.
+async fn origin_scheme(State(public): State<PublicOrigin>, req: Request, next: Next) -> Response {
+    let refused = {
+        let safe =
+            matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+        let header = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+        let origin = header(header::ORIGIN).filter(|o| *o != "null");
+        let expected = public.scheme_for(header(header::HOST).unwrap_or_default());
+        let scheme = origin.and_then(|o| o.split_once("://")).map(|(s, _)| s.to_ascii_lowercase());
+        !safe && scheme.is_some_and(|s| s != expected)
+    };
+    if refused {
         return (axum::http::StatusCode::FORBIDDEN, "Cross-Origin request detected").into_response();
     }
     next.run(req).await
