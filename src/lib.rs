@@ -1,20 +1,16 @@
 //! deskmail: an email-driven support ticketing gateway (library; `main.rs` is a thin shell around [`cli`]).
+//!
+//! Layers, top down (each imports only those below it; `tests/api/layers.rs` checks it):
+//! `cli`/`startup` → `web` → `ingest` / `automation` → `tickets` → `outbound` → `net` / `db` → `platform` → `domain`.
 
-pub mod actions;
-pub mod catalog;
+pub mod automation;
 pub mod cli;
-pub mod config;
 pub mod db;
 pub mod domain;
-pub mod health;
 pub mod ingest;
 pub mod net;
 pub mod outbound;
-pub mod password;
-pub mod secret;
-pub mod secretbox;
+pub mod platform;
 pub mod startup;
-pub mod storage;
-pub mod telemetry;
-pub mod tokens;
+pub mod tickets;
 pub mod web;

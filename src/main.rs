@@ -9,7 +9,7 @@ fn main() {
         // --help and --version are successes; every real usage error exits 64 (EX_USAGE) as the contract says.
         std::process::exit(if e.use_stderr() { deskmail::cli::exit::USAGE } else { 0 });
     });
-    deskmail::telemetry::init(cli.log_format);
+    deskmail::platform::telemetry::init(cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let code = runtime.block_on(deskmail::cli::run(cli));
     std::process::exit(code);

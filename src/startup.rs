@@ -1,16 +1,16 @@
 //! Application start-up: store, migrations, mailboxes, secret, first admin, HTTP listener and workers; one shutdown path.
 
-use crate::actions::Actions;
-use crate::config::Settings;
+use crate::tickets::Tickets;
+use crate::platform::config::Settings;
 use crate::db::Db;
-use crate::health::Health;
+use crate::platform::health::Health;
 use crate::ingest::{Pipeline, PrepareContext};
 use crate::outbound::Composer;
 use crate::outbound::compose::LiveTemplates;
 use crate::outbound::templates::Templates;
-use crate::secretbox::SecretBox;
-use crate::storage::BlobStore;
-use crate::tokens::Signer;
+use crate::platform::secretbox::SecretBox;
+use crate::platform::storage::BlobStore;
+use crate::platform::tokens::Signer;
 use crate::web::{AppState, router};
 use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -27,7 +27,7 @@ pub struct Services {
     pub signer: Signer,
     pub pipeline: Pipeline,
     pub composer: Composer,
-    pub actions: Actions,
+    pub tickets: Tickets,
     /// Encrypts mailbox passwords entered in the dashboard.
     pub secrets: SecretBox,
 }
@@ -39,11 +39,11 @@ impl Services {
             .with_context(|| format!("cannot create storage dir {}", settings.storage.dir.display()))?;
         let db = Db::connect(&settings.database.url, settings.database.max_connections)
             .await
-            .with_context(|| format!("cannot open database {}", crate::config::redact_url(&settings.database.url)))?;
+            .with_context(|| format!("cannot open database {}", crate::platform::config::redact_url(&settings.database.url)))?;
         db.migrate().await.context("cannot migrate the database")?;
         db.provision_mailboxes(&settings.mailboxes).await.context("cannot provision mailboxes")?;
         let blobs = BlobStore::open(&settings.storage.dir).context("cannot open blob storage")?;
-        let secret = crate::secret::load_or_create(&settings)?;
+        let secret = crate::platform::secret::load_or_create(&settings)?;
         let signer = Signer::new(&secret);
         let secrets = SecretBox::new(&secret);
         let context = PrepareContext {
@@ -67,8 +67,8 @@ impl Services {
         let pipeline = Pipeline::new(db.clone(), blobs.clone(), context, composer.clone())
             .await
             .context("cannot start the ingest pipeline")?;
-        let actions = Actions { db: db.clone(), composer: composer.clone(), blobs: blobs.clone() };
-        Ok(Self { settings: Arc::new(settings), db, blobs, signer, pipeline, composer, actions, secrets })
+        let tickets = Tickets { db: db.clone(), composer: composer.clone(), blobs: blobs.clone() };
+        Ok(Self { settings: Arc::new(settings), db, blobs, signer, pipeline, composer, tickets, secrets })
     }
 }
 
@@ -110,10 +110,10 @@ impl Application {
             return Ok(None);
         }
         let email = "admin@localhost".to_string();
-        let password = crate::password::random_string(20);
+        let password = crate::platform::password::random_string(20);
         let hash = {
             let p = password.clone();
-            tokio::task::spawn_blocking(move || crate::password::hash(&p)).await?
+            tokio::task::spawn_blocking(move || crate::platform::password::hash(&p)).await?
         };
         match self.services.db.create_user(&email, "Administrator", crate::domain::Role::Admin, &hash).await {
             Ok(_) => Ok(Some((email, password))),
@@ -131,7 +131,7 @@ impl Application {
             blobs: self.services.blobs.clone(),
             health: self.health.clone(),
             metrics: metrics_handle(),
-            actions: self.services.actions.clone(),
+            tickets: self.services.tickets.clone(),
             pages: crate::web::dashboard::Pages::load().context("cannot load the dashboard templates")?,
             throttle: Default::default(),
             pipeline: self.services.pipeline.clone(),
@@ -150,7 +150,7 @@ impl Application {
         );
         workers.push(tokio::spawn(sender.run(shutdown.clone())));
         let days = self.services.settings.tickets.auto_close_days;
-        workers.push(tokio::spawn(crate::actions::auto_close::run(self.services.db.clone(), days, shutdown.clone())));
+        workers.push(tokio::spawn(crate::tickets::auto_close::run(self.services.db.clone(), days, shutdown.clone())));
         let (composer, dir) = (self.services.composer.clone(), self.services.settings.templates.dir.clone());
         workers.push(tokio::spawn(crate::outbound::template_watch::run(
             composer,

@@ -1,7 +1,7 @@
 //! `deskmail import FILE.ndjson`: the shop catalog from the command line, with a progress bar and a summary.
 
 use super::exit;
-use crate::config::Settings;
+use crate::platform::config::Settings;
 use crate::startup::Services;
 use clap::Args;
 use std::path::PathBuf;
@@ -29,7 +29,7 @@ pub async fn import(settings: Settings, args: ImportArgs) -> anyhow::Result<i32>
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} lines ({per_sec}, {eta} left)")
             .expect("valid template"),
     );
-    let report = crate::catalog::import_ndjson(&services.db, &text, |done| bar.set_position(done as u64)).await?;
+    let report = crate::tickets::catalog::import_ndjson(&services.db, &text, |done| bar.set_position(done as u64)).await?;
     bar.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

@@ -1,7 +1,7 @@
 //! `deskmail ingest`: raw messages from files or stdin through the pipeline, in batches; JSON lines and sysexits codes.
 
 use super::exit;
-use crate::config::Settings;
+use crate::platform::config::Settings;
 use crate::db::MailboxRow;
 use crate::ingest::{Input, Outcome, Prepared, Source};
 use crate::startup::Services;
@@ -42,7 +42,7 @@ pub async fn ingest(settings: Settings, args: IngestArgs) -> i32 {
     let services = match Services::start(settings).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("deskmail: {}", crate::telemetry::chain(e.as_ref()));
+            eprintln!("deskmail: {}", crate::platform::telemetry::chain(e.as_ref()));
             return exit::TEMPFAIL;
         }
     };
@@ -53,7 +53,7 @@ pub async fn ingest(settings: Settings, args: IngestArgs) -> i32 {
             return exit::USAGE;
         }
         Err(e) => {
-            eprintln!("deskmail: {}", crate::telemetry::chain(&e));
+            eprintln!("deskmail: {}", crate::platform::telemetry::chain(&e));
             return exit::TEMPFAIL;
         }
     };
@@ -118,7 +118,7 @@ async fn store(services: &Services, mailbox: &MailboxRow, batch: Option<Batch>) 
             }
         }
         Err(e) => {
-            let reason = format!("temporary failure, retry later: {}", crate::telemetry::chain(&e));
+            let reason = format!("temporary failure, retry later: {}", crate::platform::telemetry::chain(&e));
             tracing::error!(error = %reason, "batch not stored");
             for slot in slots {
                 lines[slot].result = Err(reason.clone());

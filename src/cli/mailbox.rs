@@ -1,7 +1,7 @@
 //! `deskmail mailbox test NAME`: log in to the mailbox's servers and report.
 
 use super::exit;
-use crate::config::{MailboxSettings, Settings};
+use crate::platform::config::{MailboxSettings, Settings};
 use crate::startup::Services;
 use clap::Subcommand;
 use std::time::Duration;
@@ -25,7 +25,7 @@ pub async fn mailbox(settings: Settings, cmd: MailboxCommand) -> anyhow::Result<
         eprintln!("deskmail: unknown mailbox {name:?}");
         return Ok(exit::USAGE);
     };
-    let config = crate::secretbox::load_mailbox_settings(&row.settings_json, &services.secrets)?;
+    let config = crate::platform::secretbox::load_mailbox_settings(&row.settings_json, &services.secrets)?;
     let smtp_code = check_smtp(&config, json).await;
     let Some(imap) = &config.imap else {
         println!("mailbox {name}: no IMAP settings (fed by `deskmail ingest` only)");
@@ -44,7 +44,7 @@ pub async fn mailbox(settings: Settings, cmd: MailboxCommand) -> anyhow::Result<
             println!("  next sync would import {} message(s): {}", r.would_import, r.explanation);
         }
         Err(e) => {
-            eprintln!("IMAP {}:{}: {}", imap.host, imap.port, crate::telemetry::chain(&e));
+            eprintln!("IMAP {}:{}: {}", imap.host, imap.port, crate::platform::telemetry::chain(&e));
             return Ok(exit::TEMPFAIL);
         }
     }

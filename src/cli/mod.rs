@@ -6,7 +6,7 @@ mod mailbox;
 mod serve;
 mod users;
 
-use crate::telemetry::LogFormat;
+use crate::platform::telemetry::LogFormat;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -59,10 +59,10 @@ pub enum Command {
 
 /// Runs the parsed command; returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
-    let settings = match crate::config::load(cli.config.as_deref()) {
+    let settings = match crate::platform::config::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("deskmail: {}", crate::telemetry::chain(&e));
+            eprintln!("deskmail: {}", crate::platform::telemetry::chain(&e));
             return exit::USAGE;
         }
     };
@@ -79,8 +79,8 @@ pub async fn run(cli: Cli) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            tracing::error!(error = %crate::telemetry::chain(e.as_ref()), "command failed");
-            eprintln!("deskmail: {}", crate::telemetry::chain(e.as_ref()));
+            tracing::error!(error = %crate::platform::telemetry::chain(e.as_ref()), "command failed");
+            eprintln!("deskmail: {}", crate::platform::telemetry::chain(e.as_ref()));
             exit::SOFTWARE
         }
     }

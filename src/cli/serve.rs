@@ -1,7 +1,7 @@
 //! `deskmail serve` and `deskmail migrate`.
 
 use super::exit;
-use crate::config::Settings;
+use crate::platform::config::Settings;
 use crate::startup::{Application, Services, shutdown_on_signal};
 use tokio_util::sync::CancellationToken;
 

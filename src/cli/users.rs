@@ -1,7 +1,7 @@
 //! `deskmail user add` and `deskmail token create`.
 
 use super::exit;
-use crate::config::Settings;
+use crate::platform::config::Settings;
 use crate::domain::{EmailAddress, Role};
 use crate::startup::Services;
 use anyhow::Context;
@@ -47,7 +47,7 @@ pub async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<i32> {
         std::io::stdin().read_to_string(&mut s).context("cannot read the password from stdin")?;
         (s.trim_end_matches(['\r', '\n']).to_string(), false)
     } else {
-        (crate::password::random_string(20), true)
+        (crate::platform::password::random_string(20), true)
     };
     if password.chars().count() < 8 {
         eprintln!("deskmail: the password must have at least 8 characters");
@@ -55,7 +55,7 @@ pub async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<i32> {
     }
     let services = Services::start(settings).await?;
     let to_hash = password.clone();
-    let hash = tokio::task::spawn_blocking(move || crate::password::hash(&to_hash)).await?;
+    let hash = tokio::task::spawn_blocking(move || crate::platform::password::hash(&to_hash)).await?;
     match services.db.create_user(email.as_str(), &name, role, &hash).await {
         Ok(id) => println!("created {role} {email} (id {id})"),
         Err(crate::db::DbError::Conflict(_)) => {
@@ -77,8 +77,8 @@ pub async fn token(settings: Settings, cmd: TokenCommand) -> anyhow::Result<i32>
         eprintln!("deskmail: no user {user}");
         return Ok(exit::USAGE);
     };
-    let token = crate::password::new_api_token();
-    services.db.create_token(u.id, &name, &crate::password::token_hash(&token)).await?;
+    let token = crate::platform::password::new_api_token();
+    services.db.create_token(u.id, &name, &crate::platform::password::token_hash(&token)).await?;
     println!("{token}");
     Ok(exit::OK)
 }

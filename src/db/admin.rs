@@ -1,7 +1,7 @@
 //! Admin pages' queries: dashboard mailboxes (create, edit, enable) and quarantine entries (view, release, delete).
 
 use super::{Db, DbError, MailboxRow, Result, flag};
-use crate::config::MailboxSettings;
+use crate::platform::config::MailboxSettings;
 use sqlx::AnyConnection;
 
 /// One quarantine entry with what the admin page shows about it.

@@ -2,54 +2,8 @@
 
 pub use super::links::{LinkRow, add_link, links, remove_link, target_id};
 use super::{Db, Result};
+pub use crate::domain::catalog::{Order, OrderLine, Product};
 use sqlx::AnyConnection;
-
-/// A product as the shop sends it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Product {
-    pub r#ref: String,
-    pub title: String,
-    #[serde(default)]
-    pub url: String,
-    #[serde(default)]
-    pub price: String,
-}
-
-/// One line of an order.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct OrderLine {
-    pub r#ref: String,
-    #[serde(default)]
-    pub product_ref: String,
-    #[serde(default)]
-    pub title: String,
-    #[serde(default = "one")]
-    pub quantity: i64,
-    #[serde(default)]
-    pub status: String,
-}
-
-fn one() -> i64 {
-    1
-}
-
-/// An order with its lines, as the shop sends it (validated by the caller).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Order {
-    pub number: String,
-    pub customer_email: String,
-    #[serde(default)]
-    pub status: String,
-    #[serde(default)]
-    pub total: String,
-    #[serde(default)]
-    pub currency: String,
-    pub placed_at: Option<i64>,
-    #[serde(default)]
-    pub url: String,
-    #[serde(default)]
-    pub lines: Vec<OrderLine>,
-}
 
 /// Whether an upsert created or updated the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Mailboxes (config-provisioned or added in the dashboard) and their IMAP sync state.
 
 use super::{Db, Result, flag};
-use crate::config::MailboxSettings;
+use crate::platform::config::MailboxSettings;
 use sqlx::{Any, AnyConnection, Executor};
 
 /// A mailbox row.

@@ -211,7 +211,7 @@ fn backend_of(url: &str) -> Result<Backend> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Backend::Postgres)
     } else {
-        Err(DbError::UnsupportedUrl(crate::config::redact_url(url)))
+        Err(DbError::UnsupportedUrl(crate::platform::config::redact_url(url)))
     }
 }
 

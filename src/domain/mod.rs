@@ -1,5 +1,6 @@
 //! Domain types: parsed once at the edge, trusted everywhere after.
 
+pub mod catalog;
 mod email;
 pub mod file_name;
 mod name;

@@ -3,10 +3,10 @@
 
 use super::prepare::PreparedMail;
 use super::store::{Outcome, OutcomeKind, StoreContext};
-use crate::actions::commands::{self, AssignTo, Command};
-use crate::actions::reply::{write_note, write_reply};
-use crate::actions::update::{Resolved, apply_changes};
-use crate::actions::{ActionError, NewFile, ReplyInput};
+use crate::tickets::commands::{self, AssignTo, Command};
+use crate::tickets::reply::{write_note, write_reply};
+use crate::tickets::update::{Resolved, apply_changes};
+use crate::tickets::{TicketError, NewFile, ReplyInput};
 use crate::db::{self, DbError, TicketRow, UserRow};
 use sqlx::AnyConnection;
 
@@ -70,7 +70,7 @@ pub async fn store(
             ticket: Some(ticket.number),
             reason: None,
         })),
-        Err(ActionError::Db(e)) => Err(e),
+        Err(TicketError::Db(e)) => Err(e),
         Err(e) => Err(DbError::Conflict(e.to_string())),
     }
 }
@@ -104,7 +104,7 @@ async fn act(
     agent: &UserRow,
     raw_id: i64,
     now: i64,
-) -> Result<(), ActionError> {
+) -> Result<(), TicketError> {
     let parsed = commands::parse(&m.visible_text);
     let mut results = Vec::new();
     let mut errors = parsed.errors.clone();
@@ -127,7 +127,7 @@ async fn act(
         errors.push("The mail had no text, no attachment and no command: nothing was done.".into());
     }
     if !parsed.commands.is_empty() {
-        let fresh = db::tickets::by_id(&mut *conn, ticket.id).await?.ok_or(ActionError::NotFound)?;
+        let fresh = db::tickets::by_id(&mut *conn, ticket.id).await?.ok_or(TicketError::NotFound)?;
         let changes = resolve_commands(conn, &parsed.commands, agent, &mut results, &mut errors).await?;
         apply_changes(conn, cx.composer, &fresh, agent, &changes, now).await?;
     }
@@ -141,7 +141,7 @@ async fn resolve_commands(
     agent: &UserRow,
     results: &mut Vec<String>,
     errors: &mut Vec<String>,
-) -> Result<Resolved, ActionError> {
+) -> Result<Resolved, TicketError> {
     let mut r = Resolved::default();
     for c in cmds {
         match c {
@@ -185,7 +185,7 @@ async fn unverified(
     reason: &str,
     raw_id: i64,
     now: i64,
-) -> Result<(), ActionError> {
+) -> Result<(), TicketError> {
     let input = ReplyInput {
         body: if m.visible_text.trim().is_empty() { "(empty mail)".into() } else { m.visible_text.clone() },
         attachments: files(m),

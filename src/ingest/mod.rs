@@ -26,7 +26,7 @@ pub use store_message::is_ours;
 
 use crate::db::{self, Db, DbError, MailboxRow};
 use crate::domain::EmailAddress;
-use crate::storage::BlobStore;
+use crate::platform::storage::BlobStore;
 use checkpoint::save_checkpoint;
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
@@ -113,7 +113,7 @@ impl Pipeline {
             our_addresses: &ctx.our_addresses,
             composer: &self.composer,
             trusted_authserv_ids: &ctx.trusted_authserv_ids,
-            order_pattern: serde_json::from_str::<crate::config::MailboxSettings>(&mailbox.settings_json)
+            order_pattern: serde_json::from_str::<crate::platform::config::MailboxSettings>(&mailbox.settings_json)
                 .ok()
                 .and_then(|m| m.order_pattern),
             staff: staff.into_iter().collect(),
@@ -168,7 +168,7 @@ impl Pipeline {
             // A lost lease is not the data's fault: another instance owns the mailbox now, store nothing.
             Err(StoreError::Db(e)) if retry_later(&e) => return Err(e.into()),
             Err(e) => {
-                tracing::warn!(error = %crate::telemetry::chain(&e), mailbox = %mailbox.name, "batch failed; storing one by one");
+                tracing::warn!(error = %crate::platform::telemetry::chain(&e), mailbox = %mailbox.name, "batch failed; storing one by one");
                 self.store_singly(mailbox, &items, checkpoint.as_ref()).await?
             }
         };
@@ -253,8 +253,8 @@ impl Pipeline {
         err: &StoreError,
         cp: Option<&Checkpoint>,
     ) -> Result<Outcome, IngestError> {
-        tracing::error!(error = %crate::telemetry::chain(err), sha256 = %item.sha256, "message could not be stored; quarantined");
-        let reason = format!("store failed: {}", crate::telemetry::chain(err));
+        tracing::error!(error = %crate::platform::telemetry::chain(err), sha256 = %item.sha256, "message could not be stored; quarantined");
+        let reason = format!("store failed: {}", crate::platform::telemetry::chain(err));
         let content = Content::Quarantine { reason, headers: parse::header_block(&item.raw) };
         let failed = Prepared { raw: item.raw.clone(), sha256: item.sha256.clone(), content };
         match self.store_batch(mailbox, &[(&failed, source)], cp).await {

@@ -7,8 +7,8 @@ use super::sanitize::sanitize_html;
 use super::threading::{ThreadFacts, facts};
 use crate::domain::EmailAddress;
 use crate::domain::NamedAddress;
-use crate::storage::sha256_hex;
-use crate::tokens::Signer;
+use crate::platform::storage::sha256_hex;
+use crate::platform::tokens::Signer;
 use std::time::{Duration, Instant};
 
 /// What preparing needs to know about the installation.

@@ -4,8 +4,8 @@ use super::prepare::{Content, Prepared, PreparedMail};
 use super::threading::{Decision, Lookup, TicketRef, decide};
 use crate::db::{self, DbError, mailboxes::MailboxRow, quarantine::NewQuarantine};
 use crate::domain::{EmailAddress, Status};
-use crate::storage::BlobStore;
-use crate::tokens::Signer;
+use crate::platform::storage::BlobStore;
+use crate::platform::tokens::Signer;
 use sqlx::AnyConnection;
 
 /// What became of one input.
@@ -223,7 +223,7 @@ async fn store_mail(
     super::store_message::insert_message(conn, cx, m, ticket_id, customer_id, raw_id, now).await?;
     if !automatic {
         let text = format!("{}\n{}", m.mail.subject, m.visible_text);
-        crate::actions::links::auto_link(conn, ticket_id, &text, cx.order_pattern.as_deref(), now).await?;
+        crate::tickets::links::auto_link(conn, ticket_id, &text, cx.order_pattern.as_deref(), now).await?;
     }
     let c = &m.mail.classification;
     match kind {

@@ -2,7 +2,7 @@
 
 use super::parse::ParsedMail;
 use crate::domain::{EmailAddress, Status};
-use crate::tokens::{ReplyToken, Signer};
+use crate::platform::tokens::{ReplyToken, Signer};
 use regex::Regex;
 use std::sync::LazyLock;
 

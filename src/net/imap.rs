@@ -1,7 +1,7 @@
 //! IMAP connections: TCP, implicit TLS or STARTTLS (rustls; system roots plus an optional CA file), login, and
 //! the timeout every IMAP step runs under.
 
-use crate::config::{ImapSettings, TlsMode};
+use crate::platform::config::{ImapSettings, TlsMode};
 use async_imap::{Client, Session};
 use std::fmt::Debug;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! AUTH, each command and each write of DATA — and a small pool of idle sessions per server.
 
 use super::stall::StallGuard;
-use crate::config::{SmtpSettings, TlsMode};
+use crate::platform::config::{SmtpSettings, TlsMode};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters};
@@ -210,7 +210,7 @@ fn envelope(sender: &str, recipient: &str) -> Result<Envelope, SendError> {
 }
 
 fn classify(e: lettre::transport::smtp::Error) -> SendError {
-    let text = crate::telemetry::chain(&e);
+    let text = crate::platform::telemetry::chain(&e);
     if e.is_permanent() { SendError::Permanent(text) } else { SendError::Transient(text) }
 }
 

@@ -3,10 +3,10 @@
 use super::context::{self, ContextParts, LastCustomerMail};
 use super::message::{MailSpec, build};
 use super::templates::Templates;
-use crate::config::MailboxSettings;
+use crate::platform::config::MailboxSettings;
 use crate::db::{self, DbError, MailboxRow, TicketRow, UserRow, outbox::NewOutbound};
 use crate::domain::{EmailAddress, NamedAddress};
-use crate::tokens::Signer;
+use crate::platform::tokens::Signer;
 use serde_json::Value;
 use sqlx::AnyConnection;
 use std::sync::Arc;

@@ -39,7 +39,7 @@ impl Sender {
                 }
                 Err(e) => {
                     failures += 1;
-                    tracing::error!(error = %crate::telemetry::chain(&e), "sender: cannot read the outbox");
+                    tracing::error!(error = %crate::platform::telemetry::chain(&e), "sender: cannot read the outbox");
                     Duration::from_secs(u64::from(failures.min(30)))
                 }
             };
@@ -66,7 +66,7 @@ async fn lane(sender: Sender, mailbox_id: i64, cancel: CancellationToken) -> i64
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {
-                tracing::error!(mailbox_id, error = %crate::telemetry::chain(&e), "sender step failed");
+                tracing::error!(mailbox_id, error = %crate::platform::telemetry::chain(&e), "sender step failed");
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(2)) => {},
                     _ = cancel.cancelled() => {},

@@ -1,11 +1,11 @@
 //! The sender worker: claim a mailbox's due deliveries with a lease, send outside any transaction, record each
 //! result. Each mailbox sends in its own lane (see `lanes`), so a stalled server holds up only its own mail.
 
-use crate::config::{ImapSettings, OutboundSettings, SmtpSettings};
+use crate::platform::config::{ImapSettings, OutboundSettings, SmtpSettings};
 use crate::db::outbox::{Attempt, Claimed};
 use crate::db::{Db, DbError};
 use crate::net::smtp::{SendError, SmtpClient};
-use crate::secretbox::{SecretBox, load_mailbox_settings};
+use crate::platform::secretbox::{SecretBox, load_mailbox_settings};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -180,7 +180,7 @@ impl Sender {
                 let _ = self.db.mark_saved(c.outbound_id, crate::domain::now()).await;
             }
             Err(e) => {
-                tracing::warn!(outbound = c.outbound_id, error = %crate::telemetry::chain(&e), "could not save the sent copy")
+                tracing::warn!(outbound = c.outbound_id, error = %crate::platform::telemetry::chain(&e), "could not save the sent copy")
             }
         }
     }

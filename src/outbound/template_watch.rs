@@ -27,7 +27,7 @@ pub async fn try_reload(
             Some(now)
         }
         Err(e) => {
-            tracing::error!(error = %crate::telemetry::chain(&e), "changed template overrides do not load; keeping the templates in use");
+            tracing::error!(error = %crate::platform::telemetry::chain(&e), "changed template overrides do not load; keeping the templates in use");
             Some(now)
         }
     }

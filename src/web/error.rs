@@ -45,7 +45,7 @@ impl From<crate::db::DbError> for Error {
             crate::db::DbError::NotFound => Error::NotFound,
             crate::db::DbError::Conflict(m) => Error::Conflict(m),
             e if e.is_transient() => {
-                tracing::error!(error = %crate::telemetry::chain(&e), "database unavailable");
+                tracing::error!(error = %crate::platform::telemetry::chain(&e), "database unavailable");
                 Error::Unavailable
             }
             e => Error::Internal(anyhow::Error::new(e)),
@@ -73,7 +73,7 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         if let Error::Internal(e) = &self {
-            tracing::error!(error = %crate::telemetry::chain(e.as_ref()), "request failed");
+            tracing::error!(error = %crate::platform::telemetry::chain(e.as_ref()), "request failed");
         }
         let mut resp = (self.status(), Json(serde_json::json!({ "error": self.to_string() }))).into_response();
         if matches!(self, Error::Unauthorized) {

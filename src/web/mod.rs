@@ -7,10 +7,10 @@ mod status;
 
 pub use error::{Error, Result};
 
-use crate::config::Settings;
+use crate::platform::config::Settings;
 use crate::db::Db;
-use crate::health::Health;
-use crate::storage::BlobStore;
+use crate::platform::health::Health;
+use crate::platform::storage::BlobStore;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -24,13 +24,13 @@ pub struct AppState {
     pub blobs: BlobStore,
     pub health: Health,
     pub metrics: PrometheusHandle,
-    pub actions: crate::actions::Actions,
+    pub tickets: crate::tickets::Tickets,
     pub pages: dashboard::Pages,
     pub throttle: dashboard::Throttle,
     /// The ingest pipeline (quarantine retry; our-addresses refresh after mailbox changes).
     pub pipeline: crate::ingest::Pipeline,
     /// Encrypts mailbox passwords entered in the dashboard.
-    pub secrets: crate::secretbox::SecretBox,
+    pub secrets: crate::platform::secretbox::SecretBox,
     /// Notified after mailboxes change in the dashboard, so the pollers are reconciled without a restart.
     pub mailboxes_changed: Arc<tokio::sync::Notify>,
     /// The list page's agents, mailboxes and tags, reused for a few seconds.

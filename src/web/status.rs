@@ -1,7 +1,7 @@
 //! `/healthz`, `/metrics` and the plain front page.
 
 use super::AppState;
-use crate::health::MailboxState;
+use crate::platform::health::MailboxState;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;

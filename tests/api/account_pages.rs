@@ -150,8 +150,8 @@ async fn a_deactivated_user_is_signed_out_and_their_api_token_stops_working(stor
     let Some(app) = spawn_app(store).await else { return };
     let admin_id = staff(&app, "boss@example.test", Role::Admin).await;
     let id = staff(&app, "ana@example.test", Role::Agent).await;
-    let token = deskmail::password::new_api_token();
-    app.services.db.create_token(id, "t", &deskmail::password::token_hash(&token)).await.unwrap();
+    let token = deskmail::platform::password::new_api_token();
+    app.services.db.create_token(id, "t", &deskmail::platform::password::token_hash(&token)).await.unwrap();
     let admin = Browser::signed_in(&app, "boss@example.test", PASSWORD).await;
     let ana = Browser::signed_in(&app, "ana@example.test", PASSWORD).await;
     assert_eq!(ana.get("/tickets").await.status, 200);

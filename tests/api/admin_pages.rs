@@ -57,9 +57,9 @@ pub async fn mailbox_id(app: &TestApp, name: &str) -> i64 {
 }
 
 /// A mailbox's stored settings, passwords decrypted.
-async fn stored(app: &TestApp, name: &str) -> deskmail::config::MailboxSettings {
+async fn stored(app: &TestApp, name: &str) -> deskmail::platform::config::MailboxSettings {
     let row = app.services.db.mailbox_by_name(name).await.unwrap().expect("mailbox exists");
-    deskmail::secretbox::load_mailbox_settings(&row.settings_json, &app.services.secrets).unwrap()
+    deskmail::platform::secretbox::load_mailbox_settings(&row.settings_json, &app.services.secrets).unwrap()
 }
 
 async fn agents_get_403_on_every_admin_page_and_form(store: Store) {
@@ -164,7 +164,7 @@ async fn dashboard_passwords_are_stored_encrypted_kept_on_edit_and_decrypted_for
     let row = app.services.db.mailbox_by_name("crypt").await.unwrap().unwrap();
     assert!(!row.settings_json.contains("secret-"), "plaintext stored: {}", row.settings_json);
     assert!(row.settings_json.contains("password_encrypted"));
-    let loaded = deskmail::secretbox::load_mailbox_settings(&row.settings_json, &app.services.secrets).unwrap();
+    let loaded = deskmail::platform::secretbox::load_mailbox_settings(&row.settings_json, &app.services.secrets).unwrap();
     assert_eq!(loaded.imap.unwrap().password.resolve().unwrap().as_deref(), Some("imap-secret-4711"));
     assert_eq!(loaded.smtp.unwrap().password.resolve().unwrap().as_deref(), Some("smtp-secret-0815"));
 

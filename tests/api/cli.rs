@@ -59,7 +59,7 @@ async fn ingest_prints_one_json_line_per_input_and_exits_zero(store: Store) {
     assert_eq!(lines[0]["ticket"], 1000);
     assert_eq!(lines[2]["ticket"], 1000);
     assert_eq!(lines[0]["file"], a.display().to_string());
-    assert_eq!(lines[0]["sha256"], deskmail::storage::sha256_hex(&std::fs::read(&a).unwrap()));
+    assert_eq!(lines[0]["sha256"], deskmail::platform::storage::sha256_hex(&std::fs::read(&a).unwrap()));
     assert!(lines[3]["reason"].is_string() && lines[3]["ticket"].is_null());
 }
 

@@ -48,9 +48,9 @@ async fn every_corpus_message_is_stored_or_quarantined_with_its_bytes_intact(sto
         assert_eq!(outcomes.len(), raws.len());
         for (raw, (o, path)) in raws.iter().zip(outcomes.iter().zip(chunk)) {
             *counts.entry(o.kind).or_default() += 1;
-            let sha = deskmail::storage::sha256_hex(raw);
+            let sha = deskmail::platform::storage::sha256_hex(raw);
             let back = app.services.blobs.get(&sha).unwrap_or_else(|e| panic!("{}: raw not kept: {e}", path.display()));
-            assert_eq!(deskmail::storage::sha256_hex(&back), sha, "{}", path.display());
+            assert_eq!(deskmail::platform::storage::sha256_hex(&back), sha, "{}", path.display());
         }
     }
     println!("corpus ingest ({store:?}): {} messages: {counts:?}", paths.len());

@@ -187,7 +187,7 @@ async fn twenty_thousand_mutated_corpus_mails_are_all_stored_or_quarantined_with
         };
         assert_eq!(outcomes.len(), batch.len(), "seed {seed}: one outcome per input");
         for (raw, o) in batch.iter().zip(&outcomes) {
-            assert_eq!(o.sha256, deskmail::storage::sha256_hex(raw), "seed {seed}");
+            assert_eq!(o.sha256, deskmail::platform::storage::sha256_hex(raw), "seed {seed}");
             *counts.entry(o.kind).or_default() += 1;
         }
         done += batch.len();

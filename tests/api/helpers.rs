@@ -1,6 +1,6 @@
 //! Test harness: `spawn_app` on port 0 with a fresh store (SQLite file or PostgreSQL database) per test.
 
-use deskmail::config::Settings;
+use deskmail::platform::config::Settings;
 use deskmail::ingest::{Input, Outcome};
 use deskmail::startup::{Application, Services};
 use serde_json::Value;
@@ -34,7 +34,7 @@ pub fn init_once() {
     INIT.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
         if std::env::var("TEST_LOG").is_ok() {
-            deskmail::telemetry::init(deskmail::telemetry::LogFormat::Human);
+            deskmail::platform::telemetry::init(deskmail::platform::telemetry::LogFormat::Human);
         }
     });
 }
@@ -106,8 +106,8 @@ plus_addressing = true"#,
     let shutdown = CancellationToken::new();
     let admin =
         services.db.create_user("admin@example.test", "Ada Admin", deskmail::domain::Role::Admin, "x").await.unwrap();
-    let admin_token = deskmail::password::new_api_token();
-    services.db.create_token(admin, "test", &deskmail::password::token_hash(&admin_token)).await.unwrap();
+    let admin_token = deskmail::platform::password::new_api_token();
+    services.db.create_token(admin, "test", &deskmail::platform::password::token_hash(&admin_token)).await.unwrap();
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
     Some(TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -154,8 +154,8 @@ impl TestApp {
     /// A token for a new user with this role.
     pub async fn token_for(&self, email: &str, role: deskmail::domain::Role) -> String {
         let id = self.services.db.create_user(email, email, role, "x").await.unwrap();
-        let token = deskmail::password::new_api_token();
-        self.services.db.create_token(id, "t", &deskmail::password::token_hash(&token)).await.unwrap();
+        let token = deskmail::platform::password::new_api_token();
+        self.services.db.create_token(id, "t", &deskmail::platform::password::token_hash(&token)).await.unwrap();
         token
     }
 }

@@ -3,7 +3,7 @@
 use crate::helpers::{Store, TestApp, spawn_app_with};
 use crate::mailenv::{MailEnv, append, search, test_mail, wait_for};
 use crate::store_tests;
-use deskmail::config::{AfterImport, ImapSettings};
+use deskmail::platform::config::{AfterImport, ImapSettings};
 
 store_tests!(
     mail_sent_over_smtp_becomes_a_ticket_with_idle,

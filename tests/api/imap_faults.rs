@@ -3,7 +3,7 @@
 use crate::helpers::{Store, TestApp, fresh_database, spawn_app_with, test_settings};
 use crate::imap::{app_with_mailbox, wait_tickets};
 use crate::mailenv::{MailEnv, append, search, test_mail, wait_for};
-use deskmail::config::AfterImport;
+use deskmail::platform::config::AfterImport;
 use serde_json::Value;
 use std::time::Duration;
 

@@ -5,7 +5,7 @@ use crate::helpers::{Store, TestApp, spawn_app_with};
 use crate::imap::wait_tickets;
 use crate::mailenv::{MailEnv, search, test_mail};
 use crate::store_tests;
-use deskmail::config::{AfterImport, ImapSettings, ImportExisting, TlsMode};
+use deskmail::platform::config::{AfterImport, ImapSettings, ImportExisting, TlsMode};
 use deskmail::db::MailboxRow;
 use deskmail::ingest::imap::{Caps, sync};
 use deskmail::net::imap::connect;

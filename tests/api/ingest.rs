@@ -112,7 +112,7 @@ async fn bad_input_is_quarantined_not_dropped(store: Store) {
         assert_eq!(entry["raw_kept"], true);
         let sha = entry["sha256"].as_str().unwrap();
         let raw = app.services.blobs.get(sha).unwrap();
-        assert_eq!(deskmail::storage::sha256_hex(&raw), sha);
+        assert_eq!(deskmail::platform::storage::sha256_hex(&raw), sha);
     }
 }
 

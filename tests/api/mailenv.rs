@@ -1,7 +1,7 @@
 //! The real mail servers of the test rig: addresses, SMTP sending, IMAP inspection, private instances.
 
 use crate::helpers::require_env;
-use deskmail::config::{ImapSettings, MailboxSettings, SmtpSettings};
+use deskmail::platform::config::{ImapSettings, MailboxSettings, SmtpSettings};
 use deskmail::net::imap::{ImapSession, connect};
 use std::path::PathBuf;
 use std::time::Duration;

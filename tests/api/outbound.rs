@@ -17,7 +17,7 @@ store_tests!(
 pub async fn sending_app(
     store: Store,
     env: &MailEnv,
-    adjust: impl FnOnce(&mut deskmail::config::Settings),
+    adjust: impl FnOnce(&mut deskmail::platform::config::Settings),
 ) -> Option<(TestApp, String)> {
     let support = env.address("out");
     let mb = env.sending_mailbox("out", &support);
@@ -230,7 +230,7 @@ async fn a_broken_template_override_stops_start_up_with_file_and_line() {
     settings.templates.dir = Some(templates.clone());
     let err = match deskmail::startup::Application::build(settings).await {
         Ok(_) => panic!("start-up must fail"),
-        Err(e) => deskmail::telemetry::chain(e.as_ref()),
+        Err(e) => deskmail::platform::telemetry::chain(e.as_ref()),
     };
     assert!(err.contains("ack.txt") && err.contains("line"), "{err}");
 }

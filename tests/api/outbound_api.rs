@@ -210,8 +210,8 @@ async fn resolved_tickets_close_after_the_configured_days(store: Store) {
     .await;
     let db = &app.services.db;
     let now = deskmail::domain::now();
-    assert_eq!(deskmail::actions::auto_close::try_auto_close(db, 7, now + 6 * 86_400).await.unwrap(), 0, "too early");
-    assert_eq!(deskmail::actions::auto_close::try_auto_close(db, 7, now + 8 * 86_400).await.unwrap(), 1);
+    assert_eq!(deskmail::tickets::auto_close::try_auto_close(db, 7, now + 6 * 86_400).await.unwrap(), 0, "too early");
+    assert_eq!(deskmail::tickets::auto_close::try_auto_close(db, 7, now + 8 * 86_400).await.unwrap(), 1);
     assert_eq!(app.ticket(n).await["status"], "closed");
     assert_eq!(app.ticket(other).await["status"], "open");
 }

@@ -23,7 +23,7 @@ fn tarpit() -> u16 {
     port
 }
 
-fn silent_smtp(port: u16, timeout_secs: u64) -> deskmail::config::SmtpSettings {
+fn silent_smtp(port: u16, timeout_secs: u64) -> deskmail::platform::config::SmtpSettings {
     toml::from_str(&format!("host = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\ntimeout_secs = {timeout_secs}"))
         .unwrap()
 }
@@ -82,7 +82,7 @@ async fn a_silent_imap_server_times_out_while_the_other_mailbox_keeps_importing(
     let mut silent = env.mailbox("silent", "silent@example.test", |_| {});
     if let Some(imap) = silent.imap.as_mut() {
         imap.port = tarpit();
-        imap.tls = deskmail::config::TlsMode::None;
+        imap.tls = deskmail::platform::config::TlsMode::None;
     }
     let working = env.mailbox("working", &good, |i| i.poll_interval_secs = 1);
     let Some(app) = spawn_app_with(Store::Sqlite, move |s| {

@@ -38,7 +38,7 @@ async fn a_forged_deskmail_message_id_does_not_thread(store: Store) {
         return;
     };
     let number = app.ingest(&mail("c@customer.example", "help", "m1@customer.example", "hi")).await.ticket.unwrap();
-    let forged = deskmail::tokens::Signer::new(b"not our secret").message_id(number, "7", "example.test");
+    let forged = deskmail::platform::tokens::Signer::new(b"not our secret").message_id(number, "7", "example.test");
     let o = app.ingest(&reply("x@attacker.example", "hello", "m2@attacker.example", &forged, "x")).await;
     assert_eq!(o.kind, OutcomeKind::Created);
     assert_ne!(o.ticket, Some(number));

@@ -110,7 +110,7 @@ async fn settings_change_the_password_and_save_signature_and_notifications(store
     assert_eq!(elsewhere.get("/settings").await.status, 303, "another session survived the password change");
     // Checked on the stored hash: another sign-in would exceed the account's five password checks a minute.
     let hash = app.services.db.user(id).await.unwrap().password_hash;
-    assert!(!deskmail::password::verify(PASSWORD, &hash), "the old password still works");
+    assert!(!deskmail::platform::password::verify(PASSWORD, &hash), "the old password still works");
     Browser::signed_in(&app, "ana@example.test", new).await;
 
     let form = [("signature", "Ana\r\nLamps & Co."), ("notify_new_ticket", "on"), ("notify_assigned", "on")];
@@ -139,7 +139,7 @@ async fn checking_the_current_password_counts_against_the_sign_in_quota(store: S
         assert!(p.body.contains("Too many attempts"), "{}", p.body);
     }
     let hash = app.services.db.user(id).await.unwrap().password_hash;
-    assert!(deskmail::password::verify(PASSWORD, &hash), "the password changed while throttled");
+    assert!(deskmail::platform::password::verify(PASSWORD, &hash), "the password changed while throttled");
     let login = Browser::new(&app).post("/login", &[("email", "ana@example.test"), ("password", PASSWORD)]).await;
     assert_eq!(login.status, 429, "sign-ins are not throttled by the same quota");
 }

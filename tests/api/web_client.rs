@@ -8,7 +8,7 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// A staff account named "Staff {email}" with a real hash of [`PASSWORD`]; returns its id.
 pub async fn staff(app: &TestApp, email: &str, role: Role) -> i64 {
-    let hash = tokio::task::spawn_blocking(|| deskmail::password::hash(PASSWORD)).await.unwrap();
+    let hash = tokio::task::spawn_blocking(|| deskmail::platform::password::hash(PASSWORD)).await.unwrap();
     app.services.db.create_user(email, &format!("Staff {email}"), role, &hash).await.unwrap()
 }
 

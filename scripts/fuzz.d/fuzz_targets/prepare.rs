@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 static CONTEXT: LazyLock<PrepareContext> = LazyLock::new(|| PrepareContext {
     max_message_bytes: 52_428_800,
     our_addresses: vec![EmailAddress::parse("support@example.test").unwrap()],
-    signer: deskmail::tokens::Signer::new(b"fuzz-secret"),
+    signer: deskmail::platform::tokens::Signer::new(b"fuzz-secret"),
     block_list: Vec::new(),
     trusted_authserv_ids: Vec::new(),
     time_budget: std::time::Duration::from_secs(10),

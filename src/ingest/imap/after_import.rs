@@ -2,7 +2,7 @@
 
 use super::ImapNetError;
 use super::{ImapError, uidset};
-use crate::config::AfterImport;
+use crate::platform::config::AfterImport;
 use crate::net::imap::{ImapSession, within};
 use futures::TryStreamExt;
 use std::time::Duration;

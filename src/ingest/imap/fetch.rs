@@ -3,7 +3,7 @@
 use super::sync::{Candidate, SyncContext};
 use super::uidset;
 use super::{ImapError, ImapNetError};
-use crate::config::ImportExisting;
+use crate::platform::config::ImportExisting;
 use crate::ingest::Skipped;
 use crate::net::imap::{ImapSession, within};
 use futures::TryStreamExt;

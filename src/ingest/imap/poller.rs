@@ -3,9 +3,9 @@
 use super::after_import::Caps;
 use super::sync::{FetchFailures, SyncContext, sync_once};
 use super::{ImapError, ImapNetError};
-use crate::config::{ImapDefaults, ImapSettings};
+use crate::platform::config::{ImapDefaults, ImapSettings};
 use crate::db::{Db, MailboxRow};
-use crate::health::{Health, MailboxState};
+use crate::platform::health::{Health, MailboxState};
 use crate::ingest::Pipeline;
 use crate::net::imap::{ImapSession, connect, within};
 use async_imap::extensions::idle::IdleResponse;
@@ -85,7 +85,7 @@ impl Poller {
                 Ok(SessionEnd::LeaseLost) => tracing::warn!(mailbox = %name, "lease lost to another instance"),
                 Err(e) => {
                     streak += 1;
-                    let error = crate::telemetry::chain(&e);
+                    let error = crate::platform::telemetry::chain(&e);
                     tracing::warn!(mailbox = %name, error = %error, attempt = streak, "IMAP sync failed; backing off");
                     metrics::counter!("deskmail_imap_sync_errors_total", "mailbox" => name.clone()).increment(1);
                     self.health.failed(&name, error);

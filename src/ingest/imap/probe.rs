@@ -1,7 +1,7 @@
 //! `deskmail mailbox test`: log in, read capabilities and counts, and say what the next sync would import.
 
 use super::{ImapError, ImapNetError};
-use crate::config::{ImapSettings, ImportExisting};
+use crate::platform::config::{ImapSettings, ImportExisting};
 use crate::db::SyncState;
 use crate::net::imap::{connect, within};
 use std::time::Duration;

@@ -1,11 +1,11 @@
 //! The poller supervisor: one poller per enabled IMAP mailbox, reconciled with the database on demand.
 
 use super::poller::{Poller, hostname};
-use crate::config::ImapDefaults;
+use crate::platform::config::ImapDefaults;
 use crate::db::{Db, DbError, MailboxRow};
-use crate::health::{Health, MailboxState};
+use crate::platform::health::{Health, MailboxState};
 use crate::ingest::Pipeline;
-use crate::secretbox::{SecretBox, load_mailbox_settings};
+use crate::platform::secretbox::{SecretBox, load_mailbox_settings};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +64,7 @@ impl Supervisor {
     pub async fn run(mut self, changed: Arc<tokio::sync::Notify>) {
         loop {
             if let Err(e) = self.reload().await {
-                tracing::error!(error = %crate::telemetry::chain(&e), "cannot read the mailboxes; pollers unchanged");
+                tracing::error!(error = %crate::platform::telemetry::chain(&e), "cannot read the mailboxes; pollers unchanged");
             }
             tokio::select! {
                 _ = changed.notified() => {},

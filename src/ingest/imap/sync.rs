@@ -3,7 +3,7 @@
 use super::ImapNetError;
 use super::after_import::{self, Caps};
 use super::{ImapError, uidset};
-use crate::config::ImapSettings;
+use crate::platform::config::ImapSettings;
 use crate::db::{self, Db, MailboxRow, SyncState};
 use crate::ingest::{Checkpoint, Input, OutcomeKind, Pipeline, Skipped};
 use crate::net::imap::{ImapSession, within};

@@ -28,7 +28,7 @@ impl FromRequestParts<AppState> for ApiUser {
         let token =
             header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).ok_or(Error::Unauthorized)?;
         let user =
-            state.db.user_by_token_hash(&crate::password::token_hash(token)).await?.ok_or(Error::Unauthorized)?;
+            state.db.user_by_token_hash(&crate::platform::password::token_hash(token)).await?.ok_or(Error::Unauthorized)?;
         Ok(ApiUser(user))
     }
 }

@@ -2,7 +2,7 @@
 
 use super::ApiUser;
 use super::body::Body;
-use crate::catalog::{ImportReport, Record, parse_order, parse_product};
+use crate::tickets::catalog::{ImportReport, Record, parse_order, parse_product};
 use crate::db::catalog::LinkRow;
 use crate::web::{AppState, Error, Result};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
 
 async fn write_one(state: &AppState, record: Record) -> Result<StatusCode> {
     let mut report = ImportReport::default();
-    crate::catalog::write_batch(&state.db, &mut vec![record], &mut report).await?;
+    crate::tickets::catalog::write_batch(&state.db, &mut vec![record], &mut report).await?;
     Ok(if report.created == 1 { StatusCode::CREATED } else { StatusCode::OK })
 }
 
@@ -55,7 +55,7 @@ async fn put_order(
 /// `POST /catalog/import`: NDJSON, one record per line; answers the report (invalid lines with numbers and reasons).
 async fn import(State(state): State<AppState>, user: ApiUser, body: String) -> Result<Json<ImportReport>> {
     user.require_admin()?;
-    Ok(Json(crate::catalog::import_ndjson(&state.db, &body, |_| {}).await?))
+    Ok(Json(crate::tickets::catalog::import_ndjson(&state.db, &body, |_| {}).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,7 +81,7 @@ async fn add_link(
     Path(number): Path<i64>,
     Body(body): Body<LinkIn>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let link = state.actions.link(number, &body.kind, &body.r#ref, &user.0.email).await?;
+    let link = state.tickets.link(number, &body.kind, &body.r#ref, &user.0.email).await?;
     let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
     Ok((StatusCode::CREATED, Json(link_json(&link, &t.requester_email))))
 }
@@ -91,7 +91,7 @@ async fn remove_link(
     user: ApiUser,
     Path((number, id)): Path<(i64, i64)>,
 ) -> Result<StatusCode> {
-    state.actions.unlink(number, id, &user.0.email).await?;
+    state.tickets.unlink(number, id, &user.0.email).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -50,6 +50,6 @@ async fn retry(State(state): State<AppState>, user: ApiUser, Path(id): Path<i64>
     if !state.db.retry_delivery(id, crate::domain::now()).await? {
         return Err(Error::NotFound);
     }
-    state.actions.composer.wake();
+    state.tickets.composer.wake();
     Ok(Json(json!({ "id": id, "status": "queued" })))
 }

@@ -3,7 +3,7 @@
 use super::ApiUser;
 use super::body::Body;
 use super::tickets::{message_json, ticket_json};
-use crate::actions::{ActionError, Changes, NewFile, ReplyInput};
+use crate::tickets::{TicketError, Changes, NewFile, ReplyInput};
 use crate::db::UserRow;
 use crate::domain::{Priority, Status};
 use crate::web::{AppState, Error, Result};
@@ -61,7 +61,7 @@ async fn reply(
         cc: body.cc.clone(),
         ..input(&user, &headers, &body)?
     };
-    let result = state.actions.reply(number, &author, input).await;
+    let result = state.tickets.reply(number, &author, input).await;
     respond(&state, number, result).await
 }
 
@@ -78,7 +78,7 @@ async fn note(
         return Err(Error::Unprocessable(format!("{field}: not a field of a note (use a reply, or PATCH the ticket)")));
     }
     let author = author(&state, &user, body.author.as_deref()).await?;
-    let result = state.actions.note(number, &author, input(&user, &headers, &body)?).await;
+    let result = state.tickets.note(number, &author, input(&user, &headers, &body)?).await;
     respond(&state, number, result).await
 }
 
@@ -124,10 +124,10 @@ async fn author(state: &AppState, user: &ApiUser, author: Option<&str>) -> Resul
     }
 }
 
-async fn respond(state: &AppState, number: i64, result: Result<i64, ActionError>) -> Result<(StatusCode, Json<Value>)> {
+async fn respond(state: &AppState, number: i64, result: Result<i64, TicketError>) -> Result<(StatusCode, Json<Value>)> {
     let (status, id) = match result {
         Ok(id) => (StatusCode::CREATED, id),
-        Err(ActionError::Duplicate(id)) => (StatusCode::OK, id),
+        Err(TicketError::Duplicate(id)) => (StatusCode::OK, id),
         Err(e) => return Err(e.into()),
     };
     let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
@@ -145,7 +145,7 @@ async fn update(
     Body(body): Body<Value>,
 ) -> Result<Json<Value>> {
     let changes = parse_changes(&state, &body).await?;
-    state.actions.update(number, &user.0, changes).await?;
+    state.tickets.update(number, &user.0, changes).await?;
     let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
     Ok(Json(ticket_json(&t)))
 }
@@ -179,14 +179,14 @@ async fn parse_changes(state: &AppState, body: &Value) -> Result<Changes> {
     })
 }
 
-impl From<ActionError> for Error {
-    fn from(e: ActionError) -> Self {
+impl From<TicketError> for Error {
+    fn from(e: TicketError) -> Self {
         match e {
-            ActionError::NotFound => Error::NotFound,
-            ActionError::Invalid(m) => Error::Unprocessable(m),
-            ActionError::Duplicate(_) => Error::Conflict("this request was already processed".into()),
-            ActionError::Db(e) => e.into(),
-            ActionError::Storage(e) => Error::Internal(anyhow::Error::new(e).context("storing an attachment")),
+            TicketError::NotFound => Error::NotFound,
+            TicketError::Invalid(m) => Error::Unprocessable(m),
+            TicketError::Duplicate(_) => Error::Conflict("this request was already processed".into()),
+            TicketError::Db(e) => e.into(),
+            TicketError::Storage(e) => Error::Internal(anyhow::Error::new(e).context("storing an attachment")),
         }
     }
 }

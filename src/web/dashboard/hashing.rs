@@ -12,7 +12,7 @@ static RUNNING: Semaphore = Semaphore::const_new(PERMITS);
 
 /// An argon2 hash of a random password, verified against when there is no account, so that the time taken does
 /// not tell which addresses have one.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| crate::password::hash(&crate::password::random_string(24)));
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| crate::platform::password::hash(&crate::platform::password::random_string(24)));
 
 /// Runs CPU-heavy password work on a blocking thread once a permit is free.
 async fn limited<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
@@ -28,16 +28,16 @@ async fn limited<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
 
 /// Hashes a new password.
 pub async fn hash(password: String) -> Result<String, Error> {
-    limited(move || crate::password::hash(&password)).await
+    limited(move || crate::platform::password::hash(&password)).await
 }
 
 /// Whether `password` matches `hash`; without a hash (no such account) it is checked against a dummy one and
 /// never matches.
 pub async fn verify(password: String, hash: Option<String>) -> Result<bool, Error> {
     limited(move || match hash {
-        Some(hash) => crate::password::verify(&password, &hash),
+        Some(hash) => crate::platform::password::verify(&password, &hash),
         None => {
-            crate::password::verify(&password, &DUMMY_HASH);
+            crate::platform::password::verify(&password, &DUMMY_HASH);
             false
         }
     })

@@ -77,11 +77,11 @@ pub enum Issued {
 /// Issues a new link for `user` (older unused ones of the same kind stop working) and mails it from the
 /// first mailbox that can send.
 pub async fn issue_link(state: &AppState, user: &UserRow, kind: LinkKind) -> Result<Issued, Error> {
-    let token = crate::password::random_string(43);
+    let token = crate::platform::password::random_string(43);
     let now = crate::domain::now();
     state
         .db
-        .create_user_token(user.id, kind.purpose(), &crate::password::token_hash(&token), now + kind.hours() * 3600)
+        .create_user_token(user.id, kind.purpose(), &crate::platform::password::token_hash(&token), now + kind.hours() * 3600)
         .await?;
     let link = format!("{}/{}/{token}", state.settings.server.public_url.trim_end_matches('/'), kind.path());
     let Some(mailbox) = first_sending(state.db.mailboxes().await?) else { return Ok(Issued::NotMailed(link)) };
@@ -91,7 +91,7 @@ pub async fn issue_link(state: &AppState, user: &UserRow, kind: LinkKind) -> Res
         to: (user.name.clone(), user.email.clone()),
         context: json!({ "user": { "name": user.name, "email": user.email }, "link": link, "expires_hours": kind.hours() }),
     };
-    let composer = &state.actions.composer;
+    let composer = &state.tickets.composer;
     let mut tx = state.db.begin().await?;
     let queued = composer.enqueue_plain(&mut tx, draft, now).await?;
     tx.commit().await.map_err(crate::db::DbError::from)?;
@@ -101,7 +101,7 @@ pub async fn issue_link(state: &AppState, user: &UserRow, kind: LinkKind) -> Res
 
 /// The user a valid link names, without using it up.
 async fn holder(state: &AppState, token: &str, kind: LinkKind) -> Result<Option<UserRow>, Error> {
-    let hash = crate::password::token_hash(token);
+    let hash = crate::platform::password::token_hash(token);
     let Some(id) = state.db.peek_user_token(&hash, kind.purpose(), crate::domain::now()).await? else {
         return Ok(None);
     };
@@ -162,7 +162,7 @@ async fn choose(
     }
     let hash = hashing::hash(f.password).await?;
     let now = crate::domain::now();
-    let redeemed = state.db.redeem_user_token(&crate::password::token_hash(token), kind.purpose(), &hash, now).await?;
+    let redeemed = state.db.redeem_user_token(&crate::platform::password::token_hash(token), kind.purpose(), &hash, now).await?;
     let Some(id) = redeemed else { return invalid(state, kind) };
     state.db.end_user_sessions(id, None).await?;
     sign_in(session, id).await?;
@@ -246,7 +246,7 @@ async fn forgot(
     let background = state.clone();
     tokio::spawn(async move {
         if let Err(e) = send_reset(&background, &email).await {
-            tracing::error!(error = %crate::telemetry::chain(&e), "password reset not sent");
+            tracing::error!(error = %crate::platform::telemetry::chain(&e), "password reset not sent");
         }
     });
     flash(&session, "ok", FORGOT_ANSWER).await;

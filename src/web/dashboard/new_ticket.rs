@@ -2,8 +2,8 @@
 
 use super::auth::CurrentUser;
 use super::pages::{flash, layout, sv, take_flashes};
-use crate::actions::open::OpenInput;
-use crate::actions::{ActionError, NewFile};
+use crate::tickets::open::OpenInput;
+use crate::tickets::{TicketError, NewFile};
 use crate::db::UserRow;
 use crate::domain::Status;
 use crate::outbound::Composer;
@@ -124,10 +124,10 @@ async fn open(
         attachments: files,
         idempotency: Some(get("idempotency_key")).filter(|k| !k.is_empty()).map(|k| (user.id, k)),
     };
-    let number = match state.actions.open_ticket(&user, input).await {
+    let number = match state.tickets.open_ticket(&user, input).await {
         Ok(number) => number,
-        Err(ActionError::Duplicate(number)) if number > 0 => number,
-        Err(ActionError::Invalid(msg)) => {
+        Err(TicketError::Duplicate(number)) if number > 0 => number,
+        Err(TicketError::Invalid(msg)) => {
             let (field, error) = msg.split_once(": ").unwrap_or(("body", msg.as_str()));
             let form = FormState { field: field.to_string(), error: capitalise(error), ..form };
             return render(&state, &user, &session, form, StatusCode::UNPROCESSABLE_ENTITY).await;

@@ -3,7 +3,7 @@
 use super::auth::CurrentUser;
 use super::pages::flash;
 use super::ticket_forms::{back, capitalise};
-use crate::actions::ActionError;
+use crate::tickets::TicketError;
 use crate::web::{AppState, Error};
 use axum::extract::{Path, State};
 use axum::response::Redirect;
@@ -65,7 +65,7 @@ async fn retry_delivery(
         return Err(Error::NotFound);
     }
     state.db.retry_delivery(id, crate::domain::now()).await?;
-    state.actions.composer.wake();
+    state.tickets.composer.wake();
     flash(&session, "ok", "Delivery queued again.").await;
     Ok(back(number))
 }
@@ -83,9 +83,9 @@ async fn add_link(
     Path(number): Path<i64>,
     Form(f): Form<LinkForm>,
 ) -> Result<Redirect, Error> {
-    match state.actions.link(number, &f.kind, &f.r#ref, &user.email).await {
+    match state.tickets.link(number, &f.kind, &f.r#ref, &user.email).await {
         Ok(l) => flash(&session, "ok", format!("Linked {} {}.", l.kind.replace('_', " "), l.r#ref)).await,
-        Err(ActionError::Invalid(msg)) => {
+        Err(TicketError::Invalid(msg)) => {
             flash(&session, "error", capitalise(msg.trim_start_matches("ref: ").trim_start_matches("kind: "))).await
         }
         Err(e) => return Err(e.into()),
@@ -99,7 +99,7 @@ async fn remove_link(
     session: Session,
     Path((number, id)): Path<(i64, i64)>,
 ) -> Result<Redirect, Error> {
-    state.actions.unlink(number, id, &user.email).await?;
+    state.tickets.unlink(number, id, &user.email).await?;
     flash(&session, "ok", "Link removed.").await;
     Ok(back(number))
 }

@@ -4,7 +4,7 @@
 use super::auth::CurrentUser;
 use super::pages::flash;
 use super::ticket_page::{FormState, render};
-use crate::actions::{ActionError, Changes, NewFile, ReplyInput};
+use crate::tickets::{TicketError, Changes, NewFile, ReplyInput};
 use crate::domain::{Priority, Status};
 use crate::web::{AppState, Error};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
@@ -85,10 +85,10 @@ async fn reply(
         idempotency: Some(up.field("idempotency_key")).filter(|k| !k.is_empty()).map(|k| (user.id, k)),
         ..Default::default()
     };
-    match state.actions.reply(number, &user, input).await {
+    match state.tickets.reply(number, &user, input).await {
         Ok(_) => flash(&session, "ok", "Reply sent.").await,
-        Err(ActionError::Duplicate(_)) => flash(&session, "ok", "This reply was already sent.").await,
-        Err(ActionError::Invalid(msg)) => {
+        Err(TicketError::Duplicate(_)) => flash(&session, "ok", "This reply was already sent.").await,
+        Err(TicketError::Invalid(msg)) => {
             let (field, error) = field_error(&msg);
             let form = FormState {
                 form: "reply".into(),
@@ -134,10 +134,10 @@ async fn note(
         idempotency: Some(up.field("idempotency_key")).filter(|k| !k.is_empty()).map(|k| (user.id, k)),
         ..Default::default()
     };
-    match state.actions.note(number, &user, input).await {
+    match state.tickets.note(number, &user, input).await {
         Ok(_) => flash(&session, "ok", "Note added.").await,
-        Err(ActionError::Duplicate(_)) => flash(&session, "ok", "This note was already added.").await,
-        Err(ActionError::Invalid(msg)) => {
+        Err(TicketError::Duplicate(_)) => flash(&session, "ok", "This note was already added.").await,
+        Err(TicketError::Invalid(msg)) => {
             let form = FormState {
                 form: "note".into(),
                 field: "body".into(),
@@ -165,7 +165,7 @@ async fn change(
     changes: Changes,
     what: &str,
 ) -> Result<Redirect, Error> {
-    state.actions.update(number, user, changes).await?;
+    state.tickets.update(number, user, changes).await?;
     flash(session, "ok", what).await;
     Ok(back(number))
 }

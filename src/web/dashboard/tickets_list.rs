@@ -2,7 +2,7 @@
 
 use super::auth::{CurrentUser, safe_next};
 use super::pages::{flash, layout, sv, take_flashes};
-use crate::actions::Changes;
+use crate::tickets::Changes;
 use crate::db::TicketFilter;
 use crate::db::ticket_filter::Sort;
 use crate::domain::{Priority, Status};
@@ -194,9 +194,9 @@ async fn bulk(
     };
     let mut done = 0;
     for number in &form.ids {
-        match state.actions.update(*number, &user, changes.clone()).await {
+        match state.tickets.update(*number, &user, changes.clone()).await {
             Ok(()) => done += 1,
-            Err(crate::actions::ActionError::NotFound) => {}
+            Err(crate::tickets::TicketError::NotFound) => {}
             Err(e) => return Err(e.into()),
         }
     }

@@ -115,7 +115,7 @@ async fn invite(
         Err(form) => return render(&state, &me, &session, form, None, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
     // Nobody knows this password: the invitee chooses theirs through the link.
-    let unusable = super::hashing::hash(crate::password::random_string(32)).await?;
+    let unusable = super::hashing::hash(crate::platform::password::random_string(32)).await?;
     let id = match state.db.create_user(email.as_str(), form.name.trim(), role, &unusable).await {
         Ok(id) => id,
         Err(crate::db::DbError::Conflict(_)) => {

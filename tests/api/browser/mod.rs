@@ -230,7 +230,7 @@ impl Browser {
 
 /// A staff account with a real password hash; returns its id.
 pub async fn staff(app: &TestApp, email: &str, name: &str, role: Role) -> i64 {
-    let hash = tokio::task::spawn_blocking(|| deskmail::password::hash(PASSWORD)).await.expect("hash");
+    let hash = tokio::task::spawn_blocking(|| deskmail::platform::password::hash(PASSWORD)).await.expect("hash");
     app.services.db.create_user(email, name, role, &hash).await.expect("create user")
 }
 

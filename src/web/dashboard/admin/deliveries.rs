@@ -96,7 +96,7 @@ async fn retry(
     Form(f): Form<RetryForm>,
 ) -> Result<Response, Error> {
     if state.db.retry_delivery(id, crate::domain::now()).await? {
-        state.actions.composer.wake();
+        state.tickets.composer.wake();
         flash(&session, "ok", "Delivery queued again.").await;
     } else {
         flash(&session, "error", "This delivery was already sent or does not exist.").await;

@@ -1,7 +1,7 @@
 //! "Test connection" on the mailboxes page: the IMAP probe and the SMTP check of `deskmail mailbox test`, shown on the page.
 
 use super::mailboxes::list_page;
-use crate::config::MailboxSettings;
+use crate::platform::config::MailboxSettings;
 use crate::db::MailboxRow;
 use crate::web::dashboard::AdminUser;
 use crate::web::dashboard::pages::sv;
@@ -37,7 +37,7 @@ pub async fn test(
     Path(id): Path<i64>,
 ) -> Result<Response, Error> {
     let row = state.db.mailbox_by_id(id).await?;
-    let report = match crate::secretbox::load_mailbox_settings(&row.settings_json, &state.secrets) {
+    let report = match crate::platform::secretbox::load_mailbox_settings(&row.settings_json, &state.secrets) {
         Ok(settings) => run(&state, &row, &settings).await?,
         Err(e) => TestReport { mailbox: row.name.clone(), imap: None, smtp: None, error: Some(e.to_string()) },
     };
@@ -68,7 +68,7 @@ async fn run(state: &AppState, row: &MailboxRow, settings: &MailboxSettings) -> 
                 },
                 Err(e) => Check {
                     ok: false,
-                    summary: format!("{target}: {}", crate::telemetry::chain(&e)),
+                    summary: format!("{target}: {}", crate::platform::telemetry::chain(&e)),
                     details: Vec::new(),
                 },
             })

@@ -3,7 +3,7 @@
 
 use super::mailbox_form::{FieldErrors, MailboxForm, has_password};
 use super::{mailbox_test, render};
-use crate::config::MailboxSettings;
+use crate::platform::config::MailboxSettings;
 use crate::db::{DbError, MailboxRow};
 use crate::web::dashboard::AdminUser;
 use crate::web::dashboard::pages::{flash, sv};
@@ -37,7 +37,7 @@ struct MailboxView {
     enabled: bool,
     imap: String,
     smtp: String,
-    health: Option<crate::health::MailboxHealth>,
+    health: Option<crate::platform::health::MailboxHealth>,
     outbox: Option<crate::db::outbox_health::MailboxOutbox>,
 }
 
@@ -149,7 +149,7 @@ async fn edit_form(
 /// The settings as stored: typed passwords sealed with the installation key.
 fn sealed_json(state: &AppState, settings: &MailboxSettings) -> String {
     let mut sealed = settings.clone();
-    crate::secretbox::seal_passwords(&mut sealed, &state.secrets);
+    crate::platform::secretbox::seal_passwords(&mut sealed, &state.secrets);
     serde_json::to_string(&sealed).unwrap_or_else(|_| "{}".into())
 }
 
@@ -162,7 +162,7 @@ async fn address_taken(state: &AppState, address: &str, except: Option<i64>) -> 
 async fn mailboxes_changed(state: &AppState) {
     state.mailboxes_changed.notify_one();
     if let Err(e) = state.pipeline.refresh().await {
-        tracing::warn!(error = %crate::telemetry::chain(&e), "cannot refresh our addresses; the supervisor will retry");
+        tracing::warn!(error = %crate::platform::telemetry::chain(&e), "cannot refresh our addresses; the supervisor will retry");
     }
 }
 

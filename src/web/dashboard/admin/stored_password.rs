@@ -1,6 +1,6 @@
 //! When an edited mailbox keeps its stored passwords: only for the very server and account they were entered for.
 
-use crate::config::{ImapSettings, PasswordSource, SmtpSettings, TlsMode};
+use crate::platform::config::{ImapSettings, PasswordSource, SmtpSettings, TlsMode};
 
 /// The server and account a password is sent to.
 #[derive(Debug, PartialEq, Eq)]

@@ -43,7 +43,7 @@ struct TemplateView {
 }
 
 async fn list(State(state): State<AppState>, AdminUser(user): AdminUser, session: Session) -> Result<Response, Error> {
-    let templates = state.actions.composer.templates.current();
+    let templates = state.tickets.composer.templates.current();
     let rows: Vec<TemplateView> = names()
         .map(|name| {
             let origin = templates.origin(&name);
@@ -81,7 +81,7 @@ async fn editor(
     e: Editor,
     status: StatusCode,
 ) -> Result<Response, Error> {
-    let templates = state.actions.composer.templates.current();
+    let templates = state.tickets.composer.templates.current();
     let page = context! {
         name => name,
         kind => kind_of(name),
@@ -104,7 +104,7 @@ async fn edit(
     Path(name): Path<String>,
 ) -> Result<Response, Error> {
     known(&name)?;
-    let source = state.actions.composer.templates.current().source(&name).unwrap_or_default();
+    let source = state.tickets.composer.templates.current().source(&name).unwrap_or_default();
     editor(&state, &user, &session, &name, Editor { source, error: None, preview: Value::UNDEFINED }, StatusCode::OK)
         .await
 }
@@ -177,7 +177,7 @@ async fn reset(
 
 async fn reload(state: &AppState) -> Result<(), Error> {
     state
-        .actions
+        .tickets
         .composer
         .reload(&state.db, state.settings.templates.dir.as_deref())
         .await

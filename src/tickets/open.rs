@@ -1,6 +1,6 @@
 //! An agent opens a ticket to a customer: the ticket, its participants and the first (outbound) message, in one transaction.
 
-use super::{ActionError, Actions, NewFile, with_signature};
+use super::{TicketError, Tickets, NewFile, with_signature};
 use crate::db::{self, MailboxRow, UserRow, messages::NewMessage, tickets::NewTicket};
 use crate::domain::{DisplayName, EmailAddress, Status};
 use crate::outbound::Composer;
@@ -21,21 +21,21 @@ pub struct OpenInput {
     /// The status after sending (default: pending).
     pub status: Option<Status>,
     pub attachments: Vec<NewFile>,
-    /// `(user id, key)`: a repeated submission answers [`ActionError::Duplicate`] with the ticket number.
+    /// `(user id, key)`: a repeated submission answers [`TicketError::Duplicate`] with the ticket number.
     pub idempotency: Option<(i64, String)>,
 }
 
-/// What [`Actions::open_ticket`] checked: the parsed addresses and the sending mailbox.
+/// What [`Tickets::open_ticket`] checked: the parsed addresses and the sending mailbox.
 struct Checked {
     customer: String,
     cc: Vec<String>,
     mailbox: MailboxRow,
 }
 
-impl Actions {
+impl Tickets {
     /// Creates a ticket with `author`'s message as its first, queued to the customer; returns the ticket number.
-    /// Invalid input is `ActionError::Invalid("field: why")` (fields `email`, `mailbox`, `subject`, `body`, `cc`).
-    pub async fn open_ticket(&self, author: &UserRow, mut input: OpenInput) -> Result<i64, ActionError> {
+    /// Invalid input is `TicketError::Invalid("field: why")` (fields `email`, `mailbox`, `subject`, `body`, `cc`).
+    pub async fn open_ticket(&self, author: &UserRow, mut input: OpenInput) -> Result<i64, TicketError> {
         // A subject is one line; neither it nor the body may hold NUL (PostgreSQL text cannot).
         input.subject = input.subject.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
         input.body = input.body.replace('\0', "");
@@ -53,8 +53,8 @@ impl Actions {
         Ok(number)
     }
 
-    async fn check_open(&self, input: &OpenInput) -> Result<Checked, ActionError> {
-        let invalid = |m: &str| ActionError::Invalid(m.to_string());
+    async fn check_open(&self, input: &OpenInput) -> Result<Checked, TicketError> {
+        let invalid = |m: &str| TicketError::Invalid(m.to_string());
         let customer = EmailAddress::parse(input.customer_email.trim())
             .map_err(|_| invalid("email: enter the customer's e-mail address"))?;
         let ours: Vec<EmailAddress> = db::mailboxes::addresses(self.db.pool())
@@ -68,7 +68,7 @@ impl Actions {
         let mut cc = Vec::new();
         for a in &input.cc {
             let e = EmailAddress::parse(a)
-                .map_err(|_| ActionError::Invalid(format!("cc: {a:?} is not an e-mail address")))?;
+                .map_err(|_| TicketError::Invalid(format!("cc: {a:?} is not an e-mail address")))?;
             if e != customer && !cc.contains(&e.as_str().to_string()) {
                 cc.push(e.as_str().to_string());
             }
@@ -93,7 +93,7 @@ impl Actions {
         input: &OpenInput,
         c: &Checked,
         now: i64,
-    ) -> Result<i64, ActionError> {
+    ) -> Result<i64, TicketError> {
         let requester = db::customers::upsert(tx, &c.customer, &DisplayName::new(&input.customer_name), now).await?;
         let subject = input.subject.trim();
         let new = NewTicket { mailbox_id: c.mailbox.id, subject, requester_id: requester, parent_ticket_id: None, now };
@@ -105,7 +105,7 @@ impl Actions {
         }
         let detail = format!("by {} to {}", author.email, c.customer);
         db::messages::insert_event(&mut *tx, ticket_id, &author.email, "created", &detail, now).await?;
-        let ticket = db::tickets::by_id(&mut *tx, ticket_id).await?.ok_or(ActionError::NotFound)?;
+        let ticket = db::tickets::by_id(&mut *tx, ticket_id).await?.ok_or(TicketError::NotFound)?;
         let header_id = self.composer.new_message_id(number, &c.mailbox);
         let body = input.body.trim();
         let message = NewMessage {

@@ -1,7 +1,9 @@
-//! What staff do to a ticket (reply, note, status, priority, assignee): one transaction each, mail queued inside it.
-//! Used by the API, the dashboard and agents acting by e-mail.
+//! The one write layer: every change to a ticket (created from mail or by an agent, customer messages, replies,
+//! notes, status/priority/assignee/tags, links, auto-close, agent commands by mail) in one transaction with its
+//! event, and the mail it causes queued inside that transaction.
 
 pub mod auto_close;
+pub mod catalog;
 pub mod commands;
 pub mod links;
 pub mod open;
@@ -13,11 +15,11 @@ pub use update::Changes;
 
 use crate::db::{Db, DbError, TicketRow};
 use crate::outbound::Composer;
-use crate::storage::BlobStore;
+use crate::platform::storage::BlobStore;
 
 /// Why an action was refused or failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ActionError {
+pub enum TicketError {
     #[error("no such ticket")]
     NotFound,
     /// The request is invalid; the message says which field and why.
@@ -34,15 +36,15 @@ pub enum ActionError {
 
 /// The ticket actions service.
 #[derive(Clone)]
-pub struct Actions {
+pub struct Tickets {
     pub db: Db,
     pub composer: Composer,
     pub blobs: BlobStore,
 }
 
-impl Actions {
-    async fn ticket(&self, number: i64) -> Result<TicketRow, ActionError> {
-        self.db.ticket(number).await?.ok_or(ActionError::NotFound)
+impl Tickets {
+    async fn ticket(&self, number: i64) -> Result<TicketRow, TicketError> {
+        self.db.ticket(number).await?.ok_or(TicketError::NotFound)
     }
 }
 

@@ -1,11 +1,11 @@
 //! Agent replies (mail to the customer) and internal notes.
 
-use super::{ActionError, Actions, with_signature};
+use super::{TicketError, Tickets, with_signature};
 use crate::db::{self, UserRow, messages::NewAttachment, messages::NewMessage};
 use crate::domain::Status;
 use crate::outbound::compose::{Draft, last_customer_mail, mailbox_of};
 use crate::outbound::context::message_json;
-use crate::storage::sha256_hex;
+use crate::platform::storage::sha256_hex;
 use sqlx::AnyConnection;
 
 /// An uploaded file, its name and type cleaned like an inbound attachment's (see [`NewFile::new`]).
@@ -70,14 +70,14 @@ pub struct ReplyInput {
     pub full_text: Option<String>,
 }
 
-impl Actions {
+impl Tickets {
     /// Stores the agent's reply on the ticket and queues it to the customer; returns the message id.
-    pub async fn reply(&self, number: i64, author: &UserRow, input: ReplyInput) -> Result<i64, ActionError> {
+    pub async fn reply(&self, number: i64, author: &UserRow, input: ReplyInput) -> Result<i64, TicketError> {
         self.write(number, author, input, Written::Reply).await
     }
 
     /// Stores an internal note (never mailed); returns the message id.
-    pub async fn note(&self, number: i64, author: &UserRow, input: ReplyInput) -> Result<i64, ActionError> {
+    pub async fn note(&self, number: i64, author: &UserRow, input: ReplyInput) -> Result<i64, TicketError> {
         self.write(number, author, input, Written::Note).await
     }
 
@@ -88,7 +88,7 @@ impl Actions {
         author: &UserRow,
         mut input: ReplyInput,
         what: Written,
-    ) -> Result<i64, ActionError> {
+    ) -> Result<i64, TicketError> {
         // PostgreSQL text cannot hold NUL, and no reader wants it (API, forms and mail alike).
         if input.body.contains('\0') {
             input.body = input.body.replace('\0', "");
@@ -128,10 +128,10 @@ pub async fn write_reply(
     author: &UserRow,
     input: &ReplyInput,
     now: i64,
-) -> Result<i64, ActionError> {
+) -> Result<i64, TicketError> {
     let body = input.body.trim();
     if body.is_empty() && input.attachments.is_empty() {
-        return Err(ActionError::Invalid("body: a reply needs text or an attachment".into()));
+        return Err(TicketError::Invalid("body: a reply needs text or an attachment".into()));
     }
     let mailbox = mailbox_of(conn, ticket).await?;
     let last = last_customer_mail(conn, ticket.id).await?;
@@ -217,10 +217,10 @@ pub async fn write_note(
     author: &UserRow,
     input: &ReplyInput,
     now: i64,
-) -> Result<i64, ActionError> {
+) -> Result<i64, TicketError> {
     let body = input.body.trim();
     if body.is_empty() && input.attachments.is_empty() {
-        return Err(ActionError::Invalid("body: a note needs text or an attachment".into()));
+        return Err(TicketError::Invalid("body: a note needs text or an attachment".into()));
     }
     let new = NewMessage {
         ticket_id: ticket.id,
@@ -248,7 +248,7 @@ pub async fn write_note(
 }
 
 /// Writes uploaded files to the blob store and syncs them before the transaction that names them.
-pub(super) async fn store_files(blobs: &crate::storage::BlobStore, files: &[NewFile]) -> Result<(), ActionError> {
+pub(super) async fn store_files(blobs: &crate::platform::storage::BlobStore, files: &[NewFile]) -> Result<(), TicketError> {
     if files.is_empty() {
         return Ok(());
     }
@@ -261,7 +261,7 @@ pub(super) async fn store_files(blobs: &crate::storage::BlobStore, files: &[NewF
         blobs.sync()
     })
     .await
-    .map_err(|e| ActionError::Storage(std::io::Error::other(e)))??;
+    .map_err(|e| TicketError::Storage(std::io::Error::other(e)))??;
     Ok(())
 }
 
@@ -269,13 +269,13 @@ fn name_for(address: &str, ticket: &db::TicketRow) -> String {
     if address.eq_ignore_ascii_case(&ticket.requester_email) { ticket.requester_name.clone() } else { String::new() }
 }
 
-fn validate_addresses(to: &[String], cc: &[String]) -> Result<(), ActionError> {
+fn validate_addresses(to: &[String], cc: &[String]) -> Result<(), TicketError> {
     if to.is_empty() {
-        return Err(ActionError::Invalid("to: at least one recipient is needed".into()));
+        return Err(TicketError::Invalid("to: at least one recipient is needed".into()));
     }
     for a in to.iter().chain(cc) {
         if crate::domain::EmailAddress::parse(a).is_err() {
-            return Err(ActionError::Invalid(format!("{a:?} is not a valid e-mail address")));
+            return Err(TicketError::Invalid(format!("{a:?} is not a valid e-mail address")));
         }
     }
     Ok(())
@@ -286,7 +286,7 @@ pub(super) async fn insert_files(
     message_id: i64,
     files: &[NewFile],
     now: i64,
-) -> Result<(), ActionError> {
+) -> Result<(), TicketError> {
     for f in files {
         let sha = sha256_hex(&f.data);
         let a = NewAttachment {
@@ -306,12 +306,12 @@ pub(super) async fn claim_key(
     conn: &mut AnyConnection,
     key: &Option<(i64, String)>,
     now: i64,
-) -> Result<(), ActionError> {
+) -> Result<(), TicketError> {
     if let Some((user, key)) = key
         && !db::idempotency::claim_idempotency_key(conn, *user, key, now).await?
     {
         let prior = db::idempotency::idempotent_response(conn, *user, key).await?;
-        return Err(ActionError::Duplicate(prior.parse().unwrap_or(0)));
+        return Err(TicketError::Duplicate(prior.parse().unwrap_or(0)));
     }
     Ok(())
 }
@@ -320,7 +320,7 @@ pub(super) async fn finish_key(
     conn: &mut AnyConnection,
     key: &Option<(i64, String)>,
     message_id: i64,
-) -> Result<(), ActionError> {
+) -> Result<(), TicketError> {
     if let Some((user, key)) = key {
         db::idempotency::store_idempotent_response(conn, *user, key, &message_id.to_string()).await?;
     }
@@ -329,11 +329,11 @@ pub(super) async fn finish_key(
 
 /// `sqlx::Error` into the action error, through the store's mapping.
 trait DbErrorExt {
-    fn db(self) -> ActionError;
+    fn db(self) -> TicketError;
 }
 
 impl DbErrorExt for sqlx::Error {
-    fn db(self) -> ActionError {
-        ActionError::Db(self.into())
+    fn db(self) -> TicketError {
+        TicketError::Db(self.into())
     }
 }

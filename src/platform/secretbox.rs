@@ -3,7 +3,7 @@
 //! XChaCha20-Poly1305 with a key derived from the installation secret (HMAC-SHA256 over a fixed
 //! context string) and a random 24-byte nonce per value; stored as `v1:` + base64(nonce ‖ ciphertext).
 
-use crate::config::{MailboxSettings, PasswordSource};
+use crate::platform::config::{MailboxSettings, PasswordSource};
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};

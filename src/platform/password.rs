@@ -30,7 +30,7 @@ pub fn new_api_token() -> String {
 
 /// How an API token is stored: sha256 hex (tokens are long and random, so a fast hash suffices).
 pub fn token_hash(token: &str) -> String {
-    crate::storage::sha256_hex(token.trim().as_bytes())
+    crate::platform::storage::sha256_hex(token.trim().as_bytes())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The installation secret: from config, from a file, or generated into the storage dir on first start.
 
-use crate::config::Settings;
+use crate::platform::config::Settings;
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
@@ -20,7 +20,7 @@ pub fn load_or_create(settings: &Settings) -> anyhow::Result<Vec<u8>> {
         anyhow::ensure!(s.trim().len() >= 32, "secret file {} holds fewer than 32 characters", path.display());
         return Ok(s.trim().as_bytes().to_vec());
     }
-    let secret = crate::password::random_string(64);
+    let secret = crate::platform::password::random_string(64);
     write_private(&path, &secret).with_context(|| format!("cannot create secret file {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a new installation secret");
     Ok(secret.into_bytes())

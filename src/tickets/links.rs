@@ -1,6 +1,6 @@
 //! Linking tickets to orders, order lines and products (by hand or automatically), with history.
 
-use super::{ActionError, Actions};
+use super::{TicketError, Tickets};
 use crate::db::catalog::{self, LinkRow};
 use crate::db::{self, DbError};
 use regex::Regex;
@@ -11,16 +11,16 @@ use std::sync::{LazyLock, Mutex};
 /// Kinds a link can have.
 pub const KINDS: &[&str] = &["order", "order_line", "product"];
 
-impl Actions {
+impl Tickets {
     /// Links a ticket to `kind` `ref` as `by`; returns the link (also when it already existed).
-    pub async fn link(&self, number: i64, kind: &str, r: &str, by: &str) -> Result<LinkRow, ActionError> {
+    pub async fn link(&self, number: i64, kind: &str, r: &str, by: &str) -> Result<LinkRow, TicketError> {
         if !KINDS.contains(&kind) {
-            return Err(ActionError::Invalid(format!("kind: {kind:?} is not one of order, order_line, product")));
+            return Err(TicketError::Invalid(format!("kind: {kind:?} is not one of order, order_line, product")));
         }
         let ticket = self.ticket(number).await?;
         let mut tx = self.db.begin().await?;
         let target = catalog::target_id(&mut tx, kind, r.trim()).await?.ok_or_else(|| {
-            ActionError::Invalid(format!("ref: no {} {:?} in the catalog", kind.replace('_', " "), r.trim()))
+            TicketError::Invalid(format!("ref: no {} {:?} in the catalog", kind.replace('_', " "), r.trim()))
         })?;
         let (id, new) = catalog::add_link(&mut tx, ticket.id, kind, target, by, crate::domain::now()).await?;
         if new {
@@ -28,17 +28,17 @@ impl Actions {
             db::messages::insert_event(&mut *tx, ticket.id, by, "link_added", &detail, crate::domain::now()).await?;
         }
         let link =
-            catalog::links(&mut tx, ticket.id).await?.into_iter().find(|l| l.id == id).ok_or(ActionError::NotFound)?;
+            catalog::links(&mut tx, ticket.id).await?.into_iter().find(|l| l.id == id).ok_or(TicketError::NotFound)?;
         tx.commit().await.map_err(DbError::from)?;
         Ok(link)
     }
 
     /// Removes a link of a ticket.
-    pub async fn unlink(&self, number: i64, link_id: i64, by: &str) -> Result<(), ActionError> {
+    pub async fn unlink(&self, number: i64, link_id: i64, by: &str) -> Result<(), TicketError> {
         let ticket = self.ticket(number).await?;
         let mut tx = self.db.begin().await?;
         let link = catalog::remove_link(&mut tx, ticket.id, link_id).await.map_err(|e| match e {
-            DbError::NotFound => ActionError::NotFound,
+            DbError::NotFound => TicketError::NotFound,
             e => e.into(),
         })?;
         let detail = format!("{} {} unlinked", link.kind.replace('_', " "), link.r#ref);

@@ -1,7 +1,53 @@
-//! Validation of catalog records from the shop: clear errors naming the field, nothing half-accepted.
+//! The shop catalog's records (products, orders with their lines) as the shop sends them, validated.
 
-use crate::db::catalog::{Order, OrderLine, Product};
 use serde_json::Value;
+
+/// A product as the shop sends it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Product {
+    pub r#ref: String,
+    pub title: String,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub price: String,
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OrderLine {
+    pub r#ref: String,
+    #[serde(default)]
+    pub product_ref: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default = "one")]
+    pub quantity: i64,
+    #[serde(default)]
+    pub status: String,
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// An order with its lines, as the shop sends it (validated by the caller).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Order {
+    pub number: String,
+    pub customer_email: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub total: String,
+    #[serde(default)]
+    pub currency: String,
+    pub placed_at: Option<i64>,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub lines: Vec<OrderLine>,
+}
 
 /// One validated NDJSON record.
 #[derive(Debug, Clone, PartialEq)]

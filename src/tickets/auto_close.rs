@@ -43,7 +43,7 @@ pub async fn run(db: Db, days: u32, cancel: CancellationToken) {
         match try_auto_close(&db, days, crate::domain::now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(closed = n, "closed resolved tickets"),
-            Err(e) => tracing::error!(error = %crate::telemetry::chain(&e), "auto-close failed"),
+            Err(e) => tracing::error!(error = %crate::platform::telemetry::chain(&e), "auto-close failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {},

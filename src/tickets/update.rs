@@ -1,6 +1,6 @@
 //! Status, priority and assignee changes, each recorded in the ticket's history.
 
-use super::{ActionError, Actions};
+use super::{TicketError, Tickets};
 use crate::db::{self, TicketRow, UserRow};
 use crate::domain::{Priority, Status};
 use sqlx::AnyConnection;
@@ -20,7 +20,7 @@ pub async fn record_status(
     status: Status,
     actor: &str,
     now: i64,
-) -> Result<(), ActionError> {
+) -> Result<(), TicketError> {
     if t.status != status.as_str() {
         db::tickets::set_status(&mut *conn, t.id, status, now).await?;
         db::messages::insert_event(&mut *conn, t.id, actor, "status", &format!("{} → {}", t.status, status), now)
@@ -37,13 +37,13 @@ pub struct Resolved {
     pub assignee: Option<Option<UserRow>>,
 }
 
-impl Actions {
+impl Tickets {
     /// Applies `changes` by `actor`. The first agent action moves a `new` ticket to `open`.
-    pub async fn update(&self, number: i64, actor: &UserRow, changes: Changes) -> Result<(), ActionError> {
+    pub async fn update(&self, number: i64, actor: &UserRow, changes: Changes) -> Result<(), TicketError> {
         let t = self.ticket(number).await?;
         let assignee = match changes.assignee {
             Some(Some(id)) => {
-                Some(Some(self.db.user(id).await.map_err(|_| ActionError::Invalid("assignee: no such user".into()))?))
+                Some(Some(self.db.user(id).await.map_err(|_| TicketError::Invalid("assignee: no such user".into()))?))
             }
             Some(None) => Some(None),
             None => None,
@@ -65,11 +65,11 @@ pub async fn apply_changes(
     actor: &UserRow,
     changes: &Resolved,
     now: i64,
-) -> Result<(), ActionError> {
+) -> Result<(), TicketError> {
     if let Some(Some(u)) = &changes.assignee
         && u.active != 1
     {
-        return Err(ActionError::Invalid(format!("assignee: {} is deactivated", u.email)));
+        return Err(TicketError::Invalid(format!("assignee: {} is deactivated", u.email)));
     }
     let status = changes.status.or((t.status == Status::New.as_str()).then_some(Status::Open));
     if let Some(s) = status {

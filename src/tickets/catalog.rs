@@ -1,9 +1,7 @@
 //! The shop catalog's input side: records validated into products and orders, and NDJSON imports that
 //! write valid records in batches and report invalid lines with their numbers.
 
-mod validate;
-
-pub use validate::{Record, parse_order, parse_product, parse_record};
+pub use crate::domain::catalog::{Record, parse_order, parse_product, parse_record};
 
 use crate::db::catalog::{Upsert, upsert_order, upsert_product};
 use crate::db::{Db, DbError};

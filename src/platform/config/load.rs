@@ -170,7 +170,7 @@ imap = { host = "imap.example.com", username = "u", password_file = "secrets/pw"
         assert_eq!(s.storage.dir, dir.path().join("spool"));
         let imap = s.mailboxes[0].imap.as_ref().unwrap();
         assert_eq!(imap.password.password_file.as_deref(), Some(dir.path().join("secrets/pw").as_path()));
-        assert_eq!(imap.after_import, crate::config::AfterImport::Move("Done".into()));
+        assert_eq!(imap.after_import, crate::platform::config::AfterImport::Move("Done".into()));
         assert_eq!(imap.port, 993);
     }
 
