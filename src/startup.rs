@@ -1,16 +1,16 @@
 //! Application start-up: store, migrations, mailboxes, secret, first admin, HTTP listener and workers; one shutdown path.
 
-use crate::tickets::Tickets;
-use crate::platform::config::Settings;
 use crate::db::Db;
-use crate::platform::health::Health;
 use crate::ingest::{Pipeline, PrepareContext};
 use crate::outbound::Composer;
 use crate::outbound::compose::LiveTemplates;
 use crate::outbound::templates::Templates;
+use crate::platform::config::Settings;
+use crate::platform::health::Health;
 use crate::platform::secretbox::SecretBox;
 use crate::platform::storage::BlobStore;
 use crate::platform::tokens::Signer;
+use crate::tickets::Tickets;
 use crate::web::{AppState, router};
 use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -37,9 +37,9 @@ impl Services {
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.storage.dir)
             .with_context(|| format!("cannot create storage dir {}", settings.storage.dir.display()))?;
-        let db = Db::connect(&settings.database.url, settings.database.max_connections)
-            .await
-            .with_context(|| format!("cannot open database {}", crate::platform::config::redact_url(&settings.database.url)))?;
+        let db = Db::connect(&settings.database.url, settings.database.max_connections).await.with_context(|| {
+            format!("cannot open database {}", crate::platform::config::redact_url(&settings.database.url))
+        })?;
         db.migrate().await.context("cannot migrate the database")?;
         db.provision_mailboxes(&settings.mailboxes).await.context("cannot provision mailboxes")?;
         let blobs = BlobStore::open(&settings.storage.dir).context("cannot open blob storage")?;
@@ -61,13 +61,17 @@ impl Services {
             templates: LiveTemplates::new(templates),
             signer: signer.clone(),
             public_url: settings.server.public_url.clone(),
-            ack_limit_per_hour: settings.outbound.ack_limit_per_hour,
             wake: Arc::default(),
         };
-        let pipeline = Pipeline::new(db.clone(), blobs.clone(), context, composer.clone())
+        let tickets = Tickets {
+            db: db.clone(),
+            composer: composer.clone(),
+            blobs: blobs.clone(),
+            ack_limit_per_hour: settings.outbound.ack_limit_per_hour,
+        };
+        let pipeline = Pipeline::new(db.clone(), blobs.clone(), context, tickets.clone())
             .await
             .context("cannot start the ingest pipeline")?;
-        let tickets = Tickets { db: db.clone(), composer: composer.clone(), blobs: blobs.clone() };
         Ok(Self { settings: Arc::new(settings), db, blobs, signer, pipeline, composer, tickets, secrets })
     }
 }
@@ -140,7 +144,14 @@ impl Application {
             list_meta: Default::default(),
         };
         let app = router(state);
-        let pollers = crate::ingest::imap::Supervisor::new(&self.services, &self.health, &shutdown);
+        let parts = crate::ingest::imap::SupervisorParts {
+            pipeline: self.services.pipeline.clone(),
+            db: self.services.db.clone(),
+            defaults: self.services.settings.imap.clone(),
+            max_message_bytes: self.services.settings.ingest.max_message_bytes,
+            secrets: self.services.secrets.clone(),
+        };
+        let pollers = crate::ingest::imap::Supervisor::new(parts, &self.health, &shutdown);
         let mut workers = vec![tokio::spawn(pollers.run(self.mailboxes_changed.clone()))];
         let sender = crate::outbound::Sender::new(
             self.services.db.clone(),
@@ -150,7 +161,7 @@ impl Application {
         );
         workers.push(tokio::spawn(sender.run(shutdown.clone())));
         let days = self.services.settings.tickets.auto_close_days;
-        workers.push(tokio::spawn(crate::tickets::auto_close::run(self.services.db.clone(), days, shutdown.clone())));
+        workers.push(tokio::spawn(self.services.tickets.clone().run_auto_close(days, shutdown.clone())));
         let (composer, dir) = (self.services.composer.clone(), self.services.settings.templates.dir.clone());
         workers.push(tokio::spawn(crate::outbound::template_watch::run(
             composer,

@@ -29,7 +29,8 @@ pub async fn import(settings: Settings, args: ImportArgs) -> anyhow::Result<i32>
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} lines ({per_sec}, {eta} left)")
             .expect("valid template"),
     );
-    let report = crate::tickets::catalog::import_ndjson(&services.db, &text, |done| bar.set_position(done as u64)).await?;
+    let report =
+        crate::tickets::catalog::import_ndjson(&services.db, &text, |done| bar.set_position(done as u64)).await?;
     bar.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

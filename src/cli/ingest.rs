@@ -1,9 +1,9 @@
 //! `deskmail ingest`: raw messages from files or stdin through the pipeline, in batches; JSON lines and sysexits codes.
 
 use super::exit;
-use crate::platform::config::Settings;
 use crate::db::MailboxRow;
 use crate::ingest::{Input, Outcome, Prepared, Source};
+use crate::platform::config::Settings;
 use crate::startup::Services;
 use clap::Args;
 use serde_json::json;

@@ -1,8 +1,8 @@
 //! `deskmail user add` and `deskmail token create`.
 
 use super::exit;
-use crate::platform::config::Settings;
 use crate::domain::{EmailAddress, Role};
+use crate::platform::config::Settings;
 use crate::startup::Services;
 use anyhow::Context;
 use clap::Subcommand;

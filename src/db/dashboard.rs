@@ -63,29 +63,6 @@ impl Db {
         Ok(sqlx::query_as("select status, count from ticket_counts").fetch_all(self.pool()).await?)
     }
 
-    /// The tags of a ticket, sorted.
-    pub async fn tags(&self, ticket_id: i64) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar("select tag from ticket_tags where ticket_id = $1 order by tag")
-            .bind(ticket_id)
-            .fetch_all(self.pool())
-            .await?)
-    }
-
-    /// Every tag in use, sorted.
-    pub async fn all_tags(&self) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar("select distinct tag from ticket_tags order by tag").fetch_all(self.pool()).await?)
-    }
-
-    /// Adds (true) or removes (false) a tag; returns whether anything changed.
-    pub async fn set_tag(&self, ticket_id: i64, tag: &str, on: bool) -> Result<bool> {
-        let sql = if on {
-            "insert into ticket_tags (ticket_id, tag) values ($1, $2) on conflict do nothing"
-        } else {
-            "delete from ticket_tags where ticket_id = $1 and tag = $2"
-        };
-        Ok(sqlx::query(sql).bind(ticket_id).bind(tag).execute(self.pool()).await?.rows_affected() > 0)
-    }
-
     /// Canned responses a user may use: their own and the shared ones.
     pub async fn canned_for(&self, user_id: i64) -> Result<Vec<CannedRow>> {
         Ok(sqlx::query_as(

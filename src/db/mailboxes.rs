@@ -17,6 +17,36 @@ pub struct MailboxRow {
     pub settings_json: String,
 }
 
+impl MailboxRow {
+    /// The stored settings (passwords entered in the dashboard still sealed); `None` when unreadable.
+    pub fn settings(&self) -> Option<MailboxSettings> {
+        serde_json::from_str(&self.settings_json).ok()
+    }
+
+    /// The settings with sealed passwords opened (in memory only), for connecting.
+    pub fn unsealed_settings(
+        &self,
+        secrets: &crate::platform::secretbox::SecretBox,
+    ) -> Result<MailboxSettings, crate::platform::secretbox::SettingsError> {
+        crate::platform::secretbox::load_mailbox_settings(&self.settings_json, secrets)
+    }
+
+    /// Whether mail can leave through this mailbox (enabled, with SMTP settings).
+    pub fn can_send(&self) -> bool {
+        self.enabled == 1 && self.settings().is_some_and(|s| s.smtp.is_some())
+    }
+
+    /// The team's name mail is signed with: the display name, or the address.
+    pub fn team_name(&self) -> String {
+        if self.display_name.trim().is_empty() { self.address.clone() } else { self.display_name.clone() }
+    }
+
+    /// The mailbox's `order_pattern` (automatic order links); `None` uses the default.
+    pub fn order_pattern(&self) -> Option<String> {
+        self.settings().and_then(|s| s.order_pattern)
+    }
+}
+
 /// The IMAP checkpoint of one mailbox folder.
 #[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
 pub struct SyncState {
@@ -141,6 +171,12 @@ pub async fn save_checkpoint(conn: &mut AnyConnection, mailbox_id: i64, folder: 
 /// Every mailbox address (lower-cased), to recognise our own mail.
 pub async fn addresses<'e>(conn: impl Executor<'e, Database = Any>) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar("select address from mailboxes").fetch_all(conn).await?)
+}
+
+/// One mailbox (e.g. a ticket's).
+pub async fn by_id<'e>(conn: impl Executor<'e, Database = Any>, mailbox_id: i64) -> Result<MailboxRow> {
+    let sql = sqlx::AssertSqlSafe(format!("{SELECT} where id = $1"));
+    sqlx::query_as(sql).bind(mailbox_id).fetch_optional(conn).await?.ok_or(super::DbError::NotFound)
 }
 
 /// Takes or renews the poller lease of a mailbox for `owner` until `expires_at`; false when another

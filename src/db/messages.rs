@@ -1,14 +1,15 @@
 //! Messages of a ticket, their attachments, and the ticket's event history.
 
 use super::{Db, Result};
-use sqlx::{Any, AnyConnection, Executor};
+use sqlx::AnyConnection;
 
 /// A message as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MessageRow {
     pub id: i64,
     pub ticket_id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: crate::domain::MessageKind,
     pub from_addr: String,
     pub from_name: String,
     pub to_json: String,
@@ -31,7 +32,7 @@ pub struct MessageRow {
 #[derive(Debug, Clone, Default)]
 pub struct NewMessage {
     pub ticket_id: i64,
-    pub kind: &'static str,
+    pub kind: crate::domain::MessageKind,
     pub mailbox_id: Option<i64>,
     pub raw_id: Option<i64>,
     pub customer_id: Option<i64>,
@@ -80,14 +81,27 @@ pub struct NewAttachment<'a> {
     pub inline: bool,
 }
 
-/// One entry of a ticket's history.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct EventRow {
-    pub id: i64,
-    pub at: i64,
-    pub actor: String,
-    pub kind: String,
-    pub detail: String,
+/// The latest customer mail of a ticket, for excerpts and threading headers.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct LastCustomerMail {
+    pub message_id: Option<String>,
+    pub refs: String,
+    pub visible_text: String,
+    pub from_addr: String,
+    pub from_name: String,
+    pub reply_to: String,
+    pub created_at: i64,
+}
+
+/// The newest customer mail of a ticket.
+pub async fn last_customer_mail(conn: &mut AnyConnection, ticket_id: i64) -> Result<Option<LastCustomerMail>> {
+    Ok(sqlx::query_as(
+        "select message_id, refs, visible_text, from_addr, from_name, reply_to, created_at from messages \
+         where ticket_id = $1 and kind = 'customer' order by id desc limit 1",
+    )
+    .bind(ticket_id)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// Inserts a message; returns its id.
@@ -99,7 +113,7 @@ pub async fn insert(conn: &mut AnyConnection, m: &NewMessage) -> Result<i64> {
          $21, $22, $23, $24) returning id",
     )
     .bind(m.ticket_id)
-    .bind(m.kind)
+    .bind(m.kind.as_str())
     .bind(m.mailbox_id)
     .bind(m.raw_id)
     .bind(m.customer_id)
@@ -147,26 +161,6 @@ pub async fn insert_attachment(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?)
-}
-
-/// Appends an event to a ticket's history.
-pub async fn insert_event<'e>(
-    conn: impl Executor<'e, Database = Any>,
-    ticket_id: i64,
-    actor: &str,
-    kind: &str,
-    detail: &str,
-    at: i64,
-) -> Result<()> {
-    sqlx::query("insert into ticket_events (ticket_id, at, actor, kind, detail) values ($1, $2, $3, $4, $5)")
-        .bind(ticket_id)
-        .bind(at)
-        .bind(actor)
-        .bind(kind)
-        .bind(detail)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// The ticket ids of stored messages with any of these Message-IDs, nearest (first listed) wins.
@@ -221,13 +215,5 @@ impl Db {
         .bind(id)
         .fetch_optional(self.pool())
         .await?)
-    }
-
-    /// The history of a ticket, oldest first.
-    pub async fn events(&self, ticket_id: i64) -> Result<Vec<EventRow>> {
-        Ok(sqlx::query_as("select id, at, actor, kind, detail from ticket_events where ticket_id = $1 order by id")
-            .bind(ticket_id)
-            .fetch_all(self.pool())
-            .await?)
     }
 }

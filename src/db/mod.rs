@@ -4,6 +4,7 @@ pub mod admin;
 pub mod catalog;
 pub mod customers;
 mod dashboard;
+pub mod events;
 pub mod idempotency;
 mod links;
 pub mod mailboxes;
@@ -14,6 +15,7 @@ mod presence;
 pub mod quarantine;
 pub mod raw;
 mod search_index;
+pub mod tags;
 pub mod ticket_filter;
 pub mod tickets;
 mod tokens;
@@ -22,8 +24,9 @@ pub mod users;
 
 pub use customers::CustomerRow;
 pub use dashboard::CannedRow;
+pub use events::EventRow;
 pub use mailboxes::{MailboxRow, SyncState};
-pub use messages::{AttachmentRow, EventRow, MessageRow, NewAttachment, NewMessage};
+pub use messages::{AttachmentRow, MessageRow, NewAttachment, NewMessage};
 pub use quarantine::QuarantineRow;
 pub use ticket_filter::TicketFilter;
 pub use tickets::{TicketListRow, TicketRow};
@@ -39,9 +42,15 @@ use std::time::Duration;
 pub struct Tx {
     inner: sqlx::Transaction<'static, sqlx::Any>,
     _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    backend: Backend,
 }
 
 impl Tx {
+    /// The engine this transaction runs on (for the few queries that differ).
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// Commits (and releases the writer lock).
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.inner.commit().await
@@ -81,7 +90,7 @@ pub enum DbError {
     #[error("unsupported database URL {0:?}: use sqlite://… or postgres://…")]
     UnsupportedUrl(String),
     /// Another instance took over this mailbox's poller lease; the batch was not committed.
-    #[error("the mailbox lease was lost to another instance")]
+    #[error("the lease (of a mailbox or an event consumer) was lost to another instance")]
     LeaseLost,
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -178,9 +187,13 @@ impl Db {
         Ok(match self.backend {
             Backend::Sqlite => {
                 let writer = self.writer.clone().lock_owned().await;
-                Tx { inner: self.pool.begin_with("begin immediate").await?, _writer: Some(writer) }
+                Tx {
+                    inner: self.pool.begin_with("begin immediate").await?,
+                    _writer: Some(writer),
+                    backend: self.backend,
+                }
             }
-            Backend::Postgres => Tx { inner: self.pool.begin().await?, _writer: None },
+            Backend::Postgres => Tx { inner: self.pool.begin().await?, _writer: None, backend: self.backend },
         })
     }
 

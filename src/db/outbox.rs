@@ -9,7 +9,7 @@ pub struct NewOutbound<'a> {
     pub ticket_id: Option<i64>,
     pub message_id: Option<i64>,
     pub mailbox_id: i64,
-    pub kind: &'a str,
+    pub kind: crate::domain::TemplateKind,
     pub header_message_id: &'a str,
     pub sender: &'a str,
     pub raw: &'a [u8],
@@ -25,7 +25,7 @@ pub async fn enqueue(conn: &mut AnyConnection, m: &NewOutbound<'_>, recipients: 
     .bind(m.ticket_id)
     .bind(m.message_id)
     .bind(m.mailbox_id)
-    .bind(m.kind)
+    .bind(m.kind.as_str())
     .bind(m.header_message_id)
     .bind(m.sender)
     .bind(m.raw.to_vec())
@@ -47,23 +47,28 @@ pub async fn enqueue(conn: &mut AnyConnection, m: &NewOutbound<'_>, recipients: 
 }
 
 /// How many mails of `kind` went to `recipient` since `since` (rate limits).
-pub async fn sent_to_since(conn: &mut AnyConnection, kind: &str, recipient: &str, since: i64) -> Result<i64> {
+pub async fn sent_to_since(
+    conn: &mut AnyConnection,
+    kind: crate::domain::TemplateKind,
+    recipient: &str,
+    since: i64,
+) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "select count(*) from deliveries d join outbound_mails o on o.id = d.outbound_id \
          where d.recipient = $1 and o.kind = $2 and o.created_at >= $3",
     )
     .bind(recipient)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(since)
     .fetch_one(&mut *conn)
     .await?)
 }
 
 /// Whether a ticket already has a mail of `kind` (one acknowledgement per ticket).
-pub async fn ticket_has(conn: &mut AnyConnection, ticket_id: i64, kind: &str) -> Result<bool> {
+pub async fn ticket_has(conn: &mut AnyConnection, ticket_id: i64, kind: crate::domain::TemplateKind) -> Result<bool> {
     let n: i64 = sqlx::query_scalar("select count(*) from outbound_mails where ticket_id = $1 and kind = $2")
         .bind(ticket_id)
-        .bind(kind)
+        .bind(kind.as_str())
         .fetch_one(&mut *conn)
         .await?;
     Ok(n > 0)

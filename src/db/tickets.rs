@@ -2,7 +2,7 @@
 
 use super::ticket_filter::{TicketFilter, bind_all, search_terms, where_clause};
 use super::{Db, Result};
-use crate::domain::Status;
+use crate::domain::{Priority, Status};
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor};
 
 /// A ticket row with the names the API shows.
@@ -13,8 +13,10 @@ pub struct TicketRow {
     pub mailbox_id: i64,
     pub mailbox: String,
     pub subject: String,
-    pub status: String,
-    pub priority: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
+    #[sqlx(try_from = "String")]
+    pub priority: Priority,
     pub requester_id: i64,
     pub requester_email: String,
     pub requester_name: String,
@@ -107,6 +109,60 @@ pub async fn set_status<'e>(conn: impl Executor<'e, Database = Any>, id: i64, st
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Sets the priority.
+pub async fn set_priority<'e>(conn: impl Executor<'e, Database = Any>, id: i64, p: Priority, now: i64) -> Result<()> {
+    sqlx::query("update tickets set priority = $2, updated_at = $3 where id = $1")
+        .bind(id)
+        .bind(p.as_str())
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets (or clears) the assignee.
+pub async fn set_assignee<'e>(
+    conn: impl Executor<'e, Database = Any>,
+    id: i64,
+    assignee: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("update tickets set assignee_id = $2, updated_at = $3 where id = $1")
+        .bind(id)
+        .bind(assignee)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ids of tickets resolved and untouched since before `cutoff` (auto-close candidates).
+pub async fn resolved_before<'e>(conn: impl Executor<'e, Database = Any>, cutoff: i64) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar("select id from tickets where status = 'resolved' and updated_at < $1")
+        .bind(cutoff)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Closes a ticket that is still resolved and untouched since before `cutoff` (a customer's reply may have
+/// reopened it, or another instance closed it already); false when it was not.
+pub async fn close_if_quiet<'e>(
+    conn: impl Executor<'e, Database = Any>,
+    id: i64,
+    cutoff: i64,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "update tickets set status = 'closed', updated_at = $2 where id = $1 and status = 'resolved' and updated_at < $3",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(cutoff)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 impl Db {

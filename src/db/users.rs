@@ -27,6 +27,11 @@ impl UserRow {
     pub fn is_admin(&self) -> bool {
         self.role() == Role::Admin
     }
+
+    /// This user as the actor of a change.
+    pub fn actor(&self) -> crate::domain::Actor {
+        crate::domain::Actor::User(self.email.clone())
+    }
 }
 
 const SELECT: &str = "select id, email, name, role, password_hash, active, signature, notify_new_ticket, \
@@ -36,6 +41,23 @@ const SELECT: &str = "select id, email, name, role, password_hash, active, signa
 pub async fn active_by_email<'e>(conn: impl Executor<'e, Database = Any>, email: &str) -> Result<Option<UserRow>> {
     let sql = sqlx::AssertSqlSafe(format!("{SELECT} where email = $1 and active = 1"));
     Ok(sqlx::query_as(sql).bind(email).fetch_optional(conn).await?)
+}
+
+/// The active user with this id, if any.
+pub async fn active_by_id<'e>(conn: impl Executor<'e, Database = Any>, id: i64) -> Result<Option<UserRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("{SELECT} where id = $1 and active = 1"));
+    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
+}
+
+/// Active users who want a notice of every new ticket.
+pub async fn notified_of_new_tickets<'e>(conn: impl Executor<'e, Database = Any>) -> Result<Vec<UserRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("{SELECT} where active = 1 and notify_new_ticket = 1 order by id"));
+    Ok(sqlx::query_as(sql).fetch_all(conn).await?)
+}
+
+/// The addresses of every active staff user (their mail is handled apart, and gets no acknowledgement).
+pub async fn active_emails<'e>(conn: impl Executor<'e, Database = Any>) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("select email from users where active = 1").fetch_all(conn).await?)
 }
 
 impl Db {

@@ -1,14 +1,20 @@
 //! Domain types: parsed once at the edge, trusted everywhere after.
 
+mod address;
 pub mod catalog;
 mod email;
+mod event;
 pub mod file_name;
 mod name;
 mod status;
+mod template;
 
+pub use address::is_ours;
 pub use email::EmailAddress;
+pub use event::{Actor, Channel, EventKind, TicketEvent};
 pub use name::{DisplayName, NamedAddress};
 pub use status::{MessageKind, Priority, Role, Status};
+pub use template::TemplateKind;
 
 /// Seconds since the Unix epoch, the time unit stored in the database.
 pub fn now() -> i64 {

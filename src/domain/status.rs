@@ -1,11 +1,11 @@
 //! Ticket status, priority, message kind and user role, with their stored names.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 macro_rules! named_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "lowercase")]
         pub enum $name { $($variant),+ }
 
@@ -25,6 +25,13 @@ macro_rules! named_enum {
                     other => Err(format!(concat!("unknown ", stringify!($name), " {:?}; expected one of: "), other)
                         + &[$($text),+].join(", ")),
                 }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                Self::parse(&s)
             }
         }
 
@@ -52,6 +59,13 @@ named_enum!(
     /// What a staff user may do.
     Role { Admin => "admin", Agent => "agent" }
 );
+
+impl Default for MessageKind {
+    /// A message from the customer (what most messages are).
+    fn default() -> Self {
+        MessageKind::Customer
+    }
+}
 
 impl Status {
     /// Whether a customer's new mail reopens the ticket (instead of opening a follow-up).

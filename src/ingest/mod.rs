@@ -1,6 +1,5 @@
 //! Inbound mail: raw bytes through parse, classify, thread and store, in batches (used by IMAP and `deskmail ingest`).
 
-mod agent_mail;
 mod auth_results;
 mod checkpoint;
 pub mod classify;
@@ -13,8 +12,6 @@ pub mod quote;
 mod requeue;
 mod sanitize;
 mod store;
-mod store_bounce;
-mod store_message;
 pub mod threading;
 
 pub use checkpoint::{Checkpoint, Skipped};
@@ -22,7 +19,6 @@ pub use prepare::{Content, PrepareContext, Prepared, prepare};
 pub use requeue::Held;
 pub use sanitize::sanitize_html;
 pub use store::{Outcome, OutcomeKind, Source, StoreContext};
-pub use store_message::is_ours;
 
 use crate::db::{self, Db, DbError, MailboxRow};
 use crate::domain::EmailAddress;
@@ -45,6 +41,16 @@ pub enum IngestError {
     Internal(String),
 }
 
+impl From<crate::tickets::TicketError> for IngestError {
+    fn from(e: crate::tickets::TicketError) -> Self {
+        match e {
+            crate::tickets::TicketError::Db(e) => IngestError::Db(e),
+            crate::tickets::TicketError::Storage(e) => IngestError::Storage(e),
+            e => IngestError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl IngestError {
     /// Whether retrying later may succeed. Every ingest error is, since no input is ever refused.
     pub fn is_transient(&self) -> bool {
@@ -65,7 +71,7 @@ pub struct Pipeline {
     db: Db,
     blobs: BlobStore,
     context: Arc<RwLock<Arc<PrepareContext>>>,
-    composer: crate::outbound::Composer,
+    tickets: crate::tickets::Tickets,
 }
 
 impl Pipeline {
@@ -74,9 +80,9 @@ impl Pipeline {
         db: Db,
         blobs: BlobStore,
         context: PrepareContext,
-        composer: crate::outbound::Composer,
+        tickets: crate::tickets::Tickets,
     ) -> Result<Self, DbError> {
-        let p = Self { db, blobs, context: Arc::new(RwLock::new(Arc::new(context))), composer };
+        let p = Self { db, blobs, context: Arc::new(RwLock::new(Arc::new(context))), tickets };
         p.refresh().await?;
         Ok(p)
     }
@@ -104,20 +110,14 @@ impl Pipeline {
         mailbox: &'a MailboxRow,
         ctx: &'a PrepareContext,
     ) -> Result<StoreContext<'a>, DbError> {
-        let staff = sqlx::query_scalar::<_, String>("select email from users where active = 1")
-            .fetch_all(self.db.pool())
-            .await?;
+        let staff = db::users::active_emails(self.db.pool()).await?;
         Ok(StoreContext {
             mailbox,
-            signer: &ctx.signer,
             our_addresses: &ctx.our_addresses,
-            composer: &self.composer,
-            trusted_authserv_ids: &ctx.trusted_authserv_ids,
-            order_pattern: serde_json::from_str::<crate::platform::config::MailboxSettings>(&mailbox.settings_json)
-                .ok()
-                .and_then(|m| m.order_pattern),
+            tickets: &self.tickets,
+            order_pattern: mailbox.order_pattern(),
             staff: staff.into_iter().collect(),
-            can_send: crate::outbound::Composer::can_send(mailbox),
+            can_send: mailbox.can_send(),
         })
     }
 
@@ -221,7 +221,7 @@ impl Pipeline {
             save_checkpoint(&mut tx, mailbox.id, cp, now).await?;
         }
         tx.commit().await.map_err(DbError::from)?;
-        self.composer.wake();
+        self.tickets.composer.wake();
         Ok(outcomes)
     }
 
@@ -260,7 +260,17 @@ impl Pipeline {
         match self.store_batch(mailbox, &[(&failed, source)], cp).await {
             Ok(mut o) => Ok(o.remove(0)),
             Err(StoreError::Db(e)) => Err(e.into()),
+            Err(StoreError::Refused(e)) => Err(IngestError::Internal(format!("quarantining was refused: {e}"))),
             Err(StoreError::Panicked(p)) => Err(IngestError::Internal(format!("quarantining panicked: {p}"))),
+        }
+    }
+}
+
+impl From<crate::tickets::TicketError> for StoreError {
+    fn from(e: crate::tickets::TicketError) -> Self {
+        match e {
+            crate::tickets::TicketError::Db(e) => StoreError::Db(e),
+            e => StoreError::Refused(e),
         }
     }
 }
@@ -270,6 +280,9 @@ impl Pipeline {
 enum StoreError {
     #[error(transparent)]
     Db(#[from] DbError),
+    /// This input's data was refused (it is quarantined; the others are stored).
+    #[error(transparent)]
+    Refused(crate::tickets::TicketError),
     /// A bug in storing one input (it panicked); that input is quarantined, the others are stored.
     #[error("internal error (panic): {0}")]
     Panicked(String),

@@ -77,6 +77,8 @@ pub struct PreparedMail {
     /// Sha256 of each attachment, in `mail.attachments` order.
     pub attachment_sha256: Vec<String>,
     pub spam: bool,
+    /// A trusted `Authentication-Results` failure (DKIM/DMARC/SPF): staff mail with it never acts as the agent.
+    pub auth_failure: Option<String>,
 }
 
 impl Prepared {
@@ -139,6 +141,7 @@ fn finish(mail: ParsedMail, raw: &[u8], ctx: &PrepareContext, budget: Option<&Bu
         digest: content_digest(raw),
         attachment_sha256: mail.attachments.iter().map(|a| sha256_hex(&a.data)).collect(),
         spam: mail.classification.spam || is_blocked(&mail, &ctx.block_list),
+        auth_failure: super::auth_results::trusted_failure(&mail.authentication_results, &ctx.trusted_authserv_ids),
         mail,
     })
 }

@@ -4,7 +4,7 @@
 use super::prepare::{Content, Prepared, prepare, prepare_as};
 use super::store::{Outcome, OutcomeKind, store_content};
 use super::{IngestError, Pipeline};
-use crate::db::{self, DbError, MailboxRow};
+use crate::db::{self, MailboxRow};
 use crate::domain::NamedAddress;
 
 /// A held quarantine entry whose raw message is kept.
@@ -49,11 +49,16 @@ impl Pipeline {
         let (prepared, _) = self.write_blobs(vec![(prepared, None)]).await?.remove(0);
         self.sync_blobs().await?;
         let outcome = self.store_requeued(mailbox, held, &prepared).await?;
-        self.composer.wake();
+        self.tickets.composer.wake();
         Ok(outcome)
     }
 
-    async fn store_requeued(&self, mailbox: &MailboxRow, held: Held, item: &Prepared) -> Result<Outcome, DbError> {
+    async fn store_requeued(
+        &self,
+        mailbox: &MailboxRow,
+        held: Held,
+        item: &Prepared,
+    ) -> Result<Outcome, crate::tickets::TicketError> {
         let ctx = self.context();
         let cx = self.store_context(mailbox, &ctx).await?;
         let now = crate::domain::now();

@@ -1,11 +1,14 @@
-//! The transactional half of ingest: one prepared message into tickets, messages, attachments and events.
+//! The transactional half of ingest: one prepared input recorded (raw message, receipt, duplicates, quarantine),
+//! its threading decided from what the store knows, and the mail handed to `tickets` to file.
 
 use super::prepare::{Content, Prepared, PreparedMail};
-use super::threading::{Decision, Lookup, TicketRef, decide};
+use super::threading::{Lookup, decide};
 use crate::db::{self, DbError, mailboxes::MailboxRow, quarantine::NewQuarantine};
-use crate::domain::{EmailAddress, Status};
+use crate::domain::EmailAddress;
 use crate::platform::storage::BlobStore;
-use crate::platform::tokens::Signer;
+use crate::tickets::bounce::Bounce;
+use crate::tickets::inbound::{Filed, InboundContext, InboundFile, InboundMail, TicketRef};
+use crate::tickets::{TicketError, Tickets};
 use sqlx::AnyConnection;
 
 /// What became of one input.
@@ -17,6 +20,19 @@ pub enum OutcomeKind {
     Duplicate,
     Bounce,
     Quarantined,
+}
+
+impl OutcomeKind {
+    /// The name in `ingest --json`, receipts and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Created => "created",
+            OutcomeKind::Threaded => "threaded",
+            OutcomeKind::Duplicate => "duplicate",
+            OutcomeKind::Bounce => "bounce",
+            OutcomeKind::Quarantined => "quarantined",
+        }
+    }
 }
 
 /// The result of storing one input.
@@ -44,13 +60,10 @@ pub type Source = Option<(i64, i64)>;
 pub struct StoreContext<'a> {
     /// The mailbox the input arrived at.
     pub mailbox: &'a MailboxRow,
-    pub signer: &'a Signer,
     /// Every mailbox address of the installation.
     pub our_addresses: &'a [EmailAddress],
-    /// Queues acknowledgements and notifications in the same transaction.
-    pub composer: &'a crate::outbound::Composer,
-    /// `authserv-id`s whose `Authentication-Results` are believed (agent mail verification).
-    pub trusted_authserv_ids: &'a [String],
+    /// Files mail onto tickets (and queues what it causes) in the same transaction.
+    pub tickets: &'a Tickets,
     /// The mailbox's `order_pattern` (automatic order links); `None` uses the default.
     pub order_pattern: Option<String>,
     /// Active staff addresses (read once per batch: staff mail is handled apart, and gets no acknowledgement).
@@ -66,7 +79,7 @@ pub async fn store_one(
     item: &Prepared,
     source: Source,
     now: i64,
-) -> Result<Outcome, DbError> {
+) -> Result<Outcome, TicketError> {
     if let Some((validity, uid)) = source
         && db::raw::receipt_exists(conn, cx.mailbox.id, validity, uid).await?
     {
@@ -75,19 +88,17 @@ pub async fn store_one(
     }
     let path = BlobStore::relative_path(&item.sha256);
     let (raw_id, known) = db::raw::upsert(conn, &item.sha256, item.size(), &path, now).await?;
-    let outcome = match known {
-        true => match db::raw::prior_disposition(conn, raw_id).await? {
-            Some((ticket, why)) => Outcome::new(OutcomeKind::Duplicate, ticket, Some(why.into())),
-            None => store_content(conn, cx, item, raw_id, source, now).await?,
-        },
-        false => store_content(conn, cx, item, raw_id, source, now).await?,
+    let prior = if known { db::raw::prior_disposition(conn, raw_id).await? } else { None };
+    let outcome = match prior {
+        Some((ticket, why)) => Outcome::new(OutcomeKind::Duplicate, ticket, Some(why.into())),
+        None => store_content(conn, cx, item, raw_id, source, now).await?,
     };
-    let kind = serde_json::to_value(outcome.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    db::raw::insert_receipt(conn, raw_id, cx.mailbox.id, source, &kind, now).await?;
+    db::raw::insert_receipt(conn, raw_id, cx.mailbox.id, source, outcome.kind.as_str(), now).await?;
     Ok(Outcome { sha256: item.sha256.clone(), ..outcome })
 }
 
-/// Stores the content of an input whose raw message is recorded as `raw_id` (no receipt, no duplicate check by digest of the raw bytes).
+/// Stores the content of an input whose raw message is recorded as `raw_id` (no receipt, no duplicate check by
+/// digest of the raw bytes).
 pub(super) async fn store_content(
     conn: &mut AnyConnection,
     cx: &StoreContext<'_>,
@@ -95,7 +106,7 @@ pub(super) async fn store_content(
     raw_id: i64,
     source: Source,
     now: i64,
-) -> Result<Outcome, DbError> {
+) -> Result<Outcome, TicketError> {
     match &item.content {
         Content::Quarantine { reason, headers } => {
             let q = NewQuarantine {
@@ -110,56 +121,22 @@ pub(super) async fn store_content(
             db::quarantine::insert(conn, &q, now).await?;
             Ok(Outcome::new(OutcomeKind::Quarantined, None, Some(reason.clone())))
         }
-        Content::Mail(m) if m.mail.classification.bounce.is_some() => {
-            super::store_bounce::store_bounce(conn, cx, m, raw_id, now).await
-        }
-        Content::Mail(m) => {
-            if let Some(ticket_id) = db::messages::ticket_of_digest(conn, &m.digest).await? {
-                let number = ticket_number(conn, ticket_id).await?;
-                return Ok(Outcome::new(
-                    OutcomeKind::Duplicate,
-                    Some(number),
-                    Some("same mail already received (another mailbox?)".into()),
-                ));
+        Content::Mail(m) => match &m.mail.classification.bounce {
+            Some(report) => {
+                let bounce = Bounce {
+                    raw_id,
+                    original_message_id: report.original_message_id.as_deref(),
+                    status: report.status.as_deref(),
+                    diagnostic: report.diagnostic.as_deref(),
+                    recipients: &report.recipients,
+                };
+                let ticket = cx.tickets.record_bounce(conn, cx.mailbox, &bounce, now).await?;
+                let reason = ticket.is_none().then(|| "bounce names no message of ours; kept in the bounce log".into());
+                Ok(Outcome::new(OutcomeKind::Bounce, ticket.map(|t| t.number), reason))
             }
-            store_mail(conn, cx, m, raw_id, now).await
-        }
+            None => store_mail(conn, cx, m, raw_id, now).await,
+        },
     }
-}
-
-async fn ticket_number(conn: &mut AnyConnection, ticket_id: i64) -> Result<i64, DbError> {
-    Ok(db::tickets::by_id(&mut *conn, ticket_id).await?.ok_or(DbError::NotFound)?.number)
-}
-
-async fn lookup(conn: &mut AnyConnection, cx: &StoreContext<'_>, m: &PreparedMail) -> Result<Lookup, DbError> {
-    let mut out = Lookup::default();
-    for number in &m.facts.signed_tickets {
-        if let Some(t) = db::tickets::by_number(&mut *conn, *number).await? {
-            out.by_signed_id = Some(to_ref(&t));
-            break;
-        }
-    }
-    if let Some(token) = m.facts.token {
-        out.by_token = db::tickets::by_number(&mut *conn, token.ticket).await?.as_ref().map(to_ref);
-    }
-    if out.by_signed_id.is_none()
-        && out.by_token.is_none()
-        && let Some(tid) = db::messages::ticket_of_message_id(conn, &m.facts.referenced_ids).await?
-    {
-        out.by_reference = db::tickets::by_id(&mut *conn, tid).await?.as_ref().map(to_ref);
-    }
-    if let Some(number) = m.facts.subject_tag
-        && let Some(t) = db::tickets::by_number(&mut *conn, number).await?
-    {
-        let sender = m.mail.from.as_ref().map(|p| p.email.as_str()).unwrap_or_default();
-        let participant = db::customers::is_participant(&mut *conn, t.id, sender).await? || cx.staff.contains(sender);
-        out.by_subject_tag = Some((to_ref(&t), participant));
-    }
-    Ok(out)
-}
-
-fn to_ref(t: &db::TicketRow) -> TicketRef {
-    TicketRef { id: t.id, number: t.number, status: Status::parse(&t.status).unwrap_or(Status::Open) }
 }
 
 async fn store_mail(
@@ -168,91 +145,92 @@ async fn store_mail(
     m: &PreparedMail,
     raw_id: i64,
     now: i64,
-) -> Result<Outcome, DbError> {
-    let automatic = m.mail.classification.is_automatic();
-    let decision = decide(&lookup(conn, cx, m).await?, automatic);
-    let from = m.mail.from.as_ref().expect("prepare quarantines mail without sender");
-    let staff = cx.staff.contains(from.email.as_str());
-    let to_agent_address = m.facts.token.is_some_and(|t| t.agent.is_some());
-    if (staff || to_agent_address) && !automatic {
-        let target = agent_mail_target(conn, m, decision).await?;
-        if let Some(outcome) = super::agent_mail::store(conn, cx, m, target, raw_id, now).await? {
-            return Ok(outcome);
-        }
+) -> Result<Outcome, TicketError> {
+    if let Some(ticket_id) = db::messages::ticket_of_digest(conn, &m.digest).await? {
+        let number = db::tickets::by_id(&mut *conn, ticket_id).await?.ok_or(DbError::NotFound)?.number;
+        let why = "same mail already received (another mailbox?)".to_string();
+        return Ok(Outcome::new(OutcomeKind::Duplicate, Some(number), Some(why)));
     }
-    let customer_id = db::customers::upsert(conn, from.email.as_str(), &from.name, now).await?;
-    let (ticket_id, number, kind) = match decision {
-        Decision::Thread { ticket, reopen, rule } => {
-            let status = reopen.then_some(Status::Open);
-            db::tickets::touch(&mut *conn, ticket.id, status, now).await?;
-            if reopen {
-                db::messages::insert_event(
-                    &mut *conn,
-                    ticket.id,
-                    from.email.as_str(),
-                    "status",
-                    "reopened by customer mail",
-                    now,
-                )
-                .await?;
-            }
-            tracing::debug!(ticket = ticket.number, ?rule, "threaded");
-            (ticket.id, ticket.number, OutcomeKind::Threaded)
-        }
-        Decision::FollowUp { parent, .. } => {
-            let (id, number) = super::store_message::new_ticket(conn, cx, m, customer_id, Some(parent.id), now).await?;
-            let detail = format!("follow-up ticket #{number} opened by a reply to this closed ticket");
-            db::messages::insert_event(&mut *conn, parent.id, "system", "follow_up", &detail, now).await?;
-            db::messages::insert_event(
-                &mut *conn,
-                id,
-                "system",
-                "follow_up_of",
-                &format!("follows up closed ticket #{}", parent.number),
-                now,
-            )
-            .await?;
-            (id, number, OutcomeKind::Created)
-        }
-        Decision::New => {
-            let (id, number) = super::store_message::new_ticket(conn, cx, m, customer_id, None, now).await?;
-            (id, number, OutcomeKind::Created)
-        }
+    let decision = decide(&lookup(conn, cx, m).await?, m.mail.classification.is_automatic());
+    tracing::debug!(?decision, "threading");
+    let inbound = inbound_mail(m, raw_id).ok_or_else(|| TicketError::Invalid("a mail without sender".into()))?;
+    let tcx = InboundContext {
+        mailbox: cx.mailbox,
+        our_addresses: cx.our_addresses,
+        staff: &cx.staff,
+        can_send: cx.can_send,
+        order_pattern: cx.order_pattern.as_deref(),
     };
-    super::store_message::add_cc_participants(conn, cx, m, ticket_id, customer_id, now).await?;
-    super::store_message::insert_message(conn, cx, m, ticket_id, customer_id, raw_id, now).await?;
-    if !automatic {
-        let text = format!("{}\n{}", m.mail.subject, m.visible_text);
-        crate::tickets::links::auto_link(conn, ticket_id, &text, cx.order_pattern.as_deref(), now).await?;
-    }
-    let c = &m.mail.classification;
-    match kind {
-        OutcomeKind::Created => {
-            // Staff writing to support get no acknowledgement.
-            let suppress_ack = automatic || c.mailing_list || m.spam || staff;
-            if cx.can_send {
-                cx.composer.ticket_created(conn, ticket_id, suppress_ack, now).await?;
-            }
-        }
-        _ if !automatic => cx.composer.customer_replied(conn, ticket_id, now).await?,
-        _ => {}
-    }
-    Ok(Outcome::new(kind, Some(number), None))
+    Ok(match cx.tickets.file_inbound(conn, &tcx, &inbound, decision.placement(), now).await? {
+        Filed::Created(n) => Outcome::new(OutcomeKind::Created, Some(n), None),
+        Filed::Threaded(n) => Outcome::new(OutcomeKind::Threaded, Some(n), None),
+    })
 }
 
-/// The ticket a staff mail belongs to: the one its agent reply address names, else the threading rules' choice.
-async fn agent_mail_target(
-    conn: &mut AnyConnection,
-    m: &PreparedMail,
-    decision: Decision,
-) -> Result<Option<db::TicketRow>, DbError> {
-    if let Some(t) = m.facts.token.filter(|t| t.agent.is_some()) {
-        return db::tickets::by_number(&mut *conn, t.ticket).await;
-    }
-    match decision {
-        Decision::Thread { ticket, .. } | Decision::FollowUp { parent: ticket, .. } => {
-            db::tickets::by_id(&mut *conn, ticket.id).await
+/// The mail as the ticket layer takes it (`None` without a sender, which prepare quarantines).
+fn inbound_mail(m: &PreparedMail, raw_id: i64) -> Option<InboundMail<'_>> {
+    let mail = &m.mail;
+    let c = &mail.classification;
+    let files = mail
+        .attachments
+        .iter()
+        .zip(&m.attachment_sha256)
+        .map(|(a, sha)| InboundFile {
+            filename: &a.filename,
+            content_type: &a.content_type,
+            content_id: a.content_id.as_deref(),
+            inline: a.inline,
+            sha256: sha,
+            data: &a.data,
+        })
+        .collect();
+    Some(InboundMail {
+        raw_id,
+        from: mail.from.as_ref()?,
+        to: &mail.to,
+        cc: &mail.cc,
+        reply_to: mail.reply_to.first().map(|p| &p.email),
+        subject: &mail.subject,
+        message_id: mail.message_id.as_deref(),
+        in_reply_to: mail.in_reply_to.first().map(String::as_str),
+        references: &mail.references,
+        visible_text: &m.visible_text,
+        body_text: &mail.body_text,
+        body_html: m.body_html.as_deref(),
+        date: mail.date,
+        digest: &m.digest,
+        auto_reply: c.is_automatic(),
+        mailing_list: c.mailing_list,
+        spam: m.spam,
+        files,
+        agent_token: m.facts.token.and_then(|t| t.agent.map(|a| (t.ticket, a))),
+        auth_failure: m.auth_failure.clone(),
+    })
+}
+
+async fn lookup(conn: &mut AnyConnection, cx: &StoreContext<'_>, m: &PreparedMail) -> Result<Lookup, DbError> {
+    let mut out = Lookup::default();
+    for number in &m.facts.signed_tickets {
+        if let Some(t) = db::tickets::by_number(&mut *conn, *number).await? {
+            out.by_signed_id = Some(TicketRef::from(&t));
+            break;
         }
-        Decision::New => Ok(None),
     }
+    if let Some(token) = m.facts.token {
+        out.by_token = db::tickets::by_number(&mut *conn, token.ticket).await?.as_ref().map(TicketRef::from);
+    }
+    if out.by_signed_id.is_none()
+        && out.by_token.is_none()
+        && let Some(tid) = db::messages::ticket_of_message_id(conn, &m.facts.referenced_ids).await?
+    {
+        out.by_reference = db::tickets::by_id(&mut *conn, tid).await?.as_ref().map(TicketRef::from);
+    }
+    if let Some(number) = m.facts.subject_tag
+        && let Some(t) = db::tickets::by_number(&mut *conn, number).await?
+    {
+        let sender = m.mail.from.as_ref().map(|p| p.email.as_str()).unwrap_or_default();
+        let participant = db::customers::is_participant(&mut *conn, t.id, sender).await? || cx.staff.contains(sender);
+        out.by_subject_tag = Some((TicketRef::from(&t), participant));
+    }
+    Ok(out)
 }

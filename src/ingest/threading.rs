@@ -3,6 +3,7 @@
 use super::parse::ParsedMail;
 use crate::domain::{EmailAddress, Status};
 use crate::platform::tokens::{ReplyToken, Signer};
+use crate::tickets::inbound::Placement;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -19,13 +20,7 @@ pub struct ThreadFacts {
     pub subject_tag: Option<i64>,
 }
 
-/// A ticket as far as threading cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TicketRef {
-    pub id: i64,
-    pub number: i64,
-    pub status: Status,
-}
+pub use crate::tickets::inbound::TicketRef;
 
 /// The store's answers to the facts, each `None` when nothing matched.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -55,6 +50,17 @@ pub enum Decision {
     FollowUp { parent: TicketRef, rule: Rule },
     /// No rule matched.
     New,
+}
+
+impl Decision {
+    /// Where the ticket layer files the mail.
+    pub fn placement(self) -> Placement {
+        match self {
+            Decision::Thread { ticket, reopen, .. } => Placement::Thread { ticket, reopen },
+            Decision::FollowUp { parent, .. } => Placement::FollowUp { parent },
+            Decision::New => Placement::New,
+        }
+    }
 }
 
 static SUBJECT_TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[#(\d{1,12})\]").expect("valid regex"));

@@ -99,7 +99,10 @@ impl SmtpClient {
         let _permit = self.permits.acquire().await.map_err(|_| SendError::Transient("client closed".into()))?;
         if let Some(mut conn) = self.pooled() {
             match conn.send(&envelope, raw).await {
-                Ok(_) => return Ok(self.put_back(conn)),
+                Ok(_) => {
+                    self.put_back(conn);
+                    return Ok(());
+                }
                 // The server closed the idle session before MAIL FROM went through: nothing was sent.
                 Err(e) if !e.is_response() && !e.is_timeout() => conn.abort().await,
                 Err(e) => return Err(self.fail(conn, e).await),
@@ -107,7 +110,10 @@ impl SmtpClient {
         }
         let mut conn = self.connect().await?;
         match conn.send(&envelope, raw).await {
-            Ok(_) => Ok(self.put_back(conn)),
+            Ok(_) => {
+                self.put_back(conn);
+                Ok(())
+            }
             Err(e) => Err(self.fail(conn, e).await),
         }
     }
@@ -159,11 +165,11 @@ impl SmtpClient {
                 conn
             }
         };
-        if let Some(credentials) = &t.credentials {
-            if let Err(e) = conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials).await {
-                conn.abort().await;
-                return Err(classify(e));
-            }
+        if let Some(credentials) = &t.credentials
+            && let Err(e) = conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials).await
+        {
+            conn.abort().await;
+            return Err(classify(e));
         }
         Ok(conn)
     }

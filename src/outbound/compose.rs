@@ -1,24 +1,23 @@
-//! The composer: which mails an event causes, rendered and queued in the caller's transaction.
+//! The composer: a [`MailIntent`] rendered from its templates, built and queued in the caller's transaction.
 
-use super::context::{self, ContextParts, LastCustomerMail};
+use super::context::{self, ContextParts};
+use super::intent::{FromName, MailIntent, Queued};
 use super::message::{MailSpec, build};
 use super::templates::Templates;
-use crate::platform::config::MailboxSettings;
-use crate::db::{self, DbError, MailboxRow, TicketRow, UserRow, outbox::NewOutbound};
-use crate::domain::{EmailAddress, NamedAddress};
+use crate::db::{self, DbError, MailboxRow, outbox::NewOutbound};
+use crate::domain::{EmailAddress, NamedAddress, is_ours};
 use crate::platform::tokens::Signer;
 use serde_json::Value;
 use sqlx::AnyConnection;
 use std::sync::Arc;
 
-/// Renders and queues outgoing mail; shared by ingest, the API and the dashboard.
+/// Renders and queues outgoing mail; shared by tickets (ticket mail) and the account pages (plain mail).
 #[derive(Clone)]
 pub struct Composer {
     /// The compiled e-mail templates; replaced whole by [`Composer::reload`] when an override is saved.
     pub templates: LiveTemplates,
     pub signer: Signer,
     pub public_url: String,
-    pub ack_limit_per_hour: u32,
     /// Woken after a commit that queued mail, so the sender does not wait for its next poll.
     pub wake: Arc<tokio::sync::Notify>,
 }
@@ -27,25 +26,6 @@ impl std::fmt::Debug for Composer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Composer").field("public_url", &self.public_url).finish_non_exhaustive()
     }
-}
-
-/// One mail to queue.
-pub struct Draft<'a> {
-    pub kind: &'static str,
-    pub ticket: &'a TicketRow,
-    pub mailbox: &'a MailboxRow,
-    pub to: Vec<(String, String)>,
-    pub cc: Vec<(String, String)>,
-    pub reply_to: Option<String>,
-    pub agent: Option<&'a UserRow>,
-    pub from_name: String,
-    pub message: Value,
-    pub auto_submitted: Option<&'static str>,
-    pub threading: Option<&'a LastCustomerMail>,
-    pub message_row: Option<i64>,
-    pub attachments: Vec<(String, String, Vec<u8>)>,
-    /// The Message-ID to use (a reply stores it on its ticket message first).
-    pub message_id: Option<String>,
 }
 
 /// The templates in use, replaceable at run time: a saved override applies to the next mail.
@@ -101,78 +81,94 @@ impl Composer {
         self.signer.message_id(ticket, tag, domain)
     }
 
-    /// The mailbox's display name ("Example Support", or its address).
-    pub fn team_name(mailbox: &MailboxRow) -> String {
-        if mailbox.display_name.trim().is_empty() { mailbox.address.clone() } else { mailbox.display_name.clone() }
+    /// The signed plus-address customers reply to, when the mailbox enables plus-addressing.
+    pub fn customer_reply_to(&self, mailbox: &MailboxRow, ticket: i64) -> Option<String> {
+        let address = EmailAddress::parse(&mailbox.address).ok()?;
+        (mailbox.plus_addressing == 1).then(|| self.signer.reply_address(&address, ticket))
     }
 
-    /// Whether mail can leave through this mailbox (it has SMTP settings and is enabled).
-    pub fn can_send(mailbox: &MailboxRow) -> bool {
-        mailbox.enabled == 1
-            && serde_json::from_str::<MailboxSettings>(&mailbox.settings_json).is_ok_and(|s| s.smtp.is_some())
+    /// The plus-address only `agent` may answer (agent mail, design §5), when the mailbox enables plus-addressing.
+    pub fn agent_reply_to(&self, mailbox: &MailboxRow, ticket: i64, agent: i64) -> Option<String> {
+        let address = EmailAddress::parse(&mailbox.address).ok()?;
+        (mailbox.plus_addressing == 1).then(|| self.signer.agent_reply_address(&address, ticket, agent))
     }
 
-    /// Renders, builds and queues a draft; returns the outbound id, or `None` when it was not sendable
-    /// (no recipient left, or a template/build error, which is logged and recorded on the ticket).
-    pub async fn enqueue(&self, conn: &mut AnyConnection, d: Draft<'_>, now: i64) -> Result<Option<i64>, DbError> {
-        self.enqueue_with(conn, d, serde_json::Map::new(), now).await
-    }
-
-    /// Like [`Composer::enqueue`], with extra top-level template variables (e.g. `command`).
-    pub async fn enqueue_with(
-        &self,
-        conn: &mut AnyConnection,
-        d: Draft<'_>,
-        extra: serde_json::Map<String, Value>,
-        now: i64,
-    ) -> Result<Option<i64>, DbError> {
+    /// Renders, builds and queues an intent. A template or build error queues nothing and says why (the caller
+    /// records it on the ticket); only database errors are errors.
+    pub async fn queue(&self, conn: &mut AnyConnection, intent: MailIntent, now: i64) -> Result<Queued, DbError> {
         let ours: Vec<EmailAddress> =
             db::mailboxes::addresses(&mut *conn).await?.iter().filter_map(|a| EmailAddress::parse(a).ok()).collect();
-        let keep = |list: Vec<(String, String)>| -> Vec<NamedAddress> {
-            list.into_iter()
-                .filter_map(|(name, addr)| NamedAddress::parse(&addr, &name).ok())
-                .filter(|a| !crate::ingest::is_ours(&a.email, &ours))
+        let keep = |list: &[(String, String)]| -> Vec<NamedAddress> {
+            list.iter()
+                .filter_map(|(name, addr)| NamedAddress::parse(addr, name).ok())
+                .filter(|a| !is_ours(&a.email, &ours))
                 .collect()
         };
-        let (to, cc) = (keep(d.to), keep(d.cc));
+        let (to, cc) = (keep(&intent.to), keep(&intent.cc));
         let mut recipients: Vec<String> = Vec::new();
         for a in to.iter().chain(&cc) {
             if !recipients.iter().any(|r| r == a.email.as_str()) {
                 recipients.push(a.email.to_string());
             }
         }
-        if recipients.is_empty() {
-            return Ok(None);
-        }
-        let from = match NamedAddress::parse(&d.mailbox.address, &d.from_name) {
-            Ok(from) => from,
-            Err(e) => return self.not_sent(conn, d.ticket, d.kind, &e, now).await,
+        let Some(first) = to.first().or(cc.first()).cloned() else { return Ok(Queued::NoRecipient) };
+        let from_name = match &intent.from {
+            FromName::Team => intent.mailbox.team_name(),
+            FromName::Agent(name) => format!("{name} ({})", intent.mailbox.team_name()),
         };
-        let first = to.first().or(cc.first()).expect("a recipient is left");
+        let from = match NamedAddress::parse(&intent.mailbox.address, &from_name) {
+            Ok(from) => from,
+            Err(e) => return Ok(Queued::NotSent(e)),
+        };
+        let links = context::links_json(&crate::db::catalog::links(&mut *conn, intent.ticket.id).await?);
+        let raw_and_id = self.render_and_build(&intent, from, to, cc, &first, links);
+        let (raw, message_id) = match raw_and_id {
+            Ok(r) => r,
+            Err(e) => return Ok(Queued::NotSent(e)),
+        };
+        let new = NewOutbound {
+            ticket_id: Some(intent.ticket.id),
+            message_id: intent.message_row,
+            mailbox_id: intent.mailbox.id,
+            kind: intent.template,
+            header_message_id: &message_id,
+            sender: &intent.mailbox.address,
+            raw: &raw,
+            automatic: intent.automatic.is_some(),
+        };
+        Ok(Queued::Mail(db::outbox::enqueue(conn, &new, &recipients, now).await?))
+    }
+
+    /// The mail's bytes and Message-ID, or why it cannot be made.
+    fn render_and_build(
+        &self,
+        intent: &MailIntent,
+        from: NamedAddress,
+        to: Vec<NamedAddress>,
+        cc: Vec<NamedAddress>,
+        first: &NamedAddress,
+        links: Value,
+    ) -> Result<(Vec<u8>, String), String> {
         let (recipient_name, recipient_addr) = (first.name.to_string(), first.email.to_string());
         let parts = ContextParts {
-            ticket: d.ticket,
-            mailbox: d.mailbox,
+            ticket: &intent.ticket,
+            mailbox: &intent.mailbox,
             public_url: &self.public_url,
-            agent: d.agent,
+            agent: intent.agent.as_ref(),
             recipient: (&recipient_name, &recipient_addr),
-            message: d.message,
-            links: context::links_json(&crate::db::catalog::links(&mut *conn, d.ticket.id).await?),
+            message: intent.message.json(),
+            links,
+            command: intent.command.as_ref(),
         };
-        let mut ctx = context::build(&parts);
-        if let Some(obj) = ctx.as_object_mut() {
-            obj.extend(extra);
-        }
-        let rendered = match self.templates.render(d.kind, &ctx) {
-            Ok(r) => r,
-            Err(e) => return self.not_sent(conn, d.ticket, d.kind, &e.to_string(), now).await,
-        };
-        let message_id = d.message_id.unwrap_or_else(|| self.new_message_id(d.ticket.number, d.mailbox));
-        let (in_reply_to, references) = match d.threading.and_then(|t| t.message_id.clone().map(|id| (id, t))) {
-            Some((id, t)) => {
-                let mut refs: Vec<String> = t.refs.split_whitespace().map(str::to_string).collect();
-                refs.push(id.clone());
-                (Some(id), refs)
+        let ctx = context::build(&parts);
+        let rendered = self.templates.render(intent.template.as_str(), &ctx).map_err(|e| e.to_string())?;
+        let message_id =
+            intent.message_id.clone().unwrap_or_else(|| self.new_message_id(intent.ticket.number, &intent.mailbox));
+        let (in_reply_to, references) = match &intent.threading {
+            Some(t) => {
+                let mut refs: Vec<String> = t.references.split_whitespace().map(str::to_string).collect();
+                refs.push(t.message_id.clone());
+                (Some(t.message_id.clone()), refs)
             }
             None => (None, Vec::new()),
         };
@@ -180,70 +176,27 @@ impl Composer {
             from,
             to,
             cc,
-            reply_to: d.reply_to.and_then(|a| EmailAddress::parse(&a).ok()),
+            reply_to: intent.reply_to.as_deref().and_then(|a| EmailAddress::parse(a).ok()),
             subject: rendered.subject,
             text: rendered.text,
             html: rendered.html,
             message_id: message_id.clone(),
             in_reply_to,
             references,
-            auto_submitted: d.auto_submitted,
-            loop_marker: d.mailbox.address.clone(),
-            attachments: d.attachments,
+            auto_submitted: intent.automatic.map(|a| a.as_str()),
+            loop_marker: intent.mailbox.address.clone(),
+            attachments: intent
+                .attachments
+                .iter()
+                .map(|f| (f.filename.clone(), f.content_type.clone(), f.data.clone()))
+                .collect(),
         };
-        let raw = match build(&spec) {
-            Ok(raw) => raw,
-            Err(e) => return self.not_sent(conn, d.ticket, d.kind, &e.to_string(), now).await,
-        };
-        let new = NewOutbound {
-            ticket_id: Some(d.ticket.id),
-            message_id: d.message_row,
-            mailbox_id: d.mailbox.id,
-            kind: d.kind,
-            header_message_id: &message_id,
-            sender: &d.mailbox.address,
-            raw: &raw,
-            automatic: d.auto_submitted.is_some(),
-        };
-        Ok(Some(db::outbox::enqueue(conn, &new, &recipients, now).await?))
-    }
-
-    async fn not_sent(
-        &self,
-        conn: &mut AnyConnection,
-        ticket: &TicketRow,
-        kind: &str,
-        error: &str,
-        now: i64,
-    ) -> Result<Option<i64>, DbError> {
-        tracing::error!(ticket = ticket.number, kind, error, "mail not sent");
-        db::messages::insert_event(&mut *conn, ticket.id, "system", "mail_not_sent", &format!("{kind}: {error}"), now)
-            .await?;
-        Ok(None)
+        let raw = build(&spec).map_err(|e| e.to_string())?;
+        Ok((raw, message_id))
     }
 
     /// Wakes the sender after a commit.
     pub fn wake(&self) {
         self.wake.notify_one();
     }
-}
-
-/// The newest customer mail of a ticket.
-pub async fn last_customer_mail(conn: &mut AnyConnection, ticket_id: i64) -> Result<Option<LastCustomerMail>, DbError> {
-    Ok(sqlx::query_as(
-        "select message_id, refs, visible_text, from_addr, from_name, reply_to, created_at from messages \
-         where ticket_id = $1 and kind = 'customer' order by id desc limit 1",
-    )
-    .bind(ticket_id)
-    .fetch_optional(&mut *conn)
-    .await?)
-}
-
-/// The mailbox row of a ticket.
-pub async fn mailbox_of(conn: &mut AnyConnection, ticket: &TicketRow) -> Result<MailboxRow, DbError> {
-    sqlx::query_as("select id, name, address, display_name, plus_addressing, source, enabled, settings_json from mailboxes where id = $1")
-        .bind(ticket.mailbox_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(DbError::NotFound)
 }

@@ -3,18 +3,6 @@
 use crate::db::{MailboxRow, TicketRow, UserRow};
 use serde_json::{Value, json};
 
-/// The latest customer mail of a ticket, for excerpts and threading headers.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
-pub struct LastCustomerMail {
-    pub message_id: Option<String>,
-    pub refs: String,
-    pub visible_text: String,
-    pub from_addr: String,
-    pub from_name: String,
-    pub reply_to: String,
-    pub created_at: i64,
-}
-
 /// Who a template speaks to and about.
 pub struct ContextParts<'a> {
     pub ticket: &'a TicketRow,
@@ -24,6 +12,8 @@ pub struct ContextParts<'a> {
     pub recipient: (&'a str, &'a str),
     pub message: Value,
     pub links: Value,
+    /// `agent_command_result`: what the agent's mail did.
+    pub command: Option<&'a super::intent::CommandReport>,
 }
 
 /// The `ticket` variable.
@@ -38,11 +28,6 @@ pub fn ticket_json(t: &TicketRow, public_url: &str) -> Value {
     })
 }
 
-/// The `message` variable of a stored or new text.
-pub fn message_json(body: &str, from_name: &str, from_email: &str, created_at: i64) -> Value {
-    json!({ "body": body, "from_name": from_name, "from_email": from_email, "created_at": crate::domain::rfc3339(created_at) })
-}
-
 /// The whole context of one mail.
 pub fn build(p: &ContextParts<'_>) -> Value {
     let mut ctx = json!({
@@ -55,6 +40,9 @@ pub fn build(p: &ContextParts<'_>) -> Value {
     });
     if let Some(a) = p.agent {
         ctx["agent"] = json!({ "name": a.name, "email": a.email, "signature": a.signature });
+    }
+    if let Some(c) = p.command {
+        ctx["command"] = json!({ "results": c.results, "errors": c.errors, "note": c.note });
     }
     ctx
 }

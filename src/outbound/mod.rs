@@ -1,11 +1,11 @@
-//! Outbound mail: templates, composing (who gets what), the durable outbox and the SMTP sender.
+//! Outbound mail: templates, rendering a mail intent (decided by `tickets`) into the durable outbox, and the
+//! SMTP sender. Decides nothing about tickets.
 
-mod agent_notice;
 pub mod compose;
 pub mod context;
+pub mod intent;
 mod lanes;
 pub mod message;
-mod notify;
 pub mod plain;
 pub mod sender;
 mod subject;
@@ -13,5 +13,6 @@ pub mod template_watch;
 pub mod templates;
 
 pub use compose::Composer;
+pub use intent::{AutoSubmitted, CommandReport, FromName, MailFile, MailIntent, MessageText, Queued, Threading};
 pub use sender::Sender;
 pub use subject::clean_subject;

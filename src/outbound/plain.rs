@@ -9,8 +9,8 @@ use sqlx::AnyConnection;
 
 /// One mail to one staff user, about no ticket.
 pub struct PlainDraft<'a> {
-    /// A template kind (`user_invite`, `password_reset`).
-    pub kind: &'static str,
+    /// An account-mail kind (`user_invite`, `password_reset`).
+    pub kind: crate::domain::TemplateKind,
     pub mailbox: &'a MailboxRow,
     /// `(name, address)` of the recipient.
     pub to: (String, String),
@@ -29,19 +29,19 @@ impl Composer {
     ) -> Result<Option<i64>, DbError> {
         let mut ctx = d.context;
         ctx["mailbox"] = json!({
-            "name": d.mailbox.name, "address": d.mailbox.address, "display_name": Self::team_name(d.mailbox),
+            "name": d.mailbox.name, "address": d.mailbox.address, "display_name": d.mailbox.team_name(),
         });
-        let rendered = match self.templates.render(d.kind, &ctx) {
+        let rendered = match self.templates.render(d.kind.as_str(), &ctx) {
             Ok(r) => r,
             Err(e) => {
-                tracing::error!(kind = d.kind, error = %e, "mail not sent");
+                tracing::error!(kind = %d.kind, error = %e, "mail not sent");
                 return Ok(None);
             }
         };
         let domain = d.mailbox.address.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost");
         // Not a signed ticket Message-ID: an answer to this mail is a new ticket, not a thread.
         let message_id = format!("dm-{}@{domain}", uuid::Uuid::new_v4().simple());
-        let addresses = NamedAddress::parse(&d.mailbox.address, &Self::team_name(d.mailbox))
+        let addresses = NamedAddress::parse(&d.mailbox.address, &d.mailbox.team_name())
             .and_then(|from| Ok((from, NamedAddress::parse(&d.to.1, &d.to.0)?)));
         let raw = match addresses.map_err(BuildError::from).and_then(|(from, to)| {
             build(&MailSpec {
@@ -57,7 +57,7 @@ impl Composer {
         }) {
             Ok(raw) => raw,
             Err(e) => {
-                tracing::error!(kind = d.kind, error = %e, "mail not sent");
+                tracing::error!(kind = %d.kind, error = %e, "mail not sent");
                 return Ok(None);
             }
         };
@@ -77,5 +77,5 @@ impl Composer {
 
 /// The first enabled mailbox (oldest) that can send mail, if any.
 pub fn first_sending(mailboxes: Vec<MailboxRow>) -> Option<MailboxRow> {
-    mailboxes.into_iter().filter(Composer::can_send).min_by_key(|m| m.id)
+    mailboxes.into_iter().filter(MailboxRow::can_send).min_by_key(|m| m.id)
 }

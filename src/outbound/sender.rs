@@ -1,10 +1,10 @@
 //! The sender worker: claim a mailbox's due deliveries with a lease, send outside any transaction, record each
 //! result. Each mailbox sends in its own lane (see `lanes`), so a stalled server holds up only its own mail.
 
-use crate::platform::config::{ImapSettings, OutboundSettings, SmtpSettings};
 use crate::db::outbox::{Attempt, Claimed};
 use crate::db::{Db, DbError};
 use crate::net::smtp::{SendError, SmtpClient};
+use crate::platform::config::{ImapSettings, OutboundSettings, SmtpSettings};
 use crate::platform::secretbox::{SecretBox, load_mailbox_settings};
 use futures::StreamExt;
 use std::collections::HashMap;

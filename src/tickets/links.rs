@@ -1,8 +1,9 @@
 //! Linking tickets to orders, order lines and products (by hand or automatically), with history.
 
-use super::{TicketError, Tickets};
+use super::{TicketError, Tickets, record};
+use crate::db::DbError;
 use crate::db::catalog::{self, LinkRow};
-use crate::db::{self, DbError};
+use crate::domain::{Actor, TicketEvent};
 use regex::Regex;
 use sqlx::AnyConnection;
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ pub const KINDS: &[&str] = &["order", "order_line", "product"];
 
 impl Tickets {
     /// Links a ticket to `kind` `ref` as `by`; returns the link (also when it already existed).
-    pub async fn link(&self, number: i64, kind: &str, r: &str, by: &str) -> Result<LinkRow, TicketError> {
+    pub async fn link(&self, number: i64, kind: &str, r: &str, by: &Actor) -> Result<LinkRow, TicketError> {
         if !KINDS.contains(&kind) {
             return Err(TicketError::Invalid(format!("kind: {kind:?} is not one of order, order_line, product")));
         }
@@ -22,28 +23,29 @@ impl Tickets {
         let target = catalog::target_id(&mut tx, kind, r.trim()).await?.ok_or_else(|| {
             TicketError::Invalid(format!("ref: no {} {:?} in the catalog", kind.replace('_', " "), r.trim()))
         })?;
-        let (id, new) = catalog::add_link(&mut tx, ticket.id, kind, target, by, crate::domain::now()).await?;
+        let now = crate::domain::now();
+        let (id, new) = catalog::add_link(&mut tx, ticket.id, kind, target, &by.name(), now).await?;
         if new {
-            let detail = format!("{} {} linked", kind.replace('_', " "), r.trim());
-            db::messages::insert_event(&mut *tx, ticket.id, by, "link_added", &detail, crate::domain::now()).await?;
+            let e = TicketEvent::LinkAdded { link: kind.into(), reference: r.trim().into(), automatic: false };
+            record(&mut tx, ticket.id, by, &e, now).await?;
         }
         let link =
             catalog::links(&mut tx, ticket.id).await?.into_iter().find(|l| l.id == id).ok_or(TicketError::NotFound)?;
-        tx.commit().await.map_err(DbError::from)?;
+        tx.commit().await?;
         Ok(link)
     }
 
     /// Removes a link of a ticket.
-    pub async fn unlink(&self, number: i64, link_id: i64, by: &str) -> Result<(), TicketError> {
+    pub async fn unlink(&self, number: i64, link_id: i64, by: &Actor) -> Result<(), TicketError> {
         let ticket = self.ticket(number).await?;
         let mut tx = self.db.begin().await?;
         let link = catalog::remove_link(&mut tx, ticket.id, link_id).await.map_err(|e| match e {
             DbError::NotFound => TicketError::NotFound,
             e => e.into(),
         })?;
-        let detail = format!("{} {} unlinked", link.kind.replace('_', " "), link.r#ref);
-        db::messages::insert_event(&mut *tx, ticket.id, by, "link_removed", &detail, crate::domain::now()).await?;
-        tx.commit().await.map_err(DbError::from)?;
+        let e = TicketEvent::LinkRemoved { link: link.kind.clone(), reference: link.r#ref.clone() };
+        record(&mut tx, ticket.id, by, &e, crate::domain::now()).await?;
+        tx.commit().await?;
         Ok(())
     }
 }
@@ -79,7 +81,7 @@ pub fn order_numbers(text: &str, pattern: Option<&str>) -> Vec<String> {
 }
 
 /// Links every mentioned order that exists in the catalog (inside the ingest transaction), with an event.
-pub async fn auto_link(
+pub(crate) async fn auto_link(
     conn: &mut AnyConnection,
     ticket_id: i64,
     text: &str,
@@ -91,8 +93,8 @@ pub async fn auto_link(
         let Some(target) = catalog::target_id(conn, "order", &number).await? else { continue };
         let (_, new) = catalog::add_link(conn, ticket_id, "order", target, "system", now).await?;
         if new {
-            let detail = format!("order {number} linked automatically (mentioned in the mail)");
-            db::messages::insert_event(&mut *conn, ticket_id, "system", "link_added", &detail, now).await?;
+            let e = TicketEvent::LinkAdded { link: "order".into(), reference: number, automatic: true };
+            record(conn, ticket_id, &Actor::System, &e, now).await?;
             linked += 1;
         }
     }

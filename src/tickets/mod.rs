@@ -1,23 +1,33 @@
 //! The one write layer: every change to a ticket (created from mail or by an agent, customer messages, replies,
-//! notes, status/priority/assignee/tags, links, auto-close, agent commands by mail) in one transaction with its
-//! event, and the mail it causes queued inside that transaction.
+//! notes, status/priority/assignee/tags, links, bounces, auto-close, agent commands by mail) in one transaction
+//! with its typed event, and the mail it causes decided here and queued by `outbound` inside that transaction.
 
+pub mod agent_mail;
 pub mod auto_close;
+pub mod bounce;
 pub mod catalog;
 pub mod commands;
+mod files;
+pub mod inbound;
+mod inbound_store;
 pub mod links;
+mod notices;
 pub mod open;
 pub mod reply;
+pub mod tags;
 pub mod update;
 
-pub use reply::{NewFile, ReplyInput};
+pub use files::NewFile;
+pub use reply::ReplyInput;
 pub use update::Changes;
 
-use crate::db::{Db, DbError, TicketRow};
-use crate::outbound::Composer;
+use crate::db::{self, Db, DbError, TicketRow};
+use crate::domain::{Actor, TicketEvent};
+use crate::outbound::{Composer, MailIntent, Queued};
 use crate::platform::storage::BlobStore;
+use sqlx::AnyConnection;
 
-/// Why an action was refused or failed.
+/// Why a ticket operation was refused or failed; nothing of it was stored.
 #[derive(Debug, thiserror::Error)]
 pub enum TicketError {
     #[error("no such ticket")]
@@ -34,18 +44,50 @@ pub enum TicketError {
     Db(#[from] DbError),
 }
 
-/// The ticket actions service.
-#[derive(Clone)]
+impl From<sqlx::Error> for TicketError {
+    fn from(e: sqlx::Error) -> Self {
+        TicketError::Db(e.into())
+    }
+}
+
+/// The ticket service: the store, the composer that queues mail, the blob store for files.
+#[derive(Debug, Clone)]
 pub struct Tickets {
     pub db: Db,
     pub composer: Composer,
     pub blobs: BlobStore,
+    /// Acknowledgements per recipient and hour (the circuit breaker against mail loops).
+    pub ack_limit_per_hour: u32,
 }
 
 impl Tickets {
     async fn ticket(&self, number: i64) -> Result<TicketRow, TicketError> {
         self.db.ticket(number).await?.ok_or(TicketError::NotFound)
     }
+
+    /// Queues the mail an operation decided on, in its transaction. A mail that cannot be rendered or built is
+    /// not queued; its ticket's history says so.
+    pub(crate) async fn queue(&self, conn: &mut AnyConnection, mail: Vec<MailIntent>, now: i64) -> Result<(), DbError> {
+        for intent in mail {
+            let (ticket, template) = (intent.ticket.clone(), intent.template);
+            if let Queued::NotSent(error) = self.composer.queue(conn, intent, now).await? {
+                tracing::error!(ticket = ticket.number, %template, error, "mail not sent");
+                record(conn, ticket.id, &Actor::System, &TicketEvent::MailNotSent { template, error }, now).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends `event` by `actor` to a ticket's history, in the caller's transaction.
+pub(crate) async fn record(
+    conn: &mut AnyConnection,
+    ticket_id: i64,
+    actor: &Actor,
+    event: &TicketEvent,
+    now: i64,
+) -> Result<i64, DbError> {
+    db::events::insert(conn, ticket_id, actor, event, now).await
 }
 
 /// The signature block appended to an agent's text (`-- ` delimiter, so quote strippers drop it).

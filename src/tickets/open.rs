@@ -1,11 +1,10 @@
 //! An agent opens a ticket to a customer: the ticket, its participants and the first (outbound) message, in one transaction.
 
-use super::{TicketError, Tickets, NewFile, with_signature};
+use super::files::{claim_key, finish_key, insert_files, store_files};
+use super::{NewFile, TicketError, Tickets, record, with_signature};
 use crate::db::{self, MailboxRow, UserRow, messages::NewMessage, tickets::NewTicket};
-use crate::domain::{DisplayName, EmailAddress, Status};
-use crate::outbound::Composer;
-use crate::outbound::compose::Draft;
-use crate::outbound::context::message_json;
+use crate::domain::{Channel, DisplayName, EmailAddress, MessageKind, Status, TemplateKind, TicketEvent, is_ours};
+use crate::outbound::{FromName, MailIntent, MessageText};
 use sqlx::AnyConnection;
 
 /// A new ticket as the agent wrote it.
@@ -40,15 +39,16 @@ impl Tickets {
         input.subject = input.subject.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
         input.body = input.body.replace('\0', "");
         let checked = self.check_open(&input).await?;
-        super::reply::store_files(&self.blobs, &input.attachments).await?;
+        store_files(&self.blobs, &input.attachments).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         // Prefixed, so a key reused for a reply on the new ticket does not collide.
         let key = input.idempotency.as_ref().map(|(user, key)| (*user, format!("open:{key}")));
-        super::reply::claim_key(&mut tx, &key, now).await?;
-        let number = self.write_open(&mut tx, author, &input, &checked, now).await?;
-        super::reply::finish_key(&mut tx, &key, number).await?;
-        tx.commit().await.map_err(db::DbError::from)?;
+        claim_key(&mut tx, &key, now).await?;
+        let (number, mail) = self.write_open(&mut tx, author, &input, &checked, now).await?;
+        finish_key(&mut tx, &key, number).await?;
+        self.queue(&mut tx, mail, now).await?;
+        tx.commit().await?;
         self.composer.wake();
         Ok(number)
     }
@@ -62,7 +62,7 @@ impl Tickets {
             .iter()
             .filter_map(|a| EmailAddress::parse(a).ok())
             .collect();
-        if crate::ingest::is_ours(&customer, &ours) {
+        if is_ours(&customer, &ours) {
             return Err(invalid("email: that is one of our own mailboxes"));
         }
         let mut cc = Vec::new();
@@ -75,7 +75,7 @@ impl Tickets {
         }
         let mailbox = self.db.mailboxes().await?.into_iter().find(|m| m.id == input.mailbox_id);
         let mailbox =
-            mailbox.filter(Composer::can_send).ok_or_else(|| invalid("mailbox: choose a mailbox that can send"))?;
+            mailbox.filter(MailboxRow::can_send).ok_or_else(|| invalid("mailbox: choose a mailbox that can send"))?;
         if input.subject.trim().is_empty() {
             return Err(invalid("subject: a new ticket needs a subject"));
         }
@@ -85,7 +85,8 @@ impl Tickets {
         Ok(Checked { customer: customer.as_str().to_string(), cc, mailbox })
     }
 
-    /// Ticket, participants, creation event, the agent message with its files, the mail, and the status.
+    /// Ticket, participants, creation event, the agent message with its files, and the status; returns the ticket
+    /// number and the mail to queue (the message to the customer).
     async fn write_open(
         &self,
         tx: &mut AnyConnection,
@@ -93,7 +94,7 @@ impl Tickets {
         input: &OpenInput,
         c: &Checked,
         now: i64,
-    ) -> Result<i64, TicketError> {
+    ) -> Result<(i64, Vec<MailIntent>), TicketError> {
         let requester = db::customers::upsert(tx, &c.customer, &DisplayName::new(&input.customer_name), now).await?;
         let subject = input.subject.trim();
         let new = NewTicket { mailbox_id: c.mailbox.id, subject, requester_id: requester, parent_ticket_id: None, now };
@@ -103,14 +104,19 @@ impl Tickets {
             let id = db::customers::upsert(tx, a, &DisplayName::default(), now).await?;
             db::customers::add_participant(&mut *tx, ticket_id, id, "cc").await?;
         }
-        let detail = format!("by {} to {}", author.email, c.customer);
-        db::messages::insert_event(&mut *tx, ticket_id, &author.email, "created", &detail, now).await?;
+        let actor = author.actor();
+        let created = TicketEvent::TicketCreated {
+            channel: Channel::Agent,
+            mailbox: c.mailbox.address.clone(),
+            requester: c.customer.clone(),
+        };
+        record(tx, ticket_id, &actor, &created, now).await?;
         let ticket = db::tickets::by_id(&mut *tx, ticket_id).await?.ok_or(TicketError::NotFound)?;
         let header_id = self.composer.new_message_id(number, &c.mailbox);
         let body = input.body.trim();
         let message = NewMessage {
             ticket_id,
-            kind: "agent",
+            kind: MessageKind::Agent,
             mailbox_id: Some(c.mailbox.id),
             author_id: Some(author.id),
             from_addr: author.email.clone(),
@@ -125,31 +131,26 @@ impl Tickets {
             ..Default::default()
         };
         let message_id = db::messages::insert(tx, &message).await?;
-        super::reply::insert_files(tx, message_id, &input.attachments, now).await?;
-        let mut text = message_json(body, &author.name, &author.email, now);
-        text["first"] = serde_json::Value::Bool(true);
-        let draft = Draft {
-            kind: "agent_reply",
-            ticket: &ticket,
-            mailbox: &c.mailbox,
-            to: vec![(input.customer_name.trim().to_string(), c.customer.clone())],
-            cc: c.cc.iter().map(|a| (String::new(), a.clone())).collect(),
-            reply_to: self.composer.customer_reply_to(&c.mailbox, number),
-            agent: Some(author),
-            from_name: format!("{} ({})", author.name, Composer::team_name(&c.mailbox)),
-            message: text,
-            auto_submitted: None,
-            threading: None,
-            message_row: Some(message_id),
-            attachments: input
-                .attachments
-                .iter()
-                .map(|f| (f.filename().to_string(), f.content_type().to_string(), f.data().to_vec()))
-                .collect(),
-            message_id: Some(header_id),
+        insert_files(tx, message_id, &input.attachments, now).await?;
+        let sent = TicketEvent::ReplySent { message: message_id, to: vec![c.customer.clone()], cc: c.cc.clone() };
+        record(tx, ticket_id, &actor, &sent, now).await?;
+        let to = (input.customer_name.trim().to_string(), c.customer.clone());
+        let mut intent = MailIntent::new(TemplateKind::AgentReply, &ticket, &c.mailbox, to);
+        intent.cc = c.cc.iter().map(|a| (String::new(), a.clone())).collect();
+        intent.reply_to = self.composer.customer_reply_to(&c.mailbox, number);
+        intent.agent = Some(author.clone());
+        intent.from = FromName::Agent(author.name.clone());
+        intent.message = MessageText {
+            body: body.to_string(),
+            from_name: author.name.clone(),
+            from_email: author.email.clone(),
+            created_at: now,
+            first: true,
         };
-        self.composer.enqueue(tx, draft, now).await?;
-        super::update::record_status(tx, &ticket, input.status.unwrap_or(Status::Pending), &author.email, now).await?;
-        Ok(number)
+        intent.message_row = Some(message_id);
+        intent.attachments = super::reply::mail_files(&input.attachments);
+        intent.message_id = Some(header_id);
+        super::update::record_status(tx, &ticket, input.status.unwrap_or(Status::Pending), &actor, now).await?;
+        Ok((number, vec![intent]))
     }
 }

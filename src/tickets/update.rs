@@ -1,8 +1,9 @@
-//! Status, priority and assignee changes, each recorded in the ticket's history.
+//! Status, priority and assignee changes, each an event in the ticket's history.
 
-use super::{TicketError, Tickets};
+use super::{TicketError, Tickets, record};
 use crate::db::{self, TicketRow, UserRow};
-use crate::domain::{Priority, Status};
+use crate::domain::{Actor, Priority, Status, TicketEvent};
+use crate::outbound::MailIntent;
 use sqlx::AnyConnection;
 
 /// What to change; `None` leaves a field as it is. `assignee: Some(None)` unassigns.
@@ -11,20 +12,21 @@ pub struct Changes {
     pub status: Option<Status>,
     pub priority: Option<Priority>,
     pub assignee: Option<Option<i64>>,
+    /// The whole set of tags (replaces the current one).
+    pub tags: Option<Vec<String>>,
 }
 
-/// Sets a status with its history entry (nothing when unchanged).
+/// Sets a status with its event (nothing when unchanged).
 pub async fn record_status(
     conn: &mut AnyConnection,
     t: &TicketRow,
     status: Status,
-    actor: &str,
+    actor: &Actor,
     now: i64,
 ) -> Result<(), TicketError> {
-    if t.status != status.as_str() {
+    if t.status != status {
         db::tickets::set_status(&mut *conn, t.id, status, now).await?;
-        db::messages::insert_event(&mut *conn, t.id, actor, "status", &format!("{} → {}", t.status, status), now)
-            .await?;
+        record(conn, t.id, actor, &TicketEvent::StatusChanged { from: t.status, to: status }, now).await?;
     }
     Ok(())
 }
@@ -35,6 +37,7 @@ pub struct Resolved {
     pub status: Option<Status>,
     pub priority: Option<Priority>,
     pub assignee: Option<Option<UserRow>>,
+    pub tags: Option<Vec<String>>,
 }
 
 impl Tickets {
@@ -48,62 +51,62 @@ impl Tickets {
             Some(None) => Some(None),
             None => None,
         };
-        let resolved = Resolved { status: changes.status, priority: changes.priority, assignee };
+        let tags = changes.tags.map(|t| super::tags::clean_all(&t)).transpose()?;
+        let resolved = Resolved { status: changes.status, priority: changes.priority, assignee, tags };
+        let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
-        apply_changes(&mut tx, &self.composer, &t, actor, &resolved, crate::domain::now()).await?;
-        tx.commit().await.map_err(db::DbError::from)?;
+        let mail = self.apply_changes(&mut tx, &t, actor, &resolved, now).await?;
+        self.queue(&mut tx, mail, now).await?;
+        tx.commit().await?;
         self.composer.wake();
         Ok(())
     }
-}
 
-/// Applies changes inside the caller's transaction, with history, the assignee's notice and the resolved notice.
-pub async fn apply_changes(
-    conn: &mut AnyConnection,
-    composer: &crate::outbound::Composer,
-    t: &TicketRow,
-    actor: &UserRow,
-    changes: &Resolved,
-    now: i64,
-) -> Result<(), TicketError> {
-    if let Some(Some(u)) = &changes.assignee
-        && u.active != 1
-    {
-        return Err(TicketError::Invalid(format!("assignee: {} is deactivated", u.email)));
-    }
-    let status = changes.status.or((t.status == Status::New.as_str()).then_some(Status::Open));
-    if let Some(s) = status {
-        record_status(conn, t, s, &actor.email, now).await?;
-    }
-    if let Some(p) = changes.priority.filter(|p| t.priority != p.as_str()) {
-        sqlx::query("update tickets set priority = $2, updated_at = $3 where id = $1")
-            .bind(t.id)
-            .bind(p.as_str())
-            .bind(now)
-            .execute(&mut *conn)
-            .await
-            .map_err(db::DbError::from)?;
-        db::messages::insert_event(&mut *conn, t.id, &actor.email, "priority", &format!("{} → {p}", t.priority), now)
-            .await?;
-    }
-    if let Some(a) = &changes.assignee
-        && t.assignee_id != a.as_ref().map(|u| u.id)
-    {
-        sqlx::query("update tickets set assignee_id = $2, updated_at = $3 where id = $1")
-            .bind(t.id)
-            .bind(a.as_ref().map(|u| u.id))
-            .bind(now)
-            .execute(&mut *conn)
-            .await
-            .map_err(db::DbError::from)?;
-        let detail = a.as_ref().map(|u| format!("assigned to {}", u.name)).unwrap_or_else(|| "unassigned".into());
-        db::messages::insert_event(&mut *conn, t.id, &actor.email, "assignee", &detail, now).await?;
-        if let Some(u) = a {
-            composer.assigned(conn, t.id, u, Some(actor), now).await?;
+    /// Applies changes inside the caller's transaction, with their events; returns the assignee's notice and the
+    /// resolved notice to queue.
+    pub(crate) async fn apply_changes(
+        &self,
+        conn: &mut AnyConnection,
+        t: &TicketRow,
+        actor: &UserRow,
+        changes: &Resolved,
+        now: i64,
+    ) -> Result<Vec<MailIntent>, TicketError> {
+        if let Some(Some(u)) = &changes.assignee
+            && u.active != 1
+        {
+            return Err(TicketError::Invalid(format!("assignee: {} is deactivated", u.email)));
         }
+        let who = Actor::User(actor.email.clone());
+        let mut assigned = None;
+        let status = changes.status.or((t.status == Status::New).then_some(Status::Open));
+        if let Some(s) = status {
+            record_status(conn, t, s, &who, now).await?;
+        }
+        if let Some(p) = changes.priority.filter(|p| t.priority != *p) {
+            db::tickets::set_priority(&mut *conn, t.id, p, now).await?;
+            record(conn, t.id, &who, &TicketEvent::PriorityChanged { from: t.priority, to: p }, now).await?;
+        }
+        if let Some(a) = &changes.assignee
+            && t.assignee_id != a.as_ref().map(|u| u.id)
+        {
+            db::tickets::set_assignee(&mut *conn, t.id, a.as_ref().map(|u| u.id), now).await?;
+            let to = a.as_ref().map(|u| u.email.clone());
+            record(conn, t.id, &who, &TicketEvent::AssigneeChanged { from: t.assignee_email.clone(), to }, now).await?;
+            assigned = a.as_ref();
+        }
+        if let Some(tags) = &changes.tags {
+            super::tags::replace(conn, t.id, tags, &who, now).await?;
+        }
+        // The notices show the ticket as it is now.
+        let fresh = db::tickets::by_id(&mut *conn, t.id).await?.ok_or(TicketError::NotFound)?;
+        let mut mail = Vec::new();
+        if let Some(u) = assigned {
+            mail.extend(self.on_assigned(conn, &fresh, u, Some(actor)).await?);
+        }
+        if status == Some(Status::Resolved) && t.status != Status::Resolved {
+            mail.extend(self.on_resolved(conn, &fresh).await?);
+        }
+        Ok(mail)
     }
-    if status == Some(Status::Resolved) && t.status != Status::Resolved.as_str() {
-        composer.resolved(conn, t.id, now).await?;
-    }
-    Ok(())
 }

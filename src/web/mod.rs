@@ -7,8 +7,8 @@ mod status;
 
 pub use error::{Error, Result};
 
-use crate::platform::config::Settings;
 use crate::db::Db;
+use crate::platform::config::Settings;
 use crate::platform::health::Health;
 use crate::platform::storage::BlobStore;
 use axum::Router;

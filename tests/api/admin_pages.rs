@@ -164,7 +164,8 @@ async fn dashboard_passwords_are_stored_encrypted_kept_on_edit_and_decrypted_for
     let row = app.services.db.mailbox_by_name("crypt").await.unwrap().unwrap();
     assert!(!row.settings_json.contains("secret-"), "plaintext stored: {}", row.settings_json);
     assert!(row.settings_json.contains("password_encrypted"));
-    let loaded = deskmail::platform::secretbox::load_mailbox_settings(&row.settings_json, &app.services.secrets).unwrap();
+    let loaded =
+        deskmail::platform::secretbox::load_mailbox_settings(&row.settings_json, &app.services.secrets).unwrap();
     assert_eq!(loaded.imap.unwrap().password.resolve().unwrap().as_deref(), Some("imap-secret-4711"));
     assert_eq!(loaded.smtp.unwrap().password.resolve().unwrap().as_deref(), Some("smtp-secret-0815"));
 

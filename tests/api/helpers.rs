@@ -1,7 +1,7 @@
 //! Test harness: `spawn_app` on port 0 with a fresh store (SQLite file or PostgreSQL database) per test.
 
-use deskmail::platform::config::Settings;
 use deskmail::ingest::{Input, Outcome};
+use deskmail::platform::config::Settings;
 use deskmail::startup::{Application, Services};
 use serde_json::Value;
 use std::sync::Once;

@@ -5,10 +5,10 @@ use crate::helpers::{Store, TestApp, spawn_app_with};
 use crate::imap::wait_tickets;
 use crate::mailenv::{MailEnv, search, test_mail};
 use crate::store_tests;
-use deskmail::platform::config::{AfterImport, ImapSettings, ImportExisting, TlsMode};
 use deskmail::db::MailboxRow;
 use deskmail::ingest::imap::{Caps, sync};
 use deskmail::net::imap::connect;
+use deskmail::platform::config::{AfterImport, ImapSettings, ImportExisting, TlsMode};
 
 store_tests!(
     an_interrupted_first_sync_resumes_without_importing_old_read_mail,

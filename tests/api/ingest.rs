@@ -42,7 +42,7 @@ Date: Tue, 01 Sep 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8
     let roles: Vec<_> =
         t["participants"].as_array().unwrap().iter().map(|p| p["role"].as_str().unwrap().to_string()).collect();
     assert_eq!(roles, ["requester", "cc"]);
-    assert_eq!(t["events"][0]["kind"], "created");
+    assert_eq!(t["events"][0]["kind"], "ticket_created");
     assert_eq!(t["links"], serde_json::json!([]));
 }
 

@@ -1,8 +1,8 @@
 //! The real mail servers of the test rig: addresses, SMTP sending, IMAP inspection, private instances.
 
 use crate::helpers::require_env;
-use deskmail::platform::config::{ImapSettings, MailboxSettings, SmtpSettings};
 use deskmail::net::imap::{ImapSession, connect};
+use deskmail::platform::config::{ImapSettings, MailboxSettings, SmtpSettings};
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -112,7 +112,10 @@ async fn patch_changes_status_priority_and_assignee_with_history_and_a_notice(st
     );
     let detail = app.ticket(n).await;
     let kinds: Vec<&str> = detail["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"priority") && kinds.contains(&"assignee") && kinds.contains(&"status"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"priority_changed") && kinds.contains(&"assignee_changed") && kinds.contains(&"status_changed"),
+        "{kinds:?}"
+    );
     let notice = detail["outbound"]
         .as_array()
         .unwrap()
@@ -208,10 +211,10 @@ async fn resolved_tickets_close_after_the_configured_days(store: Store) {
         None,
     )
     .await;
-    let db = &app.services.db;
+    let tickets = &app.services.tickets;
     let now = deskmail::domain::now();
-    assert_eq!(deskmail::tickets::auto_close::try_auto_close(db, 7, now + 6 * 86_400).await.unwrap(), 0, "too early");
-    assert_eq!(deskmail::tickets::auto_close::try_auto_close(db, 7, now + 8 * 86_400).await.unwrap(), 1);
+    assert_eq!(tickets.try_auto_close(7, now + 6 * 86_400).await.unwrap(), 0, "too early");
+    assert_eq!(tickets.try_auto_close(7, now + 8 * 86_400).await.unwrap(), 1);
     assert_eq!(app.ticket(n).await["status"], "closed");
     assert_eq!(app.ticket(other).await["status"], "open");
 }

@@ -29,7 +29,7 @@ async fn enqueue(db: &Db, mailbox: i64, header_message_id: &str, recipients: &[&
         ticket_id: None,
         message_id: None,
         mailbox_id: mailbox,
-        kind: "agent_reply",
+        kind: deskmail::domain::TemplateKind::AgentReply,
         header_message_id,
         sender: "out@example.test",
         raw: b"Subject: x\r\n\r\nx\r\n",

@@ -2,8 +2,8 @@
 
 use super::ImapNetError;
 use super::{ImapError, uidset};
-use crate::platform::config::AfterImport;
 use crate::net::imap::{ImapSession, within};
+use crate::platform::config::AfterImport;
 use futures::TryStreamExt;
 use std::time::Duration;
 

@@ -3,9 +3,9 @@
 use super::sync::{Candidate, SyncContext};
 use super::uidset;
 use super::{ImapError, ImapNetError};
-use crate::platform::config::ImportExisting;
 use crate::ingest::Skipped;
 use crate::net::imap::{ImapSession, within};
+use crate::platform::config::ImportExisting;
 use futures::TryStreamExt;
 
 /// The candidates of a scan (first sync, or re-scan after a UIDVALIDITY change) above `above`, as

@@ -10,7 +10,7 @@ pub mod uidset;
 
 pub use after_import::Caps;
 pub use poller::Poller;
-pub use supervisor::Supervisor;
+pub use supervisor::{Supervisor, SupervisorParts};
 
 pub use crate::net::imap::ImapNetError;
 

@@ -3,11 +3,11 @@
 use super::after_import::Caps;
 use super::sync::{FetchFailures, SyncContext, sync_once};
 use super::{ImapError, ImapNetError};
-use crate::platform::config::{ImapDefaults, ImapSettings};
 use crate::db::{Db, MailboxRow};
-use crate::platform::health::{Health, MailboxState};
 use crate::ingest::Pipeline;
 use crate::net::imap::{ImapSession, connect, within};
+use crate::platform::config::{ImapDefaults, ImapSettings};
+use crate::platform::health::{Health, MailboxState};
 use async_imap::extensions::idle::IdleResponse;
 use rand::Rng;
 use std::time::{Duration, Instant};

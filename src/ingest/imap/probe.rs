@@ -1,9 +1,9 @@
 //! `deskmail mailbox test`: log in, read capabilities and counts, and say what the next sync would import.
 
 use super::{ImapError, ImapNetError};
-use crate::platform::config::{ImapSettings, ImportExisting};
 use crate::db::SyncState;
 use crate::net::imap::{connect, within};
+use crate::platform::config::{ImapSettings, ImportExisting};
 use std::time::Duration;
 
 /// What the probe found.

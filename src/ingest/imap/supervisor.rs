@@ -1,10 +1,10 @@
 //! The poller supervisor: one poller per enabled IMAP mailbox, reconciled with the database on demand.
 
 use super::poller::{Poller, hostname};
-use crate::platform::config::ImapDefaults;
 use crate::db::{Db, DbError, MailboxRow};
-use crate::platform::health::{Health, MailboxState};
 use crate::ingest::Pipeline;
+use crate::platform::config::ImapDefaults;
+use crate::platform::health::{Health, MailboxState};
 use crate::platform::secretbox::{SecretBox, load_mailbox_settings};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +20,16 @@ struct Entry {
     key: String,
     name: String,
     poller: Option<(CancellationToken, JoinHandle<()>)>,
+}
+
+/// What the supervisor is built from.
+pub struct SupervisorParts {
+    pub pipeline: Pipeline,
+    pub db: Db,
+    pub defaults: ImapDefaults,
+    pub max_message_bytes: u64,
+    /// Opens the mailbox passwords entered in the dashboard.
+    pub secrets: SecretBox,
 }
 
 /// Starts, stops and restarts mailbox pollers; every poller runs under a child of the shutdown token.
@@ -44,14 +54,14 @@ fn key_of(row: &MailboxRow) -> String {
 
 impl Supervisor {
     /// A supervisor with no poller running yet; [`Supervisor::reload`] or [`Supervisor::run`] starts them.
-    pub fn new(services: &crate::startup::Services, health: &Health, shutdown: &CancellationToken) -> Self {
+    pub fn new(parts: SupervisorParts, health: &Health, shutdown: &CancellationToken) -> Self {
         Self {
-            pipeline: services.pipeline.clone(),
-            db: services.db.clone(),
-            defaults: services.settings.imap.clone(),
-            max_message_bytes: services.settings.ingest.max_message_bytes,
+            pipeline: parts.pipeline,
+            db: parts.db,
+            defaults: parts.defaults,
+            max_message_bytes: parts.max_message_bytes,
             health: health.clone(),
-            secrets: services.secrets.clone(),
+            secrets: parts.secrets,
             owner: format!("{}:{}:{}", hostname(), std::process::id(), uuid::Uuid::new_v4().simple()),
             shutdown: shutdown.clone(),
             known: HashMap::new(),

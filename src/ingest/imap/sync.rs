@@ -3,10 +3,10 @@
 use super::ImapNetError;
 use super::after_import::{self, Caps};
 use super::{ImapError, uidset};
-use crate::platform::config::ImapSettings;
 use crate::db::{self, Db, MailboxRow, SyncState};
 use crate::ingest::{Checkpoint, Input, OutcomeKind, Pipeline, Skipped};
 use crate::net::imap::{ImapSession, within};
+use crate::platform::config::ImapSettings;
 use std::collections::HashMap;
 use std::time::Duration;
 

@@ -27,8 +27,11 @@ impl FromRequestParts<AppState> for ApiUser {
             .ok_or(Error::Unauthorized)?;
         let token =
             header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).ok_or(Error::Unauthorized)?;
-        let user =
-            state.db.user_by_token_hash(&crate::platform::password::token_hash(token)).await?.ok_or(Error::Unauthorized)?;
+        let user = state
+            .db
+            .user_by_token_hash(&crate::platform::password::token_hash(token))
+            .await?
+            .ok_or(Error::Unauthorized)?;
         Ok(ApiUser(user))
     }
 }

@@ -2,8 +2,8 @@
 
 use super::ApiUser;
 use super::body::Body;
-use crate::tickets::catalog::{ImportReport, Record, parse_order, parse_product};
 use crate::db::catalog::LinkRow;
+use crate::tickets::catalog::{ImportReport, Record, parse_order, parse_product};
 use crate::web::{AppState, Error, Result};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
@@ -81,7 +81,7 @@ async fn add_link(
     Path(number): Path<i64>,
     Body(body): Body<LinkIn>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let link = state.tickets.link(number, &body.kind, &body.r#ref, &user.0.email).await?;
+    let link = state.tickets.link(number, &body.kind, &body.r#ref, &user.0.actor()).await?;
     let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
     Ok((StatusCode::CREATED, Json(link_json(&link, &t.requester_email))))
 }
@@ -91,7 +91,7 @@ async fn remove_link(
     user: ApiUser,
     Path((number, id)): Path<(i64, i64)>,
 ) -> Result<StatusCode> {
-    state.tickets.unlink(number, id, &user.0.email).await?;
+    state.tickets.unlink(number, id, &user.0.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -73,11 +73,13 @@ pub async fn filter_from(state: &AppState, user_id: i64, q: &ListQuery) -> Resul
 async fn list(State(state): State<AppState>, user: ApiUser, Query(q): Query<ListQuery>) -> Result<Json<Value>> {
     let filter = filter_from(&state, user.0.id, &q).await?;
     let (rows, total) = state.db.list_tickets(&filter).await?;
-    Ok(Json(json!({ "tickets": rows.iter().map(ticket_json).collect::<Vec<_>>(), "total": total })))
+    let tags = state.db.tags_of(&rows.iter().map(|t| t.id).collect::<Vec<_>>()).await?;
+    let tickets: Vec<Value> = rows.iter().map(|t| ticket_json(t, tags.get(&t.id).map_or(&[], Vec::as_slice))).collect();
+    Ok(Json(json!({ "tickets": tickets, "total": total })))
 }
 
-/// The list representation of a ticket.
-pub fn ticket_json(t: &TicketRow) -> Value {
+/// The list representation of a ticket (`type`, `sla` and `merged_into` are null until those features exist).
+pub fn ticket_json(t: &TicketRow, tags: &[String]) -> Value {
     let assignee = match (&t.assignee_email, &t.assignee_name) {
         (Some(email), name) => json!({ "email": email, "name": name.clone().unwrap_or_default() }),
         _ => Value::Null,
@@ -86,6 +88,7 @@ pub fn ticket_json(t: &TicketRow) -> Value {
         "number": t.number, "subject": t.subject, "status": t.status, "priority": t.priority, "mailbox": t.mailbox,
         "requester": { "email": t.requester_email, "name": t.requester_name }, "assignee": assignee,
         "created_at": rfc3339(t.created_at), "updated_at": rfc3339(t.updated_at), "message_count": t.message_count,
+        "tags": tags, "type": null, "sla": null, "merged_into": null,
     })
 }
 
@@ -100,7 +103,7 @@ async fn show(State(state): State<AppState>, _user: ApiUser, Path(number): Path<
         Some(id) => crate::db::tickets::by_id(state.db.pool(), id).await?.map(|p| p.number),
         None => None,
     };
-    let mut body = ticket_json(&t);
+    let mut body = ticket_json(&t, &state.db.tags(t.id).await?);
     body["follow_up_of"] = json!(parent);
     body["participants"] =
         participants.iter().map(|(c, role)| json!({ "email": c.email, "name": c.name, "role": role })).collect();
@@ -108,7 +111,10 @@ async fn show(State(state): State<AppState>, _user: ApiUser, Path(number): Path<
     body["outbound"] = outbound_json(&deliveries);
     body["events"] = events
         .iter()
-        .map(|e| json!({ "at": rfc3339(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail }))
+        .map(|e| {
+            let data = serde_json::from_str::<Value>(&e.data).unwrap_or_else(|_| json!({}));
+            json!({ "id": e.id, "at": rfc3339(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail, "data": data })
+        })
         .collect();
     let mut conn = state.db.pool().acquire().await.map_err(crate::db::DbError::from)?;
     let links = crate::db::catalog::links(&mut conn, t.id).await?;

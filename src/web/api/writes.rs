@@ -3,9 +3,9 @@
 use super::ApiUser;
 use super::body::Body;
 use super::tickets::{message_json, ticket_json};
-use crate::tickets::{TicketError, Changes, NewFile, ReplyInput};
 use crate::db::UserRow;
 use crate::domain::{Priority, Status};
+use crate::tickets::{Changes, NewFile, ReplyInput, TicketError};
 use crate::web::{AppState, Error, Result};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -135,7 +135,12 @@ async fn respond(state: &AppState, number: i64, result: Result<i64, TicketError>
     let attachments = state.db.ticket_attachments(t.id).await?;
     let deliveries = state.db.ticket_deliveries(t.id).await?;
     let m = messages.iter().find(|m| m.id == id).ok_or(Error::NotFound)?;
-    Ok((status, Json(json!({ "message": message_json(m, &attachments, &deliveries), "ticket": ticket_json(&t) }))))
+    Ok((
+        status,
+        Json(
+            json!({ "message": message_json(m, &attachments, &deliveries), "ticket": ticket_json(&t, &state.db.tags(t.id).await?) }),
+        ),
+    ))
 }
 
 async fn update(
@@ -147,14 +152,15 @@ async fn update(
     let changes = parse_changes(&state, &body).await?;
     state.tickets.update(number, &user.0, changes).await?;
     let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
-    Ok(Json(ticket_json(&t)))
+    Ok(Json(ticket_json(&t, &state.db.tags(t.id).await?)))
 }
 
-/// `{"status"?, "priority"?, "assignee"?: email|null}`; an absent key changes nothing, `"assignee": null` unassigns.
+/// `{"status"?, "priority"?, "assignee"?: email|null, "tags"?: [..]}`; an absent key changes nothing,
+/// `"assignee": null` unassigns, `tags` replaces the set.
 async fn parse_changes(state: &AppState, body: &Value) -> Result<Changes> {
     let obj = body.as_object().ok_or_else(|| Error::BadRequest("expected a JSON object".into()))?;
-    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "status" | "priority" | "assignee")) {
-        return Err(Error::Unprocessable(format!("unknown field {k:?}; expected status, priority or assignee")));
+    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "status" | "priority" | "assignee" | "tags")) {
+        return Err(Error::Unprocessable(format!("unknown field {k:?}; expected status, priority, assignee or tags")));
     }
     let text = |k: &str| -> Result<Option<String>> {
         match obj.get(k) {
@@ -176,6 +182,16 @@ async fn parse_changes(state: &AppState, body: &Value) -> Result<Changes> {
         status: text("status")?.map(|s| Status::parse(&s)).transpose().map_err(Error::Unprocessable)?,
         priority: text("priority")?.map(|p| Priority::parse(&p)).transpose().map_err(Error::Unprocessable)?,
         assignee,
+        tags: match obj.get("tags") {
+            None => None,
+            Some(Value::Array(a)) => Some(
+                a.iter()
+                    .map(|t| t.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| Error::Unprocessable("tags: expected a list of strings".into()))?,
+            ),
+            Some(_) => return Err(Error::Unprocessable("tags: expected a list of strings".into())),
+        },
     })
 }
 

@@ -12,7 +12,8 @@ static RUNNING: Semaphore = Semaphore::const_new(PERMITS);
 
 /// An argon2 hash of a random password, verified against when there is no account, so that the time taken does
 /// not tell which addresses have one.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| crate::platform::password::hash(&crate::platform::password::random_string(24)));
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| crate::platform::password::hash(&crate::platform::password::random_string(24)));
 
 /// Runs CPU-heavy password work on a blocking thread once a permit is free.
 async fn limited<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {

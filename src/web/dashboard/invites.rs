@@ -53,10 +53,10 @@ impl LinkKind {
         }
     }
 
-    fn template(self) -> &'static str {
+    fn template(self) -> crate::domain::TemplateKind {
         match self {
-            Self::Invite => "user_invite",
-            Self::Reset => "password_reset",
+            Self::Invite => crate::domain::TemplateKind::UserInvite,
+            Self::Reset => crate::domain::TemplateKind::PasswordReset,
         }
     }
 
@@ -81,7 +81,12 @@ pub async fn issue_link(state: &AppState, user: &UserRow, kind: LinkKind) -> Res
     let now = crate::domain::now();
     state
         .db
-        .create_user_token(user.id, kind.purpose(), &crate::platform::password::token_hash(&token), now + kind.hours() * 3600)
+        .create_user_token(
+            user.id,
+            kind.purpose(),
+            &crate::platform::password::token_hash(&token),
+            now + kind.hours() * 3600,
+        )
         .await?;
     let link = format!("{}/{}/{token}", state.settings.server.public_url.trim_end_matches('/'), kind.path());
     let Some(mailbox) = first_sending(state.db.mailboxes().await?) else { return Ok(Issued::NotMailed(link)) };
@@ -162,7 +167,8 @@ async fn choose(
     }
     let hash = hashing::hash(f.password).await?;
     let now = crate::domain::now();
-    let redeemed = state.db.redeem_user_token(&crate::platform::password::token_hash(token), kind.purpose(), &hash, now).await?;
+    let redeemed =
+        state.db.redeem_user_token(&crate::platform::password::token_hash(token), kind.purpose(), &hash, now).await?;
     let Some(id) = redeemed else { return invalid(state, kind) };
     state.db.end_user_sessions(id, None).await?;
     sign_in(session, id).await?;

@@ -2,11 +2,10 @@
 
 use super::auth::CurrentUser;
 use super::pages::{flash, layout, sv, take_flashes};
-use crate::tickets::open::OpenInput;
-use crate::tickets::{TicketError, NewFile};
 use crate::db::UserRow;
 use crate::domain::Status;
-use crate::outbound::Composer;
+use crate::tickets::open::OpenInput;
+use crate::tickets::{NewFile, TicketError};
 use crate::web::{AppState, Error};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
@@ -60,8 +59,8 @@ async fn render(
         .mailboxes()
         .await?
         .into_iter()
-        .filter(Composer::can_send)
-        .map(|m| context! { id => m.id, name => m.name.clone(), address => m.address.clone(), label => Composer::team_name(&m) })
+        .filter(crate::db::MailboxRow::can_send)
+        .map(|m| context! { id => m.id, name => m.name.clone(), address => m.address.clone(), label => m.team_name() })
         .collect();
     let page = context! {
         mailboxes => mailboxes,

@@ -33,22 +33,18 @@ async fn tags(
     Path(number): Path<i64>,
     Form(f): Form<TagForm>,
 ) -> Result<Redirect, Error> {
-    let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
-    let tag: String =
-        f.tag.trim().to_lowercase().chars().filter(|c| c.is_alphanumeric() || "-_./".contains(*c)).take(40).collect();
-    if tag.is_empty() {
-        flash(&session, "error", "A tag needs letters or digits.").await;
-        return Ok(back(number));
-    }
     let on = f.action != "remove";
-    if state.db.set_tag(t.id, &tag, on).await? {
-        let (kind, text) = if on {
-            ("tag_added", format!("Tag {tag} added."))
-        } else {
-            ("tag_removed", format!("Tag {tag} removed."))
-        };
-        crate::db::messages::insert_event(state.db.pool(), t.id, &user.email, kind, &tag, crate::domain::now()).await?;
-        flash(&session, "ok", text).await;
+    let actor = user.actor();
+    match state.tickets.tag(number, &f.tag, on, &actor).await {
+        Ok((tag, true)) => {
+            let text = if on { format!("Tag {tag} added.") } else { format!("Tag {tag} removed.") };
+            flash(&session, "ok", text).await;
+        }
+        Ok((_, false)) => {}
+        Err(crate::tickets::TicketError::Invalid(_)) => {
+            flash(&session, "error", "A tag needs letters or digits.").await
+        }
+        Err(e) => return Err(e.into()),
     }
     Ok(back(number))
 }
@@ -83,7 +79,7 @@ async fn add_link(
     Path(number): Path<i64>,
     Form(f): Form<LinkForm>,
 ) -> Result<Redirect, Error> {
-    match state.tickets.link(number, &f.kind, &f.r#ref, &user.email).await {
+    match state.tickets.link(number, &f.kind, &f.r#ref, &user.actor()).await {
         Ok(l) => flash(&session, "ok", format!("Linked {} {}.", l.kind.replace('_', " "), l.r#ref)).await,
         Err(TicketError::Invalid(msg)) => {
             flash(&session, "error", capitalise(msg.trim_start_matches("ref: ").trim_start_matches("kind: "))).await
@@ -99,7 +95,7 @@ async fn remove_link(
     session: Session,
     Path((number, id)): Path<(i64, i64)>,
 ) -> Result<Redirect, Error> {
-    state.tickets.unlink(number, id, &user.email).await?;
+    state.tickets.unlink(number, id, &user.actor()).await?;
     flash(&session, "ok", "Link removed.").await;
     Ok(back(number))
 }

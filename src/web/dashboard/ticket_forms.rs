@@ -4,8 +4,8 @@
 use super::auth::CurrentUser;
 use super::pages::flash;
 use super::ticket_page::{FormState, render};
-use crate::tickets::{TicketError, Changes, NewFile, ReplyInput};
 use crate::domain::{Priority, Status};
+use crate::tickets::{Changes, NewFile, ReplyInput, TicketError};
 use crate::web::{AppState, Error};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;

@@ -85,16 +85,16 @@ pub async fn render(
             (m.created_at, m.id * 2, v)
         })
         .collect();
-    timeline.extend(events.iter().filter(|e| e.kind != "created").map(|e| (e.at, e.id * 2 + 1, context! { kind => "event", event => context! { at => e.at, actor => e.actor.clone(), kind => e.kind.clone(), detail => e.detail.clone() } })));
+    timeline.extend(events.iter().filter(|e| !shown_as_message(&e.kind)).map(|e| (e.at, e.id * 2 + 1, context! { kind => "event", event => context! { at => e.at, actor => e.actor.clone(), kind => e.kind.clone(), detail => e.detail.clone() } })));
     timeline.sort_by_key(|(at, order, _)| (*at, *order));
     let cc: Vec<String> = participants.iter().filter(|(_, r)| r == "cc").map(|(c, _)| c.email.clone()).collect();
     let default_to = messages
         .iter()
         .rev()
-        .find(|m| m.kind == "customer")
+        .find(|m| m.kind == crate::domain::MessageKind::Customer)
         .map(|m| if m.from_addr.is_empty() { t.requester_email.clone() } else { m.from_addr.clone() });
     let page = context! {
-        t => sv(crate::web::api::ticket_json(&t)),
+        t => sv(crate::web::api::ticket_json(&t, &[])),
         ticket_id => t.id,
         timeline => timeline.into_iter().map(|(_, _, v)| v).collect::<Vec<_>>(),
         participants => participants.iter().map(|(c, role)| context! { email => c.email.clone(), name => c.name.clone(), role => role }).collect::<Vec<_>>(),
@@ -140,7 +140,7 @@ fn message_view(
     let list = |s: &str| serde_json::from_str::<Vec<String>>(s).unwrap_or_default();
     let quoted = m.body_text.trim() != m.visible_text.trim() && !m.body_text.trim().is_empty();
     let v = context! {
-        kind => m.kind.clone(), id => m.id, from => m.from_addr.clone(), from_name => m.from_name.clone(), to => list(&m.to_json), cc => list(&m.cc_json),
+        kind => m.kind.as_str(), id => m.id, from => m.from_addr.clone(), from_name => m.from_name.clone(), to => list(&m.to_json), cc => list(&m.cc_json),
         subject => m.subject.clone(), visible_text => m.visible_text.clone(), body_text => m.body_text.clone(), has_quoted => quoted,
         html => html.map(Value::from_safe_string), created_at => m.created_at, auto => m.auto == 1,
         verified => m.verified.map(|v| v == 1), flags => m.flags.split_whitespace().map(str::to_string).collect::<Vec<_>>(),
@@ -171,7 +171,7 @@ async fn other_tickets(state: &AppState, t: &TicketRow) -> Result<Vec<Value>, Er
         .iter()
         .filter(|o| o.id != t.id)
         .take(10)
-        .map(|o| context! { number => o.number, subject => o.subject.clone(), status => o.status.clone() })
+        .map(|o| context! { number => o.number, subject => o.subject.clone(), status => o.status.as_str() })
         .collect())
 }
 
@@ -251,6 +251,12 @@ fn notices(deliveries: &[DeliveryRow]) -> Vec<serde_json::Value> {
             serde_json::json!({ "kind": ds[0].kind, "created_at": ds[0].created_at, "delivery": crate::web::api::delivery_json(&ds) })
         })
         .collect()
+}
+
+/// Events whose message is in the thread already (the timeline shows the message, not the event too).
+fn shown_as_message(kind: &str) -> bool {
+    use crate::domain::EventKind::*;
+    matches!(crate::domain::EventKind::parse(kind), Some(TicketCreated | MessageReceived | ReplySent | NoteAdded))
 }
 
 #[cfg(test)]

@@ -2,10 +2,10 @@
 
 use super::auth::{CurrentUser, safe_next};
 use super::pages::{flash, layout, sv, take_flashes};
-use crate::tickets::Changes;
 use crate::db::TicketFilter;
 use crate::db::ticket_filter::Sort;
 use crate::domain::{Priority, Status};
+use crate::tickets::Changes;
 use crate::web::{AppState, Error};
 use axum::Router;
 use axum::extract::{Query, State};
@@ -137,7 +137,7 @@ async fn list(
                 .filter(|(id, _, _)| *id == t.id)
                 .map(|(_, k, r)| context! { kind => k.clone(), label => r.clone() })
                 .collect();
-            context! { t => sv(crate::web::api::ticket_json(t)), updated_at => t.updated_at, links => mine }
+            context! { t => sv(crate::web::api::ticket_json(t, &[])), updated_at => t.updated_at, links => mine }
         })
         .collect();
     let page = context! {

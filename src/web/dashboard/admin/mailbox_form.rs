@@ -2,8 +2,8 @@
 
 pub use super::stored_password::has_password;
 use super::stored_password::{Destination, enter_again, kept_or_typed};
-use crate::platform::config::{AfterImport, ImapSettings, ImportExisting, MailboxSettings, SmtpSettings, TlsMode};
 use crate::domain::EmailAddress;
+use crate::platform::config::{AfterImport, ImapSettings, ImportExisting, MailboxSettings, SmtpSettings, TlsMode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

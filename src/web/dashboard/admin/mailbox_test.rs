@@ -1,8 +1,8 @@
 //! "Test connection" on the mailboxes page: the IMAP probe and the SMTP check of `deskmail mailbox test`, shown on the page.
 
 use super::mailboxes::list_page;
-use crate::platform::config::MailboxSettings;
 use crate::db::MailboxRow;
+use crate::platform::config::MailboxSettings;
 use crate::web::dashboard::AdminUser;
 use crate::web::dashboard::pages::sv;
 use crate::web::{AppState, Error};

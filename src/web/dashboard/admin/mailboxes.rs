@@ -3,8 +3,8 @@
 
 use super::mailbox_form::{FieldErrors, MailboxForm, has_password};
 use super::{mailbox_test, render};
-use crate::platform::config::MailboxSettings;
 use crate::db::{DbError, MailboxRow};
+use crate::platform::config::MailboxSettings;
 use crate::web::dashboard::AdminUser;
 use crate::web::dashboard::pages::{flash, sv};
 use crate::web::{AppState, Error};

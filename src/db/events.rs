@@ -1,0 +1,149 @@
+//! The ticket event log: typed events appended in the writer's transaction, read per ticket, and read in commit
+//! order by named consumers whose cursor is leased (one instance at a time) and advanced in their own transaction.
+
+use super::{Backend, Db, DbError, Result, Tx};
+use crate::domain::{Actor, TicketEvent};
+use sqlx::{Any, AnyConnection, Executor};
+
+/// One entry of a ticket's history.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub kind: String,
+    /// For people (also the API's `detail`).
+    pub detail: String,
+    /// The typed fields as JSON (`{}` for rows written before events were typed).
+    pub data: String,
+    /// The inserting transaction on PostgreSQL (0 on SQLite): the consumers' order is `(txid, id)`.
+    pub txid: i64,
+}
+
+impl EventRow {
+    /// The typed event, when the row has one.
+    pub fn event(&self) -> Option<TicketEvent> {
+        TicketEvent::from_stored(&self.kind, &self.data)
+    }
+}
+
+const SELECT: &str = "select id, ticket_id, at, actor, kind, detail, data, txid from ticket_events";
+
+/// Appends an event to a ticket's history (inside the transaction that made the change); returns its id.
+pub async fn insert(conn: &mut AnyConnection, ticket_id: i64, actor: &Actor, e: &TicketEvent, at: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "insert into ticket_events (ticket_id, at, actor, kind, detail, data) values ($1, $2, $3, $4, $5, $6) returning id",
+    )
+    .bind(ticket_id)
+    .bind(at)
+    .bind(actor.name())
+    .bind(e.kind().as_str())
+    .bind(e.describe())
+    .bind(e.data().to_string())
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// The history of a ticket, oldest first.
+pub async fn of_ticket<'e>(conn: impl Executor<'e, Database = Any>, ticket_id: i64) -> Result<Vec<EventRow>> {
+    let sql = sqlx::AssertSqlSafe(format!("{SELECT} where ticket_id = $1 order by id"));
+    Ok(sqlx::query_as(sql).bind(ticket_id).fetch_all(conn).await?)
+}
+
+impl Db {
+    /// The history of a ticket, oldest first.
+    pub async fn events(&self, ticket_id: i64) -> Result<Vec<EventRow>> {
+        of_ticket(self.pool(), ticket_id).await
+    }
+}
+
+/// Where a consumer stands: the last event it consumed, in `(txid, id)` order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Cursor {
+    pub last_txid: i64,
+    pub last_id: i64,
+}
+
+impl Cursor {
+    /// The cursor just past `e`.
+    pub fn after(e: &EventRow) -> Self {
+        Self { last_txid: e.txid, last_id: e.id }
+    }
+}
+
+/// Takes or renews consumer `name`'s lease for `owner` until `until`; a new consumer starts at the end of the log.
+/// `None` when another owner holds an unexpired lease, else the cursor.
+pub async fn claim_consumer(db: &Db, name: &str, owner: &str, now: i64, until: i64) -> Result<Option<Cursor>> {
+    let mut tx = db.begin().await?;
+    let end: Cursor = sqlx::query_as(
+        "select coalesce(max(txid), 0) as last_txid, coalesce(max(id), 0) as last_id from ticket_events \
+         where txid = (select coalesce(max(txid), 0) from ticket_events)",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "insert into event_consumers (name, last_txid, last_id, updated_at) values ($1, $2, $3, $4) \
+         on conflict (name) do nothing",
+    )
+    .bind(name)
+    .bind(end.last_txid)
+    .bind(end.last_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let cursor: Option<Cursor> = sqlx::query_as(
+        "update event_consumers set lease_owner = $2, lease_until = $3 \
+         where name = $1 and (lease_owner is null or lease_owner = $2 or lease_until < $4) returning last_txid, last_id",
+    )
+    .bind(name)
+    .bind(owner)
+    .bind(until)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(cursor)
+}
+
+/// The next events after `cursor`, at most `limit`, in `(txid, id)` order. On PostgreSQL only events of
+/// transactions older than every running one: no event can later appear before the ones returned.
+pub async fn read_after(tx: &mut Tx, cursor: Cursor, limit: i64) -> Result<Vec<EventRow>> {
+    let settled = match tx.backend() {
+        Backend::Sqlite => "",
+        Backend::Postgres => "and txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+    };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{SELECT} where (txid > $1 or (txid = $1 and id > $2)) {settled} order by txid, id limit $3"
+    ));
+    Ok(sqlx::query_as(sql).bind(cursor.last_txid).bind(cursor.last_id).bind(limit).fetch_all(&mut **tx).await?)
+}
+
+/// Moves consumer `name` to `cursor` inside the consumer's transaction; `LeaseLost` when `owner` no longer holds it
+/// (then the caller rolls back, and whoever holds it now sees those events).
+pub async fn advance(conn: &mut AnyConnection, name: &str, owner: &str, cursor: Cursor, now: i64) -> Result<()> {
+    let moved = sqlx::query(
+        "update event_consumers set last_txid = $3, last_id = $4, updated_at = $5 \
+         where name = $1 and lease_owner = $2 and lease_until >= $5",
+    )
+    .bind(name)
+    .bind(owner)
+    .bind(cursor.last_txid)
+    .bind(cursor.last_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() == 1 { Ok(()) } else { Err(DbError::LeaseLost) }
+}
+
+/// Gives consumer `name`'s lease up, so another instance can take over at once.
+pub async fn release_consumer(db: &Db, name: &str, owner: &str) -> Result<()> {
+    sqlx::query(
+        "update event_consumers set lease_owner = null, lease_until = null where name = $1 and lease_owner = $2",
+    )
+    .bind(name)
+    .bind(owner)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
