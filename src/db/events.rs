@@ -119,21 +119,37 @@ pub async fn read_after(tx: &mut Tx, cursor: Cursor, limit: i64) -> Result<Vec<E
     Ok(sqlx::query_as(sql).bind(cursor.last_txid).bind(cursor.last_id).bind(limit).fetch_all(&mut **tx).await?)
 }
 
-/// Moves consumer `name` to `cursor` inside the consumer's transaction; `LeaseLost` when `owner` no longer holds it
-/// (then the caller rolls back, and whoever holds it now sees those events).
-pub async fn advance(conn: &mut AnyConnection, name: &str, owner: &str, cursor: Cursor, now: i64) -> Result<()> {
-    let moved = sqlx::query(
-        "update event_consumers set last_txid = $3, last_id = $4, updated_at = $5 \
-         where name = $1 and lease_owner = $2 and lease_until >= $5",
+/// Renews consumer `name`'s lease for `owner` until `until` inside the consumer's transaction, which then holds its
+/// row until it commits; the cursor, or `None` when `owner` does not hold an unexpired lease.
+pub async fn lock_cursor(
+    conn: &mut AnyConnection,
+    name: &str,
+    owner: &str,
+    now: i64,
+    until: i64,
+) -> Result<Option<Cursor>> {
+    Ok(sqlx::query_as(
+        "update event_consumers set lease_until = $3 where name = $1 and lease_owner = $2 and lease_until >= $4 \
+         returning last_txid, last_id",
     )
     .bind(name)
     .bind(owner)
-    .bind(cursor.last_txid)
-    .bind(cursor.last_id)
+    .bind(until)
     .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    if moved.rows_affected() == 1 { Ok(()) } else { Err(DbError::LeaseLost) }
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Moves consumer `name` to `cursor` inside the transaction that locked it (see [`lock_cursor`]).
+pub async fn advance(conn: &mut AnyConnection, name: &str, cursor: Cursor, now: i64) -> Result<()> {
+    let moved = sqlx::query("update event_consumers set last_txid = $2, last_id = $3, updated_at = $4 where name = $1")
+        .bind(name)
+        .bind(cursor.last_txid)
+        .bind(cursor.last_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    if moved.rows_affected() == 1 { Ok(()) } else { Err(DbError::NotFound) }
 }
 
 /// Gives consumer `name`'s lease up, so another instance can take over at once.
