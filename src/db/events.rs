@@ -45,6 +45,35 @@ pub async fn insert(conn: &mut AnyConnection, ticket_id: i64, actor: &Actor, e: 
     .await?)
 }
 
+/// Appends several events to one ticket's history in one statement, in the order given.
+pub async fn insert_all(
+    conn: &mut AnyConnection,
+    ticket_id: i64,
+    events: &[(&Actor, &TicketEvent)],
+    at: i64,
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..events.len()).map(|i| format!("({})", super::marks(6 * i + 1, 6))).collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "insert into ticket_events (ticket_id, at, actor, kind, detail, data) values {}",
+        rows.join(", ")
+    ));
+    let mut q = sqlx::query(sql);
+    for (actor, e) in events {
+        q = q
+            .bind(ticket_id)
+            .bind(at)
+            .bind(actor.name())
+            .bind(e.kind().as_str())
+            .bind(e.describe())
+            .bind(e.data().to_string());
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
+}
+
 /// The history of a ticket, oldest first.
 pub async fn of_ticket<'e>(conn: impl Executor<'e, Database = Any>, ticket_id: i64) -> Result<Vec<EventRow>> {
     let sql = sqlx::AssertSqlSafe(format!("{SELECT} where ticket_id = $1 order by id"));

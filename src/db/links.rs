@@ -43,6 +43,12 @@ pub async fn links(conn: &mut AnyConnection, ticket_id: i64) -> Result<Vec<LinkR
 }
 
 /// Resolves a link target: `order` by number, `product` by ref, `order_line` by `ORDER/LINE`.
+/// Whether the catalog holds any order (automatic order links look up nothing otherwise).
+pub async fn any_orders(conn: &mut AnyConnection) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("select id from orders limit 1").fetch_optional(&mut *conn).await?;
+    Ok(found.is_some())
+}
+
 pub async fn target_id(conn: &mut AnyConnection, kind: &str, r: &str) -> Result<Option<i64>> {
     Ok(match kind {
         "order" => {

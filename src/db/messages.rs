@@ -163,19 +163,44 @@ pub async fn insert_attachment(
     .await?)
 }
 
-/// The ticket ids of stored messages with any of these Message-IDs, nearest (first listed) wins.
+/// The ticket id of a stored message with any of these Message-IDs (at most the first 20); the nearest (first
+/// listed) wins, and among messages with one Message-ID the newest. One query.
 pub async fn ticket_of_message_id(conn: &mut AnyConnection, ids: &[String]) -> Result<Option<i64>> {
-    for id in ids.iter().take(20) {
-        let found: Option<i64> =
-            sqlx::query_scalar("select ticket_id from messages where message_id = $1 order by id desc limit 1")
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if found.is_some() {
-            return Ok(found);
-        }
+    let ids = &ids[..ids.len().min(20)];
+    if ids.is_empty() {
+        return Ok(None);
     }
-    Ok(None)
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select message_id, ticket_id from messages where message_id in ({}) order by id desc",
+        super::marks(1, ids.len())
+    ));
+    let mut q = sqlx::query_as::<_, (String, i64)>(sql);
+    for id in ids {
+        q = q.bind(id);
+    }
+    let found = q.fetch_all(&mut *conn).await?;
+    Ok(ids.iter().find_map(|id| found.iter().find(|(m, _)| m == id).map(|(_, t)| *t)))
+}
+
+/// The ticket numbers of stored messages with these content digests (second deliveries of the same mail).
+pub async fn tickets_of_digests(
+    conn: &mut AnyConnection,
+    digests: &[&str],
+) -> Result<std::collections::HashMap<String, i64>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in digests.chunks(500) {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "select m.content_digest, t.number from messages m join tickets t on t.id = m.ticket_id \
+             where m.content_digest in ({})",
+            super::marks(1, chunk.len())
+        ));
+        let mut q = sqlx::query_as::<_, (String, i64)>(sql);
+        for d in chunk {
+            q = q.bind(*d);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
 }
 
 /// The ticket of the message with this content digest (a second delivery of the same mail).

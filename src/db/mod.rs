@@ -132,6 +132,11 @@ impl DbError {
     }
 }
 
+/// `$first, $first+1, …` for `count` values (an `in (…)` list or a row of a multi-row insert).
+pub(crate) fn marks(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// Result alias of the store layer.
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
 

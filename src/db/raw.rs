@@ -26,6 +26,48 @@ pub async fn upsert(conn: &mut AnyConnection, sha256: &str, size: i64, path: &st
     }
 }
 
+/// Records every raw message of a batch (content-addressed, so each sha256 once); for each sha256 its id and
+/// whether it was stored before. Two queries per 500.
+pub async fn upsert_all(
+    conn: &mut AnyConnection,
+    blobs: &[(&str, i64, &str)],
+    now: i64,
+) -> Result<std::collections::HashMap<String, (i64, bool)>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in blobs.chunks(500) {
+        let rows: Vec<String> =
+            (0..chunk.len()).map(|i| format!("({}, ${})", super::marks(4 * i + 1, 3), 4 * i + 4)).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "insert into raw_messages (sha256, size, path, created_at) values {} on conflict (sha256) do nothing \
+             returning sha256, id",
+            rows.join(", ")
+        ));
+        let mut q = sqlx::query_as::<_, (String, i64)>(sql);
+        for (sha, size, path) in chunk {
+            q = q.bind(*sha).bind(*size).bind(*path).bind(now);
+        }
+        for (sha, id) in q.fetch_all(&mut *conn).await? {
+            out.insert(sha, (id, false));
+        }
+        let known: Vec<&str> = chunk.iter().map(|b| b.0).filter(|sha| !out.contains_key(*sha)).collect();
+        if known.is_empty() {
+            continue;
+        }
+        let sql = sqlx::AssertSqlSafe(format!(
+            "select sha256, id from raw_messages where sha256 in ({})",
+            super::marks(1, known.len())
+        ));
+        let mut q = sqlx::query_as::<_, (String, i64)>(sql);
+        for sha in &known {
+            q = q.bind(*sha);
+        }
+        for (sha, id) in q.fetch_all(&mut *conn).await? {
+            out.insert(sha, (id, true));
+        }
+    }
+    Ok(out)
+}
+
 /// Where an earlier copy of a raw message went: `(ticket number, what)`.
 pub async fn prior_disposition(conn: &mut AnyConnection, raw_id: i64) -> Result<Option<(Option<i64>, &'static str)>> {
     let ticket: Option<i64> = sqlx::query_scalar(
@@ -63,6 +105,63 @@ pub async fn receipt_exists(conn: &mut AnyConnection, mailbox_id: i64, uid_valid
             .fetch_one(&mut *conn)
             .await?;
     Ok(n > 0)
+}
+
+/// Which of these IMAP `(uidvalidity, uid)`s of a mailbox were imported before.
+pub async fn receipts_seen(
+    conn: &mut AnyConnection,
+    mailbox_id: i64,
+    uids: &[(i64, i64)],
+) -> Result<std::collections::HashSet<(i64, i64)>> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in uids.chunks(500) {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "select uid_validity, uid from receipts where mailbox_id = $1 and uid in ({})",
+            super::marks(2, chunk.len())
+        ));
+        let mut q = sqlx::query_as::<_, (i64, i64)>(sql).bind(mailbox_id);
+        for (_, uid) in chunk {
+            q = q.bind(*uid);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?.into_iter().filter(|seen| chunk.contains(seen)));
+    }
+    Ok(out)
+}
+
+/// A receipt to record: a raw message reached a mailbox (IMAP `(uidvalidity, uid)` or direct), with its outcome.
+#[derive(Debug, Clone)]
+pub struct NewReceipt {
+    pub raw_id: i64,
+    pub uid: Option<(i64, i64)>,
+    pub outcome: &'static str,
+}
+
+/// Records a batch's receipts at one mailbox; one query per 500.
+pub async fn insert_receipts(
+    conn: &mut AnyConnection,
+    mailbox_id: i64,
+    receipts: &[NewReceipt],
+    now: i64,
+) -> Result<()> {
+    for chunk in receipts.chunks(500) {
+        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(6 * i + 1, 6))).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "insert into receipts (raw_id, mailbox_id, uid_validity, uid, outcome, created_at) values {}",
+            rows.join(", ")
+        ));
+        let mut q = sqlx::query(sql);
+        for r in chunk {
+            q = q
+                .bind(r.raw_id)
+                .bind(mailbox_id)
+                .bind(r.uid.map(|u| u.0))
+                .bind(r.uid.map(|u| u.1))
+                .bind(r.outcome)
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Records that a mailbox delivered a raw message, and what became of it.

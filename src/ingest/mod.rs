@@ -111,6 +111,8 @@ impl Pipeline {
         ctx: &'a PrepareContext,
     ) -> Result<StoreContext<'a>, DbError> {
         let staff = db::users::active_emails(self.db.pool()).await?;
+        let mut conn = self.db.pool().acquire().await?;
+        let orders_in_catalog = db::catalog::any_orders(&mut conn).await?;
         Ok(StoreContext {
             mailbox,
             our_addresses: &ctx.our_addresses,
@@ -118,6 +120,7 @@ impl Pipeline {
             order_pattern: mailbox.order_pattern(),
             staff: staff.into_iter().collect(),
             can_send: mailbox.can_send(),
+            orders_in_catalog,
         })
     }
 
@@ -212,11 +215,14 @@ impl Pipeline {
         let cx = self.store_context(mailbox, &ctx).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
+        let mut batch = store::BatchState::load(&mut tx, mailbox.id, items, now).await?;
         let mut outcomes = Vec::with_capacity(items.len());
         for (item, source) in items {
-            let stored = AssertUnwindSafe(store::store_one(&mut tx, &cx, item, *source, now)).catch_unwind().await;
+            let stored =
+                AssertUnwindSafe(store::store_one(&mut tx, &cx, &mut batch, item, *source, now)).catch_unwind().await;
             outcomes.push(stored.map_err(|panic| StoreError::Panicked(panic_message(&panic)))??);
         }
+        batch.finish(&mut tx, mailbox.id, now).await?;
         if let Some(cp) = checkpoint {
             save_checkpoint(&mut tx, mailbox.id, cp, now).await?;
         }

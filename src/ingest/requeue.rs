@@ -2,7 +2,7 @@
 //! named requester. The raw bytes stay as they were; the quarantine entry is released or keeps its place.
 
 use super::prepare::{Content, Prepared, prepare, prepare_as};
-use super::store::{Outcome, OutcomeKind, store_content};
+use super::store::{BatchState, Outcome, OutcomeKind, store_content};
 use super::{IngestError, Pipeline};
 use crate::db::{self, MailboxRow};
 use crate::domain::NamedAddress;
@@ -74,7 +74,8 @@ impl Pipeline {
                 }
             }
             Content::Mail(_) => {
-                let outcome = store_content(&mut tx, &cx, item, held.raw_id, None, now).await?;
+                let mut batch = BatchState::default();
+                let outcome = store_content(&mut tx, &cx, &mut batch, item, held.raw_id, None, now).await?;
                 let ticket_id = match outcome.ticket {
                     Some(number) => db::tickets::by_number(&mut *tx, number).await?.map(|t| t.id),
                     None => None,

@@ -3,13 +3,14 @@
 
 use super::prepare::{Content, Prepared, PreparedMail};
 use super::threading::{Lookup, decide};
-use crate::db::{self, DbError, mailboxes::MailboxRow, quarantine::NewQuarantine};
+use crate::db::{self, DbError, mailboxes::MailboxRow, quarantine::NewQuarantine, raw::NewReceipt};
 use crate::domain::EmailAddress;
 use crate::platform::storage::BlobStore;
 use crate::tickets::bounce::Bounce;
 use crate::tickets::inbound::{Filed, InboundContext, InboundFile, InboundMail, TicketRef};
 use crate::tickets::{TicketError, Tickets};
 use sqlx::AnyConnection;
+use std::collections::{HashMap, HashSet};
 
 /// What became of one input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -70,30 +71,103 @@ pub struct StoreContext<'a> {
     pub staff: std::collections::HashSet<String>,
     /// Whether the mailbox can send (else no acknowledgement or notice is composed at all).
     pub can_send: bool,
+    /// Whether the catalog holds any order (else automatic order links look up nothing).
+    pub orders_in_catalog: bool,
 }
 
-/// Stores one prepared input inside the caller's transaction.
+/// What a batch reads once and writes once: raw message ids, the content digests and IMAP UIDs already stored,
+/// and the receipts to record at its end (a few queries per batch instead of several per message).
+#[derive(Debug, Default)]
+pub struct BatchState {
+    /// sha256 → (raw id, stored before this batch).
+    raws: HashMap<String, (i64, bool)>,
+    /// Raw messages met earlier in this batch (a second copy is a duplicate of the first).
+    met: HashSet<String>,
+    /// Content digest → ticket number, for every digest of the batch already stored.
+    digests: HashMap<String, i64>,
+    /// Whether `digests` was read for the whole batch (else each digest is looked up).
+    digests_loaded: bool,
+    /// IMAP `(uidvalidity, uid)`s imported before (or earlier in this batch).
+    seen: HashSet<(i64, i64)>,
+    receipts: Vec<NewReceipt>,
+}
+
+impl BatchState {
+    /// Records the batch's raw messages and reads what is known about its digests and UIDs.
+    pub async fn load(
+        conn: &mut AnyConnection,
+        mailbox_id: i64,
+        items: &[(&Prepared, Source)],
+        now: i64,
+    ) -> Result<Self, DbError> {
+        let paths: Vec<String> = items.iter().map(|(p, _)| BlobStore::relative_path(&p.sha256)).collect();
+        let mut blobs: Vec<(&str, i64, &str)> = Vec::new();
+        for ((p, _), path) in items.iter().zip(&paths) {
+            if !blobs.iter().any(|b| b.0 == p.sha256) {
+                blobs.push((&p.sha256, p.size(), path));
+            }
+        }
+        let digests: Vec<&str> = items
+            .iter()
+            .filter_map(|(p, _)| match &p.content {
+                Content::Mail(m) => Some(m.digest.as_str()),
+                Content::Quarantine { .. } => None,
+            })
+            .collect();
+        let uids: Vec<(i64, i64)> = items.iter().filter_map(|(_, s)| *s).collect();
+        Ok(Self {
+            raws: db::raw::upsert_all(conn, &blobs, now).await?,
+            digests: db::messages::tickets_of_digests(conn, &digests).await?,
+            digests_loaded: true,
+            seen: if uids.is_empty() {
+                HashSet::new()
+            } else {
+                db::raw::receipts_seen(conn, mailbox_id, &uids).await?
+            },
+            ..Self::default()
+        })
+    }
+
+    /// Writes the receipts collected over the batch.
+    pub async fn finish(self, conn: &mut AnyConnection, mailbox_id: i64, now: i64) -> Result<(), DbError> {
+        db::raw::insert_receipts(conn, mailbox_id, &self.receipts, now).await
+    }
+
+    /// The ticket number a mail with this digest went to, if one did.
+    async fn ticket_of_digest(&self, conn: &mut AnyConnection, digest: &str) -> Result<Option<i64>, DbError> {
+        if let Some(n) = self.digests.get(digest) {
+            return Ok(Some(*n));
+        }
+        if self.digests_loaded {
+            return Ok(None);
+        }
+        Ok(db::messages::tickets_of_digests(conn, &[digest]).await?.remove(digest))
+    }
+}
+
+/// Stores one prepared input of a batch inside the caller's transaction.
 pub async fn store_one(
     conn: &mut AnyConnection,
     cx: &StoreContext<'_>,
+    batch: &mut BatchState,
     item: &Prepared,
     source: Source,
     now: i64,
 ) -> Result<Outcome, TicketError> {
-    if let Some((validity, uid)) = source
-        && db::raw::receipt_exists(conn, cx.mailbox.id, validity, uid).await?
+    if let Some(uid) = source
+        && !batch.seen.insert(uid)
     {
         let o = Outcome::new(OutcomeKind::Duplicate, None, Some("this IMAP message was imported before".into()));
         return Ok(Outcome { sha256: item.sha256.clone(), ..o });
     }
-    let path = BlobStore::relative_path(&item.sha256);
-    let (raw_id, known) = db::raw::upsert(conn, &item.sha256, item.size(), &path, now).await?;
+    let (raw_id, stored_before) = *batch.raws.get(&item.sha256).ok_or(DbError::NotFound)?;
+    let known = stored_before || !batch.met.insert(item.sha256.clone());
     let prior = if known { db::raw::prior_disposition(conn, raw_id).await? } else { None };
     let outcome = match prior {
         Some((ticket, why)) => Outcome::new(OutcomeKind::Duplicate, ticket, Some(why.into())),
-        None => store_content(conn, cx, item, raw_id, source, now).await?,
+        None => store_content(conn, cx, batch, item, raw_id, source, now).await?,
     };
-    db::raw::insert_receipt(conn, raw_id, cx.mailbox.id, source, outcome.kind.as_str(), now).await?;
+    batch.receipts.push(NewReceipt { raw_id, uid: source, outcome: outcome.kind.as_str() });
     Ok(Outcome { sha256: item.sha256.clone(), ..outcome })
 }
 
@@ -102,6 +176,7 @@ pub async fn store_one(
 pub(super) async fn store_content(
     conn: &mut AnyConnection,
     cx: &StoreContext<'_>,
+    batch: &mut BatchState,
     item: &Prepared,
     raw_id: i64,
     source: Source,
@@ -134,7 +209,7 @@ pub(super) async fn store_content(
                 let reason = ticket.is_none().then(|| "bounce names no message of ours; kept in the bounce log".into());
                 Ok(Outcome::new(OutcomeKind::Bounce, ticket.map(|t| t.number), reason))
             }
-            None => store_mail(conn, cx, m, raw_id, now).await,
+            None => store_mail(conn, cx, batch, m, raw_id, now).await,
         },
     }
 }
@@ -142,12 +217,12 @@ pub(super) async fn store_content(
 async fn store_mail(
     conn: &mut AnyConnection,
     cx: &StoreContext<'_>,
+    batch: &mut BatchState,
     m: &PreparedMail,
     raw_id: i64,
     now: i64,
 ) -> Result<Outcome, TicketError> {
-    if let Some(ticket_id) = db::messages::ticket_of_digest(conn, &m.digest).await? {
-        let number = db::tickets::by_id(&mut *conn, ticket_id).await?.ok_or(DbError::NotFound)?.number;
+    if let Some(number) = batch.ticket_of_digest(conn, &m.digest).await? {
         let why = "same mail already received (another mailbox?)".to_string();
         return Ok(Outcome::new(OutcomeKind::Duplicate, Some(number), Some(why)));
     }
@@ -160,11 +235,15 @@ async fn store_mail(
         staff: &cx.staff,
         can_send: cx.can_send,
         order_pattern: cx.order_pattern.as_deref(),
+        orders_in_catalog: cx.orders_in_catalog,
     };
-    Ok(match cx.tickets.file_inbound(conn, &tcx, &inbound, decision.placement(), now).await? {
-        Filed::Created(n) => Outcome::new(OutcomeKind::Created, Some(n), None),
-        Filed::Threaded(n) => Outcome::new(OutcomeKind::Threaded, Some(n), None),
-    })
+    let filed = cx.tickets.file_inbound(conn, &tcx, &inbound, decision.placement(), now).await?;
+    let (kind, number) = match filed {
+        Filed::Created(n) => (OutcomeKind::Created, n),
+        Filed::Threaded(n) => (OutcomeKind::Threaded, n),
+    };
+    batch.digests.insert(m.digest.clone(), number);
+    Ok(Outcome::new(kind, Some(number), None))
 }
 
 /// The mail as the ticket layer takes it (`None` without a sender, which prepare quarantines).

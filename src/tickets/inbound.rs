@@ -101,6 +101,8 @@ pub struct InboundContext<'a> {
     pub can_send: bool,
     /// The mailbox's `order_pattern`; `None` uses the default.
     pub order_pattern: Option<&'a str>,
+    /// Whether the catalog holds any order (else no order is looked up for automatic links).
+    pub orders_in_catalog: bool,
 }
 
 /// Where an inbound mail was filed.
@@ -131,6 +133,7 @@ impl Tickets {
             }
         }
         let customer_id = db::customers::upsert(conn, m.from.email.as_str(), &m.from.name, now).await?;
+        let mut created = None;
         let (ticket_id, filed) = match placement {
             Placement::Thread { ticket, reopen } => {
                 db::tickets::touch(&mut *conn, ticket.id, reopen.then_some(Status::Open), now).await?;
@@ -143,18 +146,20 @@ impl Tickets {
             Placement::FollowUp { parent } => {
                 let (id, number) =
                     super::inbound_store::new_ticket(conn, cx, m, customer_id, Some(parent.id), now).await?;
+                record(conn, id, &Actor::Customer, &super::inbound_store::created(cx, m), now).await?;
                 record(conn, parent.id, &Actor::System, &TicketEvent::FollowUp { ticket: number }, now).await?;
                 record(conn, id, &Actor::System, &TicketEvent::FollowUpOf { ticket: parent.number }, now).await?;
                 (id, Filed::Created(number))
             }
             Placement::New => {
                 let (id, number) = super::inbound_store::new_ticket(conn, cx, m, customer_id, None, now).await?;
+                created = Some(super::inbound_store::created(cx, m));
                 (id, Filed::Created(number))
             }
         };
         super::inbound_store::add_cc_participants(conn, cx, m, ticket_id, customer_id, now).await?;
-        super::inbound_store::insert_message(conn, cx, m, ticket_id, customer_id, now).await?;
-        if !m.automatic() {
+        super::inbound_store::insert_message(conn, cx, m, ticket_id, customer_id, created, now).await?;
+        if !m.automatic() && cx.orders_in_catalog {
             let text = format!("{}\n{}", m.subject, m.visible_text);
             super::links::auto_link(conn, ticket_id, &text, cx.order_pattern, now).await?;
         }

@@ -2,7 +2,6 @@
 //! message with its attachments and `message_received` event.
 
 use super::inbound::{InboundContext, InboundMail};
-use super::record;
 use crate::db::{self, DbError, messages::NewMessage};
 use crate::domain::{Actor, Channel, MessageKind, NamedAddress, TicketEvent, is_ours};
 use sqlx::AnyConnection;
@@ -28,13 +27,16 @@ pub(super) async fn new_ticket(
     };
     let (id, number) = db::tickets::insert(conn, &new).await?;
     db::customers::add_participant(&mut *conn, id, customer_id, "requester").await?;
-    let created = TicketEvent::TicketCreated {
+    Ok((id, number))
+}
+
+/// The event of a ticket created by `m` (recorded with its message, see [`insert_message`]).
+pub(super) fn created(cx: &InboundContext<'_>, m: &InboundMail<'_>) -> TicketEvent {
+    TicketEvent::TicketCreated {
         channel: Channel::Mail,
         mailbox: cx.mailbox.address.clone(),
         requester: m.from.email.to_string(),
-    };
-    record(conn, id, &Actor::Customer, &created, now).await?;
-    Ok((id, number))
+    }
 }
 
 pub(super) async fn add_cc_participants(
@@ -57,12 +59,15 @@ pub(super) async fn add_cc_participants(
     Ok(())
 }
 
+/// The message with its attachments and its `message_received` event, after `created` when it opened the ticket.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn insert_message(
     conn: &mut AnyConnection,
     cx: &InboundContext<'_>,
     m: &InboundMail<'_>,
     ticket_id: i64,
     customer_id: i64,
+    created: Option<TicketEvent>,
     now: i64,
 ) -> Result<i64, DbError> {
     let emails = |people: &[NamedAddress]| {
@@ -111,6 +116,8 @@ pub(super) async fn insert_message(
     }
     let received =
         TicketEvent::MessageReceived { message: message_id, from: m.from.email.to_string(), auto: m.auto_reply };
-    record(conn, ticket_id, &Actor::Customer, &received, now).await?;
+    let events: Vec<(&Actor, &TicketEvent)> =
+        created.iter().chain([&received]).map(|e| (&Actor::Customer, e)).collect();
+    db::events::insert_all(conn, ticket_id, &events, now).await?;
     Ok(message_id)
 }
