@@ -27,6 +27,47 @@ pub async fn upsert(conn: &mut AnyConnection, email: &str, name: &DisplayName, n
     .await?)
 }
 
+/// Finds or creates several customers at once (`(address, name)`, each address once), filling in missing names;
+/// address → id. One statement per 500.
+pub async fn upsert_all(
+    conn: &mut AnyConnection,
+    people: &[(&str, &str)],
+    now: i64,
+) -> Result<std::collections::HashMap<String, i64>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in people.chunks(500) {
+        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({}, ${})", super::marks(2 * i + 2, 2), 1)).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "insert into customers (email, name, created_at) values {} on conflict (email) do update \
+             set name = case when customers.name = '' then excluded.name else customers.name end returning email, id",
+            rows.join(", ")
+        ));
+        let mut q = sqlx::query_as::<_, (String, i64)>(sql).bind(now);
+        for (email, name) in chunk {
+            q = q.bind(*email).bind(*name);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// Adds several participants `(ticket, customer, role)` at once (those already there stay as they are).
+pub async fn add_participants(conn: &mut AnyConnection, rows: &[(i64, i64, &str)]) -> Result<()> {
+    for chunk in rows.chunks(500) {
+        let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(3 * i + 1, 3))).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "insert into ticket_participants (ticket_id, customer_id, role) values {} on conflict do nothing",
+            values.join(", ")
+        ));
+        let mut q = sqlx::query(sql);
+        for (ticket, customer, role) in chunk {
+            q = q.bind(*ticket).bind(*customer).bind(*role);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Adds a participant to a ticket (no-op when already there).
 pub async fn add_participant<'e>(
     conn: impl Executor<'e, Database = Any>,

@@ -74,6 +74,29 @@ pub async fn insert_all(
     Ok(())
 }
 
+/// Appends events of several tickets `(ticket, actor, event)` in the order given; one statement per 200.
+pub async fn insert_many(conn: &mut AnyConnection, events: &[(i64, Actor, TicketEvent)], at: i64) -> Result<()> {
+    for chunk in events.chunks(200) {
+        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(6 * i + 1, 6))).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "insert into ticket_events (ticket_id, at, actor, kind, detail, data) values {}",
+            rows.join(", ")
+        ));
+        let mut q = sqlx::query(sql);
+        for (ticket, actor, e) in chunk {
+            q = q
+                .bind(*ticket)
+                .bind(at)
+                .bind(actor.name())
+                .bind(e.kind().as_str())
+                .bind(e.describe())
+                .bind(e.data().to_string());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The history of a ticket, oldest first.
 pub async fn of_ticket<'e>(conn: impl Executor<'e, Database = Any>, ticket_id: i64) -> Result<Vec<EventRow>> {
     let sql = sqlx::AssertSqlSafe(format!("{SELECT} where ticket_id = $1 order by id"));

@@ -1,7 +1,8 @@
 //! Messages of a ticket, their attachments, and the ticket's event history.
 
 use super::{Db, Result};
-use sqlx::AnyConnection;
+use sqlx::any::AnyArguments;
+use sqlx::{Any, AnyConnection};
 
 /// A message as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -104,40 +105,115 @@ pub async fn last_customer_mail(conn: &mut AnyConnection, ticket_id: i64) -> Res
     .await?)
 }
 
+const INSERT_COLUMNS: &str = "ticket_id, kind, mailbox_id, raw_id, customer_id, author_id, from_addr, from_name, \
+     to_json, cc_json, reply_to, subject, message_id, in_reply_to, refs, visible_text, body_text, body_html, auto, \
+     verified, flags, content_digest, sent_at, created_at";
+
+/// Values per row of [`INSERT_COLUMNS`].
+const MESSAGE_VALUES: usize = 24;
+
+fn bind_message<'q>(
+    q: sqlx::query::Query<'q, Any, AnyArguments>,
+    m: &'q NewMessage,
+) -> sqlx::query::Query<'q, Any, AnyArguments> {
+    q.bind(m.ticket_id)
+        .bind(m.kind.as_str())
+        .bind(m.mailbox_id)
+        .bind(m.raw_id)
+        .bind(m.customer_id)
+        .bind(m.author_id)
+        .bind(&m.from_addr)
+        .bind(&m.from_name)
+        .bind(&m.to_json)
+        .bind(&m.cc_json)
+        .bind(&m.reply_to)
+        .bind(&m.subject)
+        .bind(&m.message_id)
+        .bind(&m.in_reply_to)
+        .bind(&m.refs)
+        .bind(&m.visible_text)
+        .bind(&m.body_text)
+        .bind(&m.body_html)
+        .bind(i64::from(m.auto))
+        .bind(m.verified.map(i64::from))
+        .bind(&m.flags)
+        .bind(&m.content_digest)
+        .bind(m.sent_at)
+        .bind(m.created_at)
+}
+
 /// Inserts a message; returns its id.
 pub async fn insert(conn: &mut AnyConnection, m: &NewMessage) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "insert into messages (ticket_id, kind, mailbox_id, raw_id, customer_id, author_id, from_addr, from_name, to_json, cc_json, \
-         reply_to, subject, message_id, in_reply_to, refs, visible_text, body_text, body_html, auto, verified, flags, content_digest, \
-         sent_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23, $24) returning id",
-    )
-    .bind(m.ticket_id)
-    .bind(m.kind.as_str())
-    .bind(m.mailbox_id)
-    .bind(m.raw_id)
-    .bind(m.customer_id)
-    .bind(m.author_id)
-    .bind(&m.from_addr)
-    .bind(&m.from_name)
-    .bind(&m.to_json)
-    .bind(&m.cc_json)
-    .bind(&m.reply_to)
-    .bind(&m.subject)
-    .bind(&m.message_id)
-    .bind(&m.in_reply_to)
-    .bind(&m.refs)
-    .bind(&m.visible_text)
-    .bind(&m.body_text)
-    .bind(&m.body_html)
-    .bind(i64::from(m.auto))
-    .bind(m.verified.map(i64::from))
-    .bind(&m.flags)
-    .bind(&m.content_digest)
-    .bind(m.sent_at)
-    .bind(m.created_at)
-    .fetch_one(&mut *conn)
-    .await?)
+    let sql = sqlx::AssertSqlSafe(format!(
+        "insert into messages ({INSERT_COLUMNS}) values ({}) returning id",
+        super::marks(1, MESSAGE_VALUES)
+    ));
+    let row = bind_message(sqlx::query(sql), m).fetch_one(&mut *conn).await?;
+    Ok(sqlx::Row::try_get(&row, 0)?)
+}
+
+/// Inserts messages with ids drawn by [`next_ids`]; one statement per 50.
+pub async fn insert_all(conn: &mut AnyConnection, rows: &[(i64, NewMessage)]) -> Result<()> {
+    for chunk in rows.chunks(50) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                format!(
+                    "(${}, {})",
+                    i * (MESSAGE_VALUES + 1) + 1,
+                    super::marks(i * (MESSAGE_VALUES + 1) + 2, MESSAGE_VALUES)
+                )
+            })
+            .collect();
+        let sql =
+            sqlx::AssertSqlSafe(format!("insert into messages (id, {INSERT_COLUMNS}) values {}", values.join(", ")));
+        let mut q = sqlx::query(sql);
+        for (id, m) in chunk {
+            q = bind_message(q.bind(*id), m);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// `count` fresh message ids for rows inserted later in this transaction. On SQLite the transaction holds the
+/// only write lock, so they are the next ids after the largest; nothing else may insert messages in between.
+pub async fn next_ids(conn: &mut AnyConnection, count: usize) -> Result<Vec<i64>> {
+    if conn.backend_name() == "PostgreSQL" {
+        return Ok(sqlx::query_scalar(
+            "select nextval(pg_get_serial_sequence('messages', 'id')) from generate_series(1, $1)",
+        )
+        .bind(count as i64)
+        .fetch_all(&mut *conn)
+        .await?);
+    }
+    let max: i64 = sqlx::query_scalar("select coalesce(max(id), 0) from messages").fetch_one(&mut *conn).await?;
+    Ok((1..=count as i64).map(|i| max + i).collect())
+}
+
+/// Inserts attachment rows `(message id, attachment)`; one statement per 200.
+pub async fn insert_attachments(conn: &mut AnyConnection, rows: &[(i64, NewAttachment<'_>)], now: i64) -> Result<()> {
+    for chunk in rows.chunks(200) {
+        let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(8 * i + 1, 8))).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "insert into attachments (message_id, filename, content_type, size, sha256, content_id, inline, created_at) \
+             values {}",
+            values.join(", ")
+        ));
+        let mut q = sqlx::query(sql);
+        for (message, a) in chunk {
+            q = q
+                .bind(*message)
+                .bind(a.filename)
+                .bind(a.content_type)
+                .bind(a.size)
+                .bind(a.sha256)
+                .bind(a.content_id)
+                .bind(i64::from(a.inline))
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Inserts an attachment row of a message.

@@ -215,14 +215,14 @@ impl Pipeline {
         let cx = self.store_context(mailbox, &ctx).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
-        let mut batch = store::BatchState::load(&mut tx, mailbox.id, items, now).await?;
+        let mut batch = store::BatchState::load(&mut tx, &cx, items, now).await?;
         let mut outcomes = Vec::with_capacity(items.len());
         for (item, source) in items {
             let stored =
                 AssertUnwindSafe(store::store_one(&mut tx, &cx, &mut batch, item, *source, now)).catch_unwind().await;
             outcomes.push(stored.map_err(|panic| StoreError::Panicked(panic_message(&panic)))??);
         }
-        batch.finish(&mut tx, mailbox.id, now).await?;
+        batch.finish(&mut tx, &cx, now).await?;
         if let Some(cp) = checkpoint {
             save_checkpoint(&mut tx, mailbox.id, cp, now).await?;
         }

@@ -8,6 +8,7 @@ use crate::domain::EmailAddress;
 use crate::platform::storage::BlobStore;
 use crate::tickets::bounce::Bounce;
 use crate::tickets::inbound::{Filed, InboundContext, InboundFile, InboundMail, TicketRef};
+use crate::tickets::inbound_batch::InboundBatch;
 use crate::tickets::{TicketError, Tickets};
 use sqlx::AnyConnection;
 use std::collections::{HashMap, HashSet};
@@ -90,13 +91,15 @@ pub struct BatchState {
     /// IMAP `(uidvalidity, uid)`s imported before (or earlier in this batch).
     seen: HashSet<(i64, i64)>,
     receipts: Vec<NewReceipt>,
+    /// The customer mail the batch files, written behind (see [`InboundBatch`]).
+    inbound: InboundBatch,
 }
 
 impl BatchState {
     /// Records the batch's raw messages and reads what is known about its digests and UIDs.
     pub async fn load(
         conn: &mut AnyConnection,
-        mailbox_id: i64,
+        cx: &StoreContext<'_>,
         items: &[(&Prepared, Source)],
         now: i64,
     ) -> Result<Self, DbError> {
@@ -115,22 +118,37 @@ impl BatchState {
             })
             .collect();
         let uids: Vec<(i64, i64)> = items.iter().filter_map(|(_, s)| *s).collect();
+        let known_digests = db::messages::tickets_of_digests(conn, &digests).await?;
+        let people = items.iter().flat_map(|(p, _)| customers_of(cx, p, &known_digests));
+        let inbound = InboundBatch::begin(conn, people, now).await?;
+        let seen = match uids.is_empty() {
+            true => HashSet::new(),
+            false => db::raw::receipts_seen(conn, cx.mailbox.id, &uids).await?,
+        };
         Ok(Self {
             raws: db::raw::upsert_all(conn, &blobs, now).await?,
-            digests: db::messages::tickets_of_digests(conn, &digests).await?,
+            inbound,
+            digests: known_digests,
             digests_loaded: true,
-            seen: if uids.is_empty() {
-                HashSet::new()
-            } else {
-                db::raw::receipts_seen(conn, mailbox_id, &uids).await?
-            },
+            seen,
             ..Self::default()
         })
     }
 
-    /// Writes the receipts collected over the batch.
-    pub async fn finish(self, conn: &mut AnyConnection, mailbox_id: i64, now: i64) -> Result<(), DbError> {
-        db::raw::insert_receipts(conn, mailbox_id, &self.receipts, now).await
+    /// A batch of one already recorded input (a quarantined mail released): digests are looked up one by one.
+    pub fn single(now: i64) -> Self {
+        Self { inbound: InboundBatch::empty(now), ..Self::default() }
+    }
+
+    /// Writes what the batch filed, queues the mail it causes, and records the receipts.
+    pub async fn finish(
+        mut self,
+        conn: &mut AnyConnection,
+        cx: &StoreContext<'_>,
+        now: i64,
+    ) -> Result<(), TicketError> {
+        cx.tickets.finish_inbound(conn, &mut self.inbound, cx.mailbox).await?;
+        Ok(db::raw::insert_receipts(conn, cx.mailbox.id, &self.receipts, now).await?)
     }
 
     /// The ticket number a mail with this digest went to, if one did.
@@ -162,7 +180,13 @@ pub async fn store_one(
     }
     let (raw_id, stored_before) = *batch.raws.get(&item.sha256).ok_or(DbError::NotFound)?;
     let known = stored_before || !batch.met.insert(item.sha256.clone());
-    let prior = if known { db::raw::prior_disposition(conn, raw_id).await? } else { None };
+    let prior = match known {
+        true => {
+            batch.inbound.flush(conn).await?;
+            db::raw::prior_disposition(conn, raw_id).await?
+        }
+        false => None,
+    };
     let outcome = match prior {
         Some((ticket, why)) => Outcome::new(OutcomeKind::Duplicate, ticket, Some(why.into())),
         None => store_content(conn, cx, batch, item, raw_id, source, now).await?,
@@ -198,6 +222,7 @@ pub(super) async fn store_content(
         }
         Content::Mail(m) => match &m.mail.classification.bounce {
             Some(report) => {
+                batch.inbound.flush(conn).await?;
                 let bounce = Bounce {
                     raw_id,
                     original_message_id: report.original_message_id.as_deref(),
@@ -226,7 +251,7 @@ async fn store_mail(
         let why = "same mail already received (another mailbox?)".to_string();
         return Ok(Outcome::new(OutcomeKind::Duplicate, Some(number), Some(why)));
     }
-    let decision = decide(&lookup(conn, cx, m).await?, m.mail.classification.is_automatic());
+    let decision = decide(&lookup(conn, cx, batch, m).await?, m.mail.classification.is_automatic());
     tracing::debug!(?decision, "threading");
     let inbound = inbound_mail(m, raw_id).ok_or_else(|| TicketError::Invalid("a mail without sender".into()))?;
     let tcx = InboundContext {
@@ -237,7 +262,7 @@ async fn store_mail(
         order_pattern: cx.order_pattern.as_deref(),
         orders_in_catalog: cx.orders_in_catalog,
     };
-    let filed = cx.tickets.file_inbound(conn, &tcx, &inbound, decision.placement(), now).await?;
+    let filed = cx.tickets.file_inbound(conn, &tcx, &mut batch.inbound, &inbound, decision.placement(), now).await?;
     let (kind, number) = match filed {
         Filed::Created(n) => (OutcomeKind::Created, n),
         Filed::Threaded(n) => (OutcomeKind::Threaded, n),
@@ -287,7 +312,12 @@ fn inbound_mail(m: &PreparedMail, raw_id: i64) -> Option<InboundMail<'_>> {
     })
 }
 
-async fn lookup(conn: &mut AnyConnection, cx: &StoreContext<'_>, m: &PreparedMail) -> Result<Lookup, DbError> {
+async fn lookup(
+    conn: &mut AnyConnection,
+    cx: &StoreContext<'_>,
+    batch: &mut BatchState,
+    m: &PreparedMail,
+) -> Result<Lookup, DbError> {
     let mut out = Lookup::default();
     for number in &m.facts.signed_tickets {
         if let Some(t) = db::tickets::by_number(&mut *conn, *number).await? {
@@ -300,6 +330,13 @@ async fn lookup(conn: &mut AnyConnection, cx: &StoreContext<'_>, m: &PreparedMai
     }
     if out.by_signed_id.is_none()
         && out.by_token.is_none()
+        && batch.inbound.pending_ticket_of(&m.facts.referenced_ids).is_some()
+    {
+        // It answers a mail of this very batch: write the batch so the lookup sees it in order.
+        batch.inbound.flush(conn).await?;
+    }
+    if out.by_signed_id.is_none()
+        && out.by_token.is_none()
         && let Some(tid) = db::messages::ticket_of_message_id(conn, &m.facts.referenced_ids).await?
     {
         out.by_reference = db::tickets::by_id(&mut *conn, tid).await?.as_ref().map(TicketRef::from);
@@ -307,9 +344,29 @@ async fn lookup(conn: &mut AnyConnection, cx: &StoreContext<'_>, m: &PreparedMai
     if let Some(number) = m.facts.subject_tag
         && let Some(t) = db::tickets::by_number(&mut *conn, number).await?
     {
+        batch.inbound.flush(conn).await?;
         let sender = m.mail.from.as_ref().map(|p| p.email.as_str()).unwrap_or_default();
         let participant = db::customers::is_participant(&mut *conn, t.id, sender).await? || cx.staff.contains(sender);
         out.by_subject_tag = Some((TicketRef::from(&t), participant));
     }
     Ok(out)
+}
+
+/// Who of a prepared input may become a customer in this batch: the sender and the To/Cc people of a mail that is
+/// not a bounce nor a second copy, except our mailboxes and staff.
+fn customers_of<'p>(
+    cx: &StoreContext<'_>,
+    item: &'p Prepared,
+    known_digests: &HashMap<String, i64>,
+) -> Vec<&'p crate::domain::NamedAddress> {
+    let Content::Mail(m) = &item.content else { return Vec::new() };
+    if m.mail.classification.bounce.is_some() || known_digests.contains_key(&m.digest) {
+        return Vec::new();
+    }
+    let mail = &m.mail;
+    mail.from
+        .iter()
+        .chain(mail.to.iter().chain(&mail.cc).take(50))
+        .filter(|p| !crate::domain::is_ours(&p.email, cx.our_addresses) && !cx.staff.contains(p.email.as_str()))
+        .collect()
 }

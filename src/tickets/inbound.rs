@@ -2,7 +2,8 @@
 //! answers, with participants, attachments, automatic order links, events and the mail it causes. Staff mail goes
 //! to [`super::agent_mail`]. Ingest prepares the mail and decides the placement (threading rules, design §2).
 
-use super::{TicketError, Tickets, record};
+use super::inbound_batch::InboundBatch;
+use super::{TicketError, Tickets};
 use crate::db::{self, MailboxRow, TicketRow};
 use crate::domain::{Actor, EmailAddress, NamedAddress, Status, TicketEvent};
 use sqlx::AnyConnection;
@@ -121,79 +122,62 @@ impl Tickets {
         &self,
         conn: &mut AnyConnection,
         cx: &InboundContext<'_>,
+        batch: &mut InboundBatch,
         m: &InboundMail<'_>,
         placement: Placement,
         now: i64,
     ) -> Result<Filed, TicketError> {
         let staff = cx.staff.contains(m.from.email.as_str());
         if (staff || m.agent_token.is_some()) && !m.automatic() {
+            // Staff mail reads and writes the ticket directly: what the batch holds is written first.
+            batch.flush(conn).await?;
             let target = self.agent_mail_target(conn, m, placement).await?;
             if let Some(filed) = self.file_agent_mail(conn, m, target, now).await? {
                 return Ok(filed);
             }
         }
-        let customer_id = db::customers::upsert(conn, m.from.email.as_str(), &m.from.name, now).await?;
+        let customer_id = batch.customer(conn, m.from).await?;
         let mut created = None;
         let (ticket_id, filed) = match placement {
             Placement::Thread { ticket, reopen } => {
                 db::tickets::touch(&mut *conn, ticket.id, reopen.then_some(Status::Open), now).await?;
                 if reopen {
-                    let e = TicketEvent::StatusChanged { from: ticket.status, to: Status::Open };
-                    record(conn, ticket.id, &Actor::Customer, &e, now).await?;
+                    batch.event(
+                        ticket.id,
+                        Actor::Customer,
+                        TicketEvent::StatusChanged { from: ticket.status, to: Status::Open },
+                    );
                 }
                 (ticket.id, Filed::Threaded(ticket.number))
             }
             Placement::FollowUp { parent } => {
                 let (id, number) =
-                    super::inbound_store::new_ticket(conn, cx, m, customer_id, Some(parent.id), now).await?;
-                record(conn, id, &Actor::Customer, &super::inbound_store::created(cx, m), now).await?;
-                record(conn, parent.id, &Actor::System, &TicketEvent::FollowUp { ticket: number }, now).await?;
-                record(conn, id, &Actor::System, &TicketEvent::FollowUpOf { ticket: parent.number }, now).await?;
+                    super::inbound_store::new_ticket(conn, cx, batch, m, customer_id, Some(parent.id), now).await?;
+                batch.event(id, Actor::Customer, super::inbound_store::created(cx, m));
+                batch.event(parent.id, Actor::System, TicketEvent::FollowUp { ticket: number });
+                batch.event(id, Actor::System, TicketEvent::FollowUpOf { ticket: parent.number });
                 (id, Filed::Created(number))
             }
             Placement::New => {
-                let (id, number) = super::inbound_store::new_ticket(conn, cx, m, customer_id, None, now).await?;
+                let (id, number) = super::inbound_store::new_ticket(conn, cx, batch, m, customer_id, None, now).await?;
                 created = Some(super::inbound_store::created(cx, m));
                 (id, Filed::Created(number))
             }
         };
-        super::inbound_store::add_cc_participants(conn, cx, m, ticket_id, customer_id, now).await?;
-        super::inbound_store::insert_message(conn, cx, m, ticket_id, customer_id, created, now).await?;
+        super::inbound_store::add_cc_participants(conn, cx, batch, m, ticket_id, customer_id).await?;
+        super::inbound_store::insert_message(conn, cx, batch, m, ticket_id, customer_id, created, now).await?;
         if !m.automatic() && cx.orders_in_catalog {
             let text = format!("{}\n{}", m.subject, m.visible_text);
-            super::links::auto_link(conn, ticket_id, &text, cx.order_pattern, now).await?;
-        }
-        self.inbound_mail(conn, cx, m, ticket_id, filed, staff, now).await?;
-        Ok(filed)
-    }
-
-    /// The acknowledgement and notices of a customer's mail.
-    #[allow(clippy::too_many_arguments)]
-    async fn inbound_mail(
-        &self,
-        conn: &mut AnyConnection,
-        cx: &InboundContext<'_>,
-        m: &InboundMail<'_>,
-        ticket_id: i64,
-        filed: Filed,
-        staff: bool,
-        now: i64,
-    ) -> Result<(), TicketError> {
-        if !cx.can_send || (m.automatic() && matches!(filed, Filed::Threaded(_))) {
-            return Ok(());
-        }
-        let t = db::tickets::by_id(&mut *conn, ticket_id).await?.ok_or(TicketError::NotFound)?;
-        let mail = match filed {
-            // Staff writing to support get no acknowledgement; neither do automatic mail, lists and spam (no
-            // backscatter). Agents still hear of the new ticket.
-            Filed::Created(_) => {
-                let suppress_ack = m.automatic() || m.mailing_list || m.spam || staff;
-                self.on_created(conn, &t, cx.mailbox, suppress_ack, now).await?
+            for e in super::links::auto_link(conn, ticket_id, &text, cx.order_pattern, now).await? {
+                batch.event(ticket_id, Actor::System, e);
             }
-            Filed::Threaded(_) => self.on_customer_replied(conn, &t, cx.mailbox).await?,
-        };
-        self.queue(conn, mail, now).await?;
-        Ok(())
+        }
+        // Staff writing to support get no acknowledgement; neither do automatic mail, lists and spam (no
+        // backscatter). Agents still hear of a new ticket; an automatic mail on a ticket tells nobody.
+        if cx.can_send && !(m.automatic() && matches!(filed, Filed::Threaded(_))) {
+            batch.notice(ticket_id, filed, m.automatic() || m.mailing_list || m.spam || staff);
+        }
+        Ok(filed)
     }
 
     /// The ticket a staff mail belongs to: the one its agent reply address names, else the threading rules' choice.

@@ -2,6 +2,7 @@
 //! message with its attachments and `message_received` event.
 
 use super::inbound::{InboundContext, InboundMail};
+use super::inbound_batch::InboundBatch;
 use crate::db::{self, DbError, messages::NewMessage};
 use crate::domain::{Actor, Channel, MessageKind, NamedAddress, TicketEvent, is_ours};
 use sqlx::AnyConnection;
@@ -12,6 +13,7 @@ const MAX_PARTICIPANTS: usize = 50;
 pub(super) async fn new_ticket(
     conn: &mut AnyConnection,
     cx: &InboundContext<'_>,
+    batch: &mut InboundBatch,
     m: &InboundMail<'_>,
     customer_id: i64,
     parent: Option<i64>,
@@ -26,7 +28,7 @@ pub(super) async fn new_ticket(
         now,
     };
     let (id, number) = db::tickets::insert(conn, &new).await?;
-    db::customers::add_participant(&mut *conn, id, customer_id, "requester").await?;
+    batch.participant(id, customer_id, "requester");
     Ok((id, number))
 }
 
@@ -39,21 +41,27 @@ pub(super) fn created(cx: &InboundContext<'_>, m: &InboundMail<'_>) -> TicketEve
     }
 }
 
+/// The To and Cc addresses of a mail that become participants (not ours, not staff), at most 50.
+pub fn participants<'m>(cx: &InboundContext<'_>, m: &'m InboundMail<'_>) -> impl Iterator<Item = &'m NamedAddress> {
+    let (ours, staff) = (cx.our_addresses.to_vec(), cx.staff.clone());
+    m.to.iter()
+        .chain(m.cc)
+        .take(MAX_PARTICIPANTS)
+        .filter(move |p| !is_ours(&p.email, &ours) && !staff.contains(p.email.as_str()))
+}
+
 pub(super) async fn add_cc_participants(
     conn: &mut AnyConnection,
     cx: &InboundContext<'_>,
+    batch: &mut InboundBatch,
     m: &InboundMail<'_>,
     ticket_id: i64,
     requester: i64,
-    now: i64,
 ) -> Result<(), DbError> {
-    for person in m.to.iter().chain(m.cc).take(MAX_PARTICIPANTS) {
-        if is_ours(&person.email, cx.our_addresses) || cx.staff.contains(person.email.as_str()) {
-            continue;
-        }
-        let id = db::customers::upsert(conn, person.email.as_str(), &person.name, now).await?;
+    for person in participants(cx, m) {
+        let id = batch.customer(conn, person).await?;
         if id != requester {
-            db::customers::add_participant(&mut *conn, ticket_id, id, "cc").await?;
+            batch.participant(ticket_id, id, "cc");
         }
     }
     Ok(())
@@ -64,6 +72,7 @@ pub(super) async fn add_cc_participants(
 pub(super) async fn insert_message(
     conn: &mut AnyConnection,
     cx: &InboundContext<'_>,
+    batch: &mut InboundBatch,
     m: &InboundMail<'_>,
     ticket_id: i64,
     customer_id: i64,
@@ -102,7 +111,7 @@ pub(super) async fn insert_message(
         created_at: now,
         ..Default::default()
     };
-    let message_id = db::messages::insert(conn, &new).await?;
+    let message_id = batch.message(conn, new).await?;
     for f in &m.files {
         let a = db::messages::NewAttachment {
             filename: f.filename,
@@ -112,12 +121,12 @@ pub(super) async fn insert_message(
             content_id: f.content_id,
             inline: f.inline,
         };
-        db::messages::insert_attachment(conn, message_id, &a, now).await?;
+        batch.file(message_id, &a);
     }
     let received =
         TicketEvent::MessageReceived { message: message_id, from: m.from.email.to_string(), auto: m.auto_reply };
-    let events: Vec<(&Actor, &TicketEvent)> =
-        created.iter().chain([&received]).map(|e| (&Actor::Customer, e)).collect();
-    db::events::insert_all(conn, ticket_id, &events, now).await?;
+    for e in created.into_iter().chain([received]) {
+        batch.event(ticket_id, Actor::Customer, e);
+    }
     Ok(message_id)
 }

@@ -80,22 +80,21 @@ pub fn order_numbers(text: &str, pattern: Option<&str>) -> Vec<String> {
     out
 }
 
-/// Links every mentioned order that exists in the catalog (inside the ingest transaction), with an event.
+/// Links every mentioned order that exists in the catalog (inside the ingest transaction); the `link_added` events
+/// to record.
 pub(crate) async fn auto_link(
     conn: &mut AnyConnection,
     ticket_id: i64,
     text: &str,
     pattern: Option<&str>,
     now: i64,
-) -> Result<usize, DbError> {
-    let mut linked = 0;
+) -> Result<Vec<TicketEvent>, DbError> {
+    let mut linked = Vec::new();
     for number in order_numbers(text, pattern) {
         let Some(target) = catalog::target_id(conn, "order", &number).await? else { continue };
         let (_, new) = catalog::add_link(conn, ticket_id, "order", target, "system", now).await?;
         if new {
-            let e = TicketEvent::LinkAdded { link: "order".into(), reference: number, automatic: true };
-            record(conn, ticket_id, &Actor::System, &e, now).await?;
-            linked += 1;
+            linked.push(TicketEvent::LinkAdded { link: "order".into(), reference: number, automatic: true });
         }
     }
     Ok(linked)

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod commands;
 mod files;
 pub mod inbound;
+pub mod inbound_batch;
 mod inbound_store;
 pub mod links;
 mod notices;

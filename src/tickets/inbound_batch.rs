@@ -1,0 +1,193 @@
+//! A batch of inbound mail written behind: the batch's customers upserted together, its messages (with ids drawn
+//! up front), attachments, participants and events kept in memory and written with a few multi-row inserts, and
+//! the mail the batch causes decided once everything is written. Whoever reads what the batch may have pending
+//! (a Message-ID, participants, a raw message's disposition, the latest customer mail) flushes it first or asks
+//! the batch's own index — one transaction either way, so nothing is seen half-written outside it.
+
+use super::inbound::Filed;
+use super::{TicketError, Tickets};
+use crate::db::{self, DbError, MailboxRow, messages::NewAttachment, messages::NewMessage};
+use crate::domain::{Actor, NamedAddress, TicketEvent};
+use sqlx::AnyConnection;
+use std::collections::{HashMap, VecDeque};
+
+/// How many message ids are drawn at a time.
+const ID_BLOCK: usize = 64;
+
+/// An attachment row waiting for its message.
+#[derive(Debug, Clone)]
+struct PendingFile {
+    message: i64,
+    filename: String,
+    content_type: String,
+    size: i64,
+    sha256: String,
+    content_id: Option<String>,
+    inline: bool,
+}
+
+/// The mail a filed message may cause, decided after the batch is written.
+#[derive(Debug, Clone, Copy)]
+struct Notice {
+    ticket_id: i64,
+    filed: Filed,
+    suppress_ack: bool,
+}
+
+/// What one batch of inbound mail has filed but not yet written.
+#[derive(Debug, Default)]
+pub struct InboundBatch {
+    ids: VecDeque<i64>,
+    customers: HashMap<String, i64>,
+    messages: Vec<(i64, NewMessage)>,
+    files: Vec<PendingFile>,
+    participants: Vec<(i64, i64, &'static str)>,
+    events: Vec<(i64, Actor, TicketEvent)>,
+    /// Message-ID → ticket id of pending messages.
+    message_ids: HashMap<String, i64>,
+    notices: Vec<Notice>,
+    now: i64,
+}
+
+impl InboundBatch {
+    /// A batch whose mail comes from and is copied to `people`: they become (or are) customers in one statement.
+    pub async fn begin<'p>(
+        conn: &mut AnyConnection,
+        people: impl IntoIterator<Item = &'p NamedAddress>,
+        now: i64,
+    ) -> Result<Self, DbError> {
+        let mut unique: Vec<(&str, &str)> = Vec::new();
+        for p in people {
+            match unique.iter_mut().find(|(e, _)| *e == p.email.as_str()) {
+                Some((_, name)) if name.is_empty() => *name = p.name.as_str(),
+                Some(_) => {}
+                None => unique.push((p.email.as_str(), p.name.as_str())),
+            }
+        }
+        let customers = db::customers::upsert_all(conn, &unique, now).await?;
+        Ok(Self { customers, now, ..Self::default() })
+    }
+
+    /// A batch that knows no customer yet (they are upserted as they come).
+    pub fn empty(now: i64) -> Self {
+        Self { now, ..Self::default() }
+    }
+
+    /// The customer id of `person` (upserted now when the batch did not know them).
+    pub(crate) async fn customer(&mut self, conn: &mut AnyConnection, person: &NamedAddress) -> Result<i64, DbError> {
+        if let Some(id) = self.customers.get(person.email.as_str()) {
+            return Ok(*id);
+        }
+        let id = db::customers::upsert(conn, person.email.as_str(), &person.name, self.now).await?;
+        self.customers.insert(person.email.to_string(), id);
+        Ok(id)
+    }
+
+    /// Queues a message; returns its id.
+    pub(crate) async fn message(&mut self, conn: &mut AnyConnection, m: NewMessage) -> Result<i64, DbError> {
+        if self.ids.is_empty() {
+            self.ids.extend(db::messages::next_ids(conn, ID_BLOCK).await?);
+        }
+        let id = self.ids.pop_front().expect("ids were drawn");
+        if let Some(mid) = &m.message_id {
+            self.message_ids.insert(mid.clone(), m.ticket_id);
+        }
+        self.messages.push((id, m));
+        Ok(id)
+    }
+
+    /// Queues an attachment row of a queued message.
+    pub(crate) fn file(&mut self, message: i64, a: &NewAttachment<'_>) {
+        self.files.push(PendingFile {
+            message,
+            filename: a.filename.to_string(),
+            content_type: a.content_type.to_string(),
+            size: a.size,
+            sha256: a.sha256.to_string(),
+            content_id: a.content_id.map(str::to_string),
+            inline: a.inline,
+        });
+    }
+
+    /// Queues a participant of a ticket.
+    pub(crate) fn participant(&mut self, ticket: i64, customer: i64, role: &'static str) {
+        self.participants.push((ticket, customer, role));
+    }
+
+    /// Queues an event (events keep the order they were queued in).
+    pub(crate) fn event(&mut self, ticket: i64, actor: Actor, e: TicketEvent) {
+        self.events.push((ticket, actor, e));
+    }
+
+    pub(crate) fn notice(&mut self, ticket_id: i64, filed: Filed, suppress_ack: bool) {
+        self.notices.push(Notice { ticket_id, filed, suppress_ack });
+    }
+
+    /// The ticket id of a pending message with one of these Message-IDs (the first listed that matches).
+    pub fn pending_ticket_of(&self, ids: &[String]) -> Option<i64> {
+        ids.iter().find_map(|id| self.message_ids.get(id).copied())
+    }
+
+    /// Whether anything waits to be written.
+    pub fn is_pending(&self) -> bool {
+        !self.messages.is_empty() || !self.events.is_empty() || !self.participants.is_empty()
+    }
+
+    /// Writes everything pending. On SQLite, ids drawn but unused are let go: rows inserted in between take
+    /// the next ids themselves.
+    pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
+        if !self.is_pending() {
+            return Ok(());
+        }
+        db::messages::insert_all(conn, &self.messages).await?;
+        let files: Vec<(i64, NewAttachment<'_>)> = self
+            .files
+            .iter()
+            .map(|f| {
+                let a = NewAttachment {
+                    filename: &f.filename,
+                    content_type: &f.content_type,
+                    size: f.size,
+                    sha256: &f.sha256,
+                    content_id: f.content_id.as_deref(),
+                    inline: f.inline,
+                };
+                (f.message, a)
+            })
+            .collect();
+        db::messages::insert_attachments(conn, &files, self.now).await?;
+        db::customers::add_participants(conn, &self.participants).await?;
+        db::events::insert_many(conn, &self.events, self.now).await?;
+        self.messages.clear();
+        self.files.clear();
+        self.participants.clear();
+        self.events.clear();
+        self.message_ids.clear();
+        if conn.backend_name() != "PostgreSQL" {
+            self.ids.clear();
+        }
+        Ok(())
+    }
+}
+
+impl Tickets {
+    /// Writes what the batch has pending and queues the mail its messages cause (acknowledgements, notices).
+    pub async fn finish_inbound(
+        &self,
+        conn: &mut AnyConnection,
+        batch: &mut InboundBatch,
+        mailbox: &MailboxRow,
+    ) -> Result<(), TicketError> {
+        batch.flush(conn).await?;
+        let notices = std::mem::take(&mut batch.notices);
+        for n in notices {
+            let t = db::tickets::by_id(&mut *conn, n.ticket_id).await?.ok_or(TicketError::NotFound)?;
+            let mail = match n.filed {
+                Filed::Created(_) => self.on_created(conn, &t, mailbox, n.suppress_ack, batch.now).await?,
+                Filed::Threaded(_) => self.on_customer_replied(conn, &t, mailbox).await?,
+            };
+            self.queue(conn, mail, batch.now).await?;
+        }
+        Ok(())
+    }
+}
