@@ -35,7 +35,7 @@ pub async fn upsert_all(
     now: i64,
 ) -> Result<std::collections::HashMap<String, i64>> {
     let mut out = std::collections::HashMap::new();
-    for chunk in people.chunks(500) {
+    for chunk in super::insert_chunks(people, 32) {
         let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({}, ${})", super::marks(2 * i + 2, 2), 1)).collect();
         let sql = sqlx::AssertSqlSafe(format!(
             "insert into customers (email, name, created_at) values {} on conflict (email) do update \
@@ -53,7 +53,7 @@ pub async fn upsert_all(
 
 /// Adds several participants `(ticket, customer, role)` at once (those already there stay as they are).
 pub async fn add_participants(conn: &mut AnyConnection, rows: &[(i64, i64, &str)]) -> Result<()> {
-    for chunk in rows.chunks(500) {
+    for chunk in super::insert_chunks(rows, 32) {
         let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(3 * i + 1, 3))).collect();
         let sql = sqlx::AssertSqlSafe(format!(
             "insert into ticket_participants (ticket_id, customer_id, role) values {} on conflict do nothing",

@@ -76,7 +76,7 @@ pub async fn insert_all(
 
 /// Appends events of several tickets `(ticket, actor, event)` in the order given; one statement per 200.
 pub async fn insert_many(conn: &mut AnyConnection, events: &[(i64, Actor, TicketEvent)], at: i64) -> Result<()> {
-    for chunk in events.chunks(200) {
+    for chunk in super::insert_chunks(events, 32) {
         let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(6 * i + 1, 6))).collect();
         let sql = sqlx::AssertSqlSafe(format!(
             "insert into ticket_events (ticket_id, at, actor, kind, detail, data) values {}",

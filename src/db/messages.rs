@@ -154,7 +154,7 @@ pub async fn insert(conn: &mut AnyConnection, m: &NewMessage) -> Result<i64> {
 
 /// Inserts messages with ids drawn by [`next_ids`]; one statement per 50.
 pub async fn insert_all(conn: &mut AnyConnection, rows: &[(i64, NewMessage)]) -> Result<()> {
-    for chunk in rows.chunks(50) {
+    for chunk in super::insert_chunks(rows, 16) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 format!(
@@ -175,9 +175,10 @@ pub async fn insert_all(conn: &mut AnyConnection, rows: &[(i64, NewMessage)]) ->
     Ok(())
 }
 
-/// `count` fresh message ids for rows inserted later in this transaction. On SQLite the transaction holds the
-/// only write lock, so they are the next ids after the largest; nothing else may insert messages in between.
-pub async fn next_ids(conn: &mut AnyConnection, count: usize) -> Result<Vec<i64>> {
+/// `count` fresh message ids for rows inserted later in this transaction, all above `after` (the last id drawn
+/// before, not inserted yet). On SQLite the transaction holds the only write lock, so they are the next ids after
+/// the largest stored or drawn; nothing else may insert messages in between.
+pub async fn next_ids(conn: &mut AnyConnection, count: usize, after: i64) -> Result<Vec<i64>> {
     if conn.backend_name() == "PostgreSQL" {
         return Ok(sqlx::query_scalar(
             "select nextval(pg_get_serial_sequence('messages', 'id')) from generate_series(1, $1)",
@@ -187,12 +188,13 @@ pub async fn next_ids(conn: &mut AnyConnection, count: usize) -> Result<Vec<i64>
         .await?);
     }
     let max: i64 = sqlx::query_scalar("select coalesce(max(id), 0) from messages").fetch_one(&mut *conn).await?;
-    Ok((1..=count as i64).map(|i| max + i).collect())
+    let start = max.max(after);
+    Ok((1..=count as i64).map(|i| start + i).collect())
 }
 
 /// Inserts attachment rows `(message id, attachment)`; one statement per 200.
 pub async fn insert_attachments(conn: &mut AnyConnection, rows: &[(i64, NewAttachment<'_>)], now: i64) -> Result<()> {
-    for chunk in rows.chunks(200) {
+    for chunk in super::insert_chunks(rows, 32) {
         let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(8 * i + 1, 8))).collect();
         let sql = sqlx::AssertSqlSafe(format!(
             "insert into attachments (message_id, filename, content_type, size, sha256, content_id, inline, created_at) \
@@ -248,10 +250,10 @@ pub async fn ticket_of_message_id(conn: &mut AnyConnection, ids: &[String]) -> R
     }
     let sql = sqlx::AssertSqlSafe(format!(
         "select message_id, ticket_id from messages where message_id in ({}) order by id desc",
-        super::marks(1, ids.len())
+        super::marks(1, 20)
     ));
     let mut q = sqlx::query_as::<_, (String, i64)>(sql);
-    for id in ids {
+    for id in super::lookup_chunks(ids, 20).remove(0) {
         q = q.bind(id);
     }
     let found = q.fetch_all(&mut *conn).await?;
@@ -264,7 +266,7 @@ pub async fn tickets_of_digests(
     digests: &[&str],
 ) -> Result<std::collections::HashMap<String, i64>> {
     let mut out = std::collections::HashMap::new();
-    for chunk in digests.chunks(500) {
+    for chunk in super::lookup_chunks(digests, 32) {
         let sql = sqlx::AssertSqlSafe(format!(
             "select m.content_digest, t.number from messages m join tickets t on t.id = m.ticket_id \
              where m.content_digest in ({})",
@@ -272,7 +274,7 @@ pub async fn tickets_of_digests(
         ));
         let mut q = sqlx::query_as::<_, (String, i64)>(sql);
         for d in chunk {
-            q = q.bind(*d);
+            q = q.bind(d);
         }
         out.extend(q.fetch_all(&mut *conn).await?);
     }

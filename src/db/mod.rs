@@ -137,6 +137,31 @@ pub(crate) fn marks(first: usize, count: usize) -> String {
     (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
+/// Rows for multi-row inserts: statements of exactly `size` rows, then single rows. A statement with a new row
+/// count is a new statement for the server to prepare (on PostgreSQL that costs more than the round trips it
+/// saves), so only three shapes are used: `size`, a quarter of it, and one.
+pub(crate) fn insert_chunks<T>(rows: &[T], size: usize) -> impl Iterator<Item = &[T]> {
+    let full = rows.len() / size * size;
+    let quarter = (size / 4).max(1);
+    let rest = &rows[full..];
+    let middle = rest.len() / quarter * quarter;
+    rows[..full].chunks(size).chain(rest[..middle].chunks(quarter)).chain(rest[middle..].chunks(1))
+}
+
+/// Values for `in (…)` lists of exactly `size` entries (the last chunk repeats its last value), so every look-up
+/// is the same prepared statement.
+pub(crate) fn lookup_chunks<T: Clone>(values: &[T], size: usize) -> Vec<Vec<T>> {
+    values
+        .chunks(size)
+        .map(|c| {
+            let mut v = c.to_vec();
+            let last = c[c.len() - 1].clone();
+            v.resize(size, last);
+            v
+        })
+        .collect()
+}
+
 /// Result alias of the store layer.
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
 
@@ -244,4 +269,19 @@ fn create_sqlite_folder(url: &str) {
 /// `0/1` integers as stored flags.
 pub(crate) fn flag(b: bool) -> i64 {
     i64::from(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_statements_come_in_three_shapes_and_keep_every_row_in_order() {
+        let rows: Vec<i32> = (0..39).collect();
+        let sizes: Vec<usize> = insert_chunks(&rows, 16).map(<[i32]>::len).collect();
+        assert_eq!(sizes, [16, 16, 4, 1, 1, 1]);
+        assert_eq!(insert_chunks(&rows, 16).flatten().copied().collect::<Vec<_>>(), rows);
+        assert_eq!(lookup_chunks(&[1, 2, 3, 4, 5], 4), [vec![1, 2, 3, 4], vec![5, 5, 5, 5]]);
+        assert_eq!(marks(3, 2), "$3, $4");
+    }
 }

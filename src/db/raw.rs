@@ -34,7 +34,7 @@ pub async fn upsert_all(
     now: i64,
 ) -> Result<std::collections::HashMap<String, (i64, bool)>> {
     let mut out = std::collections::HashMap::new();
-    for chunk in blobs.chunks(500) {
+    for chunk in super::insert_chunks(blobs, 32) {
         let rows: Vec<String> =
             (0..chunk.len()).map(|i| format!("({}, ${})", super::marks(4 * i + 1, 3), 4 * i + 4)).collect();
         let sql = sqlx::AssertSqlSafe(format!(
@@ -49,17 +49,16 @@ pub async fn upsert_all(
         for (sha, id) in q.fetch_all(&mut *conn).await? {
             out.insert(sha, (id, false));
         }
-        let known: Vec<&str> = chunk.iter().map(|b| b.0).filter(|sha| !out.contains_key(*sha)).collect();
-        if known.is_empty() {
-            continue;
-        }
+    }
+    let known: Vec<&str> = blobs.iter().map(|b| b.0).filter(|sha| !out.contains_key(*sha)).collect();
+    for chunk in super::lookup_chunks(&known, 32) {
         let sql = sqlx::AssertSqlSafe(format!(
             "select sha256, id from raw_messages where sha256 in ({})",
-            super::marks(1, known.len())
+            super::marks(1, chunk.len())
         ));
         let mut q = sqlx::query_as::<_, (String, i64)>(sql);
-        for sha in &known {
-            q = q.bind(*sha);
+        for sha in chunk {
+            q = q.bind(sha);
         }
         for (sha, id) in q.fetch_all(&mut *conn).await? {
             out.insert(sha, (id, true));
@@ -114,13 +113,13 @@ pub async fn receipts_seen(
     uids: &[(i64, i64)],
 ) -> Result<std::collections::HashSet<(i64, i64)>> {
     let mut out = std::collections::HashSet::new();
-    for chunk in uids.chunks(500) {
+    for chunk in super::lookup_chunks(uids, 32) {
         let sql = sqlx::AssertSqlSafe(format!(
             "select uid_validity, uid from receipts where mailbox_id = $1 and uid in ({})",
             super::marks(2, chunk.len())
         ));
         let mut q = sqlx::query_as::<_, (i64, i64)>(sql).bind(mailbox_id);
-        for (_, uid) in chunk {
+        for (_, uid) in &chunk {
             q = q.bind(*uid);
         }
         out.extend(q.fetch_all(&mut *conn).await?.into_iter().filter(|seen| chunk.contains(seen)));
@@ -143,7 +142,7 @@ pub async fn insert_receipts(
     receipts: &[NewReceipt],
     now: i64,
 ) -> Result<()> {
-    for chunk in receipts.chunks(500) {
+    for chunk in super::insert_chunks(receipts, 32) {
         let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(6 * i + 1, 6))).collect();
         let sql = sqlx::AssertSqlSafe(format!(
             "insert into receipts (raw_id, mailbox_id, uid_validity, uid, outcome, created_at) values {}",

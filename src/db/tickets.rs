@@ -32,12 +32,27 @@ pub struct TicketRow {
 /// The same columns as [`TicketRow`], as listed.
 pub type TicketListRow = TicketRow;
 
-const SELECT: &str = "select t.id, t.number, t.mailbox_id, m.name as mailbox, t.subject, t.status, t.priority, \
-     t.requester_id, c.email as requester_email, c.name as requester_name, \
-     t.assignee_id, u.email as assignee_email, u.name as assignee_name, \
-     t.parent_ticket_id, t.message_count, t.created_at, t.updated_at \
-     from tickets t join mailboxes m on m.id = t.mailbox_id join customers c on c.id = t.requester_id \
-     left join users u on u.id = t.assignee_id";
+/// The columns of [`TicketRow`], over the joins of [`ticket_joins!`].
+macro_rules! ticket_columns {
+    () => {
+        "t.id, t.number, t.mailbox_id, m.name as mailbox, t.subject, t.status, t.priority, \
+         t.requester_id, c.email as requester_email, c.name as requester_name, \
+         t.assignee_id, u.email as assignee_email, u.name as assignee_name, \
+         t.parent_ticket_id, t.message_count, t.created_at, t.updated_at"
+    };
+}
+
+/// What a ticket row's names come from.
+macro_rules! ticket_joins {
+    () => {
+        "join mailboxes m on m.id = t.mailbox_id join customers c on c.id = t.requester_id \
+         left join users u on u.id = t.assignee_id"
+    };
+}
+
+const COLUMNS: &str = ticket_columns!();
+const JOINS: &str = ticket_joins!();
+const SELECT: &str = concat!("select ", ticket_columns!(), " from tickets t ", ticket_joins!());
 
 /// Fields of a new ticket.
 #[derive(Debug, Clone)]
@@ -91,6 +106,40 @@ pub async fn insert(conn: &mut AnyConnection, t: &NewTicket<'_>) -> Result<(i64,
 pub async fn by_number<'e>(conn: impl Executor<'e, Database = Any>, number: i64) -> Result<Option<TicketRow>> {
     let sql = AssertSqlSafe(format!("{SELECT} where t.number = $1"));
     Ok(sqlx::query_as(sql).bind(number).fetch_optional(conn).await?)
+}
+
+/// The tickets of stored messages with these Message-IDs (at most 20): Message-ID → ticket of the newest such
+/// message.
+pub async fn by_message_ids(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, TicketRow>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in super::lookup_chunks(&ids[..ids.len().min(20)], 4) {
+        // From the messages to their tickets: `cross join` keeps that order on SQLite (its planner would
+        // otherwise start from the tickets).
+        let sql = AssertSqlSafe(format!(
+            "select mm.message_id as found_id, {COLUMNS} from messages mm cross join tickets t {JOINS} \
+             where t.id = mm.ticket_id and mm.message_id in ({}) order by mm.id desc",
+            super::marks(1, chunk.len())
+        ));
+        let mut q = sqlx::query_as::<_, FoundTicket>(sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for found in q.fetch_all(&mut *conn).await? {
+            out.entry(found.found_id).or_insert(found.ticket);
+        }
+    }
+    Ok(out)
+}
+
+/// A ticket found by one of its messages' Message-ID.
+#[derive(sqlx::FromRow)]
+struct FoundTicket {
+    found_id: String,
+    #[sqlx(flatten)]
+    ticket: TicketRow,
 }
 
 /// The ticket with this id.

@@ -72,6 +72,8 @@ pub struct Pipeline {
     blobs: BlobStore,
     context: Arc<RwLock<Arc<PrepareContext>>>,
     tickets: crate::tickets::Tickets,
+    /// Batches that failed whole and were stored message by message (a data error or a bug; see the logs).
+    split: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Pipeline {
@@ -82,7 +84,7 @@ impl Pipeline {
         context: PrepareContext,
         tickets: crate::tickets::Tickets,
     ) -> Result<Self, DbError> {
-        let p = Self { db, blobs, context: Arc::new(RwLock::new(Arc::new(context))), tickets };
+        let p = Self { db, blobs, context: Arc::new(RwLock::new(Arc::new(context))), tickets, split: Arc::default() };
         p.refresh().await?;
         Ok(p)
     }
@@ -99,6 +101,11 @@ impl Pipeline {
         next.our_addresses = addresses;
         *guard = Arc::new(next);
         Ok(())
+    }
+
+    /// How many batches failed whole and were stored message by message since start.
+    pub fn batches_split(&self) -> u64 {
+        self.split.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn context(&self) -> Arc<PrepareContext> {
@@ -172,6 +179,9 @@ impl Pipeline {
             Err(StoreError::Db(e)) if retry_later(&e) => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(error = %crate::platform::telemetry::chain(&e), mailbox = %mailbox.name, "batch failed; storing one by one");
+                metrics::counter!("deskmail_ingest_batches_split_total", "mailbox" => mailbox.name.clone())
+                    .increment(1);
+                self.split.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.store_singly(mailbox, &items, checkpoint.as_ref()).await?
             }
         };

@@ -328,18 +328,8 @@ async fn lookup(
     if let Some(token) = m.facts.token {
         out.by_token = db::tickets::by_number(&mut *conn, token.ticket).await?.as_ref().map(TicketRef::from);
     }
-    if out.by_signed_id.is_none()
-        && out.by_token.is_none()
-        && batch.inbound.pending_ticket_of(&m.facts.referenced_ids).is_some()
-    {
-        // It answers a mail of this very batch: write the batch so the lookup sees it in order.
-        batch.inbound.flush(conn).await?;
-    }
-    if out.by_signed_id.is_none()
-        && out.by_token.is_none()
-        && let Some(tid) = db::messages::ticket_of_message_id(conn, &m.facts.referenced_ids).await?
-    {
-        out.by_reference = db::tickets::by_id(&mut *conn, tid).await?.as_ref().map(TicketRef::from);
+    if out.by_signed_id.is_none() && out.by_token.is_none() && !m.facts.referenced_ids.is_empty() {
+        out.by_reference = by_reference(conn, batch, &m.facts.referenced_ids).await?;
     }
     if let Some(number) = m.facts.subject_tag
         && let Some(t) = db::tickets::by_number(&mut *conn, number).await?
@@ -350,6 +340,25 @@ async fn lookup(
         out.by_subject_tag = Some((TicketRef::from(&t), participant));
     }
     Ok(out)
+}
+
+/// The ticket of the nearest referenced mail (first listed), stored or pending in this batch (a pending one is the
+/// newest with its Message-ID).
+async fn by_reference(
+    conn: &mut AnyConnection,
+    batch: &BatchState,
+    ids: &[String],
+) -> Result<Option<TicketRef>, DbError> {
+    let stored = db::tickets::by_message_ids(conn, ids).await?;
+    for id in ids.iter().take(20) {
+        if let Some(ticket_id) = batch.inbound.pending_ticket_of(id) {
+            return Ok(db::tickets::by_id(&mut *conn, ticket_id).await?.as_ref().map(TicketRef::from));
+        }
+        if let Some(t) = stored.get(id) {
+            return Ok(Some(TicketRef::from(t)));
+        }
+    }
+    Ok(None)
 }
 
 /// Who of a prepared input may become a customer in this batch: the sender and the To/Cc people of a mail that is

@@ -38,6 +38,8 @@ struct Notice {
 #[derive(Debug, Default)]
 pub struct InboundBatch {
     ids: VecDeque<i64>,
+    /// The last id drawn, used or not (new ids come after it).
+    last_drawn: i64,
     customers: HashMap<String, i64>,
     messages: Vec<(i64, NewMessage)>,
     files: Vec<PendingFile>,
@@ -86,7 +88,8 @@ impl InboundBatch {
     /// Queues a message; returns its id.
     pub(crate) async fn message(&mut self, conn: &mut AnyConnection, m: NewMessage) -> Result<i64, DbError> {
         if self.ids.is_empty() {
-            self.ids.extend(db::messages::next_ids(conn, ID_BLOCK).await?);
+            self.ids.extend(db::messages::next_ids(conn, ID_BLOCK, self.last_drawn).await?);
+            self.last_drawn = self.ids.back().copied().unwrap_or(self.last_drawn);
         }
         let id = self.ids.pop_front().expect("ids were drawn");
         if let Some(mid) = &m.message_id {
@@ -123,9 +126,9 @@ impl InboundBatch {
         self.notices.push(Notice { ticket_id, filed, suppress_ack });
     }
 
-    /// The ticket id of a pending message with one of these Message-IDs (the first listed that matches).
-    pub fn pending_ticket_of(&self, ids: &[String]) -> Option<i64> {
-        ids.iter().find_map(|id| self.message_ids.get(id).copied())
+    /// The ticket id of a pending message with this Message-ID.
+    pub fn pending_ticket_of(&self, id: &str) -> Option<i64> {
+        self.message_ids.get(id).copied()
     }
 
     /// Whether anything waits to be written.
@@ -165,6 +168,7 @@ impl InboundBatch {
         self.message_ids.clear();
         if conn.backend_name() != "PostgreSQL" {
             self.ids.clear();
+            self.last_drawn = 0;
         }
         Ok(())
     }

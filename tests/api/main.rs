@@ -22,6 +22,7 @@ mod imap_crash;
 mod imap_faults;
 mod imap_sync;
 mod ingest;
+mod ingest_batch;
 mod layers;
 mod outbound;
 mod outbound_api;
