@@ -166,6 +166,26 @@ pub async fn touch<'e>(
     Ok(())
 }
 
+/// Records `count` new messages on each ticket `(id, count)` at `now` (several customer replies of one batch).
+pub async fn touch_all(conn: &mut AnyConnection, tickets: &[(i64, i64)], now: i64) -> Result<()> {
+    for chunk in super::insert_chunks(tickets, 16) {
+        // A union of selects names its columns on both engines (SQLite cannot name a VALUES list's columns).
+        let rows: Vec<String> =
+            (0..chunk.len()).map(|i| format!("select ${} as id, ${} as n", 2 * i + 2, 2 * i + 3)).collect();
+        let sql = AssertSqlSafe(format!(
+            "update tickets set message_count = tickets.message_count + v.n, updated_at = $1 \
+             from ({}) as v where tickets.id = v.id",
+            rows.join(" union all ")
+        ));
+        let mut q = sqlx::query(sql).bind(now);
+        for (id, n) in chunk {
+            q = q.bind(*id).bind(*n);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Sets the status.
 pub async fn set_status<'e>(conn: impl Executor<'e, Database = Any>, id: i64, status: Status, now: i64) -> Result<()> {
     sqlx::query("update tickets set status = $2, updated_at = $3 where id = $1")

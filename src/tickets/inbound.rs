@@ -140,7 +140,12 @@ impl Tickets {
         let mut created = None;
         let (ticket_id, filed) = match placement {
             Placement::Thread { ticket, reopen } => {
-                db::tickets::touch(&mut *conn, ticket.id, reopen.then_some(Status::Open), now).await?;
+                if reopen {
+                    // Written now: later mail of the batch decides by the ticket's status.
+                    db::tickets::touch(&mut *conn, ticket.id, Some(Status::Open), now).await?;
+                } else {
+                    batch.touch(ticket.id);
+                }
                 if reopen {
                     batch.event(
                         ticket.id,

@@ -45,6 +45,8 @@ pub struct InboundBatch {
     files: Vec<PendingFile>,
     participants: Vec<(i64, i64, &'static str)>,
     events: Vec<(i64, Actor, TicketEvent)>,
+    /// New messages per ticket whose count and last activity wait to be written.
+    touched: HashMap<i64, i64>,
     /// Message-ID → ticket id of pending messages.
     message_ids: HashMap<String, i64>,
     notices: Vec<Notice>,
@@ -99,6 +101,11 @@ impl InboundBatch {
         Ok(id)
     }
 
+    /// Queues one more message on a ticket (its count and last activity).
+    pub(crate) fn touch(&mut self, ticket: i64) {
+        *self.touched.entry(ticket).or_default() += 1;
+    }
+
     /// Queues an attachment row of a queued message.
     pub(crate) fn file(&mut self, message: i64, a: &NewAttachment<'_>) {
         self.files.push(PendingFile {
@@ -133,7 +140,10 @@ impl InboundBatch {
 
     /// Whether anything waits to be written.
     pub fn is_pending(&self) -> bool {
-        !self.messages.is_empty() || !self.events.is_empty() || !self.participants.is_empty()
+        !self.messages.is_empty()
+            || !self.events.is_empty()
+            || !self.participants.is_empty()
+            || !self.touched.is_empty()
     }
 
     /// Writes everything pending. On SQLite, ids drawn but unused are let go: rows inserted in between take
@@ -161,6 +171,9 @@ impl InboundBatch {
         db::messages::insert_attachments(conn, &files, self.now).await?;
         db::customers::add_participants(conn, &self.participants).await?;
         db::events::insert_many(conn, &self.events, self.now).await?;
+        let mut touched: Vec<(i64, i64)> = self.touched.drain().collect();
+        touched.sort_unstable();
+        db::tickets::touch_all(conn, &touched, self.now).await?;
         self.messages.clear();
         self.files.clear();
         self.participants.clear();

@@ -13,9 +13,6 @@ use rand::Rng;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// RFC 2177 asks clients to re-issue IDLE at least every 29 minutes; we use 25.
-const IDLE_REISSUE: Duration = Duration::from_secs(25 * 60);
-
 /// Everything one mailbox's poller needs.
 #[derive(Clone)]
 pub struct Poller {
@@ -145,7 +142,7 @@ impl Poller {
         }
     }
 
-    /// Waits in IDLE for new mail, renewing the lease; re-issues IDLE every 25 minutes.
+    /// Waits in IDLE for new mail, at most a third of the lease (then the caller syncs again and re-enters IDLE).
     async fn idle(
         &self,
         session: ImapSession,
@@ -154,27 +151,20 @@ impl Poller {
     ) -> Result<(ImapSession, Option<SessionEnd>), ImapError> {
         let mut handle = session.idle();
         within(timeout, "IDLE", handle.init()).await?.map_err(ImapNetError::Protocol)?;
-        let started = Instant::now();
         let renew = Duration::from_secs(self.lease_secs() / 3).max(Duration::from_secs(1));
-        let mut end = None;
-        loop {
-            let (wait, _stop) = handle.wait_with_timeout(renew);
-            let response = tokio::select! {
-                r = wait => Some(r.map_err(ImapNetError::Protocol)?),
-                _ = cancel.cancelled() => None,
-            };
-            match response {
-                None => end = Some(SessionEnd::Stopped),
-                Some(IdleResponse::Timeout) if started.elapsed() < IDLE_REISSUE => {
-                    if self.try_lease().await? {
-                        continue;
-                    }
-                    end = Some(SessionEnd::LeaseLost);
-                }
-                Some(_) => {}
-            }
-            break;
-        }
+        let (wait, _stop) = handle.wait_with_timeout(renew);
+        let response = tokio::select! {
+            r = wait => Some(r.map_err(ImapNetError::Protocol)?),
+            _ = cancel.cancelled() => None,
+        };
+        let end = match response {
+            None => Some(SessionEnd::Stopped),
+            // Every third of the lease: renew it and look at the folder again. A mail that arrived while IDLE was
+            // being entered is announced before the server's "+ idling" and never wakes the wait; this bounds its
+            // delay to one renewal.
+            Some(IdleResponse::Timeout) if !self.try_lease().await? => Some(SessionEnd::LeaseLost),
+            Some(_) => None,
+        };
         let session = within(timeout, "DONE", handle.done()).await?.map_err(ImapNetError::Protocol)?;
         Ok((session, end))
     }
