@@ -176,6 +176,9 @@ async fn a_dashboard_mailbox_imports_without_a_restart_and_stops_when_disabled(s
     .await;
     assert!(stopped.is_some(), "the poller did not stop");
     env.send("third@customer.example", &[&address], &test_mail("third@customer.example", &address, "late")).await;
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(wait_inbox(&env, &address, 3, 30).await.len(), 3, "the third mail reached the INBOX");
+    // No poller runs for a disabled mailbox, so no event can say it did not import: once the mail is in the INBOX,
+    // wait as long as an IDLE poller would take to import it (well under a second).
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert_eq!(tickets_of(&app, "live").await, 2, "a disabled mailbox imported mail");
 }

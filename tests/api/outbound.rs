@@ -1,9 +1,9 @@
 //! Outbound mail through real Postfix into real Dovecot: acknowledgements, replies and threading, a rejected recipient,
 //! and no acknowledgement for automatic mail or beyond the hourly limit.
 
-use crate::helpers::{Store, TestApp, spawn_app_with};
+use crate::helpers::{Store, TestApp, outbox_drained, sent_to, spawn_app_with};
 use crate::ingest::dsn_for;
-use crate::mailenv::{MailEnv, wait_for, wait_inbox};
+use crate::mailenv::{MailEnv, inbox_after_marker, wait_for, wait_inbox};
 use crate::store_tests;
 use deskmail::ingest::OutcomeKind;
 use deskmail::ingest::parse::parse;
@@ -214,8 +214,9 @@ async fn automatic_mail_gets_no_acknowledgement_and_acks_are_rate_limited() {
         .unwrap();
     assert_eq!(acks, 3, "ack_limit_per_hour = 3 per recipient, none for automatic mail");
     assert_eq!(wait_inbox(&env, &customer, 3, 30).await.len(), 3);
-    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    assert_eq!(wait_inbox(&env, &customer, 0, 0).await.len(), 3, "no fourth mail arrived later");
+    outbox_drained(&app).await;
+    assert_eq!(sent_to(&app, &customer).await, ["ack"; 3], "deskmail sent three acknowledgements");
+    assert_eq!(inbox_after_marker(&env, &customer).await.len(), 3, "no fourth mail arrived later");
     let ooo = outcomes[20].ticket.unwrap();
     let t = app.ticket(ooo).await;
     assert_eq!(t["outbound"], json!([]), "no acknowledgement for an auto-reply");
