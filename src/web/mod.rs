@@ -1,4 +1,5 @@
-//! HTTP: the JSON API, health and metrics (the dashboard joins later), over one shared `AppState`.
+//! HTTP: the shared `AppState`, `router()`, the error type, health and metrics, the staff dashboard (`dashboard/`) and
+//! the JSON API (`api/`); every change to a ticket goes through `tickets`.
 
 pub mod api;
 pub mod dashboard;

@@ -11,6 +11,7 @@ use deskmail::ingest::OutcomeKind;
 
 store_tests!(
     a_broken_template_is_refused_and_a_saved_override_changes_the_next_acknowledgement,
+    the_shared_html_layout_is_listed_previewed_and_saved_for_every_kind,
     quarantined_mail_is_retried_turned_into_a_ticket_or_deleted,
     a_failed_delivery_is_listed_and_retried,
     the_bounce_log_lists_reports_with_their_ticket_and_raw_download,
@@ -76,6 +77,30 @@ async fn a_broken_template_is_refused_and_a_saved_override_changes_the_next_ackn
     app.ingest_at("desk", &[&mail("cust2@example.org", "Second lamp", "t2@example.org", "help")]).await;
     let acks = outbound_raw(&app, "ack").await;
     assert!(!acks[1].contains("Got it:"), "the default is back: {}", acks[1]);
+}
+
+async fn the_shared_html_layout_is_listed_previewed_and_saved_for_every_kind(store: Store) {
+    let Some(app) = failing_sender_app(store).await else { return };
+    let admin = signed_in_staff(&app, "root@example.test", Role::Admin).await;
+    let list = admin.get("/admin/templates").await.body;
+    assert!(list.contains(r#"<a href="/admin/templates/base.html">base.html</a>"#), "{list}");
+    let path = "/admin/templates/base.html";
+    let editor = admin.get(path).await;
+    assert!(editor.status == 200 && editor.body.contains("layout of every HTML mail"), "{}", editor.body);
+    assert!(editor.body.contains("{% block body %}{% endblock %}"), "{}", editor.body);
+
+    let broken = admin.post(path, &[("source", "<main>{% block body %}</main>"), ("action", "save")]).await;
+    assert_eq!(broken.status, 422, "{}", broken.body);
+    let source = "<main>{% block body %}{% endblock %}</main>";
+    let preview = admin.post(path, &[("source", source), ("action", "preview")]).await;
+    assert_eq!(preview.status, 200);
+    assert!(preview.body.contains("&lt;main&gt;&lt;p&gt;Hello"), "the first kind previewed: {}", preview.body);
+    let saved = admin.post(path, &[("source", source), ("action", "save")]).await;
+    assert_eq!((saved.status, saved.location.as_str()), (303, path));
+    app.ingest_at("desk", &[&mail("cust@example.org", "Broken lamp", "t1@example.org", "help")]).await;
+    let ack = deskmail::ingest::parse::parse(outbound_raw(&app, "ack").await[0].as_bytes()).unwrap();
+    let html = ack.body_html.unwrap_or_default();
+    assert!(html.starts_with("<main><p>Hello") && html.trim_end().ends_with("</main>"), "{html}");
 }
 
 async fn quarantine_status(app: &TestApp, id: i64) -> (String, Option<i64>) {

@@ -160,6 +160,36 @@ impl TestApp {
     }
 }
 
+/// Waits (polling, up to 30 s) until no delivery in the app's outbox is queued or sending: all mail queued so far has
+/// been handed to the mail server or has failed for good. One unfiltered `GET /api/v1/outbox` per poll is one
+/// snapshot, so a delivery moving between queued and sending cannot slip between two queries.
+pub async fn outbox_drained(app: &TestApp) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, body) = app.get("/api/v1/outbox?per_page=200").await;
+        assert_eq!(status, 200, "{body}");
+        let all = body["outbox"].as_array().cloned().unwrap_or_default();
+        assert!(all.len() < 200, "more deliveries than one page holds");
+        let pending: Vec<&Value> = all.iter().filter(|d| d["status"] == "queued" || d["status"] == "sending").collect();
+        if pending.is_empty() {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the outbox did not drain in 30 s: {pending:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The kinds of the mail the app has sent to `recipient`, oldest first.
+pub async fn sent_to(app: &TestApp, recipient: &str) -> Vec<String> {
+    let (status, body) = app.get("/api/v1/outbox?status=sent&per_page=200").await;
+    assert_eq!(status, 200, "{body}");
+    let sent = body["outbox"].as_array().cloned().unwrap_or_default();
+    let to = sent.iter().filter(|d| d["recipient"].as_str().is_some_and(|r| r.eq_ignore_ascii_case(recipient)));
+    let mut kinds: Vec<String> = to.filter_map(|d| d["kind"].as_str().map(str::to_owned)).collect();
+    kinds.reverse();
+    kinds
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();

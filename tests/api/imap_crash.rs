@@ -2,7 +2,6 @@
 
 use crate::mailenv::{MailEnv, wait_for};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 fn start(config: &std::path::Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_deskmail"))
@@ -23,6 +22,15 @@ async fn messages(db: &std::path::Path) -> (i64, i64) {
     let row: Result<(i64, i64), _> =
         sqlx::query_as("select count(*), count(distinct message_id) from messages").fetch_one(&mut conn).await;
     row.unwrap_or((0, 0))
+}
+
+/// Whether the sync state says nothing is left to import: the scan has ended and no batch awaits its flags.
+async fn settled(db: &std::path::Path) -> bool {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}?mode=ro", db.display());
+    let Ok(mut conn) = sqlx::SqliteConnection::connect(&url).await else { return false };
+    let sql = "select count(*) from mailbox_sync where scanning = 0 and pending = ''";
+    sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut conn).await.is_ok_and(|n| n == 1)
 }
 
 #[tokio::test]
@@ -70,10 +78,11 @@ async fn sigkill_three_times_during_an_import_of_500_mails_loses_and_doubles_not
     assert!(kills >= 3, "only {kills} kills landed during the import");
     let mut child = start(&config);
     let done = wait_for(60, || async { (messages(&db).await.0 >= 500).then_some(()) }).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let finished = wait_for(30, || async { settled(&db).await.then_some(()) }).await;
     let (count, distinct) = messages(&db).await;
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(done.is_some(), "only {count} of 500 imported");
+    assert!(finished.is_some(), "the sync did not finish");
     assert_eq!((count, distinct), (500, 500), "every mail exactly once");
 }

@@ -5,7 +5,6 @@ use crate::imap::{app_with_mailbox, wait_tickets};
 use crate::mailenv::{MailEnv, append, search, test_mail, wait_for};
 use deskmail::platform::config::AfterImport;
 use serde_json::Value;
-use std::time::Duration;
 
 async fn mailbox_health(app: &TestApp, name: &str) -> Value {
     let (_, health) = app.get("/healthz").await;
@@ -99,7 +98,9 @@ async fn a_dovecot_restart_during_an_import_loses_nothing() {
     for m in &mails[30..] {
         env.send("c@customer.example", &[&support], m).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let noticed =
+        wait_for(30, || async { mailbox_health(&app, "imap").await["error"].is_string().then_some(()) }).await;
+    assert!(noticed.is_some(), "the poller did not notice that Dovecot is down");
     env.control("start-imap");
     assert_eq!(wait_tickets(&app, "restart-", 60, 60).await, 60);
     let n: i64 = sqlx::query_scalar("select count(*) from messages").fetch_one(app.services.db.pool()).await.unwrap();
@@ -172,7 +173,19 @@ async fn two_instances_on_one_postgres_import_every_mail_once() {
     let port = apps[0].3;
     let took_over = wait_for(30, || async move { has_synced(port).await.then_some(()) }).await;
     assert!(took_over.is_some(), "the other instance took the lease over");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Nothing is left to import once the checkpoint is past the INBOX's last UID and no batch awaits its flags.
+    let last_uid = i64::from(*search(&mut env.session(&support).await, "INBOX", "ALL").await.last().unwrap());
+    let db = apps[0].0.db.clone();
+    let settled = wait_for(15, || {
+        let db = db.clone();
+        async move {
+            let sql = "select count(*) from mailbox_sync where last_uid >= $1 and pending = ''";
+            let n: i64 = sqlx::query_scalar(sql).bind(last_uid).fetch_one(db.pool()).await.unwrap();
+            (n == 1).then_some(())
+        }
+    })
+    .await;
+    assert!(settled.is_some(), "the sync state did not settle");
     let messages: i64 =
         sqlx::query_scalar("select count(*) from messages").fetch_one(apps[0].0.db.pool()).await.unwrap();
     assert_eq!((count(apps[0].0.db.clone()).await, messages), (30, 30), "every mail imported exactly once");

@@ -217,6 +217,22 @@ where
     None
 }
 
+/// Sends `to` a marker mail over SMTP and waits (up to 30 s) until it is in the INBOX; returns the other messages
+/// there. Mail handed to the same Postfix before the marker is normally delivered by then, so this is the later event
+/// after which "nothing else arrived" is checked.
+pub async fn inbox_after_marker(env: &MailEnv, to: &str) -> Vec<Vec<u8>> {
+    let subject = format!("marker-{}", uuid::Uuid::new_v4().simple());
+    env.send("marker@customer.example", &[to], &test_mail("marker@customer.example", to, &subject)).await;
+    let is_marker = |raw: &Vec<u8>| String::from_utf8_lossy(raw).contains(&subject);
+    let inbox = wait_for(30, || async {
+        let inbox = wait_inbox(env, to, 0, 0).await;
+        inbox.iter().any(is_marker).then_some(inbox)
+    })
+    .await
+    .expect("the marker mail arrived");
+    inbox.into_iter().filter(|raw| !is_marker(raw)).collect()
+}
+
 /// A simple test mail with a unique Message-ID.
 pub fn test_mail(from: &str, to: &str, subject: &str) -> Vec<u8> {
     let id = uuid::Uuid::new_v4().simple();

@@ -16,7 +16,7 @@ store_tests!(
 );
 
 /// An app whose `support` mailbox can send (to a closed port: deliveries stay queued and retry).
-async fn app(store: Store) -> Option<TestApp> {
+pub async fn app(store: Store) -> Option<TestApp> {
     spawn_app_with(store, |s| {
         s.mailboxes[0].smtp = Some(toml::from_str("host = \"127.0.0.1\"\nport = 9\ntls = \"none\"\n").unwrap());
         s.outbound.retry_initial_secs = 3600;
@@ -24,7 +24,8 @@ async fn app(store: Store) -> Option<TestApp> {
     .await
 }
 
-async fn send(
+/// Sends `body` as JSON with `token`, and with an `Idempotency-Key` when `key` is given; returns status and JSON.
+pub async fn send(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,
@@ -185,102 +186,6 @@ async fn replying_as_another_author_needs_an_admin(store: Store) {
     .await;
     assert_eq!(status, 201);
     assert_eq!(body["message"]["from"], "other@example.test");
-}
-
-store_tests!(resolved_tickets_close_after_the_configured_days);
-
-async fn resolved_tickets_close_after_the_configured_days(store: Store) {
-    let Some(app) = app(store).await else { return };
-    let n = app.ingest(&mail("c@customer.example", "q", "q@customer.example", "?")).await.ticket.unwrap();
-    let other = app.ingest(&mail("d@customer.example", "r", "r@customer.example", "?")).await.ticket.unwrap();
-    send(
-        &app,
-        reqwest::Method::PATCH,
-        &format!("/api/v1/tickets/{n}"),
-        &app.admin_token,
-        json!({ "status": "resolved" }),
-        None,
-    )
-    .await;
-    send(
-        &app,
-        reqwest::Method::PATCH,
-        &format!("/api/v1/tickets/{other}"),
-        &app.admin_token,
-        json!({ "status": "open" }),
-        None,
-    )
-    .await;
-    let tickets = &app.services.tickets;
-    let now = deskmail::domain::now();
-    assert_eq!(tickets.try_auto_close(7, now + 6 * 86_400).await.unwrap(), 0, "too early");
-    assert_eq!(tickets.try_auto_close(7, now + 8 * 86_400).await.unwrap(), 1);
-    assert_eq!(app.ticket(n).await["status"], "closed");
-    assert_eq!(app.ticket(other).await["status"], "open");
-}
-
-store_tests!(an_override_saved_by_another_instance_is_picked_up);
-
-async fn an_override_saved_by_another_instance_is_picked_up(store: Store) {
-    let Some(app) = app(store).await else { return };
-    let composer = &app.services.composer;
-    let seen = app.services.db.template_overrides().await.unwrap();
-    // As if another instance had saved it: straight into the shared database.
-    app.services
-        .db
-        .set_template_override("ack.subject.txt", Some("Got it: [#{{ ticket.number }}]"), "other@example.test")
-        .await
-        .unwrap();
-    let now = deskmail::outbound::template_watch::try_reload(composer, &app.services.db, None, &seen).await.unwrap();
-    assert_eq!(now.len(), 1);
-    let sample = deskmail::outbound::templates::sample_context("ack");
-    assert_eq!(composer.templates.render("ack", &sample).unwrap().subject, "Got it: [#1042]");
-    app.services.db.set_template_override("ack.subject.txt", Some("{% if %}"), "other@example.test").await.unwrap();
-    deskmail::outbound::template_watch::try_reload(composer, &app.services.db, None, &now).await;
-    assert_eq!(
-        composer.templates.render("ack", &sample).unwrap().subject,
-        "Got it: [#1042]",
-        "a broken override keeps the templates in use"
-    );
-}
-
-store_tests!(the_ticket_page_shows_the_mail_sent_about_the_ticket);
-
-async fn the_ticket_page_shows_the_mail_sent_about_the_ticket(store: Store) {
-    let Some(app) = app(store).await else { return };
-    crate::browser::staff(&app, "page@example.test", "Paula Page", Role::Agent).await;
-    let n = app.ingest(&mail("c@customer.example", "q", "q@customer.example", "?")).await.ticket.unwrap();
-    let client = crate::browser::http_client();
-    crate::browser::http_login(&app, &client, "page@example.test").await;
-    let page = client.get(format!("{}/tickets/{n}", app.address)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("Mail sent") && page.contains("ack:") && page.contains("c@customer.example"), "{page}");
-}
-
-store_tests!(an_agent_sees_that_a_colleague_is_replying);
-
-async fn an_agent_sees_that_a_colleague_is_replying(store: Store) {
-    let Some(app) = app(store).await else { return };
-    crate::browser::staff(&app, "ana@example.test", "Ana", Role::Agent).await;
-    crate::browser::staff(&app, "bo@example.test", "Bo", Role::Agent).await;
-    let n = app.ingest(&mail("c@customer.example", "q", "q@customer.example", "?")).await.ticket.unwrap();
-    let (ana, bo) = (crate::browser::http_client(), crate::browser::http_client());
-    crate::browser::http_login(&app, &ana, "ana@example.test").await;
-    crate::browser::http_login(&app, &bo, "bo@example.test").await;
-    let url = format!("{}/tickets/{n}/presence", app.address);
-    let who = |c: &reqwest::Client| c.get(&url).send();
-    assert_eq!(who(&bo).await.unwrap().json::<Value>().await.unwrap()["replying"], json!([]));
-    let typed = ana.post(&url).header("Origin", &app.address).send().await.unwrap();
-    assert_eq!(typed.status(), 204);
-    assert_eq!(who(&bo).await.unwrap().json::<Value>().await.unwrap()["replying"], json!(["Ana"]));
-    assert_eq!(
-        who(&ana).await.unwrap().json::<Value>().await.unwrap()["replying"],
-        json!([]),
-        "nobody is warned about themselves"
-    );
-    let page = bo.get(format!("{}/tickets/{n}", app.address)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("Ana is also replying."), "{page}");
-    let cross = ana.post(&url).header("Origin", "https://evil.example").send().await.unwrap();
-    assert_eq!(cross.status(), 403);
 }
 
 async fn a_reply_with_attachments_carries_them_on_the_message_and_in_the_mail(store: Store) {

@@ -3,6 +3,9 @@
 //! Each kind in [`KINDS`] has three templates, named by file: `{kind}.subject.txt`, `{kind}.txt`
 //! and `{kind}.html`. Only `.html` is auto-escaped. Block tags eat their own line (`trim_blocks`,
 //! `lstrip_blocks`). An absent variable renders as nothing, and so does any attribute of it.
+//! Each built-in `{kind}.html` extends [`BASE`] (`base.html`: the document head and body wrapper) and fills its
+//! blocks `title` and `body`. `base.html` is no kind (no mail is rendered from it alone) but is overridden like the
+//! other templates; an overriding `{kind}.html` need not extend it.
 //!
 //! Context variables:
 //! ```text
@@ -32,6 +35,8 @@
 //! Filters besides minijinja's built-ins: `linebreaks` (plain text to escaped HTML paragraphs,
 //! for `.html`) and `quote` (prefixes each line with "> ", for `.txt`).
 
+#[cfg(test)]
+mod base_tests;
 mod filters;
 mod sample;
 #[cfg(test)]
@@ -62,6 +67,9 @@ pub const KINDS: &[&str] = &[
 
 /// The three parts of a kind, as file-name suffixes.
 const PARTS: [&str; 3] = ["subject.txt", "txt", "html"];
+
+/// The layout the built-in HTML of every kind extends; a template like the others, but not a kind.
+pub const BASE: &str = "base.html";
 
 #[derive(rust_embed::Embed)]
 #[folder = "templates/email"]
@@ -178,9 +186,14 @@ impl Templates {
         })
     }
 
-    /// Checks one template source (e.g. an override typed in the dashboard) by compiling AND rendering it with `sample_context()`.
+    /// Checks one template source (e.g. an override typed in the dashboard) by compiling AND rendering it with
+    /// `sample_context()`, the other templates built in. [`BASE`] is rendered as the layout of every kind's HTML.
     pub fn check(name: &str, source: &str) -> Result<(), TemplateError> {
-        let kind = kind_of(name).ok_or_else(|| TemplateError::Unknown(name.to_owned()))?;
+        let pages: Vec<(&str, String)> = match kind_of(name) {
+            Some(kind) => vec![(kind, name.to_owned())],
+            None if name == BASE => KINDS.iter().map(|kind| (*kind, format!("{kind}.html"))).collect(),
+            None => return Err(TemplateError::Unknown(name.to_owned())),
+        };
         let mut env = environment();
         for other in names().filter(|other| other != name) {
             let source = builtin(&other);
@@ -188,8 +201,10 @@ impl Templates {
         }
         let draft = |e: minijinja::Error| TemplateError::from_minijinja(&e, name, &Origin::Draft);
         env.add_template_owned(name.to_owned(), source.to_owned()).map_err(draft)?;
-        let ctx = Value::from(Serde(sample_context(kind)));
-        env.get_template(name).and_then(|t| t.render(ctx)).map_err(draft)?;
+        for (kind, page) in pages {
+            let ctx = Value::from(Serde(sample_context(kind)));
+            env.get_template(&page).and_then(|t| t.render(ctx)).map_err(draft)?;
+        }
         Ok(())
     }
 
@@ -218,9 +233,10 @@ impl Templates {
     }
 }
 
-/// All template names, in `KINDS` order.
+/// All template names: the three of each kind in `KINDS` order, then [`BASE`].
 pub fn names() -> impl Iterator<Item = String> {
-    KINDS.iter().flat_map(|kind| PARTS.iter().map(move |part| format!("{kind}.{part}")))
+    let parts = KINDS.iter().flat_map(|kind| PARTS.iter().map(move |part| format!("{kind}.{part}")));
+    parts.chain(std::iter::once(BASE.to_owned()))
 }
 
 fn kind_of(name: &str) -> Option<&'static str> {

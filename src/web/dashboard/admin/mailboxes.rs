@@ -2,7 +2,7 @@
 //! Changes reach the pollers without a restart (the supervisor is notified).
 
 use super::mailbox_form::{FieldErrors, MailboxForm, has_password};
-use super::{mailbox_test, render};
+use super::{mailbox_check, render};
 use crate::db::{DbError, MailboxRow};
 use crate::platform::config::MailboxSettings;
 use crate::web::dashboard::AdminUser;
@@ -23,7 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/mailboxes/new", get(new_form))
         .route("/admin/mailboxes/{id}", get(edit_form).post(update))
         .route("/admin/mailboxes/{id}/enabled", post(set_enabled))
-        .route("/admin/mailboxes/{id}/test", post(mailbox_test::test))
+        .route("/admin/mailboxes/{id}/test", post(mailbox_check::test))
 }
 
 /// One row of the list.

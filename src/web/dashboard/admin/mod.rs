@@ -2,8 +2,8 @@
 
 mod bounces;
 mod deliveries;
+mod mailbox_check;
 mod mailbox_form;
-mod mailbox_test;
 mod mailboxes;
 mod quarantine;
 mod stored_password;

@@ -1,8 +1,9 @@
 //! `/admin/templates`: the e-mail templates with their origin; edit one with a preview, save an override, reset to the default.
 //! A saved override applies to the next mail (the composer's templates are reloaded) and at every start.
+//! `base.html`, the layout of every kind's HTML, is listed and edited like the others; its preview is the first kind's.
 
 use super::render;
-use crate::outbound::templates::{KINDS, Origin, Templates, names, sample_context};
+use crate::outbound::templates::{BASE, KINDS, Origin, Templates, names, sample_context};
 use crate::web::dashboard::AdminUser;
 use crate::web::dashboard::pages::{flash, sv};
 use crate::web::{AppState, Error};
@@ -30,8 +31,17 @@ fn origin_label(origin: Option<&Origin>) -> &'static str {
     }
 }
 
-fn kind_of(name: &str) -> &'static str {
-    KINDS.iter().copied().find(|k| name.starts_with(&format!("{k}."))).unwrap_or("")
+fn kind_of(name: &str) -> Option<&'static str> {
+    KINDS.iter().copied().find(|k| name.starts_with(&format!("{k}.")))
+}
+
+/// The kind shown beside a template: its own, or for `base.html` every kind's HTML.
+fn kind_label(name: &str) -> &'static str {
+    match kind_of(name) {
+        Some(kind) => kind,
+        None if name == BASE => "layout of every HTML mail",
+        None => "",
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -51,7 +61,7 @@ async fn list(State(state): State<AppState>, AdminUser(user): AdminUser, session
                 Some(Origin::File(p)) => Some(p.display().to_string()),
                 _ => None,
             };
-            TemplateView { kind: kind_of(&name), origin: origin_label(origin), file, name }
+            TemplateView { kind: kind_label(&name), origin: origin_label(origin), file, name }
         })
         .collect();
     render(
@@ -84,7 +94,7 @@ async fn editor(
     let templates = state.tickets.composer.templates.current();
     let page = context! {
         name => name,
-        kind => kind_of(name),
+        kind => kind_label(name),
         origin => origin_label(templates.origin(name)),
         source => e.source,
         error => e.error,
@@ -117,12 +127,13 @@ struct SourceForm {
     action: String,
 }
 
-/// The three parts of the kind rendered with the sample context, `name` replaced by `source`.
+/// The three parts of the kind (for `base.html`, of the first kind) rendered with the sample context, `name` replaced
+/// by `source`.
 async fn preview(state: &AppState, name: &str, source: &str) -> Result<Result<Value, String>, Error> {
     let mut overrides = state.db.template_overrides().await?;
     overrides.retain(|(n, _)| n != name);
     overrides.push((name.to_string(), source.to_string()));
-    let kind = kind_of(name);
+    let kind = kind_of(name).unwrap_or(KINDS[0]);
     let rendered = Templates::load(state.settings.templates.dir.as_deref(), &overrides)
         .and_then(|t| t.render(kind, &sample_context(kind)));
     Ok(match rendered {
