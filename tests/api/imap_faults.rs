@@ -85,7 +85,18 @@ async fn broken_mailboxes_show_their_error_and_the_others_keep_importing() {
 async fn a_dovecot_restart_during_an_import_loses_nothing() {
     let Some(env) = MailEnv::private() else { return };
     let support = env.address("restart");
-    let Some(app) = app_with_mailbox(Store::Sqlite, &env, &support, |i| i.idle = true).await else { return };
+    let mb = env.mailbox("imap", &support, |i| i.idle = true);
+    // Short IMAP steps and lease: a connection Dovecot left half-open is given up within seconds, so the outage is
+    // noticed well inside the wait below.
+    let Some(app) = spawn_app_with(Store::Sqlite, move |s| {
+        s.imap.command_timeout_secs = 5;
+        s.imap.lease_secs = 12;
+        s.mailboxes.push(mb);
+    })
+    .await
+    else {
+        return;
+    };
     let mut mails = Vec::new();
     for i in 0..60 {
         mails.push(test_mail(&format!("c{i}@customer.example"), &support, &format!("restart-{i:03}")));
