@@ -62,16 +62,25 @@ pub async fn ingest(settings: Settings, args: IngestArgs) -> i32 {
     } else {
         args.files.iter().map(|p| p.display().to_string()).collect()
     };
-    let mut code = exit::OK;
-    let mut pending: Option<Batch> = None;
-    // Reading and parsing the next batch overlaps with storing the current one.
-    for chunk in names.chunks(batch_size) {
-        let (next, stored) =
-            tokio::join!(read_and_prepare(&services, chunk), store(&services, &mailbox, pending.take()));
-        code = report_all(stored, args.json, code);
-        pending = Some(next);
-    }
-    report_all(store(&services, &mailbox, pending).await, args.json, code)
+    // Reading, parsing and writing blobs runs ahead of storing by up to two batches, so neither half waits for the
+    // other's slowest batch.
+    let (ready, mut to_store) = tokio::sync::mpsc::channel::<Batch>(1);
+    let services = &services;
+    let produce = async move {
+        for chunk in names.chunks(batch_size) {
+            if ready.send(read_and_prepare(services, chunk).await).await.is_err() {
+                break;
+            }
+        }
+    };
+    let consume = async {
+        let mut code = exit::OK;
+        while let Some(batch) = to_store.recv().await {
+            code = report_all(store(services, &mailbox, Some(batch)).await, args.json, code);
+        }
+        code
+    };
+    tokio::join!(produce, consume).1
 }
 
 async fn read_and_prepare(services: &Services, names: &[String]) -> Batch {

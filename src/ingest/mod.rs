@@ -163,15 +163,14 @@ impl Pipeline {
         self.store_prepared(mailbox, prepared, checkpoint).await
     }
 
-    /// The second half of [`Pipeline::ingest`] (blobs already written by [`Pipeline::write_blobs`]), for callers
-    /// that prepare and write the next batch meanwhile: makes the blobs durable (one sync), then stores.
+    /// The second half of [`Pipeline::ingest`] (blobs already written and synced by [`Pipeline::write_blobs`]), for
+    /// callers that prepare and write the next batch meanwhile.
     pub async fn store_prepared(
         &self,
         mailbox: &MailboxRow,
         prepared: Vec<(Prepared, Source)>,
         checkpoint: Option<Checkpoint>,
     ) -> Result<Vec<Outcome>, IngestError> {
-        self.sync_blobs().await?;
         let items: Vec<(&Prepared, Source)> = prepared.iter().map(|(p, s)| (p, *s)).collect();
         let outcomes = match self.store_batch(mailbox, &items, checkpoint.as_ref()).await {
             Ok(o) => o,
@@ -189,13 +188,9 @@ impl Pipeline {
         Ok(outcomes)
     }
 
-    /// Makes every blob written so far durable: one `syncfs`.
-    pub async fn sync_blobs(&self) -> std::io::Result<()> {
-        let blobs = self.blobs.clone();
-        tokio::task::spawn_blocking(move || blobs.sync()).await.expect("sync does not panic")
-    }
-
-    /// Writes every raw message and attachment of the batch (not yet durable: [`Pipeline::store_prepared`] syncs).
+    /// Writes every raw message and attachment of the batch and makes them durable (one `syncfs` for the batch), so
+    /// a row that names a blob is never committed before the blob is on disk. Off the storing path: the next batch's
+    /// blobs are written and synced while the current one is stored.
     pub async fn write_blobs(&self, prepared: Vec<(Prepared, Source)>) -> std::io::Result<Vec<(Prepared, Source)>> {
         let blobs = self.blobs.clone();
         tokio::task::spawn_blocking(move || {
@@ -207,6 +202,7 @@ impl Pipeline {
                     }
                 }
             }
+            blobs.sync()?;
             Ok(prepared)
         })
         .await

@@ -47,7 +47,6 @@ impl Pipeline {
 
     async fn requeue(&self, mailbox: &MailboxRow, held: Held, prepared: Prepared) -> Result<Outcome, IngestError> {
         let (prepared, _) = self.write_blobs(vec![(prepared, None)]).await?.remove(0);
-        self.sync_blobs().await?;
         let outcome = self.store_requeued(mailbox, held, &prepared).await?;
         self.tickets.composer.wake();
         Ok(outcome)
