@@ -52,7 +52,7 @@ macro_rules! ticket_joins {
 
 const COLUMNS: &str = ticket_columns!();
 const JOINS: &str = ticket_joins!();
-const SELECT: &str = concat!("select ", ticket_columns!(), " from tickets t ", ticket_joins!());
+pub(crate) const SELECT: &str = concat!("select ", ticket_columns!(), " from tickets t ", ticket_joins!());
 
 /// Fields of a new ticket.
 #[derive(Debug, Clone)]

@@ -132,6 +132,12 @@ pub enum TicketEvent {
         sender: String,
         reason: String,
     },
+    /// The customer answered "How did we do?" about the resolution recorded by event `resolution`.
+    SatisfactionRated {
+        rating: String,
+        comment: String,
+        resolution: i64,
+    },
 }
 
 macro_rules! event_kinds {
@@ -182,6 +188,7 @@ event_kinds! {
     MailNotSent => "mail_not_sent",
     AckSuppressed => "ack_suppressed",
     UnverifiedMail => "unverified_mail",
+    SatisfactionRated => "satisfaction_rated",
 }
 
 impl std::fmt::Display for EventKind {
@@ -243,6 +250,8 @@ impl TicketEvent {
                 format!("acknowledgement not sent: {recipient} already got {recent} in the last hour")
             }
             TicketEvent::UnverifiedMail { reason, .. } => reason.clone(),
+            TicketEvent::SatisfactionRated { rating, comment, .. } if comment.is_empty() => format!("rated {rating}"),
+            TicketEvent::SatisfactionRated { rating, comment, .. } => format!("rated {rating}: {comment}"),
         }
     }
 }

@@ -42,12 +42,14 @@ template_kinds! {
     UserInvite => "user_invite",
     /// Account mail (no ticket): a password reset link.
     PasswordReset => "password_reset",
+    /// Mail to a customer (no ticket): a single-use sign-in link to the portal.
+    PortalLogin => "portal_login",
 }
 
 impl TemplateKind {
-    /// Whether the mail concerns no ticket (account mail to staff).
+    /// Whether the mail concerns no ticket (account mail to staff, a customer's portal sign-in link).
     pub fn is_account_mail(self) -> bool {
-        matches!(self, TemplateKind::UserInvite | TemplateKind::PasswordReset)
+        matches!(self, TemplateKind::UserInvite | TemplateKind::PasswordReset | TemplateKind::PortalLogin)
     }
 }
 

@@ -5,7 +5,7 @@ use super::intent::{FromName, MailIntent, Queued};
 use super::message::{MailSpec, build};
 use super::templates::Templates;
 use crate::db::{self, DbError, MailboxRow, outbox::NewOutbound};
-use crate::domain::{EmailAddress, NamedAddress, is_ours};
+use crate::domain::{EmailAddress, NamedAddress, TemplateKind, is_ours};
 use crate::platform::tokens::Signer;
 use serde_json::Value;
 use sqlx::AnyConnection;
@@ -121,7 +121,11 @@ impl Composer {
             Err(e) => return Ok(Queued::NotSent(e)),
         };
         let links = context::links_json(&crate::db::catalog::links(&mut *conn, intent.ticket.id).await?);
-        let raw_and_id = self.render_and_build(&intent, from, to, cc, &first, links);
+        let portal = match intent.template {
+            TemplateKind::Ack | TemplateKind::AgentReply | TemplateKind::Resolved => portal_enabled(conn).await?,
+            _ => false,
+        };
+        let raw_and_id = self.render_and_build(&intent, from, to, cc, &first, Extras { links, portal });
         let (raw, message_id) = match raw_and_id {
             Ok(r) => r,
             Err(e) => return Ok(Queued::NotSent(e)),
@@ -147,7 +151,7 @@ impl Composer {
         to: Vec<NamedAddress>,
         cc: Vec<NamedAddress>,
         first: &NamedAddress,
-        links: Value,
+        extras: Extras,
     ) -> Result<(Vec<u8>, String), String> {
         let (recipient_name, recipient_addr) = (first.name.to_string(), first.email.to_string());
         let parts = ContextParts {
@@ -157,10 +161,13 @@ impl Composer {
             agent: intent.agent.as_ref(),
             recipient: (&recipient_name, &recipient_addr),
             message: intent.message.json(),
-            links,
+            links: extras.links,
             command: intent.command.as_ref(),
         };
-        let ctx = context::build(&parts);
+        let mut ctx = context::build(&parts);
+        if extras.portal {
+            self.add_portal_links(&mut ctx, intent);
+        }
         let rendered = self.templates.render(intent.template.as_str(), &ctx).map_err(|e| e.to_string())?;
         let message_id =
             intent.message_id.clone().unwrap_or_else(|| self.new_message_id(intent.ticket.number, &intent.mailbox));
@@ -195,8 +202,38 @@ impl Composer {
         Ok((raw, message_id))
     }
 
+    /// The portal link of a ticket: opens that one ticket, read and answer, without signing in.
+    pub fn portal_ticket_url(&self, ticket: i64) -> String {
+        let token = self.signer.portal_ticket_token(ticket);
+        format!("{}/portal/t/{ticket}/{token}", self.public_url.trim_end_matches('/'))
+    }
+
+    /// `portal_url` (and on `resolved`, the two satisfaction answers) for a customer's mail.
+    fn add_portal_links(&self, ctx: &mut Value, intent: &MailIntent) {
+        let url = self.portal_ticket_url(intent.ticket.number);
+        if intent.template == TemplateKind::Resolved {
+            ctx["rating_good_url"] = Value::from(format!("{url}?rating=good#rate"));
+            ctx["rating_bad_url"] = Value::from(format!("{url}?rating=bad#rate"));
+        }
+        ctx["portal_url"] = Value::from(url);
+    }
+
     /// Wakes the sender after a commit.
     pub fn wake(&self) {
         self.wake.notify_one();
     }
+}
+
+/// Template variables read from the store for one mail: the ticket's links, and whether the portal is on.
+struct Extras {
+    links: Value,
+    portal: bool,
+}
+
+/// The `settings` key that turns the customer portal off (`false`); on by default.
+pub const PORTAL_ENABLED: &str = "portal.enabled";
+
+/// Whether the customer portal is on (customers' mail then links to it).
+pub async fn portal_enabled(conn: &mut AnyConnection) -> Result<bool, DbError> {
+    Ok(db::portal::setting(conn, PORTAL_ENABLED).await?.as_deref() != Some("false"))
 }

@@ -2,7 +2,7 @@
 
 use crate::domain::{EmailAddress, NamedAddress};
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart, header::ContentType};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 
 /// Everything an outgoing mail says. Names and addresses are domain values (clean by construction); the
 /// free-text fields are cleaned again by [`build`], so nothing here can break a header.
@@ -21,7 +21,7 @@ pub struct MailSpec {
     pub references: Vec<String>,
     /// `Auto-Submitted` value for automatic mail (`auto-replied`, `auto-generated`).
     pub auto_submitted: Option<&'static str>,
-    /// The `X-Loop` value: our mailbox address.
+    /// The `X-Loop` value: our mailbox address (empty: no `X-Loop`, for mail written as a customer).
     pub loop_marker: String,
     /// `(filename, content type, bytes)`.
     pub attachments: Vec<(String, String, Vec<u8>)>,
@@ -132,12 +132,19 @@ fn build_unguarded(spec: &MailSpec) -> Result<Vec<u8>, BuildError> {
     if let Some(kind) = spec.auto_submitted {
         b = b.raw_header(header("Auto-Submitted", kind)).raw_header(header("X-Auto-Response-Suppress", "All"));
     }
-    b = b.raw_header(header("X-Loop", header_text(&spec.loop_marker)));
-    let body = MultiPart::alternative_plain_html(spec.text.clone(), spec.html.clone());
+    if !spec.loop_marker.trim().is_empty() {
+        b = b.raw_header(header("X-Loop", header_text(&spec.loop_marker)));
+    }
     let message = if spec.attachments.is_empty() {
-        b.multipart(body)
+        match body(spec) {
+            Body::Plain(text) => b.singlepart(text),
+            Body::Alternative(parts) => b.multipart(parts),
+        }
     } else {
-        let mut mixed = MultiPart::mixed().multipart(body);
+        let mut mixed = match body(spec) {
+            Body::Plain(text) => MultiPart::mixed().singlepart(text),
+            Body::Alternative(parts) => MultiPart::mixed().multipart(parts),
+        };
         for (name, ct, bytes) in &spec.attachments {
             let ct =
                 ContentType::parse(ct).unwrap_or(ContentType::parse("application/octet-stream").expect("valid type"));
@@ -147,6 +154,20 @@ fn build_unguarded(spec: &MailSpec) -> Result<Vec<u8>, BuildError> {
     }
     .map_err(|e| BuildError(e.to_string()))?;
     Ok(message.formatted())
+}
+
+/// The text of a mail: plain text alone (mail a customer writes in the portal) or text and HTML.
+enum Body {
+    Plain(SinglePart),
+    Alternative(MultiPart),
+}
+
+fn body(spec: &MailSpec) -> Body {
+    if spec.html.is_empty() {
+        Body::Plain(SinglePart::plain(spec.text.clone()))
+    } else {
+        Body::Alternative(MultiPart::alternative_plain_html(spec.text.clone(), spec.html.clone()))
+    }
 }
 
 #[cfg(test)]

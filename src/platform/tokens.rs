@@ -80,6 +80,16 @@ impl Signer {
         format!("{}+{t}-a{a}-{mac}@{}", mailbox.local_part(), mailbox.domain())
     }
 
+    /// The token of a ticket's portal link (`/portal/t/{ticket}/{token}`): it opens that one ticket.
+    pub fn portal_ticket_token(&self, ticket: i64) -> String {
+        self.mac(&["portal", &ticket.to_string()])
+    }
+
+    /// Whether `token` is the portal link token of `ticket`.
+    pub fn check_portal_ticket_token(&self, ticket: i64, token: &str) -> bool {
+        self.mac_matches(&["portal", &ticket.to_string()], token)
+    }
+
     /// The token in `address` when it is a correctly signed plus-address of `mailbox`.
     pub fn check_reply_address(&self, mailbox: &EmailAddress, address: &EmailAddress) -> Option<ReplyToken> {
         if address.domain() != mailbox.domain() {
@@ -133,6 +143,17 @@ mod tests {
         assert_eq!(s.check_reply_address(&mb, &plain), Some(ReplyToken { ticket: 1001, agent: None }));
         let agent = EmailAddress::parse(&s.agent_reply_address(&mb, 1001, 5)).unwrap();
         assert_eq!(s.check_reply_address(&mb, &agent), Some(ReplyToken { ticket: 1001, agent: Some(5) }));
+    }
+
+    #[test]
+    fn portal_ticket_tokens_open_only_their_ticket() {
+        let s = signer();
+        let token = s.portal_ticket_token(1042);
+        assert!(s.check_portal_ticket_token(1042, &token));
+        assert!(!s.check_portal_ticket_token(1043, &token));
+        assert!(!Signer::new(b"other secret").check_portal_ticket_token(1042, &token));
+        assert!(!s.check_portal_ticket_token(1042, ""));
+        assert_ne!(token, s.mac(&["mid", "1042", ""]));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod auto_close;
 pub mod bounce;
 pub mod catalog;
 pub mod commands;
+pub mod customer;
 mod files;
 pub mod inbound;
 pub mod inbound_batch;

@@ -1,9 +1,10 @@
 //! HTTP: the shared `AppState`, `router()`, the error type, health and metrics, the staff dashboard (`dashboard/`) and
-//! the JSON API (`api/`); every change to a ticket goes through `tickets`.
+//! the customer portal (`portal/`), the JSON API (`api/`); every change to a ticket goes through `tickets`.
 
 pub mod api;
 pub mod dashboard;
 mod error;
+pub mod portal;
 mod status;
 
 pub use error::{Error, Result};
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(status::router())
         .merge(dashboard::router(&state))
+        .merge(portal::router(&state))
         .nest("/api/v1", api::router())
         .layer(TraceLayer::new_for_http())
         .layer(tower_http::catch_panic::CatchPanicLayer::new())

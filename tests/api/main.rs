@@ -30,6 +30,8 @@ mod outbound_api;
 mod outbound_faults;
 mod outbound_setup;
 mod outbox_store;
+mod portal;
+mod portal_writes;
 mod tarpit;
 mod threading;
 mod ticket_page;

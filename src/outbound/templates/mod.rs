@@ -25,6 +25,7 @@
 //! command:    { results: [string], errors: [string], note: bool }   agent_command_result only
 //! ```
 //! `agent_reply` sets `message.first` when it opens the ticket (the subject then has no `Re:`).
+//! `resolved` may also have `rating_good_url` and `rating_bad_url` (the portal's "How did we do?" answers).
 //! The mails to staff users about their account (`user_invite`, `password_reset`) concern no ticket:
 //! ```text
 //! user:          { name, email }
@@ -32,6 +33,8 @@
 //! expires_hours: how long the link works
 //! mailbox:       { display_name, address }   the mailbox the mail is sent from
 //! ```
+//! `portal_login` (a customer's sign-in link to the portal) has `link`, `expires_minutes`, `mailbox` and
+//! `user: { name, email }` (the customer; the name may be empty).
 //! Filters besides minijinja's built-ins: `linebreaks` (plain text to escaped HTML paragraphs,
 //! for `.html`) and `quote` (prefixes each line with "> ", for `.txt`).
 
@@ -63,6 +66,7 @@ pub const KINDS: &[&str] = &[
     "agent_command_result",
     "user_invite",
     "password_reset",
+    "portal_login",
 ];
 
 /// The three parts of a kind, as file-name suffixes.

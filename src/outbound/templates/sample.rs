@@ -82,6 +82,14 @@ fn account_context(kind: &str) -> Option<Value> {
     let (path, hours) = match kind {
         "user_invite" => ("invite", 72),
         "password_reset" => ("password/reset", 1),
+        "portal_login" => {
+            return Some(json!({
+                "user": { "name": "Kim Weber", "email": "kim@example.org" },
+                "link": "https://desk.lamps.example/portal/login/Zq3xW8pLm2Rt6YvB9nKc4Hd7JfGs5EaT",
+                "expires_minutes": 30,
+                "mailbox": { "name": "support", "address": "support@lamps.example", "display_name": "Lamps & Co. Support" },
+            }));
+        }
         _ => return None,
     };
     Some(json!({

@@ -25,7 +25,7 @@ fn write(dir: &Path, name: &str, source: &str) {
 #[test]
 fn every_kind_renders_with_its_sample_context() {
     let templates = builtins();
-    assert_eq!(KINDS.len(), CUSTOMER_KINDS.len() + AGENT_KINDS.len() + USER_KINDS.len());
+    assert_eq!(KINDS.len(), CUSTOMER_KINDS.len() + AGENT_KINDS.len() + USER_KINDS.len() + 1, "+ portal_login");
     for kind in ticket_kinds() {
         let mail = templates.render(kind, &sample_context(kind)).unwrap();
         assert!(!mail.subject.is_empty() && !mail.subject.contains(['\n', '\r']), "{kind}: {:?}", mail.subject);
@@ -146,6 +146,22 @@ fn account_mails_carry_the_link_and_its_lifetime_with_markup_escaped() {
         let bare = templates.render(kind, &json!({ "link": "https://x.example/l" })).unwrap();
         assert!(bare.text.starts_with("Hello,\n") && !bare.text.contains("undefined"), "{kind}:\n{}", bare.text);
     }
+}
+
+#[test]
+fn the_portal_sign_in_mail_carries_its_link_and_lifetime_and_escapes_the_name() {
+    let templates = builtins();
+    let mut ctx = sample_context("portal_login");
+    let mail = templates.render("portal_login", &ctx).unwrap();
+    let link = ctx["link"].as_str().unwrap().to_owned();
+    assert!(mail.text.contains(&link) && mail.html.contains(&link.replace('/', "&#x2f;")), "{}", mail.text);
+    assert!(mail.text.starts_with("Hello Kim Weber,") && mail.text.contains("expires in 30 minutes"), "{}", mail.text);
+    assert!(mail.subject.contains("Lamps & Co. Support"), "{}", mail.subject);
+    ctx["user"]["name"] = json!("<b>Kim</b>");
+    let mail = templates.render("portal_login", &ctx).unwrap();
+    assert!(mail.html.contains("&lt;b&gt;Kim") && !mail.html.contains("<b>Kim"), "{}", mail.html);
+    let bare = templates.render("portal_login", &json!({ "link": "https://x.example/l" })).unwrap();
+    assert!(bare.text.starts_with("Hello,\n") && !bare.text.contains("undefined"), "{}", bare.text);
 }
 
 #[test]

@@ -87,6 +87,8 @@ pub enum Attempt {
 pub struct Throttle<C: Clock = DefaultClock> {
     per_account: Arc<Limiter<[u8; 32], C>>,
     per_ip: Arc<Limiter<IpAddr, C>>,
+    /// Portal sign-in link requests per client.
+    portal_per_ip: Arc<Limiter<IpAddr, C>>,
 }
 
 impl Default for Throttle {
@@ -100,7 +102,8 @@ impl<C: Clock + Clone> Throttle<C> {
     pub fn with_clock(clock: C) -> Self {
         Self {
             per_account: Arc::new(Limiter::with_clock(per_minute(5), clock.clone())),
-            per_ip: Arc::new(Limiter::with_clock(per_minute(20), clock)),
+            per_ip: Arc::new(Limiter::with_clock(per_minute(20), clock.clone())),
+            portal_per_ip: Arc::new(Limiter::with_clock(per_minute(10), clock)),
         }
     }
 
@@ -118,6 +121,12 @@ impl<C: Clock + Clone> Throttle<C> {
 
     /// Charges a password check to an account (signing in, or confirming the current password); false when the
     /// account has had too many.
+    /// Charges one portal sign-in link request to the client `ip` (a burst of 10, then one every 6 seconds);
+    /// false when it is over its quota.
+    pub fn portal_request(&self, ip: IpAddr) -> bool {
+        self.portal_per_ip.check(&ip)
+    }
+
     pub fn account(&self, email: &str) -> bool {
         self.per_account.check(&account_key(email))
     }

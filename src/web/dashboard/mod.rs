@@ -49,11 +49,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .with_same_site(SameSite::Lax)
         .with_secure(secure)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(7)));
-    let mut csrf = tower_http::csrf::CsrfLayer::new();
-    if let Some(origin) = origin_of(&state.settings.server.public_url) {
-        csrf = csrf.add_trusted_origin(origin).unwrap_or_else(|_| tower_http::csrf::CsrfLayer::new());
-    }
-    Router::new()
+    let pages = Router::new()
         .route("/", get(home))
         .route("/login", get(auth::login_form).post(auth::login).layer(DefaultBodyLimit::max(limits::SMALL_FORM)))
         .route("/logout", post(auth::logout))
@@ -70,11 +66,21 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(users::router())
         .merge(invites::router())
         .layer(axum::middleware::from_fn(error_pages::html_errors))
+        .layer(sessions);
+    page_protection(pages, &state.settings.server.public_url).merge(static_files::router())
+}
+
+/// The same-origin check of state-changing requests (host, port and scheme) and the security headers of every
+/// page: the dashboard's and the customer portal's.
+pub fn page_protection(pages: Router<AppState>, public_url: &str) -> Router<AppState> {
+    let mut csrf = tower_http::csrf::CsrfLayer::new();
+    if let Some(origin) = origin_of(public_url) {
+        csrf = csrf.add_trusted_origin(origin).unwrap_or_else(|_| tower_http::csrf::CsrfLayer::new());
+    }
+    pages
         .layer(csrf)
-        .layer(axum::middleware::from_fn_with_state(PublicOrigin::of(&state.settings.server.public_url), origin_scheme))
-        .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(Https(secure), security_headers))
-        .merge(static_files::router())
+        .layer(axum::middleware::from_fn_with_state(PublicOrigin::of(public_url), origin_scheme))
+        .layer(axum::middleware::from_fn_with_state(Https(public_url.starts_with("https://")), security_headers))
 }
 
 /// `scheme://host[:port]` of a URL.

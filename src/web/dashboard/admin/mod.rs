@@ -1,10 +1,12 @@
-//! Admin pages under `/admin/` (admins only; agents get 403): mailboxes, e-mail templates, quarantine, deliveries, bounces.
+//! Admin pages under `/admin/` (admins only; agents get 403): mailboxes, e-mail templates, quarantine, deliveries,
+//! bounces, the customer portal.
 
 mod bounces;
 mod deliveries;
 mod mailbox_check;
 mod mailbox_form;
 mod mailboxes;
+mod portal;
 mod quarantine;
 mod stored_password;
 mod templates;
@@ -28,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(quarantine::router())
         .merge(deliveries::router())
         .merge(bounces::router())
+        .merge(portal::router())
 }
 
 /// Rows per page of the admin lists.

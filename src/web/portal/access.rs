@@ -1,0 +1,82 @@
+//! Who may see a ticket in the portal: a signed-in customer who is its requester or a participant, or anyone with
+//! the ticket's signed link while the ticket is open or closed for less than 30 days. Anything else is 404.
+
+use super::session::Customer;
+use crate::db::TicketRow;
+use crate::domain::Status;
+use crate::web::{AppState, Error};
+
+/// A ticket link keeps working this long after the ticket was closed.
+pub const LINK_DAYS_AFTER_CLOSE: i64 = 30;
+
+/// A ticket the visitor may read and answer, and as whom.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub ticket: TicketRow,
+    /// Whose messages are "yours", and who writes an answer: the signed-in customer, or through a link the
+    /// ticket's requester.
+    pub email: String,
+    /// Where this ticket's page and forms live (`/portal/tickets/{n}` or `/portal/t/{n}/{token}`).
+    pub base: String,
+    /// Signed in (may see their other tickets), or only through this ticket's link.
+    pub signed_in: bool,
+}
+
+/// The ticket `number` for a signed-in customer; 404 unless they take part in it.
+pub async fn by_session(state: &AppState, customer: &Customer, number: i64) -> Result<Access, Error> {
+    let ticket = state.db.portal_ticket(&customer.email, number).await?.ok_or(Error::NotFound)?;
+    Ok(Access { email: customer.email.clone(), base: format!("/portal/tickets/{number}"), signed_in: true, ticket })
+}
+
+/// The ticket `number` through its signed link; 404 for a wrong token or a ticket closed too long ago.
+pub async fn by_link(state: &AppState, number: i64, token: &str) -> Result<Access, Error> {
+    if !state.tickets.composer.signer.check_portal_ticket_token(number, token) {
+        return Err(Error::NotFound);
+    }
+    let ticket = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
+    if ticket.status == Status::Closed {
+        let closed_at = state.db.ticket_closed_at(ticket.id).await?.unwrap_or(ticket.updated_at);
+        if link_expired(closed_at, crate::domain::now()) {
+            return Err(Error::NotFound);
+        }
+    }
+    Ok(Access {
+        email: ticket.requester_email.clone(),
+        base: format!("/portal/t/{number}/{token}"),
+        signed_in: false,
+        ticket,
+    })
+}
+
+/// Whether a link of a ticket closed at `closed_at` has stopped working at `now`.
+pub fn link_expired(closed_at: i64, now: i64) -> bool {
+    now - closed_at > LINK_DAYS_AFTER_CLOSE * 86_400
+}
+
+/// The status as a customer reads it.
+pub fn status_words(status: Status) -> &'static str {
+    match status {
+        Status::New | Status::Open => "open",
+        Status::Pending => "waiting for you",
+        Status::Resolved | Status::Closed => "solved",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_expire_thirty_days_after_closing() {
+        let closed = 1_700_000_000;
+        assert!(!link_expired(closed, closed + 30 * 86_400));
+        assert!(link_expired(closed, closed + 30 * 86_400 + 1));
+    }
+
+    #[test]
+    fn statuses_read_in_customer_words() {
+        assert_eq!(status_words(Status::New), "open");
+        assert_eq!(status_words(Status::Pending), "waiting for you");
+        assert_eq!(status_words(Status::Closed), "solved");
+    }
+}
