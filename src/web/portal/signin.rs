@@ -21,6 +21,9 @@ pub const LINK_MINUTES: i64 = 30;
 /// Links mailed to one address per hour; more requests are answered alike but send nothing.
 pub const LINKS_PER_HOUR: i64 = 3;
 
+/// Held while a link is counted against the hourly limit and issued.
+static ISSUING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The one answer to a sign-in request, whatever became of it.
 const SENT: &str = "If we know this address, we have sent it a link to sign in. The link works once, for 30 minutes.";
 
@@ -81,6 +84,8 @@ async fn send_link(state: &AppState, email: &str) -> Result<(), Error> {
         tracing::warn!(email, "portal sign-in asked for a staff or mailbox address; nothing sent");
         return Ok(());
     }
+    // Counting and issuing one at a time, so a burst of requests cannot slip past the hourly limit together.
+    let _turn = ISSUING.lock().await;
     let now = crate::domain::now();
     if state.db.portal_tokens_since(email, now - 3600).await? >= LINKS_PER_HOUR {
         tracing::warn!(email, "portal sign-in asked too often; nothing sent");

@@ -7,6 +7,7 @@ mod csrf;
 mod html_mail;
 mod keyboard;
 mod phone;
+mod portal;
 mod shop_links;
 
 use crate::helpers::{TestApp, require_env};
