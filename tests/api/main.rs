@@ -31,6 +31,7 @@ mod outbound_faults;
 mod outbound_setup;
 mod outbox_store;
 mod portal;
+mod portal_admin;
 mod portal_mail;
 mod portal_writes;
 mod tarpit;
