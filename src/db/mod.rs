@@ -19,6 +19,7 @@ pub mod satisfaction;
 mod search_index;
 pub mod tags;
 pub mod ticket_filter;
+pub mod ticket_moves;
 pub mod tickets;
 mod tokens;
 pub mod user_admin;

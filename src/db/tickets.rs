@@ -27,6 +27,8 @@ pub struct TicketRow {
     pub message_count: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The number of the ticket this one was merged into (status `merged`).
+    pub merged_into: Option<i64>,
 }
 
 /// The same columns as [`TicketRow`], as listed.
@@ -38,7 +40,8 @@ macro_rules! ticket_columns {
         "t.id, t.number, t.mailbox_id, m.name as mailbox, t.subject, t.status, t.priority, \
          t.requester_id, c.email as requester_email, c.name as requester_name, \
          t.assignee_id, u.email as assignee_email, u.name as assignee_name, \
-         t.parent_ticket_id, t.message_count, t.created_at, t.updated_at"
+         t.parent_ticket_id, t.message_count, t.created_at, t.updated_at, \
+         (select mt.number from tickets mt where mt.id = t.merged_into) as merged_into"
     };
 }
 
@@ -146,6 +149,27 @@ struct FoundTicket {
 pub async fn by_id<'e>(conn: impl Executor<'e, Database = Any>, id: i64) -> Result<Option<TicketRow>> {
     let sql = AssertSqlSafe(format!("{SELECT} where t.id = $1"));
     Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
+}
+
+/// The ticket numbered `number`, or the one it was merged into (followed through later merges).
+pub async fn live_by_number(conn: &mut AnyConnection, number: i64) -> Result<Option<TicketRow>> {
+    match by_number(&mut *conn, number).await? {
+        Some(t) => Ok(Some(live(conn, t).await?)),
+        None => Ok(None),
+    }
+}
+
+/// `t`, or the ticket it was merged into. Merges never form a loop (a merged ticket is never a merge target),
+/// and the hops are bounded anyway.
+pub async fn live(conn: &mut AnyConnection, mut t: TicketRow) -> Result<TicketRow> {
+    for _ in 0..16 {
+        let Some(next) = t.merged_into else { break };
+        match by_number(&mut *conn, next).await? {
+            Some(n) => t = n,
+            None => break,
+        }
+    }
+    Ok(t)
 }
 
 /// Records a new message on a ticket: count, last activity and (optionally) a new status.

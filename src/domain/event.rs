@@ -51,6 +51,8 @@ pub enum Channel {
     Mail,
     /// An agent opened it to a customer (dashboard or API).
     Agent,
+    /// An agent split messages off another ticket into it.
+    Split,
 }
 
 /// One change of a ticket, with its typed detail. Stored as its [`EventKind`] name plus the fields as JSON.
@@ -132,6 +134,18 @@ pub enum TicketEvent {
         sender: String,
         reason: String,
     },
+    /// Ticket `source` was merged into ticket `target` (recorded on both).
+    Merged {
+        source: i64,
+        target: i64,
+        messages: i64,
+    },
+    /// Messages of ticket `source` were split off into the new ticket `target` (recorded on both).
+    Split {
+        source: i64,
+        target: i64,
+        messages: Vec<i64>,
+    },
     /// The customer answered "How did we do?" about the resolution recorded by event `resolution`.
     SatisfactionRated {
         rating: String,
@@ -189,6 +203,8 @@ event_kinds! {
     AckSuppressed => "ack_suppressed",
     UnverifiedMail => "unverified_mail",
     SatisfactionRated => "satisfaction_rated",
+    Merged => "merged",
+    Split => "split",
 }
 
 impl std::fmt::Display for EventKind {
@@ -222,6 +238,7 @@ impl TicketEvent {
             TicketEvent::TicketCreated { channel: Channel::Agent, requester, .. } => {
                 format!("by an agent to {requester}")
             }
+            TicketEvent::TicketCreated { channel: Channel::Split, .. } => "split off another ticket".into(),
             TicketEvent::MessageReceived { from, auto: true, .. } => format!("automatic mail from {from}"),
             TicketEvent::MessageReceived { from, .. } => format!("mail from {from}"),
             TicketEvent::ReplySent { to, .. } => format!("replied to {}", list(to)),
@@ -250,10 +267,20 @@ impl TicketEvent {
                 format!("acknowledgement not sent: {recipient} already got {recent} in the last hour")
             }
             TicketEvent::UnverifiedMail { reason, .. } => reason.clone(),
+            TicketEvent::Merged { source, target, messages } => {
+                format!("#{source} merged into #{target} ({messages} messages moved)")
+            }
+            TicketEvent::Split { source, target, messages } => {
+                format!("{} split off from #{source} into #{target}", plural(messages.len(), "message"))
+            }
             TicketEvent::SatisfactionRated { rating, comment, .. } if comment.is_empty() => format!("rated {rating}"),
             TicketEvent::SatisfactionRated { rating, comment, .. } => format!("rated {rating}: {comment}"),
         }
     }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
 fn tags_text(added: &[String], removed: &[String]) -> String {

@@ -45,7 +45,10 @@ macro_rules! named_enum {
 
 named_enum!(
     /// Where a ticket stands; see the README for the life-cycle.
-    Status { New => "new", Open => "open", Pending => "pending", Resolved => "resolved", Closed => "closed" }
+    Status {
+        New => "new", Open => "open", Pending => "pending", Resolved => "resolved", Closed => "closed",
+        Merged => "merged",
+    }
 );
 named_enum!(
     /// How urgent a ticket is.
@@ -68,6 +71,10 @@ impl Default for MessageKind {
 }
 
 impl Status {
+    /// The statuses an agent may set (`merged` is set by merging only).
+    pub const SETTABLE: &'static [Status] =
+        &[Status::New, Status::Open, Status::Pending, Status::Resolved, Status::Closed];
+
     /// Whether a customer's new mail reopens the ticket (instead of opening a follow-up).
     pub fn reopens_on_customer_mail(self) -> bool {
         matches!(self, Status::Pending | Status::Resolved)

@@ -319,20 +319,27 @@ async fn lookup(
     m: &PreparedMail,
 ) -> Result<Lookup, DbError> {
     let mut out = Lookup::default();
-    for number in &m.facts.signed_tickets {
-        if let Some(t) = db::tickets::by_number(&mut *conn, *number).await? {
-            out.by_signed_id = Some(TicketRef::from(&t));
-            break;
+    if !m.facts.signed_ids.is_empty() {
+        // A signed id of a message that was split off names the ticket it lives on now.
+        let stored = db::tickets::by_message_ids(conn, &m.facts.signed_ids).await?;
+        if let Some(t) = m.facts.signed_ids.iter().find_map(|id| stored.get(id)) {
+            out.by_signed_id = Some(TicketRef::from(&db::tickets::live(conn, t.clone()).await?));
         }
     }
+    for number in &m.facts.signed_tickets {
+        if out.by_signed_id.is_some() {
+            break;
+        }
+        out.by_signed_id = db::tickets::live_by_number(conn, *number).await?.as_ref().map(TicketRef::from);
+    }
     if let Some(token) = m.facts.token {
-        out.by_token = db::tickets::by_number(&mut *conn, token.ticket).await?.as_ref().map(TicketRef::from);
+        out.by_token = db::tickets::live_by_number(conn, token.ticket).await?.as_ref().map(TicketRef::from);
     }
     if out.by_signed_id.is_none() && out.by_token.is_none() && !m.facts.referenced_ids.is_empty() {
         out.by_reference = by_reference(conn, batch, &m.facts.referenced_ids).await?;
     }
     if let Some(number) = m.facts.subject_tag
-        && let Some(t) = db::tickets::by_number(&mut *conn, number).await?
+        && let Some(t) = db::tickets::live_by_number(conn, number).await?
     {
         batch.inbound.flush(conn).await?;
         let sender = m.mail.from.as_ref().map(|p| p.email.as_str()).unwrap_or_default();
@@ -355,7 +362,7 @@ async fn by_reference(
             return Ok(db::tickets::by_id(&mut *conn, ticket_id).await?.as_ref().map(TicketRef::from));
         }
         if let Some(t) = stored.get(id) {
-            return Ok(Some(TicketRef::from(t)));
+            return Ok(Some(TicketRef::from(&db::tickets::live(conn, t.clone()).await?)));
         }
     }
     Ok(None)

@@ -12,6 +12,9 @@ use std::sync::LazyLock;
 pub struct ThreadFacts {
     /// Ticket numbers named by correctly signed deskmail Message-IDs, nearest ancestor first (rule 1).
     pub signed_tickets: Vec<i64>,
+    /// Those signed Message-IDs themselves, nearest ancestor first: a message split off into another ticket is
+    /// found there by its id before its ticket number is believed.
+    pub signed_ids: Vec<String>,
     /// A correctly signed plus-address among the recipients (rule 2).
     pub token: Option<ReplyToken>,
     /// Other referenced Message-IDs, nearest ancestor first (rule 3).
@@ -69,17 +72,25 @@ static SUBJECT_TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[#(\d{1,12}
 pub fn facts(mail: &ParsedMail, mailboxes: &[EmailAddress], signer: &Signer) -> ThreadFacts {
     let ancestors: Vec<&String> = mail.in_reply_to.iter().chain(mail.references.iter().rev()).collect();
     let mut signed_tickets = Vec::new();
+    let mut signed_ids = Vec::new();
     let mut referenced_ids = Vec::new();
     for id in ancestors {
         match signer.check_message_id(id) {
-            Some(n) if !signed_tickets.contains(&n) => signed_tickets.push(n),
-            Some(_) => {}
+            Some(n) => {
+                if !signed_tickets.contains(&n) {
+                    signed_tickets.push(n);
+                }
+                if !signed_ids.contains(id) {
+                    signed_ids.push(id.clone());
+                }
+            }
             None if !referenced_ids.contains(id) => referenced_ids.push(id.clone()),
             None => {}
         }
     }
     ThreadFacts {
         signed_tickets,
+        signed_ids,
         token: reply_token(mail, mailboxes, signer),
         referenced_ids,
         subject_tag: subject_tag(&mail.subject),

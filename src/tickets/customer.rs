@@ -39,7 +39,7 @@ impl Tickets {
     /// The customer marks the ticket solved (`resolved`, actor `customer`); nothing when it is resolved or closed.
     /// No mail: the customer is the one who said so.
     pub async fn customer_solved(&self, number: i64) -> Result<(), TicketError> {
-        let t = self.ticket(number).await?;
+        let t = self.writable(number).await?;
         if matches!(t.status, Status::Resolved | Status::Closed) {
             return Ok(());
         }
@@ -53,7 +53,7 @@ impl Tickets {
     /// Records the customer's answer about the ticket's latest resolution (one per resolution; the first stays);
     /// `Ok(false)` when it was answered already. Counted for the assignee and mailbox of the ticket now.
     pub async fn rate(&self, number: i64, rating: Rating, comment: &str) -> Result<bool, TicketError> {
-        let t = self.ticket(number).await?;
+        let t = self.writable(number).await?;
         if !matches!(t.status, Status::Resolved | Status::Closed) {
             return Err(TicketError::Invalid("rating: the request is not solved yet".into()));
         }

@@ -193,7 +193,7 @@ impl Tickets {
         placement: Placement,
     ) -> Result<Option<TicketRow>, TicketError> {
         if let Some((number, _)) = m.agent_token {
-            return Ok(db::tickets::by_number(&mut *conn, number).await?);
+            return Ok(db::tickets::live_by_number(&mut *conn, number).await?);
         }
         Ok(match placement {
             Placement::Thread { ticket, .. } | Placement::FollowUp { parent: ticket } => {

@@ -18,7 +18,7 @@ impl Tickets {
         if !KINDS.contains(&kind) {
             return Err(TicketError::Invalid(format!("kind: {kind:?} is not one of order, order_line, product")));
         }
-        let ticket = self.ticket(number).await?;
+        let ticket = self.writable(number).await?;
         let mut tx = self.db.begin().await?;
         let target = catalog::target_id(&mut tx, kind, r.trim()).await?.ok_or_else(|| {
             TicketError::Invalid(format!("ref: no {} {:?} in the catalog", kind.replace('_', " "), r.trim()))
@@ -37,7 +37,7 @@ impl Tickets {
 
     /// Removes a link of a ticket.
     pub async fn unlink(&self, number: i64, link_id: i64, by: &Actor) -> Result<(), TicketError> {
-        let ticket = self.ticket(number).await?;
+        let ticket = self.writable(number).await?;
         let mut tx = self.db.begin().await?;
         let link = catalog::remove_link(&mut tx, ticket.id, link_id).await.map_err(|e| match e {
             DbError::NotFound => TicketError::NotFound,

@@ -13,9 +13,11 @@ pub mod inbound;
 pub mod inbound_batch;
 mod inbound_store;
 pub mod links;
+pub mod merge;
 mod notices;
 pub mod open;
 pub mod reply;
+pub mod split;
 pub mod tags;
 pub mod update;
 
@@ -65,6 +67,17 @@ pub struct Tickets {
 impl Tickets {
     async fn ticket(&self, number: i64) -> Result<TicketRow, TicketError> {
         self.db.ticket(number).await?.ok_or(TicketError::NotFound)
+    }
+
+    /// A ticket that may change: a merged one is refused with where it went.
+    async fn writable(&self, number: i64) -> Result<TicketRow, TicketError> {
+        let t = self.ticket(number).await?;
+        match t.merged_into {
+            Some(target) if t.status == crate::domain::Status::Merged => {
+                Err(TicketError::Invalid(format!("ticket #{number} was merged into #{target}; work on #{target}")))
+            }
+            _ => Ok(t),
+        }
     }
 
     /// Queues the mail an operation decided on, in its transaction. A mail that cannot be rendered or built is

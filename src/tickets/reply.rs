@@ -60,7 +60,7 @@ impl Tickets {
         if input.body.contains('\0') {
             input.body = input.body.replace('\0', "");
         }
-        let ticket = self.ticket(number).await?;
+        let ticket = self.writable(number).await?;
         store_files(&self.blobs, &input.attachments).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;

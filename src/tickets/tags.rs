@@ -59,7 +59,7 @@ impl Tickets {
     /// Adds (`on`) or removes one tag by `actor`; returns the cleaned tag and whether anything changed.
     pub async fn tag(&self, number: i64, tag: &str, on: bool, actor: &Actor) -> Result<(String, bool), TicketError> {
         let tag = clean(tag)?;
-        let t = self.ticket(number).await?;
+        let t = self.writable(number).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         let changed = db::tags::set(&mut *tx, t.id, &tag, on).await?;

@@ -24,6 +24,9 @@ pub async fn record_status(
     actor: &Actor,
     now: i64,
 ) -> Result<(), TicketError> {
+    if status == Status::Merged {
+        return Err(TicketError::Invalid("status: merged is set by merging the ticket into another".into()));
+    }
     if t.status != status {
         db::tickets::set_status(&mut *conn, t.id, status, now).await?;
         record(conn, t.id, actor, &TicketEvent::StatusChanged { from: t.status, to: status }, now).await?;
@@ -43,7 +46,7 @@ pub struct Resolved {
 impl Tickets {
     /// Applies `changes` by `actor`. The first agent action moves a `new` ticket to `open`.
     pub async fn update(&self, number: i64, actor: &UserRow, changes: Changes) -> Result<(), TicketError> {
-        let t = self.ticket(number).await?;
+        let t = self.writable(number).await?;
         let assignee = match changes.assignee {
             Some(Some(id)) => {
                 Some(Some(self.db.user(id).await.map_err(|_| TicketError::Invalid("assignee: no such user".into()))?))

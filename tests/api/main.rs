@@ -25,6 +25,7 @@ mod imap_sync;
 mod ingest;
 mod ingest_batch;
 mod layers;
+mod merge_split;
 mod outbound;
 mod outbound_api;
 mod outbound_faults;

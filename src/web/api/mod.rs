@@ -7,6 +7,7 @@ mod catalog;
 mod json_errors;
 mod outbox;
 mod quarantine;
+mod ticket_moves;
 mod tickets;
 mod writes;
 
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(tickets::router())
         .merge(writes::router())
+        .merge(ticket_moves::router())
         .merge(attachments::router())
         .merge(quarantine::router())
         .merge(outbox::router())

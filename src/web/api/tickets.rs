@@ -78,7 +78,7 @@ async fn list(State(state): State<AppState>, user: ApiUser, Query(q): Query<List
     Ok(Json(json!({ "tickets": tickets, "total": total })))
 }
 
-/// The list representation of a ticket (`type`, `sla` and `merged_into` are null until those features exist).
+/// The list representation of a ticket (`type` and `sla` are null until those features exist).
 pub fn ticket_json(t: &TicketRow, tags: &[String]) -> Value {
     let assignee = match (&t.assignee_email, &t.assignee_name) {
         (Some(email), name) => json!({ "email": email, "name": name.clone().unwrap_or_default() }),
@@ -88,7 +88,7 @@ pub fn ticket_json(t: &TicketRow, tags: &[String]) -> Value {
         "number": t.number, "subject": t.subject, "status": t.status, "priority": t.priority, "mailbox": t.mailbox,
         "requester": { "email": t.requester_email, "name": t.requester_name }, "assignee": assignee,
         "created_at": rfc3339(t.created_at), "updated_at": rfc3339(t.updated_at), "message_count": t.message_count,
-        "tags": tags, "type": null, "sla": null, "merged_into": null,
+        "tags": tags, "type": null, "sla": null, "merged_into": t.merged_into,
     })
 }
 

@@ -18,6 +18,7 @@ mod settings;
 mod sidebar_forms;
 mod static_files;
 mod ticket_forms;
+mod ticket_moves;
 mod ticket_page;
 mod tickets_list;
 mod users;
@@ -56,6 +57,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(tickets_list::router())
         .merge(ticket_page::router())
         .merge(ticket_forms::router())
+        .merge(ticket_moves::router())
         .merge(attachments::router())
         .merge(sidebar_forms::router())
         .merge(presence::router())

@@ -103,7 +103,7 @@ pub async fn render(
         events => events.iter().map(|e| context! { at => e.at, actor => e.actor.clone(), kind => e.kind.clone(), detail => e.detail.clone() }).collect::<Vec<_>>(),
         agents => state.db.users().await?.into_iter().filter(|u| u.active == 1).map(|u| context! { id => u.id, name => u.name.clone(), email => u.email.clone() }).collect::<Vec<_>>(),
         canned => state.db.canned_for(user.id).await?.into_iter().map(|c| context! { id => c.id, title => c.title.clone(), shared => c.owner_id.is_none() }).collect::<Vec<_>>(),
-        statuses => crate::domain::Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        statuses => crate::domain::Status::SETTABLE.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         priorities => crate::domain::Priority::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         form => sv(&form),
         reply_to => form.to.clone().or(default_to).unwrap_or(t.requester_email.clone()),

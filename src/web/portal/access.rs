@@ -59,6 +59,7 @@ pub fn status_words(status: Status) -> &'static str {
         Status::New | Status::Open => "open",
         Status::Pending => "waiting for you",
         Status::Resolved | Status::Closed => "solved",
+        Status::Merged => "merged",
     }
 }
 
