@@ -10,6 +10,7 @@ store_tests!(
     merges_into_itself_a_merged_ticket_or_from_a_merged_one_are_refused,
     two_opposite_merges_at_once_leave_one_consistent_result,
     a_split_moves_the_chosen_messages_and_their_replies_thread_to_the_new_ticket,
+    the_portal_link_of_a_merged_ticket_opens_the_target_and_writes_as_the_customer_it_was_mailed_to,
 );
 
 async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
@@ -175,4 +176,26 @@ async fn a_split_moves_the_chosen_messages_and_their_replies_thread_to_the_new_t
     assert_eq!(none.0, 422);
     let foreign = post(&app, &format!("/api/v1/tickets/{n}/split"), json!({ "messages": [ids[1]] })).await;
     assert_eq!(foreign.0, 422, "a message of another ticket");
+}
+
+async fn the_portal_link_of_a_merged_ticket_opens_the_target_and_writes_as_the_customer_it_was_mailed_to(store: Store) {
+    let Some(app) = spawn_app(store).await else { return };
+    let a = app.ingest(&mail("Kim <kim@customer.example>", "Mine", "p1@customer.example", "Kim's text")).await;
+    let b = app.ingest(&mail("Lou <lou@other.example>", "Lou's", "p2@other.example", "Lou's text")).await;
+    let (a, b) = (a.ticket.unwrap(), b.ticket.unwrap());
+    assert_eq!(post(&app, &format!("/api/v1/tickets/{a}/merge"), json!({ "into": b })).await.0, 200);
+    let url = app.services.tickets.composer.portal_ticket_url(a);
+    let path = url[url.find("/portal/t/").unwrap()..].to_string();
+    let browser = crate::web_client::Browser::new(&app);
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Kim&#x27;s text") || page.body.contains("Kim's text"), "{}", page.body);
+    let answer = browser.post(&format!("{path}/replies"), &[("body", "Kim through her old link")]).await;
+    assert_eq!(answer.status, 303);
+    let t = app.ticket(b).await;
+    let last = t["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["from"].as_str(), last["visible_text"].as_str()),
+        (Some("kim@customer.example"), Some("Kim through her old link"))
+    );
 }

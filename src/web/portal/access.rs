@@ -14,7 +14,7 @@ pub const LINK_DAYS_AFTER_CLOSE: i64 = 30;
 pub struct Access {
     pub ticket: TicketRow,
     /// Whose messages are "yours", and who writes an answer: the signed-in customer, or through a link the
-    /// ticket's requester.
+    /// requester of the ticket the link was made for.
     pub email: String,
     /// Where this ticket's page and forms live (`/portal/tickets/{n}` or `/portal/t/{n}/{token}`).
     pub base: String,
@@ -33,19 +33,22 @@ pub async fn by_link(state: &AppState, number: i64, token: &str) -> Result<Acces
     if !state.tickets.composer.signer.check_portal_ticket_token(number, token) {
         return Err(Error::NotFound);
     }
-    let ticket = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
+    let mut ticket = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
+    let base = format!("/portal/t/{number}/{token}");
+    // Whoever the link was mailed to stays the writer (after a merge across customers, a participant of the target).
+    let email = ticket.requester_email.clone();
+    // A merged ticket's link opens the ticket it was merged into, under its own address.
+    for _ in 0..16 {
+        let Some(into) = ticket.merged_into else { break };
+        ticket = state.db.ticket(into).await?.ok_or(Error::NotFound)?;
+    }
     if ticket.status == Status::Closed {
         let closed_at = state.db.ticket_closed_at(ticket.id).await?.unwrap_or(ticket.updated_at);
         if link_expired(closed_at, crate::domain::now()) {
             return Err(Error::NotFound);
         }
     }
-    Ok(Access {
-        email: ticket.requester_email.clone(),
-        base: format!("/portal/t/{number}/{token}"),
-        signed_in: false,
-        ticket,
-    })
+    Ok(Access { email, base, signed_in: false, ticket })
 }
 
 /// Whether a link of a ticket closed at `closed_at` has stopped working at `now`.
