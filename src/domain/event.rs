@@ -268,7 +268,7 @@ impl TicketEvent {
             }
             TicketEvent::UnverifiedMail { reason, .. } => reason.clone(),
             TicketEvent::Merged { source, target, messages } => {
-                format!("#{source} merged into #{target} ({messages} messages moved)")
+                format!("#{source} merged into #{target} ({} moved)", plural(*messages as usize, "message"))
             }
             TicketEvent::Split { source, target, messages } => {
                 format!("{} split off from #{source} into #{target}", plural(messages.len(), "message"))

@@ -53,7 +53,9 @@ async fn merge(
     }
     match state.tickets.merge(number, into, &user).await {
         Ok(done) => {
-            flash(&session, "ok", format!("Merged #{number} into #{into} ({} messages moved).", done.messages)).await;
+            let moved =
+                if done.messages == 1 { "1 message".to_string() } else { format!("{} messages", done.messages) };
+            flash(&session, "ok", format!("Merged #{number} into #{into} ({moved} moved).")).await;
             Ok(back(into))
         }
         Err(TicketError::Invalid(why)) => {
@@ -81,8 +83,9 @@ async fn split(
 ) -> Result<Redirect, Error> {
     match state.tickets.split(number, &f.messages, &f.subject, &user).await {
         Ok(new) => {
-            let moved = f.messages.len();
-            flash(&session, "ok", format!("Split {moved} message(s) off #{number} into this new ticket.")).await;
+            let moved =
+                if f.messages.len() == 1 { "1 message".to_string() } else { format!("{} messages", f.messages.len()) };
+            flash(&session, "ok", format!("Split {moved} off #{number} into this new ticket.")).await;
             Ok(back(new))
         }
         Err(TicketError::Invalid(why)) => {

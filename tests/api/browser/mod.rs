@@ -9,6 +9,7 @@ mod keyboard;
 mod phone;
 mod portal;
 mod shop_links;
+mod ticket_moves;
 
 use crate::helpers::{TestApp, require_env};
 use deskmail::domain::Role;
