@@ -1,6 +1,7 @@
 //! The store: one `Db` over SQLite (default) and PostgreSQL, chosen by the URL; queries grouped by table.
 
 pub mod admin;
+pub mod blocks;
 pub mod catalog;
 pub mod customers;
 mod dashboard;

@@ -120,6 +120,7 @@ impl Pipeline {
         let staff = db::users::active_emails(self.db.pool()).await?;
         let mut conn = self.db.pool().acquire().await?;
         let orders_in_catalog = db::catalog::any_orders(&mut conn).await?;
+        let blocked = db::blocks::entries(&mut conn).await?;
         Ok(StoreContext {
             mailbox,
             our_addresses: &ctx.our_addresses,
@@ -128,6 +129,7 @@ impl Pipeline {
             staff: staff.into_iter().collect(),
             can_send: mailbox.can_send(),
             orders_in_catalog,
+            blocked,
         })
     }
 

@@ -45,6 +45,19 @@ impl Pipeline {
         self.requeue(mailbox, held, prepared).await
     }
 
+    /// After `entry` left the block list: every message held because of it goes through the pipeline again
+    /// (a ticket now, unless another rule holds it). Returns the outcomes, oldest first.
+    pub async fn release_blocked(&self, entry: &str) -> Result<Vec<Outcome>, IngestError> {
+        let mut outcomes = Vec::new();
+        for (entry_id, raw_id, sha256, mailbox_id) in self.db.held_for_block(entry).await? {
+            let mailbox = db::mailboxes::by_id(self.db.pool(), mailbox_id).await?;
+            let blobs = self.blobs.clone();
+            let raw = tokio::task::spawn_blocking(move || blobs.get(&sha256)).await.expect("reading does not panic")?;
+            outcomes.push(self.retry_quarantined(&mailbox, Held { entry_id, raw_id }, raw).await?);
+        }
+        Ok(outcomes)
+    }
+
     async fn requeue(&self, mailbox: &MailboxRow, held: Held, prepared: Prepared) -> Result<Outcome, IngestError> {
         let (prepared, _) = self.write_blobs(vec![(prepared, None)]).await?.remove(0);
         let outcome = self.store_requeued(mailbox, held, &prepared).await?;

@@ -74,6 +74,8 @@ pub struct StoreContext<'a> {
     pub can_send: bool,
     /// Whether the catalog holds any order (else automatic order links look up nothing).
     pub orders_in_catalog: bool,
+    /// The block list (addresses and `@domain`s), read once per batch.
+    pub blocked: Vec<String>,
 }
 
 /// What a batch reads once and writes once: raw message ids, the content digests and IMAP UIDs already stored,
@@ -206,19 +208,12 @@ pub(super) async fn store_content(
     source: Source,
     now: i64,
 ) -> Result<Outcome, TicketError> {
+    let hold = |reason: String, headers: String| ToHold { reason, headers, raw_id, source, size: item.size() };
     match &item.content {
-        Content::Quarantine { reason, headers } => {
-            let q = NewQuarantine {
-                raw_id: Some(raw_id),
-                mailbox_id: Some(cx.mailbox.id),
-                reason,
-                headers,
-                size: item.size(),
-                uid_validity: source.map(|s| s.0),
-                uid: source.map(|s| s.1),
-            };
-            db::quarantine::insert(conn, &q, now).await?;
-            Ok(Outcome::new(OutcomeKind::Quarantined, None, Some(reason.clone())))
+        Content::Quarantine { reason, headers } => hold(reason.clone(), headers.clone()).store(conn, cx, now).await,
+        Content::Mail(m) if m.mail.classification.bounce.is_none() && blocked(cx, m).is_some() => {
+            let reason = db::blocks::held_reason(blocked(cx, m).unwrap_or_default());
+            hold(reason, crate::ingest::parse::header_block(&item.raw)).store(conn, cx, now).await
         }
         Content::Mail(m) => match &m.mail.classification.bounce {
             Some(report) => {
@@ -236,6 +231,37 @@ pub(super) async fn store_content(
             }
             None => store_mail(conn, cx, batch, m, raw_id, now).await,
         },
+    }
+}
+
+/// The block list entry the sender of `m` matches.
+fn blocked<'c>(cx: &'c StoreContext<'_>, m: &PreparedMail) -> Option<&'c str> {
+    let from = m.mail.from.as_ref()?;
+    db::blocks::matching(from.email.as_str(), &cx.blocked).map(String::as_str)
+}
+
+/// A message to hold in the quarantine, raw kept.
+struct ToHold {
+    reason: String,
+    headers: String,
+    raw_id: i64,
+    source: Source,
+    size: i64,
+}
+
+impl ToHold {
+    async fn store(self, conn: &mut AnyConnection, cx: &StoreContext<'_>, now: i64) -> Result<Outcome, TicketError> {
+        let q = NewQuarantine {
+            raw_id: Some(self.raw_id),
+            mailbox_id: Some(cx.mailbox.id),
+            reason: &self.reason,
+            headers: &self.headers,
+            size: self.size,
+            uid_validity: self.source.map(|s| s.0),
+            uid: self.source.map(|s| s.1),
+        };
+        db::quarantine::insert(conn, &q, now).await?;
+        Ok(Outcome::new(OutcomeKind::Quarantined, None, Some(self.reason)))
     }
 }
 

@@ -2,6 +2,7 @@
 //! the customer portal (`portal/`), the JSON API (`api/`); every change to a ticket goes through `tickets`.
 
 pub mod api;
+pub mod customers;
 pub mod dashboard;
 mod error;
 pub mod portal;

@@ -13,6 +13,7 @@ mod browser;
 mod catalog;
 mod cli;
 mod corpus;
+mod customers;
 mod event_consumers;
 mod events;
 mod fuzz;

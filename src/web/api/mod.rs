@@ -4,6 +4,7 @@ mod attachments;
 mod auth;
 mod body;
 mod catalog;
+mod customers;
 mod json_errors;
 mod outbox;
 mod quarantine;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(quarantine::router())
         .merge(outbox::router())
         .merge(catalog::router())
+        .merge(customers::router())
         .fallback(json_errors::no_such_endpoint)
         .layer(axum::middleware::map_response(json_errors::json_errors))
 }

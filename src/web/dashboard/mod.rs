@@ -5,6 +5,7 @@ mod attachments;
 pub mod auth;
 mod canned;
 pub mod client_ip;
+mod customer_page;
 mod error_pages;
 mod hashing;
 mod invites;
@@ -63,6 +64,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(presence::router())
         .merge(admin::router())
         .merge(canned::router())
+        .merge(customer_page::router())
         .merge(settings::router())
         .merge(new_ticket::router())
         .merge(users::router())

@@ -29,6 +29,29 @@ pub fn router() -> Router<AppState> {
         .route("/admin/quarantine/{id}/retry", post(retry))
         .route("/admin/quarantine/{id}/ticket", post(to_ticket))
         .route("/admin/quarantine/{id}/delete", post(delete))
+        .route("/admin/blocks/unblock", post(unblock_entry))
+}
+
+#[derive(Debug, Deserialize)]
+struct UnblockForm {
+    entry: String,
+}
+
+/// Removes one block list entry (an address or `@domain`) and lets the mail held for it through.
+async fn unblock_entry(
+    State(state): State<AppState>,
+    AdminUser(user): AdminUser,
+    session: Session,
+    axum::Form(f): axum::Form<UnblockForm>,
+) -> Result<Response, Error> {
+    let entry = f.entry.trim().to_lowercase();
+    if state.db.unblock(&entry).await? {
+        let released = state.pipeline.release_blocked(&entry).await.map_err(ingest_error)?;
+        tracing::info!(entry, by = %user.email, released = released.len(), "sender unblocked");
+        flash(&session, "ok", format!("Unblocked {entry}; {} held message(s) went through again.", released.len()))
+            .await;
+    }
+    Ok(Redirect::to("/admin/quarantine").into_response())
 }
 
 /// A header's (unfolded) value from a header block.
@@ -88,7 +111,10 @@ async fn list(
             kept: q.raw_id.is_some(),
         })
         .collect();
-    let page = context! { entries => sv(rows), total => total, page_no => list.0, more => list.0 * PER_PAGE < total };
+    let page = context! {
+        entries => sv(rows), total => total, page_no => list.0, more => list.0 * PER_PAGE < total,
+        blocks => sv(state.db.blocks().await?), config_blocks => state.settings.ingest.block_list.clone(),
+    };
     render(&state, &user, &session, "admin_quarantine.html", "quarantine", page, StatusCode::OK).await
 }
 
