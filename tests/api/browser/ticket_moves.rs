@@ -1,5 +1,5 @@
 //! Merge and split from the ticket page in a real browser: merge by number, across customers only when ticked,
-//! split ticked messages off with a new subject; screenshots.
+//! split ticked messages off with a new subject; then the customer's page: note, block, unblock; screenshots.
 
 use super::{Browser, PASSWORD, staff};
 use crate::helpers::{Store, mail, reply, spawn_app_with};
@@ -62,5 +62,24 @@ async fn an_agent_merges_two_tickets_confirms_a_merge_across_customers_and_split
     br.screenshot("ticket-split-off").await;
     let history = br.texts(".history li").await.join("\n");
     assert!(history.contains("split off from"), "{history}");
+
+    // The requester's page: their tickets, a note, block and unblock.
+    br.click_and_wait("a[href^='/customers/']").await;
+    assert_eq!(br.text("h1").await, "Kim");
+    assert!(br.texts("table.grid td a").await.iter().any(|t| t == &format!("#{b}")));
+    br.find("#note").await.send_keys("Prefers e-mail.").await.unwrap();
+    br.click_and_wait("form[action$='/note'] button").await;
+    br.click_and_wait("form[action$='/block'] button").await;
+    assert!(br.text(".notice").await.contains("Blocked (kim@customer.example)"));
+    br.screenshot("customer-page-blocked").await;
+    let held = app.ingest(&mail(kim, "While blocked", "k9@customer.example", "Held?")).await;
+    assert_eq!(held.kind.as_str(), "quarantined");
+    br.click_and_wait("form[action$='/unblock'] button").await;
+    assert!(
+        br.flashes().await.iter().any(|f| f.contains("1 held message(s) went through")),
+        "{:?}",
+        br.flashes().await
+    );
+    assert!(br.texts("table.grid td").await.iter().any(|t| t == "While blocked"), "the held mail is a ticket now");
     br.close().await;
 }
