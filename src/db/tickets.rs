@@ -210,6 +210,17 @@ pub async fn touch_all(conn: &mut AnyConnection, tickets: &[(i64, i64)], now: i6
     Ok(())
 }
 
+/// Moves a ticket to another mailbox.
+pub async fn set_mailbox<'e>(conn: impl Executor<'e, Database = Any>, id: i64, mailbox: i64, now: i64) -> Result<()> {
+    sqlx::query("update tickets set mailbox_id = $2, updated_at = $3 where id = $1")
+        .bind(id)
+        .bind(mailbox)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Sets the status.
 pub async fn set_status<'e>(conn: impl Executor<'e, Database = Any>, id: i64, status: Status, now: i64) -> Result<()> {
     sqlx::query("update tickets set status = $2, updated_at = $3 where id = $1")

@@ -134,6 +134,11 @@ pub enum TicketEvent {
         sender: String,
         reason: String,
     },
+    /// The ticket moved to another mailbox (by name).
+    MailboxChanged {
+        from: String,
+        to: String,
+    },
     /// Ticket `source` was merged into ticket `target` (recorded on both).
     Merged {
         source: i64,
@@ -203,6 +208,7 @@ event_kinds! {
     AckSuppressed => "ack_suppressed",
     UnverifiedMail => "unverified_mail",
     SatisfactionRated => "satisfaction_rated",
+    MailboxChanged => "mailbox_changed",
     Merged => "merged",
     Split => "split",
 }
@@ -267,6 +273,7 @@ impl TicketEvent {
                 format!("acknowledgement not sent: {recipient} already got {recent} in the last hour")
             }
             TicketEvent::UnverifiedMail { reason, .. } => reason.clone(),
+            TicketEvent::MailboxChanged { from, to } => format!("moved from mailbox {from} to {to}"),
             TicketEvent::Merged { source, target, messages } => {
                 format!("#{source} merged into #{target} ({} moved)", plural(*messages as usize, "message"))
             }

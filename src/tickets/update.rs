@@ -14,6 +14,8 @@ pub struct Changes {
     pub assignee: Option<Option<i64>>,
     /// The whole set of tags (replaces the current one).
     pub tags: Option<Vec<String>>,
+    /// Another mailbox (by id) for the ticket: later mail to the customer goes out from it.
+    pub mailbox: Option<i64>,
 }
 
 /// Sets a status with its event (nothing when unchanged).
@@ -41,6 +43,7 @@ pub struct Resolved {
     pub priority: Option<Priority>,
     pub assignee: Option<Option<UserRow>>,
     pub tags: Option<Vec<String>>,
+    pub mailbox: Option<crate::db::MailboxRow>,
 }
 
 impl Tickets {
@@ -55,7 +58,15 @@ impl Tickets {
             None => None,
         };
         let tags = changes.tags.map(|t| super::tags::clean_all(&t)).transpose()?;
-        let resolved = Resolved { status: changes.status, priority: changes.priority, assignee, tags };
+        let mailbox = match changes.mailbox {
+            Some(id) => Some(
+                crate::db::mailboxes::by_id(self.db.pool(), id)
+                    .await
+                    .map_err(|_| TicketError::Invalid("mailbox: no such mailbox".into()))?,
+            ),
+            None => None,
+        };
+        let resolved = Resolved { status: changes.status, priority: changes.priority, assignee, tags, mailbox };
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         let mail = self.apply_changes(&mut tx, &t, actor, &resolved, now).await?;
@@ -100,6 +111,11 @@ impl Tickets {
         }
         if let Some(tags) = &changes.tags {
             super::tags::replace(conn, t.id, tags, &who, now).await?;
+        }
+        if let Some(m) = changes.mailbox.as_ref().filter(|m| m.id != t.mailbox_id) {
+            db::tickets::set_mailbox(&mut *conn, t.id, m.id, now).await?;
+            let event = TicketEvent::MailboxChanged { from: t.mailbox.clone(), to: m.name.clone() };
+            record(conn, t.id, &who, &event, now).await?;
         }
         // The notices show the ticket as it is now.
         let fresh = db::tickets::by_id(&mut *conn, t.id).await?.ok_or(TicketError::NotFound)?;

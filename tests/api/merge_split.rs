@@ -11,6 +11,7 @@ store_tests!(
     two_opposite_merges_at_once_leave_one_consistent_result,
     a_split_moves_the_chosen_messages_and_their_replies_thread_to_the_new_ticket,
     the_portal_link_of_a_merged_ticket_opens_the_target_and_writes_as_the_customer_it_was_mailed_to,
+    tickets_move_to_another_mailbox_and_the_list_merges_or_moves_the_ticked_ones,
 );
 
 async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
@@ -198,4 +199,49 @@ async fn the_portal_link_of_a_merged_ticket_opens_the_target_and_writes_as_the_c
         (last["from"].as_str(), last["visible_text"].as_str()),
         (Some("kim@customer.example"), Some("Kim through her old link"))
     );
+}
+
+async fn tickets_move_to_another_mailbox_and_the_list_merges_or_moves_the_ticked_ones(store: Store) {
+    let Some(app) = crate::helpers::spawn_app_with(store, |s| {
+        s.mailboxes.push(toml::from_str("name = \"billing\"\naddress = \"billing@example.test\"").unwrap());
+    })
+    .await
+    else {
+        return;
+    };
+    let mut n = Vec::new();
+    for i in 0..4 {
+        let raw = mail("Kim <kim@customer.example>", &format!("B{i}"), &format!("bm{i}@customer.example"), "x");
+        n.push(app.ingest(&raw).await.ticket.unwrap());
+    }
+    let patch = app.client.patch(format!("{}/api/v1/tickets/{}", app.address, n[0])).bearer_auth(&app.admin_token);
+    let moved: Value = patch.json(&json!({ "mailbox": "billing" })).send().await.unwrap().json().await.unwrap();
+    assert_eq!(moved["mailbox"], "billing", "{moved}");
+    assert!(kinds(&app.ticket(n[0]).await, "events").contains(&"mailbox_changed".to_string()));
+    let patch = app.client.patch(format!("{}/api/v1/tickets/{}", app.address, n[0])).bearer_auth(&app.admin_token);
+    assert_eq!(patch.json(&json!({ "mailbox": "nope" })).send().await.unwrap().status().as_u16(), 422);
+    let agent = crate::web_client::signed_in_staff(&app, "agent@example.test", deskmail::domain::Role::Agent).await;
+    let ids: Vec<String> = n.iter().map(|x| x.to_string()).collect();
+    let form = [
+        ("ids", ids[1].as_str()),
+        ("ids", ids[2].as_str()),
+        ("action", "mailbox"),
+        ("value", "mailbox:billing"),
+        ("back", "/tickets"),
+    ];
+    assert_eq!(agent.post("/tickets/bulk", &form).await.status, 303);
+    assert_eq!(app.ticket(n[2]).await["mailbox"], "billing");
+    let form = [
+        ("ids", ids[3].as_str()),
+        ("ids", ids[1].as_str()),
+        ("ids", ids[2].as_str()),
+        ("action", "merge"),
+        ("value", ""),
+        ("back", "/tickets"),
+    ];
+    let p = agent.post("/tickets/bulk", &form).await;
+    assert_eq!((p.status, p.location.clone()), (303, format!("/tickets/{}", n[1])), "into the oldest ticked");
+    let target = app.ticket(n[1]).await;
+    assert_eq!(target["message_count"], 3);
+    assert_eq!(app.ticket(n[3]).await["merged_into"].as_i64(), Some(n[1]));
 }

@@ -155,12 +155,15 @@ async fn update(
     Ok(Json(ticket_json(&t, &state.db.tags(t.id).await?)))
 }
 
-/// `{"status"?, "priority"?, "assignee"?: email|null, "tags"?: [..]}`; an absent key changes nothing,
+/// `{"status"?, "priority"?, "assignee"?: email|null, "tags"?: [..], "mailbox"?: name}`; an absent key changes nothing,
 /// `"assignee": null` unassigns, `tags` replaces the set.
 async fn parse_changes(state: &AppState, body: &Value) -> Result<Changes> {
     let obj = body.as_object().ok_or_else(|| Error::BadRequest("expected a JSON object".into()))?;
-    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "status" | "priority" | "assignee" | "tags")) {
-        return Err(Error::Unprocessable(format!("unknown field {k:?}; expected status, priority, assignee or tags")));
+    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "status" | "priority" | "assignee" | "tags" | "mailbox"))
+    {
+        return Err(Error::Unprocessable(format!(
+            "unknown field {k:?}; expected status, priority, assignee, tags or mailbox"
+        )));
     }
     let text = |k: &str| -> Result<Option<String>> {
         match obj.get(k) {
@@ -178,7 +181,19 @@ async fn parse_changes(state: &AppState, body: &Value) -> Result<Changes> {
         }
         Some(_) => return Err(Error::Unprocessable("assignee: expected an e-mail or null".into())),
     };
+    let mailbox = match text("mailbox")? {
+        Some(name) => Some(
+            state
+                .db
+                .mailbox_by_name(name.trim())
+                .await?
+                .ok_or_else(|| Error::Unprocessable(format!("mailbox: no mailbox {name}")))?
+                .id,
+        ),
+        None => None,
+    };
     Ok(Changes {
+        mailbox,
         status: text("status")?.map(|s| Status::parse(&s)).transpose().map_err(Error::Unprocessable)?,
         priority: text("priority")?.map(|p| Priority::parse(&p)).transpose().map_err(Error::Unprocessable)?,
         assignee,

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{number}/status", post(status))
         .route("/tickets/{number}/priority", post(priority))
         .route("/tickets/{number}/assignee", post(assignee))
+        .route("/tickets/{number}/mailbox", post(mailbox))
         .layer(DefaultBodyLimit::max(30 * 1024 * 1024))
 }
 
@@ -224,4 +225,20 @@ async fn assignee(
         }
     };
     change(&state, &user, &session, number, Changes { assignee: Some(assignee), ..Default::default() }, &what).await
+}
+
+async fn mailbox(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    Path(number): Path<i64>,
+    Form(f): Form<ValueForm>,
+) -> Result<Redirect, Error> {
+    let m = state
+        .db
+        .mailbox_by_name(&f.value)
+        .await?
+        .ok_or_else(|| Error::BadRequest("mailbox: no such mailbox".into()))?;
+    let what = format!("Moved to mailbox {}.", m.name);
+    change(&state, &user, &session, number, Changes { mailbox: Some(m.id), ..Default::default() }, &what).await
 }

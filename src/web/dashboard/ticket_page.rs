@@ -105,6 +105,7 @@ pub async fn render(
         canned => state.db.canned_for(user.id).await?.into_iter().map(|c| context! { id => c.id, title => c.title.clone(), shared => c.owner_id.is_none() }).collect::<Vec<_>>(),
         statuses => crate::domain::Status::SETTABLE.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         priorities => crate::domain::Priority::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        mailboxes => state.db.mailboxes().await?.into_iter().map(|m| m.name).collect::<Vec<_>>(),
         form => sv(&form),
         reply_to => form.to.clone().or(default_to).unwrap_or(t.requester_email.clone()),
         reply_cc => form.cc.clone().unwrap_or_else(|| cc.join(", ")),

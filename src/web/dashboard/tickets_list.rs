@@ -181,7 +181,19 @@ async fn bulk(
         flash(&session, "error", "Select at least one ticket.").await;
         return Ok(Redirect::to(&back));
     }
+    if form.action == "merge" {
+        return bulk_merge(&state, &user, &session, &form.ids, back).await;
+    }
     let changes = match form.action.as_str() {
+        "mailbox" => {
+            let name = form.value.strip_prefix("mailbox:").unwrap_or(&form.value);
+            let m = state
+                .db
+                .mailbox_by_name(name)
+                .await?
+                .ok_or_else(|| Error::BadRequest("mailbox: no such mailbox".into()))?;
+            Changes { mailbox: Some(m.id), ..Default::default() }
+        }
         "status" => {
             Changes { status: Some(Status::parse(&form.value).map_err(Error::BadRequest)?), ..Default::default() }
         }
@@ -202,4 +214,35 @@ async fn bulk(
     }
     flash(&session, "ok", format!("Updated {done} ticket{}.", if done == 1 { "" } else { "s" })).await;
     Ok(Redirect::to(&back))
+}
+
+/// Merges the selected tickets into the oldest of them (the lowest number), one by one; stops at the first refusal
+/// and says which.
+async fn bulk_merge(
+    state: &AppState,
+    user: &crate::db::UserRow,
+    session: &Session,
+    ids: &[i64],
+    back: String,
+) -> Result<Redirect, Error> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let Some((&target, sources)) = ids.split_first().filter(|(_, rest)| !rest.is_empty()) else {
+        flash(session, "error", "Select at least two tickets to merge.").await;
+        return Ok(Redirect::to(&back));
+    };
+    for &source in sources {
+        match state.tickets.merge(source, target, user).await {
+            Ok(_) => {}
+            Err(crate::tickets::TicketError::Invalid(why)) => {
+                flash(session, "error", format!("#{source} was not merged: {}", why.trim_start_matches("into: ")))
+                    .await;
+                return Ok(Redirect::to(&format!("/tickets/{target}")));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    flash(session, "ok", format!("Merged {} tickets into #{target}.", sources.len())).await;
+    Ok(Redirect::to(&format!("/tickets/{target}")))
 }
