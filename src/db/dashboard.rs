@@ -63,6 +63,20 @@ impl Db {
         Ok(sqlx::query_as("select status, count from ticket_counts").fetch_all(self.pool()).await?)
     }
 
+    /// Tickets per status in these mailboxes only (an agent who may not see every mailbox), counted now.
+    pub async fn status_counts_in(&self, mailboxes: &[i64]) -> Result<Vec<(String, i64)>> {
+        if mailboxes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = super::marks(1, mailboxes.len());
+        let sql = format!("select status, count(*) from tickets where mailbox_id in ({marks}) group by status");
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for id in mailboxes {
+            q = q.bind(*id);
+        }
+        Ok(q.fetch_all(self.pool()).await?)
+    }
+
     /// Canned responses a user may use: their own and the shared ones.
     pub async fn canned_for(&self, user_id: i64) -> Result<Vec<CannedRow>> {
         Ok(sqlx::query_as(

@@ -310,6 +310,17 @@ impl Db {
         .await?)
     }
 
+    /// The mailbox of the ticket an attachment belongs to.
+    pub async fn attachment_mailbox(&self, id: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "select t.mailbox_id from attachments a join messages m on m.id = a.message_id join tickets t on t.id = m.ticket_id \
+             where a.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     /// One attachment.
     pub async fn attachment(&self, id: i64) -> Result<Option<AttachmentRow>> {
         Ok(sqlx::query_as(

@@ -19,6 +19,7 @@ pub mod raw;
 pub mod satisfaction;
 mod search_index;
 pub mod tags;
+pub mod teams;
 pub mod ticket_filter;
 pub mod ticket_moves;
 pub mod tickets;

@@ -10,6 +10,8 @@ pub struct TicketFilter {
     /// `Some(None)` = unassigned, `Some(Some(id))` = assigned to that user.
     pub assignee: Option<Option<i64>>,
     pub mailbox: Option<String>,
+    /// Only tickets of these mailboxes (what the user may see, or a team's); `None` means all.
+    pub mailbox_ids: Option<Vec<i64>>,
     pub priority: Option<Priority>,
     pub tag: Option<String>,
     pub requester_id: Option<i64>,
@@ -101,6 +103,14 @@ pub(super) fn where_clause(f: &TicketFilter, backend: super::Backend) -> Where {
     if let Some(mailbox) = &f.mailbox {
         let a = w.arg(Bind::Text(mailbox.clone()));
         w.clauses.push(format!("t.mailbox_id = (select id from mailboxes where name = {a})"));
+    }
+    if let Some(ids) = &f.mailbox_ids {
+        let marks: Vec<String> = ids.iter().map(|id| w.arg(Bind::Int(*id))).collect();
+        w.clauses.push(if marks.is_empty() {
+            "1 = 0".into()
+        } else {
+            format!("t.mailbox_id in ({})", marks.join(", "))
+        });
     }
     if let Some(p) = f.priority {
         let a = w.arg(Bind::Text(p.as_str().into()));

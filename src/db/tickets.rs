@@ -340,6 +340,7 @@ impl Db {
     async fn maintained_total(&self, f: &TicketFilter) -> Result<Option<i64>> {
         let status_only = f.assignee.is_none()
             && f.mailbox.is_none()
+            && f.mailbox_ids.is_none()
             && f.priority.is_none()
             && f.tag.is_none()
             && f.requester_id.is_none()

@@ -99,7 +99,7 @@ impl Tickets {
         }
         if !parsed.commands.is_empty() {
             let fresh = db::tickets::by_id(&mut *conn, ticket.id).await?.ok_or(TicketError::NotFound)?;
-            let changes = resolve_commands(conn, &parsed.commands, agent, &mut report).await?;
+            let changes = resolve_commands(conn, &parsed.commands, agent, fresh.mailbox_id, &mut report).await?;
             mail.extend(self.apply_changes(conn, &fresh, agent, &changes, now).await?);
         }
         mail.extend(self.command_result(conn, ticket.id, agent, report, now).await?);
@@ -149,6 +149,7 @@ async fn resolve_commands(
     conn: &mut AnyConnection,
     cmds: &[Command],
     agent: &UserRow,
+    mailbox_id: i64,
     report: &mut CommandReport,
 ) -> Result<Resolved, TicketError> {
     let mut r = Resolved::default();
@@ -171,6 +172,9 @@ async fn resolve_commands(
                 report.results.push("Unassigned.".into());
             }
             Command::Assign(AssignTo::Email(e)) => match db::users::active_by_email(&mut *conn, e).await? {
+                Some(u) if !db::teams::can_see(conn, &u, mailbox_id).await? => {
+                    report.errors.push(format!("#assign {e}: {} is not in a team of this ticket's mailbox.", u.name));
+                }
                 Some(u) => {
                     report.results.push(format!("Assigned to {}.", u.name));
                     r.assignee = Some(Some(u));

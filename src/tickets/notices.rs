@@ -30,6 +30,9 @@ impl Tickets {
             mail.push(self.to_customer(TemplateKind::Ack, t, mailbox, to, Some(&last)));
         }
         for agent in db::users::notified_of_new_tickets(&mut *conn).await? {
+            if !db::teams::can_see(conn, &agent, t.mailbox_id).await? {
+                continue;
+            }
             mail.push(self.to_agent(TemplateKind::NotifyNewTicket, t, mailbox, &agent, None, &last));
         }
         Ok(mail)

@@ -38,7 +38,7 @@ impl Tickets {
         // A subject is one line; neither it nor the body may hold NUL (PostgreSQL text cannot).
         input.subject = input.subject.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
         input.body = input.body.replace('\0', "");
-        let checked = self.check_open(&input).await?;
+        let checked = self.check_open(author, &input).await?;
         store_files(&self.blobs, &input.attachments).await?;
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
@@ -53,7 +53,7 @@ impl Tickets {
         Ok(number)
     }
 
-    async fn check_open(&self, input: &OpenInput) -> Result<Checked, TicketError> {
+    async fn check_open(&self, author: &UserRow, input: &OpenInput) -> Result<Checked, TicketError> {
         let invalid = |m: &str| TicketError::Invalid(m.to_string());
         let customer = EmailAddress::parse(input.customer_email.trim())
             .map_err(|_| invalid("email: enter the customer's e-mail address"))?;
@@ -76,6 +76,9 @@ impl Tickets {
         let mailbox = self.db.mailboxes().await?.into_iter().find(|m| m.id == input.mailbox_id);
         let mailbox =
             mailbox.filter(MailboxRow::can_send).ok_or_else(|| invalid("mailbox: choose a mailbox that can send"))?;
+        if !self.db.can_see(author, mailbox.id).await? {
+            return Err(invalid("mailbox: choose a mailbox of your teams"));
+        }
         if input.subject.trim().is_empty() {
             return Err(invalid("subject: a new ticket needs a subject"));
         }

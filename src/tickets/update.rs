@@ -92,6 +92,12 @@ impl Tickets {
             return Err(TicketError::Invalid(format!("assignee: {} is deactivated", u.email)));
         }
         let who = Actor::User(actor.email.clone());
+        let mailbox_id = changes.mailbox.as_ref().map_or(t.mailbox_id, |m| m.id);
+        if let Some(Some(u)) = &changes.assignee
+            && !db::teams::can_see(conn, u, mailbox_id).await?
+        {
+            return Err(TicketError::Invalid(format!("assignee: {} cannot see this ticket's mailbox", u.email)));
+        }
         let mut assigned = None;
         let status = changes.status.or((t.status == Status::New).then_some(Status::Open));
         if let Some(s) = status {
@@ -116,6 +122,7 @@ impl Tickets {
             db::tickets::set_mailbox(&mut *conn, t.id, m.id, now).await?;
             let event = TicketEvent::MailboxChanged { from: t.mailbox.clone(), to: m.name.clone() };
             record(conn, t.id, &who, &event, now).await?;
+            unassign_if_hidden(conn, t, changes, m.id, &who, now).await?;
         }
         // The notices show the ticket as it is now.
         let fresh = db::tickets::by_id(&mut *conn, t.id).await?.ok_or(TicketError::NotFound)?;
@@ -128,4 +135,28 @@ impl Tickets {
         }
         Ok(mail)
     }
+}
+
+/// After a move to mailbox `to`: the assignee (kept by these changes) who cannot see it there is unassigned.
+async fn unassign_if_hidden(
+    conn: &mut AnyConnection,
+    t: &TicketRow,
+    changes: &Resolved,
+    to: i64,
+    who: &Actor,
+    now: i64,
+) -> Result<(), TicketError> {
+    let kept = match &changes.assignee {
+        Some(new) => new.as_ref().map(|u| u.id),
+        None => t.assignee_id,
+    };
+    let Some(id) = kept else { return Ok(()) };
+    let Some(user) = db::users::active_by_id(&mut *conn, id).await? else { return Ok(()) };
+    if db::teams::can_see(conn, &user, to).await? {
+        return Ok(());
+    }
+    db::tickets::set_assignee(&mut *conn, t.id, None, now).await?;
+    let event = TicketEvent::AssigneeChanged { from: Some(user.email.clone()), to: None };
+    record(conn, t.id, who, &event, now).await?;
+    Ok(())
 }

@@ -6,6 +6,7 @@ pub mod customers;
 pub mod dashboard;
 mod error;
 pub mod portal;
+pub mod rights;
 mod status;
 
 pub use error::{Error, Result};

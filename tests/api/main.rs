@@ -37,6 +37,7 @@ mod portal_admin;
 mod portal_mail;
 mod portal_writes;
 mod tarpit;
+mod teams;
 mod threading;
 mod ticket_page;
 mod upkeep;

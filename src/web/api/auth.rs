@@ -32,6 +32,7 @@ impl FromRequestParts<AppState> for ApiUser {
             .user_by_token_hash(&crate::platform::password::token_hash(token))
             .await?
             .ok_or(Error::Unauthorized)?;
+        crate::web::rights::check_path(state, &user, parts.uri.path()).await?;
         Ok(ApiUser(user))
     }
 }

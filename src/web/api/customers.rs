@@ -13,8 +13,8 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/customers/{email}", get(show)).route("/customers/{email}/block", post(block).delete(unblock))
 }
 
-async fn show(State(state): State<AppState>, _user: ApiUser, Path(email): Path<String>) -> Result<Json<Value>> {
-    let p = customers::profile(&state, &email).await?;
+async fn show(State(state): State<AppState>, ApiUser(user): ApiUser, Path(email): Path<String>) -> Result<Json<Value>> {
+    let p = customers::profile(&state, &user, &email).await?;
     let tickets: Vec<Value> = p.tickets.iter().map(|t| super::ticket_json(t, &[])).collect();
     let orders: Vec<Value> = p.orders.iter().map(|o| json!({ "number": o.r#ref, "status": o.status })).collect();
     let ratings: Vec<Value> = p

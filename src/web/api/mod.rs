@@ -8,6 +8,7 @@ mod customers;
 mod json_errors;
 mod outbox;
 mod quarantine;
+pub mod teams;
 mod ticket_moves;
 mod tickets;
 mod writes;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(outbox::router())
         .merge(catalog::router())
         .merge(customers::router())
+        .merge(teams::router())
         .fallback(json_errors::no_such_endpoint)
         .layer(axum::middleware::map_response(json_errors::json_errors))
 }

@@ -23,6 +23,8 @@ pub struct ListQuery {
     pub status: Option<String>,
     pub assignee: Option<String>,
     pub mailbox: Option<String>,
+    /// Only tickets of this team's mailboxes.
+    pub team: Option<String>,
     pub priority: Option<String>,
     pub q: Option<String>,
     pub tag: Option<String>,
@@ -34,7 +36,8 @@ pub struct ListQuery {
 }
 
 /// Turns query parameters into a filter; `assignee=me|none|EMAIL`.
-pub async fn filter_from(state: &AppState, user_id: i64, q: &ListQuery) -> Result<TicketFilter> {
+pub async fn filter_from(state: &AppState, user: &crate::db::UserRow, q: &ListQuery) -> Result<TicketFilter> {
+    let user_id = user.id;
     let nonempty = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let statuses = match nonempty(&q.status) {
         Some(s) => s.split(',').map(Status::parse).collect::<Result<Vec<_>, _>>().map_err(Error::BadRequest)?,
@@ -53,6 +56,7 @@ pub async fn filter_from(state: &AppState, user_id: i64, q: &ListQuery) -> Resul
         statuses,
         assignee,
         mailbox: nonempty(&q.mailbox),
+        mailbox_ids: crate::web::rights::list_scope(state, user, q.team.as_deref()).await?,
         priority: nonempty(&q.priority).map(|p| Priority::parse(&p)).transpose().map_err(Error::BadRequest)?,
         query: nonempty(&q.q),
         tag: nonempty(&q.tag),
@@ -71,7 +75,7 @@ pub async fn filter_from(state: &AppState, user_id: i64, q: &ListQuery) -> Resul
 }
 
 async fn list(State(state): State<AppState>, user: ApiUser, Query(q): Query<ListQuery>) -> Result<Json<Value>> {
-    let filter = filter_from(&state, user.0.id, &q).await?;
+    let filter = filter_from(&state, &user.0, &q).await?;
     let (rows, total) = state.db.list_tickets(&filter).await?;
     let tags = state.db.tags_of(&rows.iter().map(|t| t.id).collect::<Vec<_>>()).await?;
     let tickets: Vec<Value> = rows.iter().map(|t| ticket_json(t, tags.get(&t.id).map_or(&[], Vec::as_slice))).collect();

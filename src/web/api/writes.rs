@@ -175,6 +175,11 @@ async fn parse_changes(state: &AppState, body: &Value) -> Result<Changes> {
     let assignee = match obj.get("assignee") {
         None => None,
         Some(Value::Null) => Some(None),
+        Some(Value::String(team)) if team.starts_with("round_robin:") => {
+            let team = team.trim_start_matches("round_robin:").trim();
+            let next = state.db.round_robin(team).await?;
+            Some(Some(next.ok_or_else(|| Error::Unprocessable(format!("assignee: team {team} has no active member")))?))
+        }
         Some(Value::String(email)) => {
             let u = state.db.user_by_email(&email.trim().to_lowercase()).await?;
             Some(Some(u.ok_or_else(|| Error::Unprocessable(format!("assignee: no user {email}")))?.id))

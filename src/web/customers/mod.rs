@@ -25,11 +25,14 @@ pub struct Profile {
 /// The most tickets a profile lists.
 const TICKETS: i64 = 500;
 
-/// The customer with this address (any case); 404 for an address deskmail has never seen.
-pub async fn profile(state: &AppState, email: &str) -> Result<Profile, Error> {
+/// The customer with this address (any case) as `viewer` may see them (tickets of mailboxes outside the viewer's
+/// rights are left out); 404 for an address deskmail has never seen.
+pub async fn profile(state: &AppState, viewer: &crate::db::UserRow, email: &str) -> Result<Profile, Error> {
     let email = email.trim().to_lowercase();
     let (email, name, note, first_seen) = state.db.customer_profile(&email).await?.ok_or(Error::NotFound)?;
-    let tickets = state.db.portal_tickets(&email, "", TICKETS).await?;
+    let visible = state.db.visible_mailboxes(viewer).await?;
+    let mut tickets = state.db.portal_tickets(&email, "", TICKETS).await?;
+    tickets.retain(|t| visible.as_ref().is_none_or(|v| v.contains(&t.mailbox_id)));
     let orders = state.db.recent_orders(&email, 50).await?;
     let mut ratings = Vec::new();
     for t in &tickets {

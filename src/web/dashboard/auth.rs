@@ -68,7 +68,10 @@ impl FromRequestParts<AppState> for CurrentUser {
             return Err(AuthRejection::Login(next));
         };
         match state.db.user(id).await {
-            Ok(u) if u.active == 1 => Ok(CurrentUser(u)),
+            Ok(u) if u.active == 1 => {
+                crate::web::rights::check_path(state, &u, parts.uri.path()).await.map_err(AuthRejection::Error)?;
+                Ok(CurrentUser(u))
+            }
             Ok(_) | Err(crate::db::DbError::NotFound) => {
                 let _ = session.flush().await;
                 Err(AuthRejection::Login(next))

@@ -30,7 +30,7 @@ async fn show(
     session: Session,
     Path(email): Path<String>,
 ) -> Result<Response, Error> {
-    let p = customers::profile(&state, &email).await?;
+    let p = customers::profile(&state, &user, &email).await?;
     let tickets: Vec<_> = p
         .tickets
         .iter()

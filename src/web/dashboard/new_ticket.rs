@@ -54,12 +54,14 @@ async fn render(
     form: FormState,
     status: StatusCode,
 ) -> Result<Response, Error> {
+    let visible = state.db.visible_mailboxes(user).await?;
     let mailboxes: Vec<_> = state
         .db
         .mailboxes()
         .await?
         .into_iter()
         .filter(crate::db::MailboxRow::can_send)
+        .filter(|m| visible.as_ref().is_none_or(|v| v.contains(&m.id)))
         .map(|m| context! { id => m.id, name => m.name.clone(), address => m.address.clone(), label => m.team_name() })
         .collect();
     let page = context! {

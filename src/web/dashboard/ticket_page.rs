@@ -75,7 +75,7 @@ pub async fn render(
     let deliveries = state.db.ticket_deliveries(t.id).await?;
     let events = state.db.events(t.id).await?;
     let participants = crate::db::customers::participants(state.db.pool(), t.id).await?;
-    let others = other_tickets(state, &t).await?;
+    let others = other_tickets(state, user, &t).await?;
     let mut remote_images = false;
     let mut timeline: Vec<(i64, i64, Value)> = messages
         .iter()
@@ -101,7 +101,7 @@ pub async fn render(
         others => others,
         tags => state.db.tags(t.id).await?,
         events => events.iter().map(|e| context! { at => e.at, actor => e.actor.clone(), kind => e.kind.clone(), detail => e.detail.clone() }).collect::<Vec<_>>(),
-        agents => state.db.users().await?.into_iter().filter(|u| u.active == 1).map(|u| context! { id => u.id, name => u.name.clone(), email => u.email.clone() }).collect::<Vec<_>>(),
+        agents => assignable(state, t.mailbox_id).await?.into_iter().map(|u| context! { id => u.id, name => u.name.clone(), email => u.email.clone() }).collect::<Vec<_>>(),
         canned => state.db.canned_for(user.id).await?.into_iter().map(|c| context! { id => c.id, title => c.title.clone(), shared => c.owner_id.is_none() }).collect::<Vec<_>>(),
         statuses => crate::domain::Status::SETTABLE.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         priorities => crate::domain::Priority::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
@@ -165,8 +165,10 @@ fn inline_cid_images(html: &str, number: i64, atts: &[&AttachmentRow]) -> String
     out
 }
 
-async fn other_tickets(state: &AppState, t: &TicketRow) -> Result<Vec<Value>, Error> {
-    let filter = TicketFilter { requester_id: Some(t.requester_id), per_page: 11, page: 1, ..Default::default() };
+async fn other_tickets(state: &AppState, user: &UserRow, t: &TicketRow) -> Result<Vec<Value>, Error> {
+    let mailbox_ids = state.db.visible_mailboxes(user).await?;
+    let filter =
+        TicketFilter { requester_id: Some(t.requester_id), mailbox_ids, per_page: 11, page: 1, ..Default::default() };
     let (rows, _) = state.db.list_tickets(&filter).await?;
     Ok(rows
         .iter()
@@ -258,6 +260,17 @@ fn notices(deliveries: &[DeliveryRow]) -> Vec<serde_json::Value> {
 fn shown_as_message(kind: &str) -> bool {
     use crate::domain::EventKind::*;
     matches!(crate::domain::EventKind::parse(kind), Some(TicketCreated | MessageReceived | ReplySent | NoteAdded))
+}
+
+/// The active staff who may see tickets of `mailbox` (the assignment choices).
+async fn assignable(state: &AppState, mailbox: i64) -> Result<Vec<UserRow>, Error> {
+    let mut out = Vec::new();
+    for u in state.db.users().await?.into_iter().filter(|u| u.active == 1) {
+        if state.db.can_see(&u, mailbox).await? {
+            out.push(u);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -31,6 +31,9 @@ pub struct ListParams {
     pub assignee: Option<String>,
     #[serde(default)]
     pub mailbox: Option<String>,
+    /// Only tickets of this team's mailboxes.
+    #[serde(default)]
+    pub team: Option<String>,
     #[serde(default)]
     pub priority: Option<String>,
     #[serde(default)]
@@ -57,7 +60,7 @@ fn nonempty(s: &Option<String>) -> Option<&str> {
 
 impl ListParams {
     /// The filter these parameters select; unknown values are ignored (a bookmark never breaks).
-    pub fn filter(&self, user_id: i64) -> TicketFilter {
+    pub fn filter(&self, user_id: i64, mailbox_ids: Option<Vec<i64>>) -> TicketFilter {
         let statuses = match nonempty(&self.status) {
             None | Some("active") => vec![Status::New, Status::Open, Status::Pending],
             Some("all") => Vec::new(),
@@ -73,6 +76,7 @@ impl ListParams {
             statuses,
             assignee,
             mailbox: nonempty(&self.mailbox).map(str::to_string),
+            mailbox_ids,
             priority: nonempty(&self.priority).and_then(|p| Priority::parse(p).ok()),
             tag: nonempty(&self.tag).map(str::to_string),
             requester_id: None,
@@ -109,9 +113,13 @@ async fn list(
     session: Session,
     Query(params): Query<ListParams>,
 ) -> Result<Html<String>, Error> {
-    let filter = params.filter(user.id);
+    let scope = crate::web::rights::list_scope(&state, &user, params.team.as_deref()).await?;
+    let counts = match &scope {
+        Some(ids) => state.db.status_counts_in(ids).await?,
+        None => state.db.status_counts().await?,
+    };
+    let filter = params.filter(user.id, scope);
     let (tickets, total) = state.db.list_tickets(&filter).await?;
-    let counts = state.db.status_counts().await?;
     let meta = state.list_meta.get(&state.db).await?;
     let count = |s: &str| counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
     let tabs: Vec<_> = ["active", "new", "open", "pending", "resolved", "closed", "all"]
@@ -148,6 +156,7 @@ async fn list(
         current_status => nonempty(&params.status).unwrap_or("active"),
         agents => meta.agents.iter().map(|(id, name)| context! { id => *id, name => name.clone() }).collect::<Vec<_>>(),
         mailboxes => meta.mailboxes.clone(),
+        teams => state.db.teams().await?.into_iter().map(|t| t.name).collect::<Vec<_>>(),
         tags => meta.tags.clone(),
         page_no => page_no,
         pages => pages,

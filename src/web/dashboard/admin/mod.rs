@@ -9,6 +9,7 @@ mod mailboxes;
 mod portal;
 mod quarantine;
 mod stored_password;
+mod teams;
 mod templates;
 
 use super::pages::{layout, take_flashes};
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(deliveries::router())
         .merge(bounces::router())
         .merge(portal::router())
+        .merge(teams::router())
 }
 
 /// Rows per page of the admin lists.
