@@ -26,6 +26,7 @@ mod imap_sync;
 mod ingest;
 mod ingest_batch;
 mod layers;
+mod merge_mail;
 mod merge_split;
 mod outbound;
 mod outbound_api;
