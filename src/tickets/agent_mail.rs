@@ -50,11 +50,19 @@ impl Tickets {
         let Some(ticket) = ticket else { return Ok(None) };
         let sender = m.from.email.to_string();
         let sender_user = db::users::active_by_email(&mut *conn, &sender).await?;
-        let token_agent = match m.agent_token.filter(|(number, _)| *number == ticket.number) {
-            Some((_, id)) => db::users::active_by_id(&mut *conn, id).await?,
-            None => None,
+        // The token may name a ticket that was merged into this one since the notification went out.
+        let token_agent = match m.agent_token {
+            Some((number, id)) if live_id(conn, number).await? == Some(ticket.id) => {
+                db::users::active_by_id(&mut *conn, id).await?
+            }
+            _ => None,
         };
-        let v = verdict(&sender, sender_user.as_ref(), token_agent.as_ref(), m.auth_failure.clone());
+        let mut v = verdict(&sender, sender_user.as_ref(), token_agent.as_ref(), m.auth_failure.clone());
+        if let (Verdict::Verified, Some(agent)) = (&v, token_agent.as_ref().or(sender_user.as_ref()))
+            && !db::teams::can_see(conn, agent, ticket.mailbox_id).await?
+        {
+            v = Verdict::Unverified(format!("{} is not in a team of mailbox {}", agent.email, ticket.mailbox));
+        }
         let mail = match (&v, token_agent.as_ref().or(sender_user.as_ref())) {
             (Verdict::Verified, Some(agent)) => self.act(conn, m, &ticket, agent, now).await?,
             (Verdict::Unverified(reason), Some(agent)) => {
@@ -139,6 +147,11 @@ impl Tickets {
         let report = CommandReport { results: Vec::new(), errors, note: false };
         Ok(self.command_result(conn, ticket.id, agent, report, now).await?)
     }
+}
+
+/// The id of the ticket numbered `number`, or of the one it was merged into.
+async fn live_id(conn: &mut AnyConnection, number: i64) -> Result<Option<i64>, TicketError> {
+    Ok(db::tickets::live_by_number(conn, number).await?.map(|t| t.id))
 }
 
 fn files(m: &InboundMail<'_>) -> Vec<NewFile> {

@@ -71,6 +71,8 @@ async fn the_customer_profile_lists_tickets_orders_and_the_note_and_unknown_addr
     assert_eq!(p["tickets"][0]["number"].as_i64(), Some(n));
     assert_eq!(p["orders"][0]["number"], "7001");
     assert_eq!(app.get("/api/v1/customers/nobody@nowhere.example").await.0, 404);
+    let search = agent.get("/tickets?status=all&q=kim%40customer.example").await.body;
+    assert!(search.contains("Customer: <a href=\"/customers/kim%40customer.example\">Kim Weber</a>"), "{search}");
     assert_eq!(agent.get("/customers/nobody@nowhere.example").await.status, 404);
     let from_ticket = agent
         .post("/customers/kim@customer.example/block", &[("back", &format!("/tickets/{n}")), ("scope", "address")])

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 store_tests!(
     every_ticket_route_answers_only_within_the_agents_teams_and_lists_count_only_what_they_see,
     assignment_moves_and_round_robin_respect_the_teams,
+    agent_mail_acts_on_a_merged_tickets_target_and_not_outside_the_agents_teams,
 );
 
 async fn app_with_three_mailboxes(store: Store) -> Option<TestApp> {
@@ -162,4 +163,40 @@ async fn assignment_moves_and_round_robin_respect_the_teams(store: Store) {
         .to_string();
     assert!(choices.contains(">Staff admin2@example.test<") || choices.contains("b@example.test"), "{choices}");
     assert!(!choices.contains(">a@example.test<"), "only who can see the ticket: {choices}");
+}
+
+/// An agent's mail to the signed reply address of ticket `number`, as their notification's Reply-To.
+fn agent_mail(app: &TestApp, agent_email: &str, agent_id: i64, number: i64, body: &str, id: &str) -> Vec<u8> {
+    let mailbox = deskmail::domain::EmailAddress::parse("support@example.test").unwrap();
+    let to = app.services.tickets.composer.signer.agent_reply_address(&mailbox, number, agent_id);
+    format!(
+        "From: Agent <{agent_email}>\r\nTo: {to}\r\nSubject: Re: [#{number}] x\r\nMessage-ID: <{id}>\r\n\
+         Date: Tue, 01 Sep 2026 10:00:00 +0000\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn agent_mail_acts_on_a_merged_tickets_target_and_not_outside_the_agents_teams(store: Store) {
+    let Some(app) = app_with_three_mailboxes(store).await else { return };
+    let ana = staff(&app, "ana@example.test", Role::Agent).await;
+    let kim = "Kim <kim@customer.example>";
+    let a = app.ingest(&crate::helpers::mail(kim, "A", "am1@customer.example", "a")).await.ticket.unwrap();
+    let b = app.ingest(&crate::helpers::mail(kim, "B", "am2@customer.example", "b")).await.ticket.unwrap();
+    call(
+        &app,
+        &app.admin_token,
+        reqwest::Method::POST,
+        &format!("/api/v1/tickets/{a}/merge"),
+        Some(json!({ "into": b })),
+    )
+    .await;
+    let raw = agent_mail(&app, "ana@example.test", ana, a, "#note\nChecked the warehouse.", "ag1@example.test");
+    assert_eq!(app.ingest(&raw).await.ticket, Some(b), "the token of the merged ticket names its target");
+    let note = app.ticket(b).await["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((note["kind"].as_str(), note["verified"].as_bool()), (Some("note"), Some(true)), "{note}");
+    put_team(&app, "Other", &["admin@example.test"], &["support"]).await;
+    let raw = agent_mail(&app, "ana@example.test", ana, b, "#note\nStill here?", "ag2@example.test");
+    assert_eq!(app.ingest(&raw).await.ticket, Some(b));
+    let kept = app.ticket(b).await["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(kept["verified"].as_bool(), Some(false), "an agent outside the mailbox's teams acts on nothing: {kept}");
 }

@@ -157,6 +157,7 @@ async fn list(
         agents => meta.agents.iter().map(|(id, name)| context! { id => *id, name => name.clone() }).collect::<Vec<_>>(),
         mailboxes => meta.mailboxes.clone(),
         teams => state.db.teams().await?.into_iter().map(|t| t.name).collect::<Vec<_>>(),
+        customer => customer_named(&state, params.q.as_deref()).await?,
         tags => meta.tags.clone(),
         page_no => page_no,
         pages => pages,
@@ -166,6 +167,12 @@ async fn list(
         self_url => params.url(&[("page", &page_no.to_string())]),
     };
     state.pages.render("tickets.html", layout(Some(&user), take_flashes(&session).await, "tickets", page))
+}
+
+/// The customer a search for an e-mail address names, if deskmail knows them (a link to their page).
+async fn customer_named(state: &AppState, q: Option<&str>) -> Result<Option<(String, String)>, Error> {
+    let Some(q) = q.map(str::trim).filter(|q| q.contains('@') && !q.contains(' ')) else { return Ok(None) };
+    Ok(state.db.customer_profile(&q.to_lowercase()).await?.map(|(email, name, _, _)| (email, name)))
 }
 
 #[derive(Debug, Deserialize)]
