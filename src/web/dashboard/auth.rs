@@ -45,7 +45,8 @@ impl IntoResponse for AuthRejection {
 const FORBIDDEN: &str = "<!doctype html><meta charset=utf-8><title>Forbidden</title><link rel=stylesheet href=/static/app.css>\
 <main class=narrow><h1>403 — not for your role</h1><p>This page is for administrators. <a href=\"/tickets\">Back to the tickets</a></p></main>";
 
-fn urlencode(s: &str) -> String {
+/// Percent-encodes everything but letters, digits and `/-_.~` (a path or query value).
+pub(super) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {

@@ -47,19 +47,7 @@ async fn show(
 }
 
 fn page_of(email: &str) -> Redirect {
-    Redirect::to(&format!("/customers/{}", urlencoding(email)))
-}
-
-fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"@.-_+".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    Redirect::to(&format!("/customers/{}", super::auth::urlencode(email)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,10 +1,13 @@
 //! Who may see a ticket in the portal: a signed-in customer who is its requester or a participant, or anyone with
 //! the ticket's signed link while the ticket is open or closed for less than 30 days. Anything else is 404.
 
-use super::session::Customer;
+use super::session::{Customer, NoSession};
 use crate::db::TicketRow;
 use crate::domain::Status;
 use crate::web::{AppState, Error};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 
 /// A ticket link keeps working this long after the ticket was closed.
 pub const LINK_DAYS_AFTER_CLOSE: i64 = 30;
@@ -20,6 +23,39 @@ pub struct Access {
     pub base: String,
     /// Signed in (may see their other tickets), or only through this ticket's link.
     pub signed_in: bool,
+}
+
+/// A portal request about one ticket, resolved from its path: `/portal/tickets/{n}/…` needs the customer's
+/// session, `/portal/t/{n}/{token}/…` the ticket's signed link. One handler serves both.
+#[derive(Debug, Clone)]
+pub struct Visit {
+    pub access: Access,
+    /// The signed-in customer (none through a link).
+    pub customer: Option<Customer>,
+}
+
+impl FromRequestParts<AppState> for Visit {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let path = parts.uri.path().to_string();
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let number = |i: usize| segments.get(i).and_then(|n| n.parse::<i64>().ok()).ok_or(Error::NotFound);
+        match segments.get(1) {
+            Some(&"t") => {
+                let n = number(2).map_err(IntoResponse::into_response)?;
+                let token = segments.get(3).copied().unwrap_or_default();
+                let access = by_link(state, n, token).await.map_err(IntoResponse::into_response)?;
+                Ok(Visit { access, customer: None })
+            }
+            _ => {
+                let customer = Customer::from_request_parts(parts, state).await.map_err(NoSession::into_response)?;
+                let n = number(2).map_err(IntoResponse::into_response)?;
+                let access = by_session(state, &customer, n).await.map_err(IntoResponse::into_response)?;
+                Ok(Visit { access, customer: Some(customer) })
+            }
+        }
+    }
 }
 
 /// The ticket `number` for a signed-in customer; 404 unless they take part in it.

@@ -40,11 +40,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/portal/tickets/{n}/solved", post(write::solved))
         .route("/portal/tickets/{n}/rating", post(write::rate))
         .route("/portal/tickets/{n}/attachments/{id}", get(view::attachment))
-        .route("/portal/t/{n}/{token}", get(view::linked_ticket))
-        .route("/portal/t/{n}/{token}/replies", post(write::linked_reply))
-        .route("/portal/t/{n}/{token}/solved", post(write::linked_solved))
-        .route("/portal/t/{n}/{token}/rating", post(write::linked_rate))
-        .route("/portal/t/{n}/{token}/attachments/{id}", get(view::linked_attachment))
+        .route("/portal/t/{n}/{token}", get(view::ticket))
+        .route("/portal/t/{n}/{token}/replies", post(write::reply))
+        .route("/portal/t/{n}/{token}/solved", post(write::solved))
+        .route("/portal/t/{n}/{token}/rating", post(write::rate))
+        .route("/portal/t/{n}/{token}/attachments/{id}", get(view::attachment))
         // Above the file limits, so that files over them are answered beside the field with the text kept.
         .layer(DefaultBodyLimit::max(upload::MAX_REQUEST_BYTES));
     let pages = signin

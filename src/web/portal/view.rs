@@ -1,13 +1,13 @@
 //! Reading in the portal: the customer's tickets with a search, the new-ticket form, a ticket's conversation as
 //! the customer saw it by mail (no notes, no events, no staff addresses), and its attachments.
 
-use super::access::{self, Access, status_words};
+use super::access::{Access, Visit, status_words};
 use super::pages;
 use super::session::Customer;
 use crate::db::{AttachmentRow, MailboxRow, MessageRow};
 use crate::domain::MessageKind;
 use crate::web::{AppState, Error};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -90,27 +90,14 @@ pub struct TicketQuery {
     done: String,
 }
 
-/// `GET /portal/tickets/{n}`.
+/// `GET /portal/tickets/{n}` (signed in) and `/portal/t/{n}/{token}` (the ticket's link, without signing in).
 pub async fn ticket(
     State(state): State<AppState>,
-    customer: Customer,
-    Path(n): Path<i64>,
+    visit: Visit,
     Query(q): Query<TicketQuery>,
 ) -> Result<Response, Error> {
-    let access = access::by_session(&state, &customer, n).await?;
-    let page = ticket_page(&state, &access, &q.rating, &q.done, &Compose::default()).await?;
-    pages::ok(&state, "portal_ticket.html", Some(&customer), page).await
-}
-
-/// `GET /portal/t/{n}/{token}`: one ticket through its signed link, without signing in.
-pub async fn linked_ticket(
-    State(state): State<AppState>,
-    Path((n, token)): Path<(i64, String)>,
-    Query(q): Query<TicketQuery>,
-) -> Result<Response, Error> {
-    let access = access::by_link(&state, n, &token).await?;
-    let page = ticket_page(&state, &access, &q.rating, &q.done, &Compose::default()).await?;
-    pages::ok(&state, "portal_ticket.html", None, page).await
+    let page = ticket_page(&state, &visit.access, &q.rating, &q.done, &Compose::default()).await?;
+    pages::ok(&state, "portal_ticket.html", visit.customer.as_ref(), page).await
 }
 
 /// The answer form's text and its errors (shown again after a refused post).
@@ -182,23 +169,10 @@ fn pages_value<T: serde::Serialize>(v: T) -> Value {
     crate::web::dashboard::pages::sv(v)
 }
 
-/// `GET /portal/tickets/{n}/attachments/{id}`.
-pub async fn attachment(
-    State(state): State<AppState>,
-    customer: Customer,
-    Path((n, id)): Path<(i64, i64)>,
-) -> Result<Response, Error> {
-    let access = access::by_session(&state, &customer, n).await?;
-    download(&state, &access, id).await
-}
-
-/// `GET /portal/t/{n}/{token}/attachments/{id}`.
-pub async fn linked_attachment(
-    State(state): State<AppState>,
-    Path((n, token, id)): Path<(i64, String, i64)>,
-) -> Result<Response, Error> {
-    let access = access::by_link(&state, n, &token).await?;
-    download(&state, &access, id).await
+/// `GET /portal/tickets/{n}/attachments/{id}` and `/portal/t/{n}/{token}/attachments/{id}`.
+pub async fn attachment(State(state): State<AppState>, visit: Visit, uri: axum::http::Uri) -> Result<Response, Error> {
+    let id = uri.path().rsplit('/').next().and_then(|id| id.parse().ok()).ok_or(Error::NotFound)?;
+    download(&state, &visit.access, id).await
 }
 
 /// An attachment of a message of this ticket the customer saw; any other id is 404. Always a download.

@@ -1,7 +1,7 @@
 //! Writing in the portal: open a ticket, answer one, mark it solved, answer "How did we do?". Each form answers
 //! 303 to the ticket, or its page again with the error beside the field and the text kept.
 
-use super::access::{self, Access};
+use super::access::{Access, Visit};
 use super::pages;
 use super::session::Customer;
 use super::submit::{Written, submit};
@@ -11,7 +11,7 @@ use crate::domain::Actor;
 use crate::tickets::TicketError;
 use crate::tickets::customer::Rating;
 use crate::web::{AppState, Error};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -96,25 +96,9 @@ fn plain_subject(s: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// `POST /portal/tickets/{n}/replies`.
-pub async fn reply(
-    State(state): State<AppState>,
-    customer: Customer,
-    Path(n): Path<i64>,
-    form: PortalForm,
-) -> Result<Response, Error> {
-    let access = access::by_session(&state, &customer, n).await?;
-    answer(&state, &access, Some(&customer), form).await
-}
-
-/// `POST /portal/t/{n}/{token}/replies`.
-pub async fn linked_reply(
-    State(state): State<AppState>,
-    Path((n, token)): Path<(i64, String)>,
-    form: PortalForm,
-) -> Result<Response, Error> {
-    let access = access::by_link(&state, n, &token).await?;
-    answer(&state, &access, None, form).await
+/// `POST /portal/tickets/{n}/replies` and `/portal/t/{n}/{token}/replies`.
+pub async fn reply(State(state): State<AppState>, visit: Visit, form: PortalForm) -> Result<Response, Error> {
+    answer(&state, &visit.access, visit.customer.as_ref(), form).await
 }
 
 /// Adds the customer's answer as their mail would be; a closed ticket gets a follow-up, whose page opens then.
@@ -170,19 +154,9 @@ fn page_of(state: &AppState, a: &Access, number: i64) -> String {
     }
 }
 
-/// `POST /portal/tickets/{n}/solved`.
-pub async fn solved(State(state): State<AppState>, customer: Customer, Path(n): Path<i64>) -> Result<Response, Error> {
-    let access = access::by_session(&state, &customer, n).await?;
-    mark_solved(&state, &access).await
-}
-
-/// `POST /portal/t/{n}/{token}/solved`.
-pub async fn linked_solved(
-    State(state): State<AppState>,
-    Path((n, token)): Path<(i64, String)>,
-) -> Result<Response, Error> {
-    let access = access::by_link(&state, n, &token).await?;
-    mark_solved(&state, &access).await
+/// `POST /portal/tickets/{n}/solved` and `/portal/t/{n}/{token}/solved`.
+pub async fn solved(State(state): State<AppState>, visit: Visit) -> Result<Response, Error> {
+    mark_solved(&state, &visit.access).await
 }
 
 async fn mark_solved(state: &AppState, a: &Access) -> Result<Response, Error> {
@@ -190,25 +164,9 @@ async fn mark_solved(state: &AppState, a: &Access) -> Result<Response, Error> {
     Ok(Redirect::to(&format!("{}?done=solved#rate", a.base)).into_response())
 }
 
-/// `POST /portal/tickets/{n}/rating`.
-pub async fn rate(
-    State(state): State<AppState>,
-    customer: Customer,
-    Path(n): Path<i64>,
-    form: PortalForm,
-) -> Result<Response, Error> {
-    let access = access::by_session(&state, &customer, n).await?;
-    record_rating(&state, &access, Some(&customer), form).await
-}
-
-/// `POST /portal/t/{n}/{token}/rating`.
-pub async fn linked_rate(
-    State(state): State<AppState>,
-    Path((n, token)): Path<(i64, String)>,
-    form: PortalForm,
-) -> Result<Response, Error> {
-    let access = access::by_link(&state, n, &token).await?;
-    record_rating(&state, &access, None, form).await
+/// `POST /portal/tickets/{n}/rating` and `/portal/t/{n}/{token}/rating`.
+pub async fn rate(State(state): State<AppState>, visit: Visit, form: PortalForm) -> Result<Response, Error> {
+    record_rating(&state, &visit.access, visit.customer.as_ref(), form).await
 }
 
 async fn record_rating(
