@@ -16,7 +16,8 @@ The data:
   probability that falls with its age (0.1 + 0.9 e^(-age/20 days): ~15% overall); an inactive
   ticket whose last activity is within the auto-close window (7 days) is `resolved`, else `closed`
   (so `deskmail serve`'s hourly auto-close has nothing to do); priorities low/normal/high/urgent
-  10/70/15/5%; about half assigned to one of the agents
+  10/70/15/5%; about half assigned to one of the agents; 80% in the first of --mailboxes, the rest
+  shared evenly by the others (`scripts/bench web` with DM_BENCH_TEAMS: support/billing/shipping 80/10/10)
 * subjects and bodies from a generated vocabulary of --vocabulary (8000) words drawn with a Zipf
   law, so there are common, medium and rare words for full-text search
 * `ticket_counts` is what the schema's triggers make; the search index (`messages_fts`, an FTS5

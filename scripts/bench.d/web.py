@@ -2,7 +2,7 @@
 """web.py - `scripts/bench web`: the dashboard's ticket list and the list API under load, on SQLite.
 
     web.py --bin target/release/deskmail --work DIR [--tickets 100000] [--messages 500000] [--seed 1]
-           [--duration 20] [--rate 500] [--search-rate 50] [--connections 32] [--summary FILE]
+           [--duration 20] [--rate 500] [--search-rate 50] [--connections 32] [--teams 0] [--summary FILE]
 
 1. Writes a config (SQLite in DIR, two mailboxes, a free loopback port), `deskmail migrate`, then
    seed_web.py fills the database directly (tickets, messages, customers, agents, tags, events; the
@@ -10,6 +10,14 @@
 2. `deskmail user add --role admin --password-stdin` and `deskmail token create`; starts
    `deskmail serve`; signs in (POST /login with the form fields and a same-origin Origin header)
    and keeps the `deskmail_session` cookie.
+   With --teams N (N >= 1, "teams on"): three mailboxes (support, billing, shipping; 80/10/10 % of
+   the tickets), N teams put through the admin API (PUT /api/v1/teams/NAME; see team_layout), and
+   the measured user is an agent (--role agent, own API token and session) in some of the teams:
+   shipping belongs only to a team without them, so they see support and billing. Admins see every
+   mailbox, so measuring as the admin would not exercise the feature. Checked before the load: the
+   agent's GET /api/v1/tickets total is below the admin's and equals the tickets of the agent's
+   mailboxes counted in the seeded database, and their first page holds no hidden ticket. The search
+   words are chosen with the admin's token, so both modes search for the same words.
 3. Load with `hey` (each run --duration seconds after a short warm-up, redirects not followed, so a
    lost session counts as an error; per-request times from hey's CSV output):
    * GET /tickets (the default view: new+open+pending, newest activity first) at --rate req/s,
@@ -36,6 +44,7 @@ import os
 import resource
 import secrets
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -52,7 +61,10 @@ API_P99_MS = 25.0
 SEARCH_P99_MS = 100.0
 RSS_MB = 150.0
 MAILBOXES = [("support", "support@example.test"), ("billing", "billing@example.test")]
+MAILBOXES_TEAMS = MAILBOXES + [("shipping", "shipping@example.test")]   # --teams N
 ADMIN = "bench-admin@example.test"
+AGENT = "bench-agent@example.test"   # the measured user with --teams N
+HIDDEN = "shipping"                  # ... who does not see this mailbox (see team_layout)
 RATE_OK = 0.95            # a fixed-rate run must reach this share of its rate
 WARMUP_S = 4
 
@@ -188,10 +200,10 @@ def warmup(hey, urls, headers, seconds, conns=4, qps=25):
         pr.communicate()
 
 
-def login(port, password):
+def login(port, email, password):
     """POST /login like a browser; returns the deskmail_session cookie value."""
     origin = "http://127.0.0.1:%d" % port
-    body = urllib.parse.urlencode({"email": ADMIN, "password": password, "next": "/tickets"})
+    body = urllib.parse.urlencode({"email": email, "password": password, "next": "/tickets"})
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     c.request("POST", "/login", body=body, headers={
         "Origin": origin, "Content-Type": "application/x-www-form-urlencoded"})
@@ -205,6 +217,46 @@ def login(port, password):
     if r.status not in (302, 303) or not cookie:
         raise RuntimeError("login answered %d without a session cookie" % r.status)
     return cookie
+
+
+def team_layout(n, staff):
+    """--teams N: [(name, members, mailboxes)]. team-1 holds shipping without the bench agent (so shipping is
+    hidden from them), team-2 support+billing and team-3 billing with the agent; teams 4.. one mailbox each,
+    seeded agents only. The agent sees support and billing whatever N is (with N = 1 through no team of theirs)."""
+    out = []
+    for i in range(1, n + 1):
+        if i == 1:
+            members, boxes = staff[2:4], [HIDDEN]
+        elif i == 2:
+            members, boxes = [AGENT] + staff[:1], ["support", "billing"]
+        elif i == 3:
+            members, boxes = [AGENT] + staff[1:2], ["billing"]
+        else:
+            members, boxes = [staff[i % len(staff)]], [MAILBOXES_TEAMS[i % 3][0]]
+        out.append(("team-%d" % i, members, boxes))
+    return out
+
+
+def db_counts(dbfile, mailboxes):
+    """(all, active) tickets of these mailboxes (by name), counted in the seeded database."""
+    db = sqlite3.connect("file:%s?mode=ro" % dbfile, uri=True)
+    try:
+        marks = ", ".join("?" * len(mailboxes))
+        return db.execute("select count(*), coalesce(sum(t.status in ('new', 'open', 'pending')), 0) from tickets t "
+                          "join mailboxes b on b.id = t.mailbox_id where b.name in (%s)" % marks,
+                          mailboxes).fetchone()
+    finally:
+        db.close()
+
+
+def staff_emails(dbfile):
+    """The seeded agents' e-mails (they cannot sign in; team members only)."""
+    db = sqlite3.connect("file:%s?mode=ro" % dbfile, uri=True)
+    try:
+        return [r[0] for r in db.execute("select email from users where role = 'agent' and password_hash = '!' "
+                                         "order by id")]
+    finally:
+        db.close()
 
 
 def get(port, path, headers):
@@ -228,6 +280,7 @@ def main():
     ap.add_argument("--search-rate", type=int, default=50)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--words", type=int, default=5)
+    ap.add_argument("--teams", type=int, default=0)
     ap.add_argument("--summary")
     a = ap.parse_args()
     hey = shutil.which("hey")
@@ -235,6 +288,7 @@ def main():
         sys.exit("hey not found (apt-get install hey)")
     summary = []
     failed = []
+    mailboxes = MAILBOXES_TEAMS if a.teams > 0 else MAILBOXES
 
     def result(line):
         summary.append(line)
@@ -250,7 +304,7 @@ def main():
         "database": {"url": "sqlite://%s" % dbfile},
         "storage": {"dir": os.path.join(work, "storage")},
         "security": {"secret": secrets.token_hex(32)},
-    }, [{"name": n, "address": ad} for n, ad in MAILBOXES])
+    }, [{"name": n, "address": ad} for n, ad in mailboxes])
 
     # 1. schema + seed
     t0 = time.monotonic()
@@ -261,7 +315,7 @@ def main():
     r = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed_web.py"),
                         "--db", dbfile, "--tickets", str(a.tickets), "--messages", str(a.messages),
                         "--seed", str(a.seed), "--json", seed_json,
-                        "--mailboxes", ",".join("%s=%s" % m for m in MAILBOXES)], capture_output=True, text=True)
+                        "--mailboxes", ",".join("%s=%s" % m for m in mailboxes)], capture_output=True, text=True)
     t_seed = time.monotonic() - t0
     if r.returncode != 0:
         sys.exit("seed_web.py failed:\n%s%s" % (r.stdout, r.stderr))
@@ -277,15 +331,26 @@ def main():
     result("web: seeded %d tickets + %d messages in %.1f s (migrate %.1f s; database %.0f MB; status %s)" % (
         seed["tickets"], seed["messages"], t_seed, t_migrate, db_mb, json.dumps(seed["status"], sort_keys=True)))
 
-    # 2. admin, token, server, login
-    password = secrets.token_urlsafe(18)
-    cmd = [a.bin, "--config", config, "user", "add", "--email", ADMIN, "--name", "Bench Admin", "--role", "admin",
-           "--password-stdin"]
-    r = subprocess.run(cmd, input=password + "\n", capture_output=True, text=True, env=bl.clean_env())
-    if r.returncode != 0:
-        sys.exit("user add failed: %s%s" % (r.stdout, r.stderr))
-    out = bl.cli(a.bin, config, "token", "create", "--user", ADMIN, "--name", "bench").stdout.strip().splitlines()
-    token = out[-1].strip()
+    # 2. admin (with --teams also the measured agent), tokens, server, teams, login
+    def add_user(email, name, role):
+        """`deskmail user add --password-stdin` and `deskmail token create`; returns (password, token)."""
+        password = secrets.token_urlsafe(18)
+        cmd = [a.bin, "--config", config, "user", "add", "--email", email, "--name", name, "--role", role,
+               "--password-stdin"]
+        r = subprocess.run(cmd, input=password + "\n", capture_output=True, text=True, env=bl.clean_env())
+        if r.returncode != 0:
+            sys.exit("user add failed: %s%s" % (r.stdout, r.stderr))
+        out = bl.cli(a.bin, config, "token", "create", "--user", email, "--name", "bench").stdout.strip().splitlines()
+        return password, out[-1].strip()
+
+    password, token = add_user(ADMIN, "Bench Admin", "admin")
+    user, user_password, user_token = ADMIN, password, token   # the measured user
+    if a.teams > 0:
+        user = AGENT
+        user_password, user_token = add_user(AGENT, "Bench Agent", "agent")
+        seen = [m for m, _ in MAILBOXES_TEAMS if m != HIDDEN]
+        want_all, want_active = db_counts(dbfile, seen)
+        layout = team_layout(a.teams, staff_emails(dbfile))
     server = bl.Server(a.bin, config, os.path.join(work, "serve.log"))
     rss = None
     try:
@@ -294,24 +359,59 @@ def main():
         p("deskmail serve up in %.2f s on port %d; RSS %.1f MB" % (t_up, port, vm(server.pid, "VmRSS")))
         rss = RssSampler(server.pid)
         rss.start()
-        cookie = login(port, password)
+        if a.teams > 0:   # through the admin API, as an admin would
+            for name, members, boxes in layout:
+                st, j = api.request("PUT", "/api/v1/teams/" + name, {"members": members, "mailboxes": boxes})
+                if st != 200:
+                    raise RuntimeError("PUT /api/v1/teams/%s answered %d: %s" % (name, st, str(j)[:300]))
+            st, j = api.get("/api/v1/teams")
+            if st != 200 or len(j.get("teams", [])) != a.teams:
+                raise RuntimeError("GET /api/v1/teams answered %d: %s" % (st, str(j)[:300]))
+            p("teams: %s" % "; ".join("%s: %s (%s)" % (n, "+".join(b), ", ".join(m)) for n, m, b in layout))
+        cookie = login(port, user, user_password)
         base = "http://127.0.0.1:%d" % port
         page_h = ["Cookie: deskmail_session=%s" % cookie, "Accept: text/html"]
-        api_h = ["Authorization: Bearer %s" % token, "Accept: application/json"]
+        api_h = ["Authorization: Bearer %s" % user_token, "Accept: application/json"]
+        admin_h = ["Authorization: Bearer %s" % token, "Accept: application/json"]
         # sanity: the page is the list (not the login form), the API answers with tickets
         st, body = get(port, "/tickets", page_h)
         if st != 200 or b"/tickets/" not in body:
             raise RuntimeError("GET /tickets with the session answered %d (%d bytes), not the list" % (st, len(body)))
-        st, body = get(port, "/api/v1/tickets", api_h)
+        st, body = get(port, "/api/v1/tickets", admin_h)
         j = json.loads(body) if st == 200 else {}
         if st != 200 or len(j.get("tickets", [])) != 50 or j.get("total") != seed["tickets"]:
             raise RuntimeError("GET /api/v1/tickets answered %d: %s" % (st, body[:300]))
         active = sum(seed["status"].get(s, 0) for s in ("new", "open", "pending"))
+        if a.teams > 0:
+            # the agent's lists: fewer tickets than the admin's, exactly those of the agent's mailboxes
+            st, body = get(port, "/api/v1/tickets", api_h)
+            j = json.loads(body) if st == 200 else {}
+            if st != 200 or len(j.get("tickets", [])) != 50:
+                raise RuntimeError("GET /api/v1/tickets as %s answered %d: %s" % (AGENT, st, body[:300]))
+            total = j.get("total")
+            if not (total == want_all and want_all < seed["tickets"]):
+                raise RuntimeError("teams on: %s's GET /api/v1/tickets totals %s, not the %d tickets of %s in the "
+                                   "database (the admin's: %d)" % (AGENT, total, want_all, "+".join(seen),
+                                                                   seed["tickets"]))
+            stray = sorted({t["mailbox"] for t in j["tickets"]} - set(seen))
+            if stray:
+                raise RuntimeError("teams on: %s's first page holds tickets of %s" % (AGENT, ", ".join(stray)))
+            st, b2 = get(port, "/api/v1/tickets?per_page=1&status=new,open,pending", api_h)
+            n_active = json.loads(b2).get("total") if st == 200 else None
+            if n_active != want_active:
+                raise RuntimeError("teams on: %s's active tickets total %s, not the %d in the database" % (
+                    AGENT, n_active, want_active))
+            result("web: teams on: %d teams; %s (agent) sees %d of %d mailboxes (%s); default list GET /api/v1/tickets "
+                   "totals %d tickets vs the admin's %d; active (the page's default view) %d vs %d" % (
+                       a.teams, AGENT, len(seen), len(mailboxes), ", ".join(seen), total, seed["tickets"],
+                       want_active, active))
+            active = want_active
         p("page /tickets: %d bytes, %d active tickets; API: %d bytes per page of 50" % (
             len(get(port, "/tickets", page_h)[1]), active, len(body)))
         words = []
-        for w in seed["search_words"]:   # medium-selective: 0.3-5 % of the tickets
-            st, body = get(port, "/api/v1/tickets?per_page=1&q=" + w, api_h)
+        # medium-selective: 0.3-5 % of the tickets, as the admin counts them (teams on or off: the same words)
+        for w in seed["search_words"]:
+            st, body = get(port, "/api/v1/tickets?per_page=1&q=" + w, admin_h)
             n = json.loads(body).get("total", 0) if st == 200 else 0
             if 0.003 * seed["tickets"] <= n <= 0.05 * seed["tickets"]:
                 words.append((w, n))
@@ -320,7 +420,18 @@ def main():
             words = [words[round(i * step)] for i in range(a.words)]
         if not words:
             raise RuntimeError("no medium-selective search words among %s" % seed["search_words"])
-        p("search words: %s" % ", ".join("%s (%d tickets)" % w for w in words))
+        if a.teams > 0:
+            mine = []
+            for w, n in words:
+                st, body = get(port, "/api/v1/tickets?per_page=1&q=" + w, api_h)
+                m = json.loads(body).get("total") if st == 200 else None
+                if m is None or m > n:
+                    raise RuntimeError("teams on: %s's search for %s totals %s, the admin's %d" % (AGENT, w, m, n))
+                mine.append(m)
+            p("search words: %s" % ", ".join("%s (%d tickets, %d for %s)" % (w, n, m, AGENT)
+                                             for (w, n), m in zip(words, mine)))
+        else:
+            p("search words: %s" % ", ".join("%s (%d tickets)" % w for w in words))
         words = [w for w, _ in words]
         page_url = base + "/tickets"
         api_url = base + "/api/v1/tickets"
@@ -391,7 +502,8 @@ def main():
         peak = max(hwm, rss.peak)
         result("web: deskmail RSS peak %.1f MB (VmHWM; target <= %.0f MB), %.1f MB after the runs%s" % (
             peak, RSS_MB, rss_after, "" if peak <= RSS_MB else "  BELOW TARGET"))
-        result("web: search words %s; %d active tickets in the default view" % (", ".join(words), active))
+        result("web: search words %s; %d active tickets in the default view%s" % (
+            ", ".join(words), active, " (%s's, teams on)" % AGENT if a.teams > 0 else ""))
     except RuntimeError as e:
         failed.append(str(e))
     finally:

@@ -14,12 +14,17 @@
 #        words, each at DM_BENCH_SEARCH_RATE (50) req/s                          target p99 <= 100 ms
 #      the highest throughput with DM_BENCH_CONNECTIONS (32) connections, page and API
 #    and the server's peak RSS (VmHWM)                                           target <= 150 MB
+# DM_BENCH_TEAMS=N (N >= 1; default 0, off) runs the same measurements with teams on: three mailboxes
+# (support, billing, shipping), N teams put through the admin API, and the list page, list API and
+# searches as an agent in some of the teams who sees support and billing but not shipping (an admin
+# sees everything). The run fails unless that agent's GET /api/v1/tickets total is below the
+# admin's and equals the tickets of their mailboxes in the seeded database.
 # A missed target prints BELOW TARGET (not a failure); errors in the answers or a dead server fail.
 # Per run the table shows deskmail's CPU ms per request and the cores busy with deskmail, hey and
 # everything else on the machine ("other": builds and tests running beside the benchmark skew it).
 #
 # Knobs: DM_BENCH_TICKETS, DM_BENCH_MESSAGES, DM_BENCH_SEED, DM_BENCH_DURATION, DM_BENCH_RATE,
-# DM_BENCH_SEARCH_RATE, DM_BENCH_CONNECTIONS, DM_BENCH_KEEP=1 (keep the seeded database),
+# DM_BENCH_SEARCH_RATE, DM_BENCH_CONNECTIONS, DM_BENCH_TEAMS, DM_BENCH_KEEP=1 (keep the seeded database),
 # DM_BENCH_NO_BUILD=1 (see scripts/bench), DM_NO_INSTALL=1 (never apt-get hey).
 
 bench_web_hey() {
@@ -40,11 +45,13 @@ bench_web_hey() {
 bench_web() {
   local tickets=${DM_BENCH_TICKETS:-100000} messages=${DM_BENCH_MESSAGES:-500000} seed=${DM_BENCH_SEED:-1}
   local duration=${DM_BENCH_DURATION:-20} rate=${DM_BENCH_RATE:-500} srate=${DM_BENCH_SEARCH_RATE:-50}
-  local conns=${DM_BENCH_CONNECTIONS:-32} py s=0 line v
+  local conns=${DM_BENCH_CONNECTIONS:-32} teams=${DM_BENCH_TEAMS:-0} py s=0 line v mode=""
   for v in tickets messages duration rate srate conns; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || dm_die "scripts/bench web: $v must be a positive number (got '${!v}')"
   done
   [[ $seed =~ ^[0-9]+$ ]] || dm_die "DM_BENCH_SEED must be a number (got '$seed')"
+  [[ $teams =~ ^(0|[1-9][0-9]*)$ ]] || dm_die "DM_BENCH_TEAMS must be a number (got '$teams')"
+  (( teams == 0 )) || mode=", teams on ($teams teams, measured as an agent)"
   (( messages >= tickets )) || dm_die "DM_BENCH_MESSAGES must be at least DM_BENCH_TICKETS"
   (( $# == 0 )) || dm_die "scripts/bench web takes no arguments (knobs are DM_BENCH_* variables)"
   py=$(bench_python)
@@ -58,10 +65,10 @@ bench_web() {
 
   mkdir -p "$BENCH_WORK/run"
   : >"$BENCH_WORK/summary.txt"
-  bench_log "web.py: seed $tickets tickets / $messages messages, serve, $duration s per run"
+  bench_log "web.py: seed $tickets tickets / $messages messages, serve, $duration s per run$mode"
   "$py" "$BENCH_D/web.py" --bin "$BENCH_BIN" --work "$BENCH_WORK/run" --tickets "$tickets" \
     --messages "$messages" --seed "$seed" --duration "$duration" --rate "$rate" --search-rate "$srate" \
-    --connections "$conns" --summary "$BENCH_WORK/summary.txt" 8>&- || s=$?
+    --connections "$conns" --teams "$teams" --summary "$BENCH_WORK/summary.txt" 8>&- || s=$?
   while IFS= read -r line; do [[ -z $line ]] || bench_result "$line"; done <"$BENCH_WORK/summary.txt"
   (( s == 0 )) || bench_result "web: FAILED (web.py exit status $s)"
   bench_result "web: machine: $(bench_machine)"

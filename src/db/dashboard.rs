@@ -63,13 +63,16 @@ impl Db {
         Ok(sqlx::query_as("select status, count from ticket_counts").fetch_all(self.pool()).await?)
     }
 
-    /// Tickets per status in these mailboxes only (an agent who may not see every mailbox), counted now.
+    /// Tickets per status in these mailboxes only (an agent who may not see every mailbox), from the counts the
+    /// triggers keep per mailbox.
     pub async fn status_counts_in(&self, mailboxes: &[i64]) -> Result<Vec<(String, i64)>> {
         if mailboxes.is_empty() {
             return Ok(Vec::new());
         }
         let marks = super::marks(1, mailboxes.len());
-        let sql = format!("select status, count(*) from tickets where mailbox_id in ({marks}) group by status");
+        let sql = format!(
+            "select status, cast(sum(count) as bigint) from ticket_mailbox_counts where mailbox_id in ({marks}) group by status"
+        );
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
         for id in mailboxes {
             q = q.bind(*id);

@@ -336,11 +336,11 @@ impl Db {
         Ok(q.fetch_all(self.pool()).await?)
     }
 
-    /// The total from the maintained per-status counts, when the filter is by status alone.
+    /// The total from the maintained per-status counts (per mailbox when the list is limited to some), when the
+    /// filter is by status (and those mailboxes) alone.
     async fn maintained_total(&self, f: &TicketFilter) -> Result<Option<i64>> {
         let status_only = f.assignee.is_none()
             && f.mailbox.is_none()
-            && f.mailbox_ids.is_none()
             && f.priority.is_none()
             && f.tag.is_none()
             && f.requester_id.is_none()
@@ -350,7 +350,10 @@ impl Db {
         if !status_only {
             return Ok(None);
         }
-        let counts = self.status_counts().await?;
+        let counts = match &f.mailbox_ids {
+            Some(ids) => self.status_counts_in(ids).await?,
+            None => self.status_counts().await?,
+        };
         Ok(Some(
             counts
                 .iter()
