@@ -94,7 +94,18 @@ impl Where {
     }
 }
 
-pub(super) fn where_clause(f: &TicketFilter, backend: super::Backend) -> Where {
+/// How the mailbox condition is written for the planner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum MailboxHint {
+    /// Let an index on the mailbox serve it (few matches).
+    Indexed,
+    /// So many tickets match in the allowed mailboxes that the time-ordered index should lead: the condition is
+    /// written so that no index serves it.
+    Broad,
+}
+
+/// The filter as a `where` clause with its binds.
+pub(super) fn where_clause(f: &TicketFilter, backend: super::Backend, hint: MailboxHint) -> Where {
     let mut w = Where::default();
     if !f.statuses.is_empty() {
         let marks: Vec<String> = f.statuses.iter().map(|s| w.arg(Bind::Text(s.as_str().into()))).collect();
@@ -106,11 +117,8 @@ pub(super) fn where_clause(f: &TicketFilter, backend: super::Backend) -> Where {
     }
     if let Some(ids) = &f.mailbox_ids {
         let marks: Vec<String> = ids.iter().map(|id| w.arg(Bind::Int(*id))).collect();
-        w.clauses.push(if marks.is_empty() {
-            "1 = 0".into()
-        } else {
-            format!("t.mailbox_id in ({})", marks.join(", "))
-        });
+        let column = if hint == MailboxHint::Broad { "+t.mailbox_id" } else { "t.mailbox_id" };
+        w.clauses.push(if marks.is_empty() { "1 = 0".into() } else { format!("{column} in ({})", marks.join(", ")) });
     }
     if let Some(p) = f.priority {
         let a = w.arg(Bind::Text(p.as_str().into()));

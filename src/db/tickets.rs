@@ -1,6 +1,6 @@
 //! Tickets: numbering, lookup, listing with filters, and status/priority/assignee changes.
 
-use super::ticket_filter::{TicketFilter, bind_all, search_terms, where_clause};
+use super::ticket_filter::{MailboxHint, TicketFilter, bind_all, search_terms, where_clause};
 use super::{Db, Result};
 use crate::domain::{Priority, Status};
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor};
@@ -56,6 +56,9 @@ macro_rules! ticket_joins {
 const COLUMNS: &str = ticket_columns!();
 const JOINS: &str = ticket_joins!();
 pub(crate) const SELECT: &str = concat!("select ", ticket_columns!(), " from tickets t ", ticket_joins!());
+
+/// From this many matching tickets in the allowed mailboxes on, a list walks the time order (see `list_tickets`).
+const BROAD_MATCHES: i64 = 2000;
 
 /// Fields of a new ticket.
 #[derive(Debug, Clone)]
@@ -294,7 +297,14 @@ impl Db {
 
     /// One page of tickets matching `f`, in its order, with the total count.
     pub async fn list_tickets(&self, f: &TicketFilter) -> Result<(Vec<TicketListRow>, i64)> {
-        let w = where_clause(f, self.backend());
+        let maintained = self.maintained_total(f).await?;
+        // Every status and many matches in the allowed mailboxes: walking the time order and skipping other
+        // mailboxes' tickets finds a page at once, while the mailbox index would have every match sorted first
+        // (8 ms per list API call for an agent seeing 90,000 of 100,000 tickets). With a status filter the
+        // (mailbox, status, updated_at) index serves both condition and order; with few matches it is better too.
+        let broad = f.mailbox_ids.is_some() && f.statuses.is_empty() && maintained.is_some_and(|n| n >= BROAD_MATCHES);
+        let hint = if broad { MailboxHint::Broad } else { MailboxHint::Indexed };
+        let w = where_clause(f, self.backend(), hint);
         let per_page = f.per_page.clamp(1, 200) as i64;
         let offset = (f.page.max(1) as i64 - 1) * per_page;
         let order = f.sort.sql();
@@ -302,7 +312,6 @@ impl Db {
         // then the joins for those rows only: joining every matching ticket before the sort cost ~20-30 ms
         // for 15,000 open tickets (scripts/bench web). Without a maintained count, the same query counts
         // the matches (a window), so a search runs once per page, not twice.
-        let maintained = self.maintained_total(f).await?;
         // A window count would visit every match: only for filters without a maintained count.
         let count = if maintained.is_some() { "0" } else { "count(*) over ()" };
         let ids_sql = AssertSqlSafe(format!(
