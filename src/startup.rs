@@ -30,6 +30,8 @@ pub struct Services {
     pub tickets: Tickets,
     /// Encrypts mailbox passwords entered in the dashboard.
     pub secrets: SecretBox,
+    /// Wakes the webhook sender: notify it after a commit that queued a delivery.
+    pub webhooks_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Services {
@@ -72,7 +74,8 @@ impl Services {
         let pipeline = Pipeline::new(db.clone(), blobs.clone(), context, tickets.clone())
             .await
             .context("cannot start the ingest pipeline")?;
-        Ok(Self { settings: Arc::new(settings), db, blobs, signer, pipeline, composer, tickets, secrets })
+        let (settings, webhooks_wake) = (Arc::new(settings), Arc::default());
+        Ok(Self { settings, db, blobs, signer, pipeline, composer, tickets, secrets, webhooks_wake })
     }
 }
 
@@ -142,6 +145,7 @@ impl Application {
             secrets: self.services.secrets.clone(),
             mailboxes_changed: self.mailboxes_changed.clone(),
             list_meta: Default::default(),
+            webhooks_wake: self.services.webhooks_wake.clone(),
         };
         let app = router(state);
         let parts = crate::ingest::imap::SupervisorParts {
@@ -160,6 +164,14 @@ impl Application {
             self.services.secrets.clone(),
         );
         workers.push(tokio::spawn(sender.run(shutdown.clone())));
+        let webhooks = crate::outbound::webhooks::WebhookSender::new(
+            self.services.db.clone(),
+            self.services.settings.webhooks,
+            self.services.webhooks_wake.clone(),
+        )
+        .map_err(anyhow::Error::msg)
+        .context("cannot start the webhook sender")?;
+        workers.push(tokio::spawn(webhooks.run(shutdown.clone())));
         let days = self.services.settings.tickets.auto_close_days;
         workers.push(tokio::spawn(self.services.tickets.clone().run_auto_close(days, shutdown.clone())));
         let (composer, dir) = (self.services.composer.clone(), self.services.settings.templates.dir.clone());

@@ -26,6 +26,7 @@ pub mod tickets;
 mod tokens;
 pub mod user_admin;
 pub mod users;
+pub mod webhooks;
 
 pub use customers::CustomerRow;
 pub use dashboard::CannedRow;

@@ -1,5 +1,5 @@
 //! Outbound mail: templates, rendering a mail intent (decided by `tickets`) into the durable outbox, and the
-//! SMTP sender. Decides nothing about tickets.
+//! SMTP sender; the sender of rule webhooks. Decides nothing about tickets.
 
 pub mod compose;
 pub mod context;
@@ -11,6 +11,8 @@ pub mod sender;
 mod subject;
 pub mod template_watch;
 pub mod templates;
+mod webhook_loop;
+pub mod webhooks;
 
 pub use compose::Composer;
 pub use intent::{AutoSubmitted, CommandReport, FromName, MailFile, MailIntent, MessageText, Queued, Threading};

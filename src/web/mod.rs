@@ -39,6 +39,8 @@ pub struct AppState {
     pub mailboxes_changed: Arc<tokio::sync::Notify>,
     /// The list page's agents, mailboxes and tags, reused for a few seconds.
     pub list_meta: dashboard::list_meta::MetaCache,
+    /// Wakes the webhook sender (after an admin's retry).
+    pub webhooks_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Reads a stored file (raw mail, attachment) off the async threads; a missing one is an internal error naming `what`.

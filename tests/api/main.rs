@@ -44,3 +44,4 @@ mod ticket_page;
 mod upkeep;
 mod user_pages;
 mod web_client;
+mod webhooks;

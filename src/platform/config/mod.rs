@@ -21,6 +21,7 @@ pub struct Settings {
     pub tickets: TicketSettings,
     pub security: SecuritySettings,
     pub outbound: OutboundSettings,
+    pub webhooks: WebhookSettings,
     pub imap: ImapDefaults,
     #[serde(rename = "mailbox")]
     pub mailboxes: Vec<MailboxSettings>,
@@ -40,6 +41,7 @@ impl Default for Settings {
             tickets: TicketSettings::default(),
             security: SecuritySettings::default(),
             outbound: OutboundSettings::default(),
+            webhooks: WebhookSettings::default(),
             imap: ImapDefaults::default(),
             mailboxes: Vec::new(),
             base_dir: PathBuf::from("."),
@@ -185,6 +187,24 @@ impl Default for OutboundSettings {
             lease_secs: 180,
             stalled_after_secs: 900,
         }
+    }
+}
+
+/// `[webhooks]`: how rule webhooks are posted and retried.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// One request, from connecting to the end of the response (the connection alone gets at most half).
+    pub timeout_secs: u64,
+    /// Attempts before a delivery fails for good (30 s, 2 min, 10 min, 1 h, then every 6 h between them).
+    pub max_attempts: u32,
+    /// Deliveries in flight at once: a slow endpoint holds only one of them.
+    pub concurrency: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self { timeout_secs: 10, max_attempts: 10, concurrency: 4 }
     }
 }
 

@@ -11,6 +11,7 @@ mod quarantine;
 pub mod teams;
 mod ticket_moves;
 mod tickets;
+pub mod webhooks;
 mod writes;
 
 pub use attachments::download_headers;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .merge(catalog::router())
         .merge(customers::router())
         .merge(teams::router())
+        .merge(webhooks::router())
         .fallback(json_errors::no_such_endpoint)
         .layer(axum::middleware::map_response(json_errors::json_errors))
 }

@@ -1,5 +1,5 @@
 //! Admin pages under `/admin/` (admins only; agents get 403): mailboxes, e-mail templates, quarantine, deliveries,
-//! bounces, the customer portal.
+//! bounces, webhooks, the customer portal.
 
 mod bounces;
 mod deliveries;
@@ -11,6 +11,7 @@ mod quarantine;
 mod stored_password;
 mod teams;
 mod templates;
+mod webhooks;
 
 use super::pages::{layout, take_flashes};
 use crate::db::UserRow;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(bounces::router())
         .merge(portal::router())
         .merge(teams::router())
+        .merge(webhooks::router())
 }
 
 /// Rows per page of the admin lists.
