@@ -70,11 +70,12 @@ impl Services {
             composer: composer.clone(),
             blobs: blobs.clone(),
             ack_limit_per_hour: settings.outbound.ack_limit_per_hour,
+            webhooks_wake: Arc::default(),
         };
         let pipeline = Pipeline::new(db.clone(), blobs.clone(), context, tickets.clone())
             .await
             .context("cannot start the ingest pipeline")?;
-        let (settings, webhooks_wake) = (Arc::new(settings), Arc::default());
+        let (settings, webhooks_wake) = (Arc::new(settings), tickets.webhooks_wake.clone());
         Ok(Self { settings, db, blobs, signer, pipeline, composer, tickets, secrets, webhooks_wake })
     }
 }
@@ -172,6 +173,17 @@ impl Application {
         .map_err(anyhow::Error::msg)
         .context("cannot start the webhook sender")?;
         workers.push(tokio::spawn(webhooks.run(shutdown.clone())));
+        let engine = crate::automation::engine::Engine {
+            tickets: self.services.tickets.clone(),
+            limits: self.services.settings.rules.into(),
+        };
+        // Unique per process: two instances on one host must not share a lease.
+        let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+        let owner = format!("{host}:{}:{}", std::process::id(), self.port());
+        let rules = crate::automation::worker::RulesWorker::new(engine.clone(), &owner);
+        workers.push(tokio::spawn(rules.run(shutdown.clone())));
+        let scheduler = crate::automation::schedule::Scheduler { engine, owner };
+        workers.push(tokio::spawn(scheduler.run(shutdown.clone())));
         let days = self.services.settings.tickets.auto_close_days;
         workers.push(tokio::spawn(self.services.tickets.clone().run_auto_close(days, shutdown.clone())));
         let (composer, dir) = (self.services.composer.clone(), self.services.settings.templates.dir.clone());

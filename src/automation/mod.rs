@@ -1,4 +1,11 @@
 //! Automation over the event log: consumers that read ticket events after commit, each event exactly once per
-//! named consumer (rules and SLA clocks build on it), acting through `tickets`.
+//! named consumer; the rules (event rules, time rules, macros) built on it, acting through `tickets`.
 
 pub mod consumer;
+pub mod engine;
+pub mod eval;
+pub mod facts;
+pub mod macros;
+pub mod schedule;
+pub mod validate;
+pub mod worker;

@@ -215,3 +215,21 @@ pub async fn release_consumer(db: &Db, name: &str, owner: &str) -> Result<()> {
     .await?;
     Ok(())
 }
+
+impl Db {
+    /// Whether consumer `name` has consumed every event written so far (`false` before it first ran).
+    pub async fn consumer_caught_up(&self, name: &str) -> Result<bool> {
+        let cursor: Option<Cursor> = sqlx::query_as("select last_txid, last_id from event_consumers where name = $1")
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(c) = cursor else { return Ok(false) };
+        let later: Option<i64> =
+            sqlx::query_scalar("select id from ticket_events where txid > $1 or (txid = $1 and id > $2) limit 1")
+                .bind(c.last_txid)
+                .bind(c.last_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(later.is_none())
+    }
+}

@@ -121,26 +121,32 @@ impl Db {
     /// The next active member of team `name` in round robin (after the one who got the last ticket), remembered.
     pub async fn round_robin(&self, name: &str) -> Result<Option<i64>> {
         let mut tx = self.begin().await?;
-        let team: Option<(i64, Option<i64>)> = sqlx::query_as("select id, rr_last_user from teams where name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some((id, last)) = team else { return Ok(None) };
-        let members: Vec<i64> = sqlx::query_scalar(
-            "select m.user_id from team_members m join users u on u.id = m.user_id where m.team_id = $1 and u.active = 1 \
-             order by m.user_id",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let next = match last {
-            Some(l) => members.iter().find(|m| **m > l).or(members.first()).copied(),
-            None => members.first().copied(),
-        };
-        if let Some(n) = next {
-            sqlx::query("update teams set rr_last_user = $2 where id = $1").bind(id).bind(n).execute(&mut *tx).await?;
-        }
+        let next = round_robin(&mut tx, name).await?;
         tx.commit().await?;
         Ok(next)
     }
+}
+
+/// The next active member of team `name` in round robin, remembered, inside the caller's transaction.
+pub async fn round_robin(conn: &mut AnyConnection, name: &str) -> Result<Option<i64>> {
+    let team: Option<(i64, Option<i64>)> = sqlx::query_as("select id, rr_last_user from teams where name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some((id, last)) = team else { return Ok(None) };
+    let members: Vec<i64> = sqlx::query_scalar(
+        "select m.user_id from team_members m join users u on u.id = m.user_id where m.team_id = $1 and u.active = 1 \
+         order by m.user_id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let next = match last {
+        Some(l) => members.iter().find(|m| **m > l).or(members.first()).copied(),
+        None => members.first().copied(),
+    };
+    if let Some(n) = next {
+        sqlx::query("update teams set rr_last_user = $2 where id = $1").bind(id).bind(n).execute(conn).await?;
+    }
+    Ok(next)
 }

@@ -34,7 +34,7 @@ impl UserRow {
     }
 }
 
-const SELECT: &str = "select id, email, name, role, password_hash, active, signature, notify_new_ticket, \
+pub(super) const SELECT: &str = "select id, email, name, role, password_hash, active, signature, notify_new_ticket, \
      notify_customer_replied, notify_assigned from users";
 
 /// The active user with this address, if any.

@@ -151,6 +151,24 @@ pub enum TicketEvent {
         target: i64,
         messages: Vec<i64>,
     },
+    /// Rule `rule` did `action` where no other event says so (a notice, a webhook, a reply it held back).
+    RuleApplied {
+        rule: i64,
+        name: String,
+        action: String,
+    },
+    /// Changes made by rules triggered other rules `depth` deep; the chain stopped here.
+    RuleChainStopped {
+        rule: i64,
+        name: String,
+        depth: u32,
+    },
+    /// Rule `rule` acted `runs` times on this ticket within an hour and was switched off.
+    RuleDisabled {
+        rule: i64,
+        name: String,
+        runs: i64,
+    },
     /// The customer answered "How did we do?" about the resolution recorded by event `resolution`.
     SatisfactionRated {
         rating: String,
@@ -211,6 +229,9 @@ event_kinds! {
     MailboxChanged => "mailbox_changed",
     Merged => "merged",
     Split => "split",
+    RuleApplied => "rule_applied",
+    RuleChainStopped => "rule_chain_stopped",
+    RuleDisabled => "rule_disabled",
 }
 
 impl std::fmt::Display for EventKind {
@@ -279,6 +300,15 @@ impl TicketEvent {
             }
             TicketEvent::Split { source, target, messages } => {
                 format!("{} split off from #{source} into #{target}", plural(messages.len(), "message"))
+            }
+            TicketEvent::RuleApplied { name, action, .. } => format!("Rule \u{201c}{name}\u{201d}: {action}"),
+            TicketEvent::RuleChainStopped { name, depth, .. } => format!(
+                "Rule \u{201c}{name}\u{201d} was not run: rules changing this ticket triggered each other {depth} deep"
+            ),
+            TicketEvent::RuleDisabled { name, runs, .. } => {
+                format!(
+                    "Rule \u{201c}{name}\u{201d} acted {runs} times within an hour on this ticket and was switched off"
+                )
             }
             TicketEvent::SatisfactionRated { rating, comment, .. } if comment.is_empty() => format!("rated {rating}"),
             TicketEvent::SatisfactionRated { rating, comment, .. } => format!("rated {rating}: {comment}"),

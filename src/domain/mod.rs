@@ -6,6 +6,7 @@ mod email;
 mod event;
 pub mod file_name;
 mod name;
+pub mod rule;
 mod status;
 mod template;
 

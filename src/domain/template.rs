@@ -44,6 +44,10 @@ template_kinds! {
     PasswordReset => "password_reset",
     /// Mail to a customer (no ticket): a single-use sign-in link to the portal.
     PortalLogin => "portal_login",
+    /// A rule's reply to the customer.
+    RuleReply => "rule_reply",
+    /// A rule's notice to agents.
+    RuleNotice => "rule_notice",
 }
 
 impl TemplateKind {

@@ -122,7 +122,9 @@ impl Composer {
         };
         let links = context::links_json(&crate::db::catalog::links(&mut *conn, intent.ticket.id).await?);
         let portal = match intent.template {
-            TemplateKind::Ack | TemplateKind::AgentReply | TemplateKind::Resolved => portal_enabled(conn).await?,
+            TemplateKind::Ack | TemplateKind::AgentReply | TemplateKind::RuleReply | TemplateKind::Resolved => {
+                portal_enabled(conn).await?
+            }
             _ => false,
         };
         let raw_and_id = self.render_and_build(&intent, from, to, cc, &first, Extras { links, portal });
@@ -165,6 +167,9 @@ impl Composer {
             command: intent.command.as_ref(),
         };
         let mut ctx = context::build(&parts);
+        if let Some(r) = &intent.rule {
+            ctx["rule"] = serde_json::json!({ "name": r.name, "body": r.body });
+        }
         if extras.portal {
             self.add_portal_links(&mut ctx, intent);
         }

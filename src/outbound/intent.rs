@@ -104,6 +104,15 @@ pub struct MailIntent {
     /// The Message-ID to use (a reply stores it on its ticket message first); else a new signed one.
     pub message_id: Option<String>,
     pub command: Option<CommandReport>,
+    /// `rule_notice`: the rule and its text (the `rule` template variable).
+    pub rule: Option<RuleNote>,
+}
+
+/// The `rule` template variable of a rule's notice.
+#[derive(Debug, Clone, Default)]
+pub struct RuleNote {
+    pub name: String,
+    pub body: String,
 }
 
 impl MailIntent {
@@ -125,6 +134,7 @@ impl MailIntent {
             attachments: Vec::new(),
             message_id: None,
             command: None,
+            rule: None,
         }
     }
 }

@@ -8,6 +8,7 @@ mod lanes;
 pub mod message;
 pub mod plain;
 pub mod sender;
+pub mod snippet;
 mod subject;
 pub mod template_watch;
 pub mod templates;
@@ -15,6 +16,8 @@ mod webhook_loop;
 pub mod webhooks;
 
 pub use compose::Composer;
-pub use intent::{AutoSubmitted, CommandReport, FromName, MailFile, MailIntent, MessageText, Queued, Threading};
+pub use intent::{
+    AutoSubmitted, CommandReport, FromName, MailFile, MailIntent, MessageText, Queued, RuleNote, Threading,
+};
 pub use sender::Sender;
 pub use subject::clean_subject;

@@ -4,6 +4,8 @@
 
 pub mod agent_mail;
 pub mod auto_close;
+pub mod automated;
+mod automated_mail;
 pub mod bounce;
 pub mod catalog;
 pub mod commands;
@@ -62,9 +64,16 @@ pub struct Tickets {
     pub blobs: BlobStore,
     /// Acknowledgements per recipient and hour (the circuit breaker against mail loops).
     pub ack_limit_per_hour: u32,
+    /// Wakes the webhook sender after rules queued deliveries.
+    pub webhooks_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Tickets {
+    /// Tells the webhook sender that deliveries were queued (call after commit).
+    pub fn wake_webhooks(&self) {
+        self.webhooks_wake.notify_one();
+    }
+
     async fn ticket(&self, number: i64) -> Result<TicketRow, TicketError> {
         self.db.ticket(number).await?.ok_or(TicketError::NotFound)
     }

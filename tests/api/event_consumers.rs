@@ -69,7 +69,7 @@ async fn a_new_consumer_starts_at_the_end_of_the_log_and_reads_in_order(store: S
     let Some(app) = spawn_app(store).await else { return };
     let db = &app.services.db;
     let t = ticket(&app).await;
-    let rules = Consumer::new(db.clone(), "rules", "a", LEASE);
+    let rules = Consumer::new(db.clone(), "rules_probe", "a", LEASE);
     let first = rules.next_batch(100).await.unwrap().expect("the lease is free");
     assert!(first.events().is_empty(), "history before the consumer existed is not replayed");
     first.commit().await.unwrap();
@@ -113,7 +113,7 @@ async fn two_instances_never_hand_one_event_to_two_consumers_of_a_name() {
         .await
         .unwrap();
     // The consumer starts at the end of the log: created before the events are written.
-    drop(Consumer::new(db.clone(), "rules", "a", LEASE).next_batch(1).await.unwrap());
+    drop(Consumer::new(db.clone(), "rules_probe", "a", LEASE).next_batch(1).await.unwrap());
     let writer = {
         let db = db.clone();
         tokio::spawn(async move { append(&db, t, 300).await })
@@ -142,7 +142,7 @@ async fn two_instances_never_hand_one_event_to_two_consumers_of_a_name() {
 
 /// Handles batches as instance `owner`, releasing the lease now and then so the other instance gets turns.
 async fn consume(db: Db, owner: &'static str) {
-    let consumer = Consumer::new(db, "rules", owner, LEASE);
+    let consumer = Consumer::new(db, "rules_probe", owner, LEASE);
     for round in 0u64.. {
         let Ok(Some(mut batch)) = consumer.next_batch(7).await else {
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -22,11 +22,11 @@ pub fn sample_context(kind: &str) -> Value {
     let bruno = json!({ "name": "Bruno Keller", "email": "bruno@lamps.example" });
     let status = match kind {
         "ack" | "notify_new_ticket" => "new",
-        "agent_reply" => "pending",
+        "agent_reply" | "rule_reply" => "pending",
         "resolved" | "agent_command_result" => "resolved",
         _ => "open",
     };
-    let from_agent = kind == "agent_reply";
+    let from_agent = kind == "agent_reply" || kind == "rule_reply";
     let message = json!({
         "body": if from_agent { AGENT_TEXT } else { CUSTOMER_TEXT },
         "from_name": if from_agent { "Ana García" } else { "José Pérez" },
@@ -59,6 +59,11 @@ pub fn sample_context(kind: &str) -> Value {
     match kind {
         "agent_reply" | "resolved" => ctx["agent"] = ana,
         "notify_new_ticket" | "notify_customer_replied" => ctx["recipient"] = ana,
+        "rule_notice" => {
+            ctx["recipient"] = ana;
+            ctx["rule"] =
+                json!({ "name": "Refunds are urgent", "body": "A refund request came in: please look today." });
+        }
         "notify_assigned" => {
             ctx["agent"] = ana;
             ctx["recipient"] = bruno;

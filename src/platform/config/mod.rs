@@ -19,6 +19,7 @@ pub struct Settings {
     pub ingest: IngestSettings,
     pub templates: TemplateSettings,
     pub tickets: TicketSettings,
+    pub rules: RuleSettings,
     pub security: SecuritySettings,
     pub outbound: OutboundSettings,
     pub webhooks: WebhookSettings,
@@ -39,6 +40,7 @@ impl Default for Settings {
             ingest: IngestSettings::default(),
             templates: TemplateSettings::default(),
             tickets: TicketSettings::default(),
+            rules: RuleSettings::default(),
             security: SecuritySettings::default(),
             outbound: OutboundSettings::default(),
             webhooks: WebhookSettings::default(),
@@ -141,6 +143,24 @@ pub struct TicketSettings {
 impl Default for TicketSettings {
     fn default() -> Self {
         Self { auto_close_days: 7 }
+    }
+}
+
+/// `[rules]`: the bounds on what rules may do.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuleSettings {
+    /// Rule-made changes trigger other rules this many links deep, then stop with a warning event.
+    pub max_depth: u32,
+    /// A rule acting more often than this on one ticket within an hour is switched off.
+    pub runs_per_hour: i64,
+    /// A time rule acts on at most this many tickets per scheduler run.
+    pub schedule_cap: usize,
+}
+
+impl Default for RuleSettings {
+    fn default() -> Self {
+        Self { max_depth: 3, runs_per_hour: 20, schedule_cap: 500 }
     }
 }
 

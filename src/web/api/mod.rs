@@ -8,6 +8,7 @@ mod customers;
 mod json_errors;
 mod outbox;
 mod quarantine;
+pub mod rules;
 pub mod teams;
 mod ticket_moves;
 mod tickets;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(customers::router())
         .merge(teams::router())
         .merge(webhooks::router())
+        .merge(rules::router())
         .fallback(json_errors::no_such_endpoint)
         .layer(axum::middleware::map_response(json_errors::json_errors))
 }

@@ -199,17 +199,10 @@ async fn canned_text(state: &AppState, user: &UserRow, number: i64, id: i64) -> 
         .map_err(|e| format!("The canned response \u{201c}{}\u{201d} does not render: {e}", canned.title))
 }
 
-/// The work a canned response may take to render (instructions, and 64 bytes of output per unit): far more than
-/// any real one needs, far less than an endless loop.
-pub const CANNED_FUEL: u64 = 100_000;
-
 /// Renders a canned response body (plain text, minijinja syntax) with a context; one that needs more than
-/// [`CANNED_FUEL`] fails with `ErrorKind::OutOfFuel`.
+/// [`crate::outbound::snippet::SNIPPET_FUEL`] fails with `ErrorKind::OutOfFuel`.
 pub fn render_canned(body: &str, ctx: &serde_json::Value) -> Result<String, minijinja::Error> {
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
-    env.set_fuel(Some(CANNED_FUEL));
-    env.render_str(body, Value::from(minijinja::value::Serde(ctx)))
+    crate::outbound::snippet::render(body, ctx)
 }
 
 /// Adds the shop section: linked orders (with their lines) and products, suggestions, search results.
