@@ -37,6 +37,7 @@ mod portal;
 mod portal_admin;
 mod portal_mail;
 mod portal_writes;
+mod rule_pages;
 mod rules;
 mod tarpit;
 mod teams;

@@ -14,6 +14,7 @@ pub mod list_meta;
 mod new_ticket;
 pub mod pages;
 mod presence;
+mod rules;
 pub mod session;
 mod settings;
 mod sidebar_forms;
@@ -64,6 +65,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(presence::router())
         .merge(admin::router())
         .merge(canned::router())
+        .merge(rules::router())
         .merge(customer_page::router())
         .merge(settings::router())
         .merge(new_ticket::router())

@@ -76,6 +76,7 @@ pub async fn render(
     let events = state.db.events(t.id).await?;
     let participants = crate::db::customers::participants(state.db.pool(), t.id).await?;
     let others = other_tickets(state, user, &t).await?;
+    let names = super::rules::macros::ActorNames::of(state, &events).await?;
     let mut remote_images = false;
     let mut timeline: Vec<(i64, i64, Value)> = messages
         .iter()
@@ -85,7 +86,7 @@ pub async fn render(
             (m.created_at, m.id * 2, v)
         })
         .collect();
-    timeline.extend(events.iter().filter(|e| !shown_as_message(&e.kind)).map(|e| (e.at, e.id * 2 + 1, context! { kind => "event", event => context! { at => e.at, actor => e.actor.clone(), kind => e.kind.clone(), detail => e.detail.clone() } })));
+    timeline.extend(events.iter().filter(|e| !shown_as_message(&e.kind)).map(|e| (e.at, e.id * 2 + 1, context! { kind => "event", event => context! { at => e.at, actor => names.label(&e.actor), kind => e.kind.clone(), detail => e.detail.clone() } })));
     timeline.sort_by_key(|(at, order, _)| (*at, *order));
     let cc: Vec<String> = participants.iter().filter(|(_, r)| r == "cc").map(|(c, _)| c.email.clone()).collect();
     let default_to = messages
@@ -100,8 +101,9 @@ pub async fn render(
         participants => participants.iter().map(|(c, role)| context! { email => c.email.clone(), name => c.name.clone(), role => role }).collect::<Vec<_>>(),
         others => others,
         tags => state.db.tags(t.id).await?,
-        events => events.iter().map(|e| context! { at => e.at, actor => e.actor.clone(), kind => e.kind.clone(), detail => e.detail.clone() }).collect::<Vec<_>>(),
+        events => events.iter().map(|e| context! { at => e.at, actor => names.label(&e.actor), kind => e.kind.clone(), detail => e.detail.clone() }).collect::<Vec<_>>(),
         agents => assignable(state, t.mailbox_id).await?.into_iter().map(|u| context! { id => u.id, name => u.name.clone(), email => u.email.clone() }).collect::<Vec<_>>(),
+        macros => super::rules::macros::buttons(state, user).await?,
         canned => state.db.canned_for(user.id).await?.into_iter().map(|c| context! { id => c.id, title => c.title.clone(), shared => c.owner_id.is_none() }).collect::<Vec<_>>(),
         statuses => crate::domain::Status::SETTABLE.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         priorities => crate::domain::Priority::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),

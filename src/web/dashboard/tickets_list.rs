@@ -159,6 +159,7 @@ async fn list(
         teams => state.db.teams().await?.into_iter().map(|t| t.name).collect::<Vec<_>>(),
         customer => customer_named(&state, params.q.as_deref()).await?,
         tags => meta.tags.clone(),
+        macros => super::rules::macros::buttons(&state, &user).await?,
         page_no => page_no,
         pages => pages,
         prev_url => (page_no > 1).then(|| params.url(&[("page", &(page_no - 1).to_string())])),
@@ -196,6 +197,9 @@ async fn bulk(
     if form.ids.is_empty() {
         flash(&session, "error", "Select at least one ticket.").await;
         return Ok(Redirect::to(&back));
+    }
+    if form.action == "macro" {
+        return super::rules::macros::bulk(&state, &user, &session, &form.ids, &form.value, back).await;
     }
     if form.action == "merge" {
         return bulk_merge(&state, &user, &session, &form.ids, back).await;

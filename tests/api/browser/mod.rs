@@ -8,6 +8,7 @@ mod html_mail;
 mod keyboard;
 mod phone;
 mod portal;
+mod rule_pages;
 mod shop_links;
 mod ticket_moves;
 
