@@ -4,11 +4,11 @@
 //! of a chain, up to [`Limits::max_depth`]; the log consumer skips rule-made events for that reason.
 
 use super::eval::{Compiled, Episode, compile};
-use super::facts::{self, Lookup};
+use super::facts::{self, Lookup, Needs};
 use crate::db::events::EventRow;
 use crate::db::rules::RuleRow;
 use crate::db::{self, DbError};
-use crate::domain::rule::{RuleSpec, Trigger};
+use crate::domain::rule::{Action, RuleSpec, Trigger};
 use crate::domain::{Actor, EventKind, TicketEvent};
 use crate::tickets::automated::RuleCause;
 use crate::tickets::{TicketError, Tickets};
@@ -155,7 +155,7 @@ impl Engine {
         now: i64,
     ) -> Result<usize, DbError> {
         let blocks = db::blocks::entries(conn).await?;
-        let lookup = Lookup { blocks: &blocks, now };
+        let lookup = Lookup { blocks: &blocks, now, needs: Needs::ALL };
         let mut queue = VecDeque::from([first]);
         let mut acted = 0;
         while let Some(link) = queue.pop_front() {
@@ -247,7 +247,33 @@ impl Engine {
         let e = TicketEvent::RuleDisabled { rule: rule.row.id, name: rule.row.name.clone(), runs };
         crate::tickets::record(conn, ticket_id, &Actor::System, &e, now).await?;
         tracing::warn!(rule = rule.row.id, runs, "rule switched off: too many runs on one ticket");
+        self.tell_admins(conn, rule, ticket_id, &reason, now).await?;
         Ok(true)
+    }
+
+    /// Mails every admin that the rule was switched off (the same hour, with the ticket it happened on).
+    async fn tell_admins(
+        &self,
+        conn: &mut AnyConnection,
+        rule: &Loaded,
+        ticket_id: i64,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), DbError> {
+        let cause = RuleCause { rule_id: rule.row.id, rule_name: &rule.row.name, event: json!({}), event_id: None };
+        let body = format!(
+            "The rule \u{201c}{}\u{201d} was switched off: it {reason}. Check it in /admin/rules and switch it on again.",
+            rule.row.name
+        );
+        for admin in db::rules::active_users(conn).await?.into_iter().filter(|u| u.is_admin()) {
+            let notify = Action::Notify { to: admin.email, body: body.clone() };
+            match self.tickets.apply_rule_action(conn, ticket_id, &notify, &cause, now).await {
+                Ok(_) => {}
+                Err(TicketError::Db(e)) => return Err(e),
+                Err(e) => tracing::warn!(rule = rule.row.id, error = %e, "could not tell an admin"),
+            }
+        }
+        Ok(())
     }
 
     /// Applies the rule's actions in order; an action that cannot be done is noted in the history, the rest go on.

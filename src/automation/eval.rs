@@ -166,6 +166,21 @@ impl Compiled {
         self.group(&self.conditions, facts)
     }
 
+    /// The fields the conditions look at.
+    pub fn fields(&self) -> Vec<&str> {
+        fn collect<'a>(g: &'a Conditions, out: &mut Vec<&'a str>) {
+            for i in g.items() {
+                match i {
+                    ConditionItem::Group(g) => collect(g, out),
+                    ConditionItem::Test(c) => out.push(c.field.as_str()),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        collect(&self.conditions, &mut out);
+        out
+    }
+
     /// Whether any condition looks at what the event changed (such a rule only matches at that event).
     pub fn uses_changes(&self) -> bool {
         fn any_change(g: &Conditions) -> bool {

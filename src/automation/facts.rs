@@ -9,6 +9,32 @@ use sqlx::AnyConnection;
 pub struct Lookup<'a> {
     pub blocks: &'a [String],
     pub now: i64,
+    /// Which facts cost a query: a schedule pass reads only what its rule looks at.
+    pub needs: Needs,
+}
+
+/// The facts that cost a query each.
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    pub tags: bool,
+    pub message: bool,
+    pub pending: bool,
+}
+
+impl Needs {
+    /// Everything (event rules: several rules look at one ticket).
+    pub const ALL: Needs = Needs { tags: true, message: true, pending: true };
+
+    /// What conditions over `fields` look at.
+    pub fn of<'f>(fields: impl IntoIterator<Item = &'f str>) -> Needs {
+        let mut n = Needs { tags: false, message: false, pending: false };
+        for f in fields {
+            n.tags |= f == "ticket.tags";
+            n.message |= f.starts_with("message.");
+            n.pending |= f == "ticket.pending_minutes";
+        }
+        n
+    }
 }
 
 /// The facts of ticket `t`; `message` is the message the event is about (else the customer's latest).
@@ -19,9 +45,9 @@ pub async fn of_ticket(
     lookup: &Lookup<'_>,
 ) -> Result<Facts, DbError> {
     let mut f = Facts::default();
-    let tags = db::tags::of_ticket(&mut *conn, t.id).await?;
+    let tags = if lookup.needs.tags { db::tags::of_ticket(&mut *conn, t.id).await? } else { Vec::new() };
     let minutes = |since: i64| Value::Number((lookup.now - since).max(0) / 60);
-    let pending = if t.status == Status::Pending {
+    let pending = if t.status == Status::Pending && lookup.needs.pending {
         minutes(db::rules::status_since(conn, t.id).await?.unwrap_or(t.created_at))
     } else {
         Value::Number(0)
@@ -42,6 +68,7 @@ pub async fn of_ticket(
         .set("customer.blocked", Value::Bool(db::blocks::matching(&t.requester_email, lookup.blocks).is_some()))
         .set("sla.state", Value::Null);
     let m = match message {
+        _ if !lookup.needs.message => None,
         Some(id) => db::rules::message_facts(conn, id).await?,
         None => db::rules::last_customer_facts(conn, t.id).await?,
     };

@@ -3,7 +3,7 @@
 //! missed minute is not made up: the next run simply sees the tickets as they are.
 
 use super::engine::{Engine, Loaded, load};
-use super::facts::{self, Lookup};
+use super::facts::{self, Lookup, Needs};
 use crate::db::{self, DbError};
 use crate::domain::rule::{ConditionItem, Conditions, Op, Trigger};
 use std::time::{Duration, Instant};
@@ -79,25 +79,27 @@ impl Scheduler {
         let db = &self.engine.tickets.db;
         let mut conn = db.pool().acquire().await?;
         let blocks = db::blocks::entries(&mut conn).await?;
-        let lookup = Lookup { blocks: &blocks, now };
+        let lookup = Lookup { blocks: &blocks, now, needs: Needs::of(rule.compiled.fields()) };
         let statuses = status_prefilter(&rule.spec.conditions);
         let statuses: Vec<&str> = statuses.iter().map(String::as_str).collect();
+        let mut episodes = db::rules::episode_tickets(&mut conn, rule.row.id).await?;
         let (mut after, mut scanned, mut hits) = (0, 0, Vec::new());
         loop {
-            let ids = db::rules::schedule_candidates(&mut conn, &statuses, after, SCAN_CHUNK).await?;
-            let Some(last) = ids.last().copied() else { break };
-            for id in ids {
+            let tickets = db::rules::schedule_candidates(&mut conn, &statuses, after, SCAN_CHUNK).await?;
+            let Some(last) = tickets.last().map(|t| t.id) else { break };
+            for t in tickets {
                 scanned += 1;
-                let Some(t) = db::tickets::by_id(&mut *conn, id).await? else { continue };
                 if rule.row.owner_id.is_some() && rule.row.owner_id != t.assignee_id {
                     continue;
                 }
                 let f = facts::of_ticket(&mut conn, &t, None, &lookup).await?;
-                let in_episode = db::rules::in_episode(&mut conn, rule.row.id, id).await?;
-                match (rule.compiled.holds(&f), in_episode) {
-                    (true, false) => hits.push((id, t.number)),
+                match (rule.compiled.holds(&f), episodes.contains(&t.id)) {
+                    (true, false) => hits.push((t.id, t.number)),
                     // Stopped matching: the rule may act again when the ticket matches anew.
-                    (false, true) if rearm => db::rules::set_episode(&mut conn, rule.row.id, id, false, now).await?,
+                    (false, true) if rearm => {
+                        db::rules::set_episode(&mut conn, rule.row.id, t.id, false, now).await?;
+                        episodes.remove(&t.id);
+                    }
                     _ => {}
                 }
                 if hits.len() >= cap {

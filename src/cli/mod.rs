@@ -1,8 +1,10 @@
-//! The command line: `serve`, `migrate`, `user add`, `token create`, `ingest`, `mailbox test`.
+//! The command line: `serve`, `migrate`, `user add`, `token create`, `ingest`, `import`, `reindex`, `mailbox test`,
+//! `rules export|import`.
 
 mod import;
 mod ingest;
 mod mailbox;
+mod rules;
 mod serve;
 mod users;
 
@@ -55,6 +57,9 @@ pub enum Command {
     /// Check mailboxes.
     #[command(subcommand)]
     Mailbox(mailbox::MailboxCommand),
+    /// Export or import rules as JSON.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -75,6 +80,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Mailbox(cmd) => mailbox::mailbox(settings, cmd).await,
         Command::Import(args) => import::import(settings, args).await,
         Command::Reindex => serve::reindex(settings).await,
+        Command::Rules(cmd) => rules::rules(settings, cmd).await,
     };
     match result {
         Ok(code) => code,

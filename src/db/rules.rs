@@ -289,25 +289,36 @@ pub async fn last_event_id(conn: &mut AnyConnection, ticket_id: i64) -> Result<i
         .await?)
 }
 
-/// Tickets a schedule pass looks at: not merged, in id order after `after`, at most `limit`.
+/// Tickets a schedule pass looks at: not merged (only `statuses` when given), in id order after `after`, at most
+/// `limit`.
 pub async fn schedule_candidates(
     conn: &mut AnyConnection,
     statuses: &[&str],
     after: i64,
     limit: i64,
-) -> Result<Vec<i64>> {
+) -> Result<Vec<super::TicketRow>> {
     let marks: Vec<String> = (0..statuses.len()).map(|i| format!("${}", i + 3)).collect();
     let filter = if statuses.is_empty() {
-        "status <> 'merged'".to_string()
+        "t.status <> 'merged'".to_string()
     } else {
-        format!("status in ({})", marks.join(", "))
+        format!("t.status in ({})", marks.join(", "))
     };
-    let sql = sqlx::AssertSqlSafe(format!("select id from tickets where id > $1 and {filter} order by id limit $2"));
-    let mut q = sqlx::query_scalar(sql).bind(after).bind(limit);
+    let sql =
+        sqlx::AssertSqlSafe(format!("{} where t.id > $1 and {filter} order by t.id limit $2", super::tickets::SELECT));
+    let mut q = sqlx::query_as(sql).bind(after).bind(limit);
     for s in statuses {
         q = q.bind(*s);
     }
     Ok(q.fetch_all(conn).await?)
+}
+
+/// The tickets a rule is in an episode on.
+pub async fn episode_tickets(conn: &mut AnyConnection, rule_id: i64) -> Result<std::collections::HashSet<i64>> {
+    let ids: Vec<i64> = sqlx::query_scalar("select ticket_id from rule_episodes where rule_id = $1")
+        .bind(rule_id)
+        .fetch_all(conn)
+        .await?;
+    Ok(ids.into_iter().collect())
 }
 
 /// A shared canned response by id or title (case-insensitive), for a rule's reply: `(title, body)`.

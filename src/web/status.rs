@@ -26,10 +26,28 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     };
     let stalled = outbox.stalled(state.settings.outbound.stalled_after_secs);
     let failing = mailboxes.iter().any(|m| matches!(m.state, MailboxState::Failing | MailboxState::BackingOff));
-    let status = if failing || stalled { "degraded" } else { "ok" };
+    let scheduler = state.db.job(crate::automation::schedule::JOB).await.ok().flatten();
+    let (scheduler, late) = scheduler_json(scheduler, crate::domain::now());
+    let status = if failing || stalled || late { "degraded" } else { "ok" };
     let mut outbox = serde_json::to_value(&outbox).unwrap_or_default();
     outbox["state"] = json!(if stalled { "stalled" } else { "ok" });
-    (StatusCode::OK, Json(json!({ "status": status, "mailboxes": mailboxes, "outbox": outbox })))
+    let body = json!({ "status": status, "mailboxes": mailboxes, "outbox": outbox, "rules_scheduler": scheduler });
+    (StatusCode::OK, Json(body))
+}
+
+/// When the rules scheduler last ran; `late` (and the service degraded) when it missed five minutes.
+fn scheduler_json(job: Option<crate::db::jobs::JobRow>, now: i64) -> (serde_json::Value, bool) {
+    let Some((j, at)) = job.and_then(|j| j.last_run_at.map(|at| (j, at))) else {
+        return (json!({ "state": "not_run_yet" }), false);
+    };
+    let late = now - at > 5 * crate::automation::schedule::EVERY_SECS;
+    let body = json!({
+        "state": if late { "late" } else { "ok" },
+        "last_run_at": crate::domain::rfc3339(at),
+        "last_duration_ms": j.last_duration_ms,
+        "last_acted": j.last_acted,
+    });
+    (body, late)
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -20,23 +20,23 @@ store_tests!(
     a_silent_endpoint_times_out_without_holding_up_a_good_one_and_the_last_attempt_fails,
 );
 
-const SECRET: &str = "0123456789abcdef-webhook-secret";
+pub const SECRET: &str = "0123456789abcdef-webhook-secret";
 
 /// A request the test endpoint received.
 #[derive(Debug, Clone)]
-struct Received {
-    headers: axum::http::HeaderMap,
-    body: String,
+pub struct Received {
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
 }
 
 /// A local HTTP endpoint answering the given statuses in turn (then 200), keeping what it received.
-struct Endpoint {
-    url: String,
+pub struct Endpoint {
+    pub url: String,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Endpoint {
-    async fn start(statuses: &[u16]) -> Self {
+    pub async fn start(statuses: &[u16]) -> Self {
         let received: Arc<Mutex<Vec<Received>>> = Arc::default();
         let script = Arc::new(Mutex::new(statuses.to_vec()));
         let (log, next) = (received.clone(), script.clone());
@@ -53,7 +53,7 @@ impl Endpoint {
         Self { url, received }
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 }
@@ -98,7 +98,7 @@ async fn row_when(db: &Db, id: i64, done: impl Fn(&WebhookRow) -> bool) -> Webho
     }
 }
 
-fn valid_signature(body: &str, header: &str) -> bool {
+pub fn valid_signature(body: &str, header: &str) -> bool {
     let Some(hex_mac) = header.strip_prefix("sha256=") else { return false };
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(body.as_bytes());

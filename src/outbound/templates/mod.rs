@@ -23,6 +23,7 @@
 //!               products: [{ ref, title, url }] }     each list may be empty
 //! portal_url: string, may be absent      where the customer can follow the request
 //! command:    { results: [string], errors: [string], note: bool }   agent_command_result only
+//! rule:       { name, body }                  rule_notice only: the rule and its rendered text
 //! ```
 //! `agent_reply` sets `message.first` when it opens the ticket (the subject then has no `Re:`).
 //! `resolved` may also have `rating_good_url` and `rating_bad_url` (the portal's "How did we do?" answers).
@@ -67,6 +68,8 @@ pub const KINDS: &[&str] = &[
     "user_invite",
     "password_reset",
     "portal_login",
+    "rule_reply",
+    "rule_notice",
 ];
 
 /// The three parts of a kind, as file-name suffixes.

@@ -4,9 +4,9 @@ use serde_json::json;
 
 use super::*;
 
-const CUSTOMER_KINDS: [&str; 3] = ["ack", "agent_reply", "resolved"];
-const AGENT_KINDS: [&str; 4] =
-    ["notify_new_ticket", "notify_customer_replied", "notify_assigned", "agent_command_result"];
+const CUSTOMER_KINDS: [&str; 4] = ["ack", "agent_reply", "resolved", "rule_reply"];
+const AGENT_KINDS: [&str; 5] =
+    ["notify_new_ticket", "notify_customer_replied", "notify_assigned", "agent_command_result", "rule_notice"];
 const USER_KINDS: [&str; 2] = ["user_invite", "password_reset"];
 
 /// The kinds about a ticket (all but the account mails).
@@ -39,7 +39,7 @@ fn every_kind_renders_with_its_sample_context() {
 #[test]
 fn every_template_has_a_built_in_default_that_is_the_source_when_nothing_overrides() {
     let templates = builtins();
-    assert_eq!(names().count(), 31, "three per kind, and base.html");
+    assert_eq!(names().count(), 37, "three per kind, and base.html");
     for name in names() {
         let default = Templates::default_source(&name).unwrap_or_else(|| panic!("{name} missing"));
         assert_eq!(templates.source(&name).as_deref(), Some(default.as_str()));
@@ -76,11 +76,11 @@ fn markup_from_the_context_is_escaped_in_html_and_verbatim_in_text() {
             assert!(!mail.html.contains(tag), "{kind}: {tag} unescaped in\n{}", mail.html);
         }
         assert!(mail.subject.contains("</title><script>x()</script>"), "{kind}: {}", mail.subject);
-        if kind == "agent_reply" || kind.starts_with("notify_") {
+        if kind.ends_with("_reply") || kind.starts_with("notify_") {
             assert!(mail.text.contains(body), "{kind}: body not verbatim in\n{}", mail.text);
             assert!(mail.html.contains("&lt;script&gt;alert(1)&lt;"), "{kind}: body missing in\n{}", mail.html);
         }
-        if kind != "agent_reply" {
+        if !kind.ends_with("_reply") {
             assert!(mail.text.contains("<b>José</b>"), "{kind}: name not verbatim in\n{}", mail.text);
             assert!(mail.html.contains("&lt;b&gt;José&lt;"), "{kind}: name missing in\n{}", mail.html);
         }
