@@ -23,6 +23,7 @@ create table rule_episodes (
     since     integer not null,
     primary key (rule_id, ticket_id)
 );
+create index rule_episodes_ticket on rule_episodes (ticket_id);
 -- Every time a rule acted on a ticket: the rule's recent runs, and the hourly limit per ticket.
 create table rule_runs (
     id        integer primary key,

@@ -155,7 +155,6 @@ impl Engine {
         now: i64,
     ) -> Result<usize, DbError> {
         let blocks = db::blocks::entries(conn).await?;
-        let lookup = Lookup { blocks: &blocks, now, needs: Needs::ALL };
         let mut queue = VecDeque::from([first]);
         let mut acted = 0;
         while let Some(link) = queue.pop_front() {
@@ -170,20 +169,26 @@ impl Engine {
                     }
                 },
             };
+            if rules.is_empty() {
+                continue;
+            }
+            // Read the ticket once per event, and again only after a rule changed it.
+            let lookup =
+                Lookup { blocks: &blocks, now, needs: Needs::of(rules.iter().flat_map(|r| r.compiled.fields())) };
+            let mut seen: Option<Observed> = None;
             for rule in &rules {
-                let Some(t) = db::tickets::by_id(&mut *conn, link.ticket_id).await? else { break };
+                if seen.is_none() {
+                    seen = observe(conn, &link, &lookup).await?;
+                }
+                let Some(Observed { ticket: t, facts: f, episodes }) = &seen else { break };
+                let t = t.clone();
                 // A personal rule acts on its owner's tickets; a personal macro wherever its owner runs it.
                 let manual = link.trigger == Trigger::Manual;
                 if !manual && rule.row.owner_id.is_some() && rule.row.owner_id != t.assignee_id {
                     continue;
                 }
-                let mut f =
-                    facts::of_ticket(conn, &t, link.event.as_ref().and_then(facts::message_of), &lookup).await?;
-                if let Some(e) = &link.event {
-                    facts::add_changes(&mut f, e);
-                }
-                let holds = rule.compiled.holds(&f);
-                let armed = !db::rules::in_episode(conn, rule.row.id, t.id).await?;
+                let holds = rule.compiled.holds(f);
+                let armed = !episodes.contains(&rule.row.id);
                 let (act, next) = if manual { (holds, Episode { armed: true }) } else { Episode { armed }.step(holds) };
                 if act && link.depth >= self.limits.max_depth {
                     let e = TicketEvent::RuleChainStopped {
@@ -197,6 +202,9 @@ impl Engine {
                 }
                 if next.armed != armed && !manual {
                     db::rules::set_episode(conn, rule.row.id, t.id, !next.armed, now).await?;
+                    if let Some(o) = seen.as_mut() {
+                        o.set_episode(rule.row.id, !next.armed);
+                    }
                 }
                 if !act {
                     continue;
@@ -207,6 +215,7 @@ impl Engine {
                 let before = db::rules::last_event_id(conn, t.id).await?;
                 self.act(conn, rule, t.id, &link, now).await?;
                 acted += 1;
+                seen = None;
                 let made = db::events::of_ticket(&mut *conn, t.id).await?;
                 let actor = Actor::Rule(rule.row.id).name();
                 for e in made.iter().filter(|e| e.id > before && e.actor == actor) {
@@ -306,6 +315,34 @@ impl Engine {
         }
         db::rules::record_run(conn, rule.row.id, ticket_id, link.event_id, &link.by, &done, now).await
     }
+}
+
+/// A ticket as the rules of one event see it: its row, its facts, the rules in an episode on it.
+struct Observed {
+    ticket: crate::db::TicketRow,
+    facts: super::eval::Facts,
+    episodes: std::collections::HashSet<i64>,
+}
+
+impl Observed {
+    fn set_episode(&mut self, rule: i64, on: bool) {
+        if on {
+            self.episodes.insert(rule);
+        } else {
+            self.episodes.remove(&rule);
+        }
+    }
+}
+
+/// Reads the link's ticket with the facts its rules need; `None` when the ticket is gone.
+async fn observe(conn: &mut AnyConnection, link: &Link, lookup: &Lookup<'_>) -> Result<Option<Observed>, DbError> {
+    let Some(ticket) = db::tickets::by_id(&mut *conn, link.ticket_id).await? else { return Ok(None) };
+    let mut facts = facts::of_ticket(conn, &ticket, link.event.as_ref().and_then(facts::message_of), lookup).await?;
+    if let Some(e) = &link.event {
+        facts::add_changes(&mut facts, e);
+    }
+    let episodes = db::rules::episodes_on_ticket(conn, ticket.id).await?;
+    Ok(Some(Observed { ticket, facts, episodes }))
 }
 
 /// An event as rules' webhooks send it.

@@ -22,9 +22,6 @@ pub struct Needs {
 }
 
 impl Needs {
-    /// Everything (event rules: several rules look at one ticket).
-    pub const ALL: Needs = Needs { tags: true, message: true, pending: true };
-
     /// What conditions over `fields` look at.
     pub fn of<'f>(fields: impl IntoIterator<Item = &'f str>) -> Needs {
         let mut n = Needs { tags: false, message: false, pending: false };

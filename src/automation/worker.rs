@@ -53,12 +53,13 @@ impl RulesWorker {
         Ok(Step::Handled { events: events.len(), acted })
     }
 
-    /// Steps until cancelled: at once while there is work, every 250 ms when idle, every 5 s while another
-    /// instance leads or the store fails.
+    /// Steps until cancelled: after a short breath while there is work (on SQLite each batch holds the one write
+    /// lock; back-to-back batches kept ingest waiting), every 250 ms when idle, every 5 s while another instance
+    /// leads or the store fails.
     pub async fn run(self, cancel: CancellationToken) {
         loop {
             let pause = match self.try_step().await {
-                Ok(Step::Handled { .. }) => Duration::ZERO,
+                Ok(Step::Handled { .. }) => Duration::from_millis(20),
                 Ok(Step::Idle) => Duration::from_millis(250),
                 Ok(Step::NotLeader) => Duration::from_secs(5),
                 Err(e) => {

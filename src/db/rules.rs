@@ -71,14 +71,13 @@ pub async fn enabled_for(conn: &mut AnyConnection, trigger: Trigger) -> Result<V
     Ok(sqlx::query_as(sql).bind(trigger.as_str()).fetch_all(conn).await?)
 }
 
-/// Whether the rule is in an episode on the ticket (acted, conditions still holding).
-pub async fn in_episode(conn: &mut AnyConnection, rule_id: i64, ticket_id: i64) -> Result<bool> {
-    let n: Option<i64> = sqlx::query_scalar("select 1 from rule_episodes where rule_id = $1 and ticket_id = $2")
-        .bind(rule_id)
+/// The rules in an episode on the ticket (acted, conditions still holding).
+pub async fn episodes_on_ticket(conn: &mut AnyConnection, ticket_id: i64) -> Result<std::collections::HashSet<i64>> {
+    let ids: Vec<i64> = sqlx::query_scalar("select rule_id from rule_episodes where ticket_id = $1")
         .bind(ticket_id)
-        .fetch_optional(conn)
+        .fetch_all(conn)
         .await?;
-    Ok(n.is_some())
+    Ok(ids.into_iter().collect())
 }
 
 /// Starts (`true`) or ends (`false`) the rule's episode on the ticket.
