@@ -180,7 +180,8 @@ impl Application {
         // Unique per process: two instances on one host must not share a lease.
         let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
         let owner = format!("{host}:{}:{}", std::process::id(), self.port());
-        let rules = crate::automation::worker::RulesWorker::new(engine.clone(), &owner);
+        let lease = std::time::Duration::from_secs(self.services.settings.rules.lease_secs.max(1));
+        let rules = crate::automation::worker::RulesWorker::new(engine.clone(), &owner, lease);
         workers.push(tokio::spawn(rules.run(shutdown.clone())));
         let scheduler = crate::automation::schedule::Scheduler { engine, owner };
         workers.push(tokio::spawn(scheduler.run(shutdown.clone())));

@@ -28,13 +28,16 @@ pub struct RulesWorker {
     pub consumer: Consumer,
     /// Events per transaction.
     pub batch: i64,
+    /// The wait while another instance leads: at most the lease, so a crashed leader is replaced in time.
+    follower_pause: Duration,
 }
 
 impl RulesWorker {
-    /// A worker for instance `owner`.
-    pub fn new(engine: Engine, owner: &str) -> Self {
-        let consumer = Consumer::new(engine.tickets.db.clone(), CONSUMER, owner, Duration::from_secs(30));
-        RulesWorker { engine, consumer, batch: 100 }
+    /// A worker for instance `owner`, holding the consumer's lease for `lease` at a time.
+    pub fn new(engine: Engine, owner: &str, lease: Duration) -> Self {
+        let consumer = Consumer::new(engine.tickets.db.clone(), CONSUMER, owner, lease);
+        let follower_pause = lease.clamp(Duration::from_secs(1), Duration::from_secs(5));
+        RulesWorker { engine, consumer, batch: 100, follower_pause }
     }
 
     /// Reads the next events and runs the rules on them, committing with the cursor.
@@ -54,14 +57,14 @@ impl RulesWorker {
     }
 
     /// Steps until cancelled: after a short breath while there is work (on SQLite each batch holds the one write
-    /// lock; back-to-back batches kept ingest waiting), every 250 ms when idle, every 5 s while another instance
-    /// leads or the store fails.
+    /// lock; back-to-back batches kept ingest waiting), every 250 ms when idle, every few seconds (at most the
+    /// lease) while another instance leads, every 5 s while the store fails.
     pub async fn run(self, cancel: CancellationToken) {
         loop {
             let pause = match self.try_step().await {
                 Ok(Step::Handled { .. }) => Duration::from_millis(20),
                 Ok(Step::Idle) => Duration::from_millis(250),
-                Ok(Step::NotLeader) => Duration::from_secs(5),
+                Ok(Step::NotLeader) => self.follower_pause,
                 Err(e) => {
                     tracing::error!(error = &e as &dyn std::error::Error, "rules: handling events failed");
                     Duration::from_secs(5)

@@ -39,6 +39,7 @@ mod portal_mail;
 mod portal_writes;
 mod rule_pages;
 mod rules;
+mod rules_crash;
 mod rules_mail;
 mod tarpit;
 mod teams;

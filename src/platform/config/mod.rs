@@ -156,11 +156,14 @@ pub struct RuleSettings {
     pub runs_per_hour: i64,
     /// A time rule acts on at most this many tickets per scheduler run.
     pub schedule_cap: usize,
+    /// How long the rules consumer's lease lasts: after a crash, another instance (or the restarted one) takes
+    /// the event rules over within this time.
+    pub lease_secs: u64,
 }
 
 impl Default for RuleSettings {
     fn default() -> Self {
-        Self { max_depth: 3, runs_per_hour: 20, schedule_cap: 500 }
+        Self { max_depth: 3, runs_per_hour: 20, schedule_cap: 500, lease_secs: 30 }
     }
 }
 
