@@ -67,6 +67,7 @@ pub fn trigger_of(kind: EventKind) -> Option<Trigger> {
         K::NoteAdded => Trigger::NoteAdded,
         K::StatusChanged
         | K::PriorityChanged
+        | K::TypeChanged
         | K::AssigneeChanged
         | K::TagsChanged
         | K::LinkAdded
@@ -74,6 +75,8 @@ pub fn trigger_of(kind: EventKind) -> Option<Trigger> {
         | K::MailboxChanged
         | K::Merged
         | K::Split => Trigger::TicketUpdated,
+        K::SlaWarning => Trigger::SlaWarning,
+        K::SlaBreached => Trigger::SlaBreached,
         _ => return None,
     })
 }

@@ -52,7 +52,7 @@ pub async fn of_ticket(
     let domain = t.requester_email.rsplit_once('@').map(|(_, d)| d.to_lowercase()).unwrap_or_default();
     f.set("ticket.status", Value::Text(t.status.as_str().into()))
         .set("ticket.priority", Value::Text(t.priority.as_str().into()))
-        .set("ticket.type", Value::Null)
+        .set("ticket.type", t.type_name.clone().map_or(Value::Null, Value::Text))
         .set("ticket.mailbox", Value::Text(t.mailbox.clone()))
         .set("ticket.assignee", t.assignee_email.clone().map_or(Value::Null, Value::Text))
         .set("ticket.tags", Value::Set(tags))
@@ -99,6 +99,9 @@ pub fn add_changes(f: &mut Facts, e: &TicketEvent) {
         }
         TicketEvent::PriorityChanged { from, to } => {
             f.changed("ticket.priority", text(from.as_str()), text(to.as_str()));
+        }
+        TicketEvent::TypeChanged { from, to } => {
+            f.changed("ticket.type", opt(from), opt(to));
         }
         TicketEvent::AssigneeChanged { from, to } => {
             f.changed("ticket.assignee", opt(from), opt(to));

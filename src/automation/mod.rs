@@ -7,5 +7,6 @@ pub mod eval;
 pub mod facts;
 pub mod macros;
 pub mod schedule;
+pub mod sla;
 pub mod validate;
 pub mod worker;

@@ -39,7 +39,9 @@ fn check_action(a: &Action) -> Result<(), (&'static str, String)> {
             Err(e) => Err(("value", e)),
         },
         Action::SetPriority { value } => Priority::parse(value).map(|_| ()).map_err(|e| ("value", e)),
-        Action::SetType { .. } => Err(("type", "ticket types do not exist yet (they come with SLA policies)".into())),
+        Action::SetType { value } => {
+            crate::tickets::types::type_name(value).map(|_| ()).map_err(|e| ("value", e.to_string()))
+        }
         Action::Assign { value } => {
             let v = value.trim();
             match v.strip_prefix("round_robin:") {

@@ -1,4 +1,5 @@
-//! The ticket list's filter: statuses, assignee, mailbox, priority, tag, links, full-text search, order; as SQL.
+//! The ticket list's filter: statuses, assignee, mailbox, priority, type, SLA state, tag, links, full-text search,
+//! order; as SQL.
 
 use crate::domain::{Priority, Status};
 use sqlx::Any;
@@ -13,6 +14,10 @@ pub struct TicketFilter {
     /// Only tickets of these mailboxes (what the user may see, or a team's); `None` means all.
     pub mailbox_ids: Option<Vec<i64>>,
     pub priority: Option<Priority>,
+    /// Tickets of this type (by name).
+    pub type_name: Option<String>,
+    /// Tickets whose SLA clock is in this state (`warning`, `breached`, …).
+    pub sla: Option<String>,
     pub tag: Option<String>,
     pub requester_id: Option<i64>,
     /// Linked to this order (by number).
@@ -37,6 +42,8 @@ pub enum Sort {
     Created,
     /// Urgent first, then latest activity.
     Priority,
+    /// The nearest SLA due time first; tickets without a running target last.
+    Due,
 }
 
 impl Sort {
@@ -46,6 +53,7 @@ impl Sort {
             "oldest" => Some(Self::UpdatedAsc),
             "created" => Some(Self::Created),
             "priority" => Some(Self::Priority),
+            "due" => Some(Self::Due),
             _ => None,
         }
     }
@@ -55,6 +63,7 @@ impl Sort {
             Self::Updated => "t.updated_at desc, t.id desc",
             Self::UpdatedAsc => "t.updated_at asc, t.id asc",
             Self::Created => "t.created_at desc, t.id desc",
+            Self::Due => "t.sla_due asc, t.id asc",
             Self::Priority => {
                 "case t.priority when 'urgent' then 0 when 'high' then 1 when 'normal' then 2 else 3 end, t.updated_at desc, t.id desc"
             }
@@ -123,6 +132,14 @@ pub(super) fn where_clause(f: &TicketFilter, backend: super::Backend, hint: Mail
     if let Some(p) = f.priority {
         let a = w.arg(Bind::Text(p.as_str().into()));
         w.clauses.push(format!("t.priority = {a}"));
+    }
+    if let Some(name) = &f.type_name {
+        let a = w.arg(Bind::Text(name.clone()));
+        w.clauses.push(format!("t.type_name = {a}"));
+    }
+    if let Some(state) = &f.sla {
+        let a = w.arg(Bind::Text(state.clone()));
+        w.clauses.push(format!("t.sla_state = {a}"));
     }
     if let Some(tag) = &f.tag {
         let a = w.arg(Bind::Text(tag.clone()));

@@ -27,6 +27,8 @@ pub struct TicketRow {
     pub message_count: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The ticket's type (an admin-defined name), if set.
+    pub type_name: Option<String>,
     /// The number of the ticket this one was merged into (status `merged`).
     pub merged_into: Option<i64>,
 }
@@ -40,7 +42,7 @@ macro_rules! ticket_columns {
         "t.id, t.number, t.mailbox_id, m.name as mailbox, t.subject, t.status, t.priority, \
          t.requester_id, c.email as requester_email, c.name as requester_name, \
          t.assignee_id, u.email as assignee_email, u.name as assignee_name, \
-         t.parent_ticket_id, t.message_count, t.created_at, t.updated_at, \
+         t.parent_ticket_id, t.message_count, t.created_at, t.updated_at, t.type_name, \
          (select mt.number from tickets mt where mt.id = t.merged_into) as merged_into"
     };
 }
@@ -351,6 +353,8 @@ impl Db {
         let status_only = f.assignee.is_none()
             && f.mailbox.is_none()
             && f.priority.is_none()
+            && f.type_name.is_none()
+            && f.sla.is_none()
             && f.tag.is_none()
             && f.requester_id.is_none()
             && f.order.is_none()

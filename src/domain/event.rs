@@ -87,6 +87,11 @@ pub enum TicketEvent {
         from: Priority,
         to: Priority,
     },
+    /// Ticket types by name; `None` is no type.
+    TypeChanged {
+        from: Option<String>,
+        to: Option<String>,
+    },
     /// Assignees by e-mail; `None` is nobody.
     AssigneeChanged {
         from: Option<String>,
@@ -169,6 +174,19 @@ pub enum TicketEvent {
         name: String,
         runs: i64,
     },
+    /// An SLA target (`first_response`, `next_response`, `resolution`) is close to its due time (`due`, unix
+    /// seconds) under `policy`.
+    SlaWarning {
+        policy: String,
+        target: String,
+        due: i64,
+    },
+    /// An SLA target passed its due time unanswered.
+    SlaBreached {
+        policy: String,
+        target: String,
+        due: i64,
+    },
     /// The customer answered "How did we do?" about the resolution recorded by event `resolution`.
     SatisfactionRated {
         rating: String,
@@ -215,6 +233,7 @@ event_kinds! {
     NoteAdded => "note_added",
     StatusChanged => "status_changed",
     PriorityChanged => "priority_changed",
+    TypeChanged => "type_changed",
     AssigneeChanged => "assignee_changed",
     TagsChanged => "tags_changed",
     LinkAdded => "link_added",
@@ -232,6 +251,8 @@ event_kinds! {
     RuleApplied => "rule_applied",
     RuleChainStopped => "rule_chain_stopped",
     RuleDisabled => "rule_disabled",
+    SlaWarning => "sla_warning",
+    SlaBreached => "sla_breached",
 }
 
 impl std::fmt::Display for EventKind {
@@ -273,6 +294,10 @@ impl TicketEvent {
             TicketEvent::NoteAdded { .. } => "internal note".into(),
             TicketEvent::StatusChanged { from, to } => format!("{from} → {to}"),
             TicketEvent::PriorityChanged { from, to } => format!("{from} → {to}"),
+            TicketEvent::TypeChanged { to: Some(to), .. } => format!("type → {to}"),
+            TicketEvent::TypeChanged { to: None, .. } => "type removed".into(),
+            TicketEvent::SlaWarning { target, due, .. } => format!("{} due {}", target_text(target), hm(*due)),
+            TicketEvent::SlaBreached { target, due, .. } => format!("{} overdue since {}", target_text(target), hm(*due)),
             TicketEvent::AssigneeChanged { to: Some(to), .. } => format!("assigned to {to}"),
             TicketEvent::AssigneeChanged { to: None, .. } => "unassigned".into(),
             TicketEvent::TagsChanged { added, removed } => tags_text(added, removed),
@@ -314,6 +339,20 @@ impl TicketEvent {
             TicketEvent::SatisfactionRated { rating, comment, .. } => format!("rated {rating}: {comment}"),
         }
     }
+}
+
+/// An SLA target's name for people.
+fn target_text(target: &str) -> String {
+    match target {
+        "first_response" => "first reply".into(),
+        "next_response" => "next reply".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// A due time as UTC text (the page shows it in the reader's zone).
+fn hm(ts: i64) -> String {
+    super::rfc3339(ts).replace('T', " ").replace('Z', " UTC")
 }
 
 fn plural(n: usize, what: &str) -> String {

@@ -1,12 +1,14 @@
 //! Domain types: parsed once at the edge, trusted everywhere after.
 
 mod address;
+pub mod calendar;
 pub mod catalog;
 mod email;
 mod event;
 pub mod file_name;
 mod name;
 pub mod rule;
+pub mod sla;
 mod status;
 mod template;
 

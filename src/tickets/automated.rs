@@ -64,9 +64,7 @@ impl Tickets {
                 }
                 p != t.priority
             }
-            Action::SetType { .. } => {
-                return Err(TicketError::Invalid("set_type: ticket types are not there yet".into()));
-            }
+            Action::SetType { value } => super::types::record_type(conn, &t, Some(value), &who, now).await?,
             Action::Assign { value } => self.rule_assign(conn, &t, value, &who, &mut mail, now).await?,
             Action::AddTag { value } | Action::RemoveTag { value } => {
                 let tag = super::tags::clean(value)?;

@@ -19,8 +19,10 @@ pub mod merge;
 mod notices;
 pub mod open;
 pub mod reply;
+pub mod sla;
 pub mod split;
 pub mod tags;
+pub mod types;
 pub mod update;
 
 pub use files::NewFile;

@@ -16,6 +16,8 @@ pub struct Changes {
     pub tags: Option<Vec<String>>,
     /// Another mailbox (by id) for the ticket: later mail to the customer goes out from it.
     pub mailbox: Option<i64>,
+    /// The ticket type by name; `Some(None)` clears it.
+    pub type_name: Option<Option<String>>,
 }
 
 /// Sets a status with its event (nothing when unchanged).
@@ -44,6 +46,7 @@ pub struct Resolved {
     pub assignee: Option<Option<UserRow>>,
     pub tags: Option<Vec<String>>,
     pub mailbox: Option<crate::db::MailboxRow>,
+    pub type_name: Option<Option<String>>,
 }
 
 impl Tickets {
@@ -66,7 +69,14 @@ impl Tickets {
             ),
             None => None,
         };
-        let resolved = Resolved { status: changes.status, priority: changes.priority, assignee, tags, mailbox };
+        let resolved = Resolved {
+            status: changes.status,
+            priority: changes.priority,
+            assignee,
+            tags,
+            mailbox,
+            type_name: changes.type_name,
+        };
         let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
         let mail = self.apply_changes(&mut tx, &t, actor, &resolved, now).await?;
@@ -106,6 +116,9 @@ impl Tickets {
         if let Some(p) = changes.priority.filter(|p| t.priority != *p) {
             db::tickets::set_priority(&mut *conn, t.id, p, now).await?;
             record(conn, t.id, &who, &TicketEvent::PriorityChanged { from: t.priority, to: p }, now).await?;
+        }
+        if let Some(name) = &changes.type_name {
+            super::types::record_type(conn, t, name.as_deref(), &who, now).await?;
         }
         if let Some(a) = &changes.assignee
             && t.assignee_id != a.as_ref().map(|u| u.id)

@@ -10,6 +10,7 @@ mod outbox;
 mod quarantine;
 pub mod rules;
 pub mod teams;
+mod ticket_types;
 mod ticket_moves;
 mod tickets;
 pub mod webhooks;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(catalog::router())
         .merge(customers::router())
         .merge(teams::router())
+        .merge(ticket_types::router())
         .merge(webhooks::router())
         .merge(rules::router())
         .fallback(json_errors::no_such_endpoint)

@@ -4,6 +4,7 @@ use super::ApiUser;
 use crate::db::outbox::DeliveryRow;
 use crate::db::ticket_filter::Sort;
 use crate::db::{AttachmentRow, MessageRow, TicketFilter, TicketRow};
+use crate::domain::sla::SlaState;
 use crate::domain::{Priority, Status, rfc3339};
 use crate::web::{AppState, Error, Result};
 use axum::extract::{Path, Query, State};
@@ -26,6 +27,10 @@ pub struct ListQuery {
     /// Only tickets of this team's mailboxes.
     pub team: Option<String>,
     pub priority: Option<String>,
+    #[serde(rename = "type")]
+    pub type_name: Option<String>,
+    /// `warning` or `breached` (or another SLA state).
+    pub sla: Option<String>,
     pub q: Option<String>,
     pub tag: Option<String>,
     pub order: Option<String>,
@@ -58,6 +63,16 @@ pub async fn filter_from(state: &AppState, user: &crate::db::UserRow, q: &ListQu
         mailbox: nonempty(&q.mailbox),
         mailbox_ids: crate::web::rights::list_scope(state, user, q.team.as_deref()).await?,
         priority: nonempty(&q.priority).map(|p| Priority::parse(&p)).transpose().map_err(Error::BadRequest)?,
+        type_name: nonempty(&q.type_name).map(|t| t.to_lowercase()),
+        sla: match nonempty(&q.sla) {
+            Some(s) => Some(
+                SlaState::parse(&s)
+                    .ok_or_else(|| Error::BadRequest(format!("sla: {s:?} is not one of ok, warning, breached, paused, met")))?
+                    .as_str()
+                    .to_string(),
+            ),
+            None => None,
+        },
         query: nonempty(&q.q),
         tag: nonempty(&q.tag),
         order: nonempty(&q.order),
@@ -65,7 +80,7 @@ pub async fn filter_from(state: &AppState, user: &crate::db::UserRow, q: &ListQu
         requester_id: None,
         sort: match nonempty(&q.sort) {
             Some(s) => Sort::parse(&s).ok_or_else(|| {
-                Error::BadRequest(format!("sort: {s:?} is not one of updated, oldest, created, priority"))
+                Error::BadRequest(format!("sort: {s:?} is not one of updated, oldest, created, priority, due"))
             })?,
             None => Sort::Updated,
         },
@@ -82,7 +97,7 @@ async fn list(State(state): State<AppState>, user: ApiUser, Query(q): Query<List
     Ok(Json(json!({ "tickets": tickets, "total": total })))
 }
 
-/// The list representation of a ticket (`type` and `sla` are null until those features exist).
+/// The list representation of a ticket.
 pub fn ticket_json(t: &TicketRow, tags: &[String]) -> Value {
     let assignee = match (&t.assignee_email, &t.assignee_name) {
         (Some(email), name) => json!({ "email": email, "name": name.clone().unwrap_or_default() }),
@@ -92,7 +107,7 @@ pub fn ticket_json(t: &TicketRow, tags: &[String]) -> Value {
         "number": t.number, "subject": t.subject, "status": t.status, "priority": t.priority, "mailbox": t.mailbox,
         "requester": { "email": t.requester_email, "name": t.requester_name }, "assignee": assignee,
         "created_at": rfc3339(t.created_at), "updated_at": rfc3339(t.updated_at), "message_count": t.message_count,
-        "tags": tags, "type": null, "sla": null, "merged_into": t.merged_into,
+        "tags": tags, "type": t.type_name, "sla": null, "merged_into": t.merged_into,
     })
 }
 

@@ -155,14 +155,14 @@ async fn update(
     Ok(Json(ticket_json(&t, &state.db.tags(t.id).await?)))
 }
 
-/// `{"status"?, "priority"?, "assignee"?: email|null, "tags"?: [..], "mailbox"?: name}`; an absent key changes nothing,
-/// `"assignee": null` unassigns, `tags` replaces the set.
+/// `{"status"?, "priority"?, "type"?: name|null, "assignee"?: email|null, "tags"?: [..], "mailbox"?: name}`; an
+/// absent key changes nothing, `null` clears the type or unassigns, `tags` replaces the set.
 async fn parse_changes(state: &AppState, body: &Value) -> Result<Changes> {
     let obj = body.as_object().ok_or_else(|| Error::BadRequest("expected a JSON object".into()))?;
-    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "status" | "priority" | "assignee" | "tags" | "mailbox"))
-    {
+    const KNOWN: [&str; 6] = ["status", "priority", "type", "assignee", "tags", "mailbox"];
+    if let Some(k) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(Error::Unprocessable(format!(
-            "unknown field {k:?}; expected status, priority, assignee, tags or mailbox"
+            "unknown field {k:?}; expected status, priority, type, assignee, tags or mailbox"
         )));
     }
     let text = |k: &str| -> Result<Option<String>> {
@@ -197,8 +197,15 @@ async fn parse_changes(state: &AppState, body: &Value) -> Result<Changes> {
         ),
         None => None,
     };
+    let type_name = match obj.get("type") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(s)) => Some(Some(s.clone())),
+        Some(_) => return Err(Error::Unprocessable("type: expected a type name or null".into())),
+    };
     Ok(Changes {
         mailbox,
+        type_name,
         status: text("status")?.map(|s| Status::parse(&s)).transpose().map_err(Error::Unprocessable)?,
         priority: text("priority")?.map(|p| Priority::parse(&p)).transpose().map_err(Error::Unprocessable)?,
         assignee,

@@ -4,6 +4,7 @@ use super::auth::{CurrentUser, safe_next};
 use super::pages::{flash, layout, sv, take_flashes};
 use crate::db::TicketFilter;
 use crate::db::ticket_filter::Sort;
+use crate::domain::sla::SlaState;
 use crate::domain::{Priority, Status};
 use crate::tickets::Changes;
 use crate::web::{AppState, Error};
@@ -38,6 +39,12 @@ pub struct ListParams {
     pub priority: Option<String>,
     #[serde(default)]
     pub tag: Option<String>,
+    /// A ticket type's name.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
+    /// `warning` or `breached`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<String>,
     #[serde(default)]
     pub q: Option<String>,
     /// Linked to this order number.
@@ -79,6 +86,8 @@ impl ListParams {
             mailbox_ids,
             priority: nonempty(&self.priority).and_then(|p| Priority::parse(p).ok()),
             tag: nonempty(&self.tag).map(str::to_string),
+            type_name: nonempty(&self.type_name).map(str::to_lowercase),
+            sla: nonempty(&self.sla).and_then(SlaState::parse).map(|s| s.as_str().to_string()),
             requester_id: None,
             order: nonempty(&self.order).map(str::to_string),
             product: nonempty(&self.product).map(str::to_string),

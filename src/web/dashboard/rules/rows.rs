@@ -40,9 +40,19 @@ pub fn choices() -> minijinja::Value {
     }
 }
 
-/// The action types the form offers (`set_type` waits for ticket types).
-const ACTION_TYPES: &[&str] =
-    &["set_status", "set_priority", "assign", "add_tag", "remove_tag", "add_note", "reply", "notify", "webhook"];
+/// The action types the form offers.
+const ACTION_TYPES: &[&str] = &[
+    "set_status",
+    "set_priority",
+    "set_type",
+    "assign",
+    "add_tag",
+    "remove_tag",
+    "add_note",
+    "reply",
+    "notify",
+    "webhook",
+];
 
 fn kind_hint(k: FieldKind) -> &'static str {
     match k {

@@ -1,0 +1,63 @@
+//! Admins' writes of SLA calendars and policies.
+
+use super::sla::{CalendarRow, PolicyRow};
+use super::{Db, Result};
+
+impl Db {
+    /// Every calendar and every policy (by position).
+    pub async fn sla_setup(&self) -> Result<(Vec<CalendarRow>, Vec<PolicyRow>)> {
+        super::sla::setup(&mut *self.pool().acquire().await?).await
+    }
+
+    /// Adds or replaces calendar `name`.
+    pub async fn put_calendar(&self, name: &str, spec: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "insert into calendars (name, spec, updated_at) values ($1, $2, $3) \
+             on conflict (name) do update set spec = excluded.spec, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(spec)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes calendar `name`; whether it existed. A policy still using it makes this a conflict.
+    pub async fn delete_calendar(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query("delete from calendars where name = $1").bind(name).execute(self.pool()).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Adds or replaces policy `p` (by name).
+    pub async fn put_policy(&self, p: &PolicyRow) -> Result<()> {
+        sqlx::query(
+            "insert into sla_policies (name, position, calendar, conditions, first_response_minutes, \
+             next_response_minutes, resolution_minutes, warn_before_minutes, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (name) do update set \
+             position = excluded.position, calendar = excluded.calendar, conditions = excluded.conditions, \
+             first_response_minutes = excluded.first_response_minutes, \
+             next_response_minutes = excluded.next_response_minutes, \
+             resolution_minutes = excluded.resolution_minutes, warn_before_minutes = excluded.warn_before_minutes, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(&p.name)
+        .bind(p.position)
+        .bind(&p.calendar)
+        .bind(&p.conditions)
+        .bind(p.first_response_minutes)
+        .bind(p.next_response_minutes)
+        .bind(p.resolution_minutes)
+        .bind(p.warn_before_minutes)
+        .bind(p.updated_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes policy `name`; whether it existed.
+    pub async fn delete_policy(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query("delete from sla_policies where name = $1").bind(name).execute(self.pool()).await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
