@@ -183,6 +183,8 @@ impl Application {
         let lease = std::time::Duration::from_secs(self.services.settings.rules.lease_secs.max(1));
         let rules = crate::automation::worker::RulesWorker::new(engine.clone(), &owner, lease);
         workers.push(tokio::spawn(rules.run(shutdown.clone())));
+        let sla = crate::automation::sla::worker::SlaWorker::new(self.services.db.clone(), &owner, lease);
+        workers.push(tokio::spawn(sla.run(shutdown.clone())));
         let scheduler = crate::automation::schedule::Scheduler { engine, owner };
         workers.push(tokio::spawn(scheduler.run(shutdown.clone())));
         let days = self.services.settings.tickets.auto_close_days;

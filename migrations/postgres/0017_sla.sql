@@ -56,3 +56,6 @@ create table ticket_sla (
 create index ticket_sla_alert on ticket_sla (alert_at) where alert_at is not null;
 create index ticket_sla_due on ticket_sla (due_at) where due_at is not null;
 create index ticket_sla_state on ticket_sla (state);
+
+-- A job asked to run again (the SLA recompute after a policy changed): runs when requested after its last start.
+alter table scheduled_jobs add column requested_at bigint;

@@ -63,7 +63,7 @@ pub async fn of_ticket(
         .set("customer.email", Value::Text(t.requester_email.to_lowercase()))
         .set("customer.domain", Value::Text(domain))
         .set("customer.blocked", Value::Bool(db::blocks::matching(&t.requester_email, lookup.blocks).is_some()))
-        .set("sla.state", Value::Null);
+        .set("sla.state", t.sla_state.clone().map_or(Value::Null, Value::Text));
     let m = match message {
         _ if !lookup.needs.message => None,
         Some(id) => db::rules::message_facts(conn, id).await?,

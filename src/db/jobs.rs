@@ -69,6 +69,29 @@ impl Db {
         Ok(())
     }
 
+    /// Asks job `name` to run again (on-demand jobs: the SLA recompute after a policy or calendar changed).
+    pub async fn request_job(&self, name: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "insert into scheduled_jobs (name, requested_at) values ($1, $2) \
+             on conflict (name) do update set requested_at = excluded.requested_at",
+        )
+        .bind(name)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Whether job `name` was requested since the start of its last run.
+    pub async fn job_requested(&self, name: &str) -> Result<bool> {
+        let row: Option<(Option<i64>, Option<i64>)> =
+            sqlx::query_as("select requested_at, last_run_at from scheduled_jobs where name = $1")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(matches!(row, Some((Some(asked), last)) if last.is_none_or(|ran| asked >= ran)))
+    }
+
     /// A job's last run, if it ever ran.
     pub async fn job(&self, name: &str) -> Result<Option<JobRow>> {
         Ok(sqlx::query_as("select name, last_run_at, last_duration_ms, last_acted from scheduled_jobs where name = $1")

@@ -61,6 +61,19 @@ pub async fn clock<'e>(conn: impl Executor<'e, Database = Any>, ticket_id: i64) 
     Ok(sqlx::query_as(sql).bind(ticket_id).fetch_optional(conn).await?)
 }
 
+/// The clocks of tickets `ids` (those that have one).
+pub async fn clocks<'e>(conn: impl Executor<'e, Database = Any>, ids: &[i64]) -> Result<Vec<ClockRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = sqlx::AssertSqlSafe(format!("{CLOCK} where ticket_id in ({})", super::marks(1, ids.len())));
+    let mut q = sqlx::query_as(sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(conn).await?)
+}
+
 /// The events a clock is computed from.
 pub async fn timeline(conn: &mut AnyConnection, ticket_id: i64) -> Result<Vec<TimelineRow>> {
     Ok(sqlx::query_as(
@@ -133,9 +146,8 @@ pub async fn alerts_due(conn: &mut AnyConnection, now: i64, limit: i64) -> Resul
 
 /// Every calendar and policy (policies by position).
 pub async fn setup(conn: &mut AnyConnection) -> Result<(Vec<CalendarRow>, Vec<PolicyRow>)> {
-    let calendars = sqlx::query_as("select name, spec, updated_at from calendars order by name")
-        .fetch_all(&mut *conn)
-        .await?;
+    let calendars =
+        sqlx::query_as("select name, spec, updated_at from calendars order by name").fetch_all(&mut *conn).await?;
     let policies = sqlx::query_as(
         "select name, position, calendar, conditions, first_response_minutes, next_response_minutes, \
          resolution_minutes, warn_before_minutes, updated_at from sla_policies order by position, name",
@@ -146,14 +158,13 @@ pub async fn setup(conn: &mut AnyConnection) -> Result<(Vec<CalendarRow>, Vec<Po
 }
 
 /// Tickets after `after` (by id) whose clock may need recomputing after a policy or calendar changed: every one
-/// not merged that has a clock or is not closed.
-pub async fn recompute_batch(conn: &mut AnyConnection, after: i64, limit: i64) -> Result<Vec<i64>> {
-    Ok(sqlx::query_scalar(
+/// not merged that has a clock or is not closed (`only_clocked`: only those with a clock, when no policy is left).
+pub async fn recompute_batch(conn: &mut AnyConnection, after: i64, limit: i64, only_clocked: bool) -> Result<Vec<i64>> {
+    let sql = if only_clocked {
+        "select t.id from tickets t where t.id > $1 and t.sla_state is not null order by t.id limit $2"
+    } else {
         "select t.id from tickets t where t.id > $1 and t.status <> 'merged' \
-         and (t.status <> 'closed' or t.sla_state is not null) order by t.id limit $2",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+         and (t.status <> 'closed' or t.sla_state is not null) order by t.id limit $2"
+    };
+    Ok(sqlx::query_scalar(sql).bind(after).bind(limit).fetch_all(conn).await?)
 }

@@ -29,6 +29,8 @@ pub struct TicketRow {
     pub updated_at: i64,
     /// The ticket's type (an admin-defined name), if set.
     pub type_name: Option<String>,
+    /// The state of its SLA clock (`ok`, `warning`, …), if a policy applies.
+    pub sla_state: Option<String>,
     /// The number of the ticket this one was merged into (status `merged`).
     pub merged_into: Option<i64>,
 }
@@ -42,7 +44,7 @@ macro_rules! ticket_columns {
         "t.id, t.number, t.mailbox_id, m.name as mailbox, t.subject, t.status, t.priority, \
          t.requester_id, c.email as requester_email, c.name as requester_name, \
          t.assignee_id, u.email as assignee_email, u.name as assignee_name, \
-         t.parent_ticket_id, t.message_count, t.created_at, t.updated_at, t.type_name, \
+         t.parent_ticket_id, t.message_count, t.created_at, t.updated_at, t.type_name, t.sla_state, \
          (select mt.number from tickets mt where mt.id = t.merged_into) as merged_into"
     };
 }

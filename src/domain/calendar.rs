@@ -162,6 +162,13 @@ impl Calendar {
         self.dates_from(from).take(7).map(|date| DayHours { date, intervals: self.intervals(date) }).collect()
     }
 
+    /// The local wall-clock time of `at` as `HH:MM` (for previews), or `--:--` outside jiff's range.
+    pub fn local_hm(&self, at: i64) -> String {
+        Timestamp::from_second(at)
+            .map(|t| self.tz.to_datetime(t).strftime("%H:%M").to_string())
+            .unwrap_or_else(|_| "--:--".into())
+    }
+
     fn is_holiday(&self, date: Date) -> bool {
         self.dated.contains(&date) || self.yearly.contains(&(date.month(), date.day()))
     }

@@ -297,7 +297,9 @@ impl TicketEvent {
             TicketEvent::TypeChanged { to: Some(to), .. } => format!("type → {to}"),
             TicketEvent::TypeChanged { to: None, .. } => "type removed".into(),
             TicketEvent::SlaWarning { target, due, .. } => format!("{} due {}", target_text(target), hm(*due)),
-            TicketEvent::SlaBreached { target, due, .. } => format!("{} overdue since {}", target_text(target), hm(*due)),
+            TicketEvent::SlaBreached { target, due, .. } => {
+                format!("{} overdue since {}", target_text(target), hm(*due))
+            }
             TicketEvent::AssigneeChanged { to: Some(to), .. } => format!("assigned to {to}"),
             TicketEvent::AssigneeChanged { to: None, .. } => "unassigned".into(),
             TicketEvent::TagsChanged { added, removed } => tags_text(added, removed),

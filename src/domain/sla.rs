@@ -76,3 +76,27 @@ mod tests {
         assert_eq!(SlaTarget::FirstResponse.as_str(), "first_response");
     }
 }
+
+/// An SLA policy as the API takes it (`PUT /api/v1/sla/{name}`); minutes are business minutes of its calendar
+/// (none: around the clock).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    #[serde(default)]
+    pub calendar: Option<String>,
+    /// Its place among the policies (the first whose conditions hold applies); none: after the last.
+    #[serde(default)]
+    pub position: Option<i64>,
+    /// Over the ticket's fields, as in rules; `{"all": []}` (the default) holds for every ticket.
+    #[serde(default)]
+    pub conditions: crate::domain::rule::Conditions,
+    #[serde(default)]
+    pub first_response_minutes: Option<i64>,
+    #[serde(default)]
+    pub next_response_minutes: Option<i64>,
+    #[serde(default)]
+    pub resolution_minutes: Option<i64>,
+    /// How long before a due time the warning is raised (0: no warning).
+    #[serde(default)]
+    pub warn_before_minutes: i64,
+}

@@ -6,7 +6,11 @@ use crate::domain::{Actor, TicketEvent};
 use sqlx::AnyConnection;
 
 /// Stores the ticket's clock (`None`: no policy applies any more).
-pub async fn store_clock(conn: &mut AnyConnection, ticket_id: i64, clock: Option<&ClockRow>) -> Result<(), TicketError> {
+pub async fn store_clock(
+    conn: &mut AnyConnection,
+    ticket_id: i64,
+    clock: Option<&ClockRow>,
+) -> Result<(), TicketError> {
     Ok(db::sla::store_clock(conn, ticket_id, clock).await?)
 }
 

@@ -27,20 +27,25 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let stalled = outbox.stalled(state.settings.outbound.stalled_after_secs);
     let failing = mailboxes.iter().any(|m| matches!(m.state, MailboxState::Failing | MailboxState::BackingOff));
     let scheduler = state.db.job(crate::automation::schedule::JOB).await.ok().flatten();
-    let (scheduler, late) = scheduler_json(scheduler, crate::domain::now());
-    let status = if failing || stalled || late { "degraded" } else { "ok" };
+    let now = crate::domain::now();
+    let (scheduler, late) = scheduler_json(scheduler, now, 5 * crate::automation::schedule::EVERY_SECS);
+    let clock = state.db.job(crate::automation::sla::worker::CLOCK_JOB).await.ok().flatten();
+    let (clock, clock_late) = scheduler_json(clock, now, 12 * crate::automation::sla::worker::TICK_SECS);
+    let status = if failing || stalled || late || clock_late { "degraded" } else { "ok" };
     let mut outbox = serde_json::to_value(&outbox).unwrap_or_default();
     outbox["state"] = json!(if stalled { "stalled" } else { "ok" });
-    let body = json!({ "status": status, "mailboxes": mailboxes, "outbox": outbox, "rules_scheduler": scheduler });
+    let body = json!({ "status": status, "mailboxes": mailboxes, "outbox": outbox, "rules_scheduler": scheduler,
+        "sla_clock": clock });
     (StatusCode::OK, Json(body))
 }
 
-/// When the rules scheduler last ran; `late` (and the service degraded) when it missed five minutes.
-fn scheduler_json(job: Option<crate::db::jobs::JobRow>, now: i64) -> (serde_json::Value, bool) {
+/// When a periodic job (the rules scheduler, the SLA clock) last ran; `late` (and the service degraded) when that
+/// was more than `late_after` seconds ago.
+fn scheduler_json(job: Option<crate::db::jobs::JobRow>, now: i64, late_after: i64) -> (serde_json::Value, bool) {
     let Some((j, at)) = job.and_then(|j| j.last_run_at.map(|at| (j, at))) else {
         return (json!({ "state": "not_run_yet" }), false);
     };
-    let late = now - at > 5 * crate::automation::schedule::EVERY_SECS;
+    let late = now - at > late_after;
     let body = json!({
         "state": if late { "late" } else { "ok" },
         "last_run_at": crate::domain::rfc3339(at),

@@ -136,7 +136,13 @@ pub fn compute(targets: &Targets, cal: &Calendar, created: i64, marks: &[Mark], 
             (Some(d), Some(e)) => late |= e > d,
             (Some(d), None) => {
                 late |= now >= d;
-                running.push(Running { target: SlaTarget::FirstResponse, start: created, minutes: m, due: d, key_suffix: String::new() });
+                running.push(Running {
+                    target: SlaTarget::FirstResponse,
+                    start: created,
+                    minutes: m,
+                    due: d,
+                    key_suffix: String::new(),
+                });
             }
             (None, _) => {}
         }
@@ -152,7 +158,13 @@ pub fn compute(targets: &Targets, cal: &Calendar, created: i64, marks: &[Mark], 
                     let last = i + 1 == w.cycles.len();
                     if last {
                         clock.next_response_due = Some(due);
-                        running.push(Running { target: SlaTarget::NextResponse, start: *start, minutes: m, due, key_suffix: format!(":{start}") });
+                        running.push(Running {
+                            target: SlaTarget::NextResponse,
+                            start: *start,
+                            minutes: m,
+                            due,
+                            key_suffix: format!(":{start}"),
+                        });
                     }
                 }
             }
@@ -172,7 +184,13 @@ pub fn compute(targets: &Targets, cal: &Calendar, created: i64, marks: &[Mark], 
         } else if let Some(d) = due {
             clock.resolution_due = Some(d);
             late |= now >= d;
-            running.push(Running { target: SlaTarget::Resolution, start: created, minutes: total, due: d, key_suffix: String::new() });
+            running.push(Running {
+                target: SlaTarget::Resolution,
+                start: created,
+                minutes: total,
+                due: d,
+                key_suffix: String::new(),
+            });
         }
     }
 

@@ -31,9 +31,10 @@ impl Setup {
     pub fn build(calendars: &[CalendarRow], policies: &[PolicyRow]) -> Setup {
         let mut cals: HashMap<&str, Calendar> = HashMap::new();
         for c in calendars {
-            match serde_json::from_str::<CalendarSpec>(&c.spec).map_err(|e| e.to_string()).and_then(|s| {
-                Calendar::parse(&s).map_err(|e| e.to_string())
-            }) {
+            match serde_json::from_str::<CalendarSpec>(&c.spec)
+                .map_err(|e| e.to_string())
+                .and_then(|s| Calendar::parse(&s).map_err(|e| e.to_string()))
+            {
                 Ok(cal) => {
                     cals.insert(&c.name, cal);
                 }

@@ -9,9 +9,10 @@ mod json_errors;
 mod outbox;
 mod quarantine;
 pub mod rules;
+mod sla;
 pub mod teams;
-mod ticket_types;
 mod ticket_moves;
+mod ticket_types;
 mod tickets;
 pub mod webhooks;
 mod writes;
@@ -19,7 +20,7 @@ mod writes;
 pub use attachments::download_headers;
 pub use auth::ApiUser;
 pub use catalog::link_json;
-pub use tickets::{delivery_json, message_json, ticket_json};
+pub use tickets::{delivery_json, message_json, sla_by_ticket, sla_json, ticket_json, ticket_json_read};
 
 use super::AppState;
 use axum::Router;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(customers::router())
         .merge(teams::router())
         .merge(ticket_types::router())
+        .merge(sla::router())
         .merge(webhooks::router())
         .merge(rules::router())
         .fallback(json_errors::no_such_endpoint)

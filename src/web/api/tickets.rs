@@ -67,7 +67,9 @@ pub async fn filter_from(state: &AppState, user: &crate::db::UserRow, q: &ListQu
         sla: match nonempty(&q.sla) {
             Some(s) => Some(
                 SlaState::parse(&s)
-                    .ok_or_else(|| Error::BadRequest(format!("sla: {s:?} is not one of ok, warning, breached, paused, met")))?
+                    .ok_or_else(|| {
+                        Error::BadRequest(format!("sla: {s:?} is not one of ok, warning, breached, paused, met"))
+                    })?
                     .as_str()
                     .to_string(),
             ),
@@ -93,11 +95,46 @@ async fn list(State(state): State<AppState>, user: ApiUser, Query(q): Query<List
     let filter = filter_from(&state, &user.0, &q).await?;
     let (rows, total) = state.db.list_tickets(&filter).await?;
     let tags = state.db.tags_of(&rows.iter().map(|t| t.id).collect::<Vec<_>>()).await?;
-    let tickets: Vec<Value> = rows.iter().map(|t| ticket_json(t, tags.get(&t.id).map_or(&[], Vec::as_slice))).collect();
+    let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
+    let clocks = sla_by_ticket(&state, &ids).await?;
+    let tickets: Vec<Value> = rows
+        .iter()
+        .map(|t| {
+            let mut j = ticket_json(t, tags.get(&t.id).map_or(&[], Vec::as_slice));
+            j["sla"] = clocks.get(&t.id).cloned().unwrap_or(Value::Null);
+            j
+        })
+        .collect();
     Ok(Json(json!({ "tickets": tickets, "total": total })))
 }
 
 /// The list representation of a ticket.
+/// The SLA clocks of tickets `ids` as the API shows them, by ticket id.
+pub async fn sla_by_ticket(state: &AppState, ids: &[i64]) -> Result<std::collections::HashMap<i64, Value>> {
+    let clocks = crate::db::sla::clocks(state.db.pool(), ids).await?;
+    Ok(clocks.iter().map(|c| (c.ticket_id, sla_json(c))).collect())
+}
+
+/// A ticket's clock: `{"policy", "state", "first_response_due", "first_response_at", "next_response_due",
+/// "resolution_due", "paused_minutes", "due_at"}` (times RFC 3339; `due_at` is the next running target's).
+pub fn sla_json(c: &crate::db::sla::ClockRow) -> Value {
+    let time = |at: Option<i64>| at.map(rfc3339);
+    json!({
+        "policy": c.policy, "state": c.state,
+        "first_response_due": time(c.first_response_due), "first_response_at": time(c.first_response_at),
+        "next_response_due": time(c.next_response_due), "resolution_due": time(c.resolution_due),
+        "resolved_at": time(c.resolved_at), "paused_minutes": c.paused_minutes, "due_at": time(c.due_at),
+    })
+}
+
+/// A ticket as the API shows it with its tags and clock (read now).
+pub async fn ticket_json_read(state: &AppState, t: &TicketRow) -> Result<Value> {
+    let mut j = ticket_json(t, &state.db.tags(t.id).await?);
+    j["sla"] = sla_by_ticket(state, &[t.id]).await?.remove(&t.id).unwrap_or(Value::Null);
+    Ok(j)
+}
+
+/// A ticket as the API shows it; `"sla"` is null here, filled in by callers that read the clock.
 pub fn ticket_json(t: &TicketRow, tags: &[String]) -> Value {
     let assignee = match (&t.assignee_email, &t.assignee_name) {
         (Some(email), name) => json!({ "email": email, "name": name.clone().unwrap_or_default() }),
@@ -122,7 +159,7 @@ async fn show(State(state): State<AppState>, _user: ApiUser, Path(number): Path<
         Some(id) => crate::db::tickets::by_id(state.db.pool(), id).await?.map(|p| p.number),
         None => None,
     };
-    let mut body = ticket_json(&t, &state.db.tags(t.id).await?);
+    let mut body = ticket_json_read(&state, &t).await?;
     body["follow_up_of"] = json!(parent);
     body["participants"] =
         participants.iter().map(|(c, role)| json!({ "email": c.email, "name": c.name, "role": role })).collect();

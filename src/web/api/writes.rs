@@ -2,7 +2,7 @@
 
 use super::ApiUser;
 use super::body::Body;
-use super::tickets::{message_json, ticket_json};
+use super::tickets::{message_json, ticket_json_read};
 use crate::db::UserRow;
 use crate::domain::{Priority, Status};
 use crate::tickets::{Changes, NewFile, ReplyInput, TicketError};
@@ -138,7 +138,7 @@ async fn respond(state: &AppState, number: i64, result: Result<i64, TicketError>
     Ok((
         status,
         Json(
-            json!({ "message": message_json(m, &attachments, &deliveries), "ticket": ticket_json(&t, &state.db.tags(t.id).await?) }),
+            json!({ "message": message_json(m, &attachments, &deliveries), "ticket": ticket_json_read(&state, &t).await? }),
         ),
     ))
 }
@@ -152,7 +152,7 @@ async fn update(
     let changes = parse_changes(&state, &body).await?;
     state.tickets.update(number, &user.0, changes).await?;
     let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
-    Ok(Json(ticket_json(&t, &state.db.tags(t.id).await?)))
+    Ok(Json(ticket_json_read(&state, &t).await?))
 }
 
 /// `{"status"?, "priority"?, "type"?: name|null, "assignee"?: email|null, "tags"?: [..], "mailbox"?: name}`; an
