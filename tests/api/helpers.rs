@@ -86,6 +86,15 @@ pub async fn spawn_app(store: Store) -> Option<TestApp> {
 
 /// Like [`spawn_app`], with a hook to adjust settings.
 pub async fn spawn_app_with(store: Store, adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+    start_app(store, adjust, true).await
+}
+
+/// Like [`spawn_app`] with nothing running: no server, no workers (tests drive the workers with chosen times).
+pub async fn build_app(store: Store) -> Option<TestApp> {
+    start_app(store, |_| {}, false).await
+}
+
+async fn start_app(store: Store, adjust: impl FnOnce(&mut Settings), run: bool) -> Option<TestApp> {
     init_once();
     let dir = tempfile::tempdir().expect("tempdir");
     let url = fresh_database(store, dir.path()).await?;
@@ -108,7 +117,9 @@ plus_addressing = true"#,
         services.db.create_user("admin@example.test", "Ada Admin", deskmail::domain::Role::Admin, "x").await.unwrap();
     let admin_token = deskmail::platform::password::new_api_token();
     services.db.create_token(admin, "test", &deskmail::platform::password::token_hash(&admin_token)).await.unwrap();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    if run {
+        tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    }
     Some(TestApp {
         address: format!("http://127.0.0.1:{port}"),
         services,

@@ -41,6 +41,7 @@ mod rule_pages;
 mod rules;
 mod rules_crash;
 mod rules_mail;
+mod sla;
 mod tarpit;
 mod teams;
 mod threading;
