@@ -278,7 +278,7 @@ impl Engine {
             rule.row.name
         );
         for admin in db::rules::active_users(conn).await?.into_iter().filter(|u| u.is_admin()) {
-            let notify = Action::Notify { to: admin.email, body: body.clone() };
+            let notify = Action::Notify { to: admin.email, body: body.clone(), any_time: true };
             match self.tickets.apply_rule_action(conn, ticket_id, &notify, &cause, now).await {
                 Ok(_) => {}
                 Err(TicketError::Db(e)) => return Err(e),

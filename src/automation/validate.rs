@@ -59,7 +59,7 @@ fn check_action(a: &Action) -> Result<(), (&'static str, String)> {
             (None, Some(c)) if !c.is_empty() => Ok(()),
             _ => Err(("body", "either a body or a canned response".into())),
         },
-        Action::Notify { to, body } => {
+        Action::Notify { to, body, .. } => {
             let to = to.trim();
             if !(to == "assignee" || to == "agents" || to.contains('@')) {
                 return Err(("to", "assignee, agents, or an agent's e-mail".into()));

@@ -14,6 +14,8 @@ pub struct NewOutbound<'a> {
     pub sender: &'a str,
     pub raw: &'a [u8],
     pub automatic: bool,
+    /// The first attempt not before this time (else at once).
+    pub send_after: Option<i64>,
 }
 
 /// Stores an outbound mail and one queued delivery per recipient; returns the mail's id.
@@ -35,11 +37,12 @@ pub async fn enqueue(conn: &mut AnyConnection, m: &NewOutbound<'_>, recipients: 
     .await?;
     for r in recipients {
         sqlx::query(
-            "insert into deliveries (outbound_id, recipient, status, next_attempt_at, queued_at, updated_at) values ($1, $2, 'queued', $3, $3, $3)",
+            "insert into deliveries (outbound_id, recipient, status, next_attempt_at, queued_at, updated_at) values ($1, $2, 'queued', $4, $3, $3)",
         )
         .bind(id)
         .bind(r)
         .bind(now)
+        .bind(m.send_after.unwrap_or(now).max(now))
         .execute(&mut *conn)
         .await?;
     }

@@ -74,6 +74,17 @@ pub async fn clocks<'e>(conn: impl Executor<'e, Database = Any>, ids: &[i64]) ->
     Ok(q.fetch_all(conn).await?)
 }
 
+/// The calendar (its JSON) of the policy that applies to the ticket, if it has a clock and the policy a calendar.
+pub async fn calendar_of_ticket(conn: &mut AnyConnection, ticket_id: i64) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "select c.spec from ticket_sla s join sla_policies p on p.name = s.policy \
+         join calendars c on c.name = p.calendar where s.ticket_id = $1",
+    )
+    .bind(ticket_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
 /// The events a clock is computed from.
 pub async fn timeline(conn: &mut AnyConnection, ticket_id: i64) -> Result<Vec<TimelineRow>> {
     Ok(sqlx::query_as(

@@ -193,10 +193,13 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         canned: Option<String>,
     },
-    /// `assignee`, `agents` (everyone who can see the ticket) or an e-mail address.
+    /// `assignee`, `agents` (everyone who can see the ticket) or an e-mail address. On an SLA warning or breach
+    /// the notice waits for the policy calendar's next working minute unless `any_time` is set.
     Notify {
         to: String,
         body: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        any_time: bool,
     },
     Webhook {
         url: String,

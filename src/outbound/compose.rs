@@ -141,6 +141,7 @@ impl Composer {
             sender: &intent.mailbox.address,
             raw: &raw,
             automatic: intent.automatic.is_some(),
+            send_after: intent.send_after,
         };
         Ok(Queued::Mail(db::outbox::enqueue(conn, &new, &recipients, now).await?))
     }

@@ -106,6 +106,8 @@ pub struct MailIntent {
     pub command: Option<CommandReport>,
     /// `rule_notice`: the rule and its text (the `rule` template variable).
     pub rule: Option<RuleNote>,
+    /// Not sent before this time (an SLA escalation notice outside its calendar's hours).
+    pub send_after: Option<i64>,
 }
 
 /// The `rule` template variable of a rule's notice.
@@ -135,6 +137,7 @@ impl MailIntent {
             message_id: None,
             command: None,
             rule: None,
+            send_after: None,
         }
     }
 }

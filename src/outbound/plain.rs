@@ -70,6 +70,7 @@ impl Composer {
             sender: &d.mailbox.address,
             raw: &raw,
             automatic: true,
+            send_after: None,
         };
         Ok(Some(db::outbox::enqueue(conn, &new, &[d.to.1.to_lowercase()], now).await?))
     }

@@ -96,9 +96,14 @@ impl Tickets {
             Action::Reply { body, canned } => {
                 return self.rule_reply(conn, &t, body.as_deref(), canned.as_deref(), cause, now).await;
             }
-            Action::Notify { to, body } => {
-                let sent = self.rule_notice(conn, &t, to, body, cause, &mut mail).await?;
-                let action = format!("notified {sent}");
+            Action::Notify { to, body, any_time } => {
+                let escalation = matches!(cause.event["kind"].as_str(), Some("sla_warning" | "sla_breached"));
+                let held = if escalation && !any_time { super::sla::closed_until(conn, t.id, now).await? } else { None };
+                let sent = self.rule_notice(conn, &t, to, body, cause, &mut mail, held).await?;
+                let action = match held {
+                    Some(at) => format!("notified {sent} (sent at {}, when working hours begin)", crate::domain::rfc3339(at)),
+                    None => format!("notified {sent}"),
+                };
                 let e = TicketEvent::RuleApplied { rule: cause.rule_id, name: cause.rule_name.into(), action };
                 record(conn, t.id, &who, &e, now).await?;
                 true

@@ -2,6 +2,7 @@
 
 use super::{TicketError, record};
 use crate::db::{self, sla::ClockRow};
+use crate::domain::calendar::Calendar;
 use crate::domain::{Actor, TicketEvent};
 use sqlx::AnyConnection;
 
@@ -12,6 +13,14 @@ pub async fn store_clock(
     clock: Option<&ClockRow>,
 ) -> Result<(), TicketError> {
     Ok(db::sla::store_clock(conn, ticket_id, clock).await?)
+}
+
+/// When the ticket's SLA calendar is closed at `now`: its next working minute (escalation notices wait for it).
+/// `None` when it is open, or the ticket has no clock or a calendar that does not parse.
+pub async fn closed_until(conn: &mut AnyConnection, ticket_id: i64, now: i64) -> Result<Option<i64>, TicketError> {
+    let Some(spec) = db::sla::calendar_of_ticket(conn, ticket_id).await? else { return Ok(None) };
+    let Some(cal) = serde_json::from_str(&spec).ok().and_then(|s| Calendar::parse(&s).ok()) else { return Ok(None) };
+    Ok(if cal.is_open(now) { None } else { cal.next_open(now) })
 }
 
 /// Records a warning (`breach: false`) or breach of `target` under `policy`, due at `due`, by the system.

@@ -34,6 +34,7 @@ async fn enqueue(db: &Db, mailbox: i64, header_message_id: &str, recipients: &[&
         sender: "out@example.test",
         raw: b"Subject: x\r\n\r\nx\r\n",
         automatic: false,
+        send_after: None,
     };
     let recipients: Vec<String> = recipients.iter().map(|r| r.to_string()).collect();
     outbox::enqueue(&mut conn, &mail, &recipients, deskmail::domain::now()).await.unwrap()

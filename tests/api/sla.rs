@@ -19,6 +19,7 @@ store_tests!(
     a_changed_ticket_gets_its_policy_again_and_a_changed_policy_recomputes_every_clock,
     a_one_minute_target_breaches_within_the_minute_and_a_rule_escalates,
     warnings_and_breaches_are_raised_once_across_instances_and_a_restart,
+    an_escalation_notice_waits_for_working_hours_unless_the_rule_says_any_time,
     the_setup_api_checks_what_it_is_given_and_agents_only_read,
 );
 
@@ -363,4 +364,67 @@ async fn the_setup_api_checks_what_it_is_given_and_agents_only_read(store: Store
         403
     );
     assert_eq!(call(&app, &agent, Method::DELETE, "/api/v1/calendars/office", None).await.0, 403);
+}
+
+async fn an_escalation_notice_waits_for_working_hours_unless_the_rule_says_any_time(store: Store) {
+    let Some(app) = spawn_app_with(store, |s| {
+        s.mailboxes[0].smtp = Some(toml::from_str("host = \"127.0.0.1\"\nport = 9\ntls = \"none\"\n").unwrap());
+    })
+    .await
+    else {
+        return;
+    };
+    sla_started(&app).await;
+    app.token_for("lead@example.test", deskmail::domain::Role::Agent).await;
+    // Open around the clock on every day but today (UTC): the breach is raised now, while closed.
+    let today = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [time::OffsetDateTime::now_utc().weekday().number_days_from_monday() as usize];
+    let hours: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| (d.to_string(), if *d == today { json!([]) } else { json!([["00:00", "24:00"]]) }))
+        .collect();
+    assert_eq!(put(&app, "/api/v1/calendars/not-today", json!({"time_zone": "UTC", "hours": hours})).await.0, 200);
+    let policy = json!({"calendar": "not-today", "first_response_minutes": 60});
+    assert_eq!(put(&app, "/api/v1/sla/standard", policy).await.0, 200);
+    create_rule(
+        &app,
+        json!({"name": "Tell the lead", "trigger": "sla_breached", "conditions": {"all": []},
+            "actions": [{"type": "notify", "to": "lead@example.test", "body": "Breached (waits)"},
+                        {"type": "notify", "to": "lead@example.test", "body": "Breached (now)", "any_time": true}]}),
+    )
+    .await;
+    let number = app.ingest(&mail("ana@example.com", "Help", "h1@example.com", "?")).await.ticket.unwrap();
+    clock_when(&app, number, "a clock", |_| true).await;
+    // Created two days ago (an open day): the first response was due long ago.
+    let id = ticket_id(&app, number).await;
+    let now = backdate(&app, id, 2 * 24 * 60, |_, _, _| 2 * 24 * 60).await;
+    let actor = "rule:";
+    let applied = eventually("the rule's notices", || {
+        let app = &app;
+        async move {
+            let t = app.ticket(number).await;
+            let e: Vec<String> = t["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["actor"].as_str().is_some_and(|a| a.starts_with(actor)) && e["kind"] == "rule_applied")
+                .map(|e| e["detail"].to_string())
+                .collect();
+            (e.len() >= 2).then_some(e)
+        }
+    })
+    .await;
+    let midnight = (now / 86_400 + 1) * 86_400;
+    assert!(applied[0].contains(&deskmail::domain::rfc3339(midnight)), "held until tomorrow: {applied:?}");
+    assert!(!applied[1].contains("sent at"), "any_time goes now: {applied:?}");
+    let next: Vec<(i64, i64)> = sqlx::query_as(
+        "select d.next_attempt_at, d.attempts from deliveries d join outbound_mails o on o.id = d.outbound_id \
+         where o.kind = 'rule_notice' order by d.id",
+    )
+    .fetch_all(app.services.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(next.len(), 2, "{next:?}");
+    assert_eq!(next[0], (midnight, 0), "the held notice is not tried before working hours");
+    assert!(next[1].0 < midnight, "{next:?}");
 }
