@@ -1,9 +1,20 @@
 //! A ticket's type: set by agents, rules, the portal form and the API, each change a `type_changed` event.
 
-use super::{TicketError, record};
+use super::{TicketError, Tickets, record};
 use crate::db::{self, TicketRow};
 use crate::domain::{Actor, TicketEvent};
 use sqlx::AnyConnection;
+
+impl Tickets {
+    /// Sets ticket `number`'s type as `by` (the portal's customer; agents go through `update`). Whether it changed.
+    pub async fn set_type(&self, number: i64, name: Option<&str>, by: &Actor) -> Result<bool, TicketError> {
+        let ticket = self.writable(number).await?;
+        let mut tx = self.db.begin().await?;
+        let changed = record_type(&mut tx, &ticket, name, by, crate::domain::now()).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+}
 
 /// Sets the ticket's type (`None` clears it) with its event; an unknown type is refused. Whether it changed.
 pub async fn record_type(

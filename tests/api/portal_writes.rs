@@ -58,13 +58,17 @@ async fn a_new_ticket_with_a_file_and_an_order_is_stored_like_a_customer_mail(st
         json!({ "customer_email": "kim@customer.example", "status": "shipped", "total": "20.00", "currency": "EUR" });
     let put = app.client.put(format!("{}/api/v1/orders/5001", app.address)).bearer_auth(&app.admin_token);
     assert!(put.json(&order).send().await.unwrap().status().is_success());
+    let put = app.client.put(format!("{}/api/v1/ticket_types/damaged", app.address)).bearer_auth(&app.admin_token);
+    assert!(put.json(&json!({"title": "Arrived damaged"})).send().await.unwrap().status().is_success());
     let kim = portal_customer(&app, "kim@customer.example").await;
     let form_page = kim.get("/portal/tickets/new").await;
     assert!(form_page.body.contains("Order 5001"), "the customer's orders are offered");
+    assert!(form_page.body.contains("Arrived damaged"), "the ticket types are offered");
     let form = Form::new()
         .text("subject", "Broken <i>lamp</i> [#1000]")
         .text("body", "The lamp arrived broken.")
         .text("order", "5001")
+        .text("type", "damaged")
         .part("attachments", file("photo.txt", b"a photo".to_vec()));
     let p = kim.post_multipart("/portal/tickets", form).await;
     assert_eq!(p.status, 303, "{}", p.body);
@@ -77,7 +81,9 @@ async fn a_new_ticket_with_a_file_and_an_order_is_stored_like_a_customer_mail(st
     assert_eq!((m["kind"].as_str(), m["visible_text"].as_str()), (Some("customer"), Some("The lamp arrived broken.")));
     assert_eq!(m["attachments"][0]["filename"], "photo.txt");
     assert_eq!(t["links"][0]["ref"], "5001");
+    assert_eq!(t["type"], "damaged");
     let kinds = event_kinds(&t);
+    assert!(kinds.contains(&("type_changed".into(), "customer".into())), "{kinds:?}");
     assert!(kinds.contains(&("ticket_created".into(), "customer".into())), "{kinds:?}");
     assert!(kinds.contains(&("message_received".into(), "customer".into())), "{kinds:?}");
     let page = kim.get(&p.location).await;
@@ -87,6 +93,10 @@ async fn a_new_ticket_with_a_file_and_an_order_is_stored_like_a_customer_mail(st
         .post_multipart("/portal/tickets", Form::new().text("subject", "x").text("body", "y").text("order", "9999"))
         .await;
     assert_eq!(other.status, 422, "an order that is not theirs");
+    let bad_type =
+        kim.post_multipart("/portal/tickets", Form::new().text("subject", "x").text("body", "y").text("type", "nope")).await;
+    assert_eq!(bad_type.status, 422, "a type that does not exist");
+    assert!(bad_type.body.contains("kinds of request"), "{}", bad_type.body);
 }
 
 async fn answers_reopen_pending_tickets_and_open_a_follow_up_of_closed_ones(store: Store) {

@@ -55,6 +55,8 @@ pub struct NewTicketForm {
     pub body: String,
     pub order: String,
     pub mailbox: String,
+    /// The ticket type chosen (a name of `ticket_types`), or empty.
+    pub kind: String,
     pub field: String,
     pub error: String,
 }
@@ -65,8 +67,10 @@ pub async fn new_ticket_page(state: &AppState, customer: &Customer, f: &NewTicke
     let orders: Vec<_> = orders.iter().map(|o| json!({ "number": o.r#ref, "status": o.status })).collect();
     let mailboxes: Vec<_> =
         public_mailboxes(state).await?.iter().map(|m| json!({ "name": m.name, "title": m.team_name() })).collect();
+    let types: Vec<_> = state.db.ticket_types().await?.iter().map(|t| json!({ "name": t.name, "title": t.title })).collect();
     Ok(context! {
         subject => f.subject.clone(), body => f.body.clone(), order => f.order.clone(), mailbox => f.mailbox.clone(),
+        kind => f.kind.clone(), types => pages_value(types),
         field => f.field.clone(), error => f.error.clone(), orders => pages_value(orders),
         mailboxes => pages_value(if mailboxes.len() > 1 { mailboxes } else { Vec::new() }),
         max_files => super::upload::MAX_FILES, max_file_mb => super::upload::MAX_FILE_BYTES / (1024 * 1024),

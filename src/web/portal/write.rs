@@ -27,11 +27,13 @@ pub async fn open(State(state): State<AppState>, customer: Customer, form: Porta
         body: form.field("body"),
         order: form.field("order").trim().to_string(),
         mailbox: form.field("mailbox"),
+        kind: form.field("type").trim().to_string(),
         ..NewTicketForm::default()
     };
     let mailboxes = public_mailboxes(&state).await?;
     let mailbox = if f.mailbox.is_empty() { mailboxes.first() } else { mailboxes.iter().find(|m| m.name == f.mailbox) };
     let own_orders = state.db.recent_orders(&customer.email, 50).await?;
+    let types = state.db.ticket_types().await?;
     let problem = if f.subject.trim().is_empty() {
         Some(("subject", "Say in a few words what it is about.".to_string()))
     } else if f.subject.chars().count() > MAX_SUBJECT_CHARS {
@@ -46,6 +48,8 @@ pub async fn open(State(state): State<AppState>, customer: Customer, form: Porta
         Some(("mailbox", "Choose where to send your request.".to_string()))
     } else if !f.order.is_empty() && !own_orders.iter().any(|o| o.r#ref == f.order) {
         Some(("order", "Choose one of your orders, or none.".to_string()))
+    } else if !f.kind.is_empty() && !types.iter().any(|t| t.name == f.kind) {
+        Some(("type", "Choose one of the kinds of request, or none.".to_string()))
     } else {
         None
     };
@@ -72,6 +76,11 @@ pub async fn open(State(state): State<AppState>, customer: Customer, form: Porta
             Ok(_) | Err(TicketError::Invalid(_)) => {}
             Err(e) => tracing::warn!(ticket = number, error = %e, "the order chosen in the portal was not linked"),
         }
+    }
+    if !f.kind.is_empty()
+        && let Err(e) = state.tickets.set_type(number, Some(&f.kind), &Actor::Customer).await
+    {
+        tracing::warn!(ticket = number, error = %e, "the type chosen in the portal was not set");
     }
     Ok(Redirect::to(&format!("/portal/tickets/{number}?done=opened")).into_response())
 }
