@@ -104,7 +104,6 @@ impl Tickets {
         body: &str,
         cause: &RuleCause<'_>,
         mail: &mut Vec<MailIntent>,
-        send_after: Option<i64>,
     ) -> Result<String, TicketError> {
         let mailbox = db::mailboxes::by_id(&mut *conn, t.mailbox_id).await?;
         let everyone = db::rules::active_users(conn).await?;
@@ -120,9 +119,7 @@ impl Tickets {
                 continue;
             }
             let note = RuleNote { name: cause.rule_name.to_string(), body: text.clone() };
-            let mut intent = notice_intent(t, &mailbox, (&u.name, &u.email), note);
-            intent.send_after = send_after;
-            mail.push(intent);
+            mail.push(notice_intent(t, &mailbox, (&u.name, &u.email), note));
             names.push(u.email);
         }
         Ok(if names.is_empty() { format!("nobody ({to})") } else { names.join(", ") })

@@ -105,10 +105,11 @@ impl Walk {
                     let was = w.status.is_some_and(is_running);
                     if was && !is_running(s) {
                         w.stopped_since = Some(at.max(created));
-                    } else if !was && is_running(s) {
-                        if let Some(since) = w.stopped_since.take() {
-                            w.paused_secs += cal.seconds_between(since, at);
-                        }
+                    } else if !was
+                        && is_running(s)
+                        && let Some(since) = w.stopped_since.take()
+                    {
+                        w.paused_secs += cal.seconds_between(since, at);
                     }
                     w.status = Some(s);
                 }

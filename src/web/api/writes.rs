@@ -138,7 +138,7 @@ async fn respond(state: &AppState, number: i64, result: Result<i64, TicketError>
     Ok((
         status,
         Json(
-            json!({ "message": message_json(m, &attachments, &deliveries), "ticket": ticket_json_read(&state, &t).await? }),
+            json!({ "message": message_json(m, &attachments, &deliveries), "ticket": ticket_json_read(state, &t).await? }),
         ),
     ))
 }
