@@ -98,12 +98,15 @@ impl Tickets {
             }
             Action::Notify { to, body, any_time } => {
                 let escalation = matches!(cause.event["kind"].as_str(), Some("sla_warning" | "sla_breached"));
-                let held = if escalation && !any_time { super::sla::closed_until(conn, t.id, now).await? } else { None };
+                let held =
+                    if escalation && !any_time { super::sla::closed_until(conn, t.id, now).await? } else { None };
                 let queued = mail.len();
                 let sent = self.rule_notice(conn, &t, to, body, cause, &mut mail).await?;
                 mail[queued..].iter_mut().for_each(|m| m.send_after = held);
                 let action = match held {
-                    Some(at) => format!("notified {sent} (sent at {}, when working hours begin)", crate::domain::rfc3339(at)),
+                    Some(at) => {
+                        format!("notified {sent} (sent at {}, when working hours begin)", crate::domain::rfc3339(at))
+                    }
                     None => format!("notified {sent}"),
                 };
                 let e = TicketEvent::RuleApplied { rule: cause.rule_id, name: cause.rule_name.into(), action };
