@@ -93,8 +93,9 @@ async fn a_new_ticket_with_a_file_and_an_order_is_stored_like_a_customer_mail(st
         .post_multipart("/portal/tickets", Form::new().text("subject", "x").text("body", "y").text("order", "9999"))
         .await;
     assert_eq!(other.status, 422, "an order that is not theirs");
-    let bad_type =
-        kim.post_multipart("/portal/tickets", Form::new().text("subject", "x").text("body", "y").text("type", "nope")).await;
+    let bad_type = kim
+        .post_multipart("/portal/tickets", Form::new().text("subject", "x").text("body", "y").text("type", "nope"))
+        .await;
     assert_eq!(bad_type.status, 422, "a type that does not exist");
     assert!(bad_type.body.contains("kinds of request"), "{}", bad_type.body);
 }

@@ -67,7 +67,8 @@ pub async fn new_ticket_page(state: &AppState, customer: &Customer, f: &NewTicke
     let orders: Vec<_> = orders.iter().map(|o| json!({ "number": o.r#ref, "status": o.status })).collect();
     let mailboxes: Vec<_> =
         public_mailboxes(state).await?.iter().map(|m| json!({ "name": m.name, "title": m.team_name() })).collect();
-    let types: Vec<_> = state.db.ticket_types().await?.iter().map(|t| json!({ "name": t.name, "title": t.title })).collect();
+    let types: Vec<_> =
+        state.db.ticket_types().await?.iter().map(|t| json!({ "name": t.name, "title": t.title })).collect();
     Ok(context! {
         subject => f.subject.clone(), body => f.body.clone(), order => f.order.clone(), mailbox => f.mailbox.clone(),
         kind => f.kind.clone(), types => pages_value(types),
