@@ -3,7 +3,7 @@
 
     seed_web.py --db PATH [--tickets 100000] [--messages 500000] [--customers 20000] [--agents 10]
                 [--mailboxes support=support@example.test,billing=billing@example.test] [--seed 1]
-                [--now UNIX] [--json FILE]
+                [--now UNIX] [--sla-share 0.0] [--json FILE]
 
 Used by `scripts/bench web`: `deskmail migrate` first, then this writes rows straight into the schema
 (not through the mail pipeline): mailboxes (source 'config', matched by name when `deskmail serve`
@@ -20,13 +20,20 @@ The data:
   shared evenly by the others (`scripts/bench web` with DM_BENCH_TEAMS: support/billing/shipping 80/10/10)
 * subjects and bodies from a generated vocabulary of --vocabulary (8000) words drawn with a Zipf
   law, so there are common, medium and rare words for full-text search
+* with --sla-share F (web.py: 0.7): the SLA policy `standard` (conditions {"all": []}, 24x7, first response
+  240 min, resolution 1440 min, warning 60 min before) and a clock for a share F of the new/open/pending
+  tickets: ticket_sla rows and their copy on tickets (sla_state, sla_due). new/open tickets are `breached`
+  (20 %, due 1 min to 2 days ago), `warning` (8 %, due within the hour) or `ok` (72 %, due in 1 h to 5 days;
+  the running target: first response while no agent replied, else resolution); pending ones are `paused`
+  (85 %) or `breached` (15 %), with no running target (sla_due 9e15, last in sort=due). Drawn from their
+  own random stream: the rest of the data is the same with or without clocks
 * `ticket_counts` is what the schema's triggers make; the search index (`messages_fts`, an FTS5
   table with options newer than Python's SQLite understands) is not touched: its triggers are
   dropped here and `deskmail reindex` fills it and restores them afterwards
 
 Loading runs with PRAGMA synchronous = off in one transaction per table; the file is left in WAL
 mode (as deskmail uses it), checkpointed. Prints timings; with --json writes
-{"tickets", "messages", "status": {...}, "search_words": [word, ...], "seconds"}
+{"tickets", "messages", "status": {...}, "sla": {state: count}, "search_words": [word, ...], "seconds"}
 where search_words are candidates across the frequency range (web.py keeps the medium-selective ones).
 Standard library only.
 """
@@ -106,6 +113,62 @@ def weighted(rng, pairs):
     return rng.choices(names, weights=[p[1] for p in pairs])[0]
 
 
+NO_DUE = 9_000_000_000_000_000   # tickets.sla_due without a running target (src/db/sla.rs)
+SLA_POLICY = {"name": "standard", "first": 240, "resolution": 1440, "warn": 60}
+
+
+def seed_clocks(db, share, rng, now, tickets, skeleton):
+    """The SLA policy and clocks for `share` of the active tickets (see the module doc); returns {state: count}."""
+    first_reply = {}
+    for at, i, _j, kind in skeleton:   # sorted by time
+        if kind == "agent":
+            first_reply.setdefault(i, at)
+    first_s, res_s, warn_s = SLA_POLICY["first"] * 60, SLA_POLICY["resolution"] * 60, SLA_POLICY["warn"] * 60
+    clocks, copies, states = [], [], {}
+    for i, t in enumerate(tickets):
+        tid, st, created = t[0], t[4], t[9]
+        if st not in STATUS_ACTIVE or rng.random() >= share:
+            continue
+        answered = first_reply.get(i)
+        fr_due, fr_at, res_due, paused, raised = created + first_s, answered, None, 0, ""
+        if st == "pending":
+            state = "paused" if rng.random() < 0.85 else "breached"
+            due = alert = None
+            paused = rng.randint(10, 3 * 24 * 60)
+            raised = "breached:resolution,warning:resolution" if state == "breached" else ""
+        else:
+            target = "first_response" if answered is None else "resolution"
+            state = weighted(rng, (("breached", 20), ("warning", 8), ("ok", 72)))
+            if state == "breached":
+                due, alert = now - rng.randint(60, 2 * DAY), None
+                raised = "breached:%s,warning:%s" % (target, target)
+            elif state == "warning":
+                due = now + rng.randint(60, warn_s)
+                alert, raised = due, "warning:%s" % target
+            else:
+                due = now + rng.randint(warn_s + 60, 5 * DAY)
+                alert = due - warn_s
+            if target == "first_response":
+                fr_due, res_due = due, due + res_s - first_s
+            else:
+                res_due = due
+        clocks.append((tid, SLA_POLICY["name"], state, fr_due, fr_at, None, res_due, None, paused, due, alert, raised,
+                       now - rng.randint(60, 3600)))
+        copies.append((state, NO_DUE if due is None else due, tid))
+        states[state] = states.get(state, 0) + 1
+    db.execute("begin")
+    db.execute("insert into sla_policies (name, position, calendar, conditions, first_response_minutes, "
+               "next_response_minutes, resolution_minutes, warn_before_minutes, updated_at) "
+               "values (?, 0, null, '{\"all\":[]}', ?, null, ?, ?, ?)",
+               (SLA_POLICY["name"], SLA_POLICY["first"], SLA_POLICY["resolution"], SLA_POLICY["warn"], now - 30 * DAY))
+    db.executemany("insert into ticket_sla (ticket_id, policy, state, first_response_due, first_response_at, "
+                   "next_response_due, resolution_due, resolved_at, paused_minutes, due_at, alert_at, raised, "
+                   "updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", clocks)
+    db.executemany("update tickets set sla_state = ?, sla_due = ? where id = ?", copies)
+    db.execute("commit")
+    return states
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
@@ -117,6 +180,7 @@ def main():
     ap.add_argument("--mailboxes", default="support=support@example.test,billing=billing@example.test")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--now", type=int, default=0)
+    ap.add_argument("--sla-share", type=float, default=0.0)
     ap.add_argument("--json")
     a = ap.parse_args()
     if a.messages < a.tickets:
@@ -329,6 +393,11 @@ def main():
         db.executemany(sql, chunk)
     db.execute("commit")
     step("messages", t0)
+    sla_states = {}
+    if a.sla_share > 0:
+        t0 = time.monotonic()
+        sla_states = seed_clocks(db, a.sla_share, random.Random(a.seed * 1_000_003 + 16), now, tickets, skeleton)
+        step("sla clocks", t0)
     # --- checks and search words --------------------------------------------------------------------------------
     t0 = time.monotonic()
     got = dict(db.execute("select status, count from ticket_counts").fetchall())
@@ -345,10 +414,11 @@ def main():
     secs = time.monotonic() - t_start
     out = {"tickets": n, "messages": n_msgs, "customers": a.customers, "agents": a.agents,
            "mailboxes": [m[1] for m in mailboxes], "status": real, "tags": len(tags), "participants": len(parts),
-           "events": len(events), "search_words": words, "seconds": round(secs, 1),
+           "events": len(events), "sla": sla_states, "search_words": words, "seconds": round(secs, 1),
            "steps": timings}
-    print("seeded %d tickets, %d messages in %.1f s (%s); status %s; candidate search words %s" % (
-        n, n_msgs, secs, ", ".join(timings), json.dumps(real, sort_keys=True), ", ".join(words)), flush=True)
+    print("seeded %d tickets, %d messages in %.1f s (%s); status %s;%s candidate search words %s" % (
+        n, n_msgs, secs, ", ".join(timings), json.dumps(real, sort_keys=True),
+        " SLA clocks %s;" % json.dumps(sla_states, sort_keys=True) if sla_states else "", ", ".join(words)), flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f)

@@ -2,7 +2,8 @@
 """web.py - `scripts/bench web`: the dashboard's ticket list and the list API under load, on SQLite.
 
     web.py --bin target/release/deskmail --work DIR [--tickets 100000] [--messages 500000] [--seed 1]
-           [--duration 20] [--rate 500] [--search-rate 50] [--connections 32] [--teams 0] [--summary FILE]
+           [--duration 20] [--rate 500] [--search-rate 50] [--connections 32] [--teams 0] [--sla-share 0.7]
+           [--summary FILE]
 
 1. Writes a config (SQLite in DIR, two mailboxes, a free loopback port), `deskmail migrate`, then
    seed_web.py fills the database directly (tickets, messages, customers, agents, tags, events; the
@@ -23,6 +24,12 @@
    * GET /tickets (the default view: new+open+pending, newest activity first) at --rate req/s,
      target p99 <= 50 ms
    * GET /api/v1/tickets (bearer token) at --rate req/s, target p99 <= 25 ms
+   * the same two sorted by SLA due time (issue 16): GET /tickets?sort=due at --rate req/s, target p99
+     <= 50 ms, and GET /api/v1/tickets?sort=due, target p99 <= 25 ms. seed_web.py gives --sla-share (0.7)
+     of the new/open/pending tickets a clock (policy `standard`; ok/warning/breached/paused, due from 2 days
+     ago to 5 days ahead, copied into tickets.sla_state/sla_due). Checked before the load: the page answers
+     with the list, and the API's first page is in due order (its first ticket's sla.due_at <= its last's,
+     every due_at set and none before the previous one); the run fails otherwise
    * full-text search at --search-rate req/s: GET /tickets?status=all&q=WORD and
      GET /api/v1/tickets?q=WORD, WORD varying over medium-selective words (one hey per word, the
      rate split between them), target p99 <= 100 ms
@@ -37,6 +44,7 @@ Standard library only (plus the `hey` binary).
 
 import argparse
 import csv
+import datetime
 import http.client
 import io
 import json
@@ -154,12 +162,12 @@ class Result:
     def row(self):
         tgt = ("p99<=%.0fms" % self.p99_target) if self.p99_target is not None else "max"
         rate = ("%d/s" % self.target_rate) if self.target_rate else "-c"
-        return "%-30s %-11s %-6s %8.1f/s %7d %5d %7.1f %7.1f %7.1f %7.1f %7.2f  %4.2f/%4.2f/%4.2f  %s" % (
+        return "%-34s %-11s %-6s %8.1f/s %7d %5d %7.1f %7.1f %7.1f %7.1f %7.2f  %4.2f/%4.2f/%4.2f  %s" % (
             self.name, tgt, rate, self.rate, self.n, self.errors, self.p50, self.p90, self.p99, self.max,
             self.cpu_ms, *self.cores, "; ".join(self.verdicts()) or ("ok" if self.p99_target is not None else ""))
 
 
-HEADER = "%-30s %-11s %-6s %10s %7s %5s %7s %7s %7s %7s %7s  %-14s  %s" % (
+HEADER = "%-34s %-11s %-6s %10s %7s %5s %7s %7s %7s %7s %7s  %-14s  %s" % (
     "run", "target", "rate", "achieved", "reqs", "err", "p50ms", "p90ms", "p99ms", "maxms", "cpu/req", "dm/hey/other", "verdict")
 
 
@@ -259,6 +267,19 @@ def staff_emails(dbfile):
         db.close()
 
 
+def due_times(tickets):
+    """Each ticket's sla.due_at as Unix seconds (None when it has no clock or no running target)."""
+    out = []
+    for t in tickets:
+        v = (t.get("sla") or {}).get("due_at")
+        out.append(datetime.datetime.fromisoformat(v.replace("Z", "+00:00")).timestamp() if v else None)
+    return out
+
+
+def bl_time(ts):
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts)) if ts is not None else "none"
+
+
 def get(port, path, headers):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     c.request("GET", path, headers=dict(h.split(": ", 1) for h in headers))
@@ -281,6 +302,7 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--words", type=int, default=5)
     ap.add_argument("--teams", type=int, default=0)
+    ap.add_argument("--sla-share", type=float, default=0.7)
     ap.add_argument("--summary")
     a = ap.parse_args()
     hey = shutil.which("hey")
@@ -314,7 +336,7 @@ def main():
     t0 = time.monotonic()
     r = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed_web.py"),
                         "--db", dbfile, "--tickets", str(a.tickets), "--messages", str(a.messages),
-                        "--seed", str(a.seed), "--json", seed_json,
+                        "--seed", str(a.seed), "--json", seed_json, "--sla-share", str(a.sla_share),
                         "--mailboxes", ",".join("%s=%s" % m for m in mailboxes)], capture_output=True, text=True)
     t_seed = time.monotonic() - t0
     if r.returncode != 0:
@@ -328,8 +350,9 @@ def main():
     with open(seed_json) as f:
         seed = json.load(f)
     db_mb = sum(os.path.getsize(os.path.join(work, x)) for x in os.listdir(work) if x.startswith("deskmail.db")) / 1e6
-    result("web: seeded %d tickets + %d messages in %.1f s (migrate %.1f s; database %.0f MB; status %s)" % (
-        seed["tickets"], seed["messages"], t_seed, t_migrate, db_mb, json.dumps(seed["status"], sort_keys=True)))
+    result("web: seeded %d tickets + %d messages in %.1f s (migrate %.1f s; database %.0f MB; status %s; SLA clocks %s)" % (
+        seed["tickets"], seed["messages"], t_seed, t_migrate, db_mb, json.dumps(seed["status"], sort_keys=True),
+        json.dumps(seed.get("sla", {}), sort_keys=True)))
 
     # 2. admin (with --teams also the measured agent), tokens, server, teams, login
     def add_user(email, name, role):
@@ -408,6 +431,28 @@ def main():
             active = want_active
         p("page /tickets: %d bytes, %d active tickets; API: %d bytes per page of 50" % (
             len(get(port, "/tickets", page_h)[1]), active, len(body)))
+        # sort=due: the page is the list; the API's first page is in due order
+        st, body = get(port, "/tickets?sort=due", page_h)
+        if st != 200 or b"/tickets/" not in body:
+            raise RuntimeError("GET /tickets?sort=due answered %d (%d bytes), not the list" % (st, len(body)))
+        st, body = get(port, "/api/v1/tickets?sort=due", api_h)
+        j = json.loads(body) if st == 200 else {}
+        if st != 200 or not j.get("tickets"):
+            raise RuntimeError("GET /api/v1/tickets?sort=due answered %d: %s" % (st, body[:300]))
+        dues = due_times(j["tickets"])
+        back = [k for k in range(1, len(dues)) if dues[k] is None or dues[k] < dues[k - 1]]
+        if a.sla_share <= 0:
+            result("web: sort=due: no clocks seeded (--sla-share 0): the due order is not checked")
+        elif not (dues[0] is not None and dues[-1] is not None and dues[0] <= dues[-1]):
+            raise RuntimeError("GET /api/v1/tickets?sort=due: the first page is not in due order (first ticket's "
+                               "sla.due_at %s, last's %s)" % (bl_time(dues[0]), bl_time(dues[-1])))
+        elif back:
+            raise RuntimeError("GET /api/v1/tickets?sort=due: ticket %d of the first page is due %s, before or without "
+                               "the previous one's %s" % (back[0] + 1, bl_time(dues[back[0]]),
+                                                          bl_time(dues[back[0] - 1])))
+        else:
+            result("web: sort=due: the API's first page of %d is in due order, from %s to %s" % (
+                len(dues), bl_time(dues[0]), bl_time(dues[-1])))
         words = []
         # medium-selective: 0.3-5 % of the tickets, as the admin counts them (teams on or off: the same words)
         for w in seed["search_words"]:
@@ -435,6 +480,8 @@ def main():
         words = [w for w, _ in words]
         page_url = base + "/tickets"
         api_url = base + "/api/v1/tickets"
+        page_due_url = base + "/tickets?sort=due"
+        api_due_url = base + "/api/v1/tickets?sort=due"
         page_search = [base + "/tickets?status=all&q=" + w for w in words]
         api_search = [base + "/api/v1/tickets?q=" + w for w in words]
         for u in page_search:
@@ -444,8 +491,8 @@ def main():
 
         # 3. load
         p("warm-up: %d s of the page, the API and the searches at low rate" % WARMUP_S)
-        warmup(hey, [page_url] + page_search[:2], page_h, WARMUP_S)
-        warmup(hey, [api_url] + api_search[:2], api_h, WARMUP_S)
+        warmup(hey, [page_url, page_due_url] + page_search[:2], page_h, WARMUP_S)
+        warmup(hey, [api_url, api_due_url] + api_search[:2], api_h, WARMUP_S)
         results = []
         d = a.duration
         # fixed rate: hey -c C -q Q gives C*Q req/s. Its workers tick in step, so C requests arrive at
@@ -459,6 +506,12 @@ def main():
         p("run: GET /api/v1/tickets at %d/s for %d s" % (a.rate, d))
         results.append(run_load("list API /api/v1/tickets", hey, server, [api_url], api_h, d, c_fixed, q_fixed,
                                 a.rate, API_P99_MS))
+        p("run: GET /tickets?sort=due at %d/s for %d s" % (a.rate, d))
+        results.append(run_load("list page /tickets?sort=due", hey, server, [page_due_url], page_h, d, c_fixed,
+                                q_fixed, a.rate, PAGE_P99_MS))
+        p("run: GET /api/v1/tickets?sort=due at %d/s for %d s" % (a.rate, d))
+        results.append(run_load("list API /api/v1/tickets?sort=due", hey, server, [api_due_url], api_h, d, c_fixed,
+                                q_fixed, a.rate, API_P99_MS))
         per_word = a.search_rate / len(words)
         c_s = 1   # one worker per word; the words' processes start spread over a tick (see run_load)
         q_s = per_word / c_s

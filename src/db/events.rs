@@ -161,14 +161,20 @@ pub async fn claim_consumer(db: &Db, name: &str, owner: &str, now: i64, until: i
 /// The next events after `cursor`, at most `limit`, in `(txid, id)` order. On PostgreSQL only events of
 /// transactions older than every running one: no event can later appear before the ones returned.
 pub async fn read_after(tx: &mut Tx, cursor: Cursor, limit: i64) -> Result<Vec<EventRow>> {
-    let settled = match tx.backend() {
-        Backend::Sqlite => "",
-        Backend::Postgres => "and txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-    };
-    let sql = sqlx::AssertSqlSafe(format!(
-        "{SELECT} where (txid > $1 or (txid = $1 and id > $2)) {settled} order by txid, id limit $3"
-    ));
+    let sql = sqlx::AssertSqlSafe(format!("{SELECT} where {} order by txid, id limit $3", after(tx.backend())));
     Ok(sqlx::query_as(sql).bind(cursor.last_txid).bind(cursor.last_id).bind(limit).fetch_all(&mut **tx).await?)
+}
+
+/// The condition "after the cursor `($1, $2)`" (and, on PostgreSQL, committed by every transaction that could
+/// still be running). On SQLite `txid` is always 0, so it is a range of the primary key: an `or` over both
+/// columns made SQLite walk the whole index on every poll (0.19 cores idle at 640,000 events).
+fn after(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "txid = $1 and id > $2",
+        Backend::Postgres => {
+            "(txid, id) > ($1, $2) and txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+        }
+    }
 }
 
 /// Renews consumer `name`'s lease for `owner` until `until` inside the consumer's transaction, which then holds its
@@ -224,12 +230,12 @@ impl Db {
             .fetch_optional(self.pool())
             .await?;
         let Some(c) = cursor else { return Ok(false) };
+        let sql = match self.backend() {
+            Backend::Sqlite => "select id from ticket_events where txid = $1 and id > $2 limit 1",
+            Backend::Postgres => "select id from ticket_events where (txid, id) > ($1, $2) limit 1",
+        };
         let later: Option<i64> =
-            sqlx::query_scalar("select id from ticket_events where txid > $1 or (txid = $1 and id > $2) limit 1")
-                .bind(c.last_txid)
-                .bind(c.last_id)
-                .fetch_optional(self.pool())
-                .await?;
+            sqlx::query_scalar(sql).bind(c.last_txid).bind(c.last_id).fetch_optional(self.pool()).await?;
         Ok(later.is_none())
     }
 }
