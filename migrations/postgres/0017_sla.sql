@@ -59,3 +59,6 @@ create index ticket_sla_state on ticket_sla (state);
 
 -- A job asked to run again (the SLA recompute after a policy changed): runs when requested after its last start.
 alter table scheduled_jobs add column requested_at bigint;
+
+-- Reports find status changes in a period.
+create index events_kind_at on ticket_events (kind, at);

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod eval;
 pub mod facts;
 pub mod macros;
+pub mod reports;
 pub mod schedule;
 pub mod sla;
 pub mod validate;

@@ -171,9 +171,7 @@ pub async fn read_after(tx: &mut Tx, cursor: Cursor, limit: i64) -> Result<Vec<E
 fn after(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "txid = $1 and id > $2",
-        Backend::Postgres => {
-            "(txid, id) > ($1, $2) and txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-        }
+        Backend::Postgres => "(txid, id) > ($1, $2) and txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
     }
 }
 

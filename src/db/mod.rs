@@ -17,6 +17,7 @@ pub mod portal;
 mod presence;
 pub mod quarantine;
 pub mod raw;
+pub mod reports;
 pub mod rule_order;
 pub mod rules;
 pub mod satisfaction;

@@ -18,6 +18,10 @@ pub struct TicketFilter {
     pub type_name: Option<String>,
     /// Tickets whose SLA clock is in this state (`warning`, `breached`, …).
     pub sla: Option<String>,
+    /// Only tickets with a running SLA target (a due time).
+    pub has_due: bool,
+    /// Assigned to this user or to nobody (the dashboard's "Due soon" view); `assignee` narrows further.
+    pub mine_or_unassigned: Option<i64>,
     pub tag: Option<String>,
     pub requester_id: Option<i64>,
     /// Linked to this order (by number).
@@ -140,6 +144,14 @@ pub(super) fn where_clause(f: &TicketFilter, backend: super::Backend, hint: Mail
     if let Some(state) = &f.sla {
         let a = w.arg(Bind::Text(state.clone()));
         w.clauses.push(format!("t.sla_state = {a}"));
+    }
+    if f.has_due {
+        let a = w.arg(Bind::Int(super::sla::NO_DUE));
+        w.clauses.push(format!("t.sla_due < {a}"));
+    }
+    if let Some(id) = f.mine_or_unassigned {
+        let a = w.arg(Bind::Int(id));
+        w.clauses.push(format!("(t.assignee_id = {a} or t.assignee_id is null)"));
     }
     if let Some(tag) = &f.tag {
         let a = w.arg(Bind::Text(tag.clone()));

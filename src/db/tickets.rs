@@ -357,6 +357,8 @@ impl Db {
             && f.priority.is_none()
             && f.type_name.is_none()
             && f.sla.is_none()
+            && !f.has_due
+            && f.mine_or_unassigned.is_none()
             && f.tag.is_none()
             && f.requester_id.is_none()
             && f.order.is_none()

@@ -82,23 +82,23 @@ async fn a_consumer_sees_uncommitted_batches_again_and_committed_ones_never(stor
     let Some(app) = spawn_app(store).await else { return };
     let db = &app.services.db;
     let t = ticket(&app).await;
-    let sla = Consumer::new(db.clone(), "sla", "a", LEASE);
-    sla.next_batch(10).await.unwrap().unwrap().commit().await.unwrap();
+    let audit = Consumer::new(db.clone(), "audit", "a", LEASE);
+    audit.next_batch(10).await.unwrap().unwrap().commit().await.unwrap();
     let written = append(db, t, 4).await;
     // Killed between reading and committing: the batch's transaction is dropped.
-    let read = ids(&next(&sla, 10).await);
+    let read = ids(&next(&audit, 10).await);
     assert_eq!(read, written[..read.len()]);
     // (dropped: never committed)
-    let again = next(&sla, 10).await;
+    let again = next(&audit, 10).await;
     assert_eq!(ids(&again)[..read.len()], read, "nothing was committed, so everything comes again");
     let seen = again.events().len();
     again.commit().await.unwrap();
-    assert_eq!(take(&sla, written.len() - seen, 10).await, written[seen..]);
-    assert!(sla.next_batch(10).await.unwrap().unwrap().events().is_empty(), "committed events never come again");
+    assert_eq!(take(&audit, written.len() - seen, 10).await, written[seen..]);
+    assert!(audit.next_batch(10).await.unwrap().unwrap().events().is_empty(), "committed events never come again");
     // Another consumer name has its own cursor; another instance waits for the lease.
-    let other_instance = Consumer::new(db.clone(), "sla", "b", LEASE);
+    let other_instance = Consumer::new(db.clone(), "audit", "b", LEASE);
     assert!(other_instance.next_batch(10).await.unwrap().is_none(), "instance a holds the lease");
-    sla.release().await.unwrap();
+    audit.release().await.unwrap();
     let more = append(db, t, 1).await;
     assert_eq!(ids(&next(&other_instance, 10).await), more, "it takes over after a release");
 }

@@ -196,7 +196,7 @@ async fn a_changed_ticket_gets_its_policy_again_and_a_changed_policy_recomputes_
     let created_b = app.services.db.ticket(b).await.unwrap().unwrap().created_at;
     let c = clock_when(&app, b, "the recompute", |c| c.first_response_due == Some(created_b + 120 * 60)).await;
     assert_eq!(c.policy, "standard");
-    let (s, list) = call(&app, &app.admin_token, Method::GET, "/api/v1/tickets?sort=due", None).await;
+    let (s, list) = call(&app, &app.admin_token, Method::GET, "/api/v1/tickets?sort=due&sla=running", None).await;
     assert_eq!(s, 200);
     let order: Vec<i64> = list["tickets"].as_array().unwrap().iter().map(|t| t["number"].as_i64().unwrap()).collect();
     assert_eq!(order, [a, b], "the refund ticket is due first");

@@ -9,7 +9,9 @@ use crate::db::{self, Db};
 use crate::tickets::TicketError;
 use sqlx::AnyConnection;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 /// The consumer name of the SLA clocks in `event_consumers`.
@@ -24,6 +26,8 @@ pub const TICK_SECS: i64 = 5;
 const PER_TX: i64 = 200;
 /// At most this many due tickets per tick (the rest follow at the next).
 const MAX_PER_TICK: usize = 20_000;
+/// How long one tick may spend recomputing clocks after a setup change before it yields to the next tick.
+pub const RECOMPUTE_BUDGET: Duration = Duration::from_secs(2);
 
 /// What a consumer step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,13 +53,16 @@ pub struct SlaWorker {
     lease: Duration,
     /// Events per transaction.
     pub batch: i64,
+    /// A recompute under way: the last ticket id done and when the pass started.
+    recompute_pass: Arc<Mutex<Option<(i64, i64)>>>,
 }
 
 impl SlaWorker {
     /// The worker of instance `owner`, holding its leases for `lease` at a time.
     pub fn new(db: Db, owner: &str, lease: Duration) -> Self {
         let consumer = Consumer::new(db.clone(), CONSUMER, owner, lease);
-        SlaWorker { db, consumer, owner: owner.to_string(), lease, batch: 200 }
+        let recompute_pass = Arc::new(Mutex::new(None));
+        SlaWorker { db, consumer, owner: owner.to_string(), lease, batch: 100, recompute_pass }
     }
 
     /// Reads the next events and recomputes their tickets' clocks, committing with the cursor.
@@ -101,20 +108,29 @@ impl SlaWorker {
                 break;
             }
         }
-        let recomputed = if self.db.job_requested(RECOMPUTE_JOB).await? { self.recompute(now).await? } else { 0 };
+        let recomputed = self.recompute(now).await?;
         self.db.finish_job(CLOCK_JOB, &self.owner, now, started.elapsed().as_millis() as i64, alerts as i64).await?;
         Ok(Tick::Ran { due, alerts, recomputed })
     }
 
-    /// Recomputes every clock that may have changed with the setup (quietly: see [`Alerts::Quiet`]).
+    /// Goes on recomputing every clock that may have changed with the setup (quietly: see [`Alerts::Quiet`]),
+    /// for at most [`RECOMPUTE_BUDGET`] per call, so due alerts never wait long behind a big recompute; the
+    /// next call continues where this one stopped. Returns the tickets kept in this call.
     pub async fn recompute(&self, now: i64) -> Result<usize, TicketError> {
-        if !self.db.claim_job(RECOMPUTE_JOB, &self.owner, now, now + 3600).await? {
+        let pass = self.recompute_pass.lock().await.take();
+        let (mut after, started) = match pass {
+            Some(p) => p,
+            None if self.db.job_requested(RECOMPUTE_JOB).await? => (0, now),
+            None => return Ok(0),
+        };
+        // Renewed at every call; another instance takes an abandoned pass over (from the start) after a minute.
+        if !self.db.claim_job(RECOMPUTE_JOB, &self.owner, now, now + (self.lease.as_secs() as i64).max(60)).await? {
             return Ok(0);
         }
-        let started = Instant::now();
+        let budget = Instant::now();
         let setup = load_setup(&mut *self.db.pool().acquire().await?).await?;
         let only_clocked = setup.policies.is_empty();
-        let (mut after, mut done) = (0, 0);
+        let mut done = 0;
         loop {
             let mut tx = self.db.begin().await?;
             let ids = db::sla::recompute_batch(&mut tx, after, PER_TX, only_clocked).await?;
@@ -124,12 +140,16 @@ impl SlaWorker {
             tx.commit().await?;
             let Some(last) = ids.last() else { break };
             (after, done) = (*last, done + ids.len());
+            if budget.elapsed() >= RECOMPUTE_BUDGET {
+                *self.recompute_pass.lock().await = Some((after, started));
+                return Ok(done);
+            }
             // On SQLite each batch holds the one write lock: let ingest in between.
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let ms = started.elapsed().as_millis() as i64;
-        self.db.finish_job(RECOMPUTE_JOB, &self.owner, now, ms, done as i64).await?;
-        tracing::info!(tickets = done, ms, "sla: clocks recomputed for the new setup");
+        // Marked run as of its start: a change saved while it ran asks for another pass.
+        self.db.finish_job(RECOMPUTE_JOB, &self.owner, started, (now - started) * 1000, done as i64).await?;
+        tracing::info!(last_ticket = after, seconds = now - started, "sla: every clock recomputed for the new setup");
         Ok(done)
     }
 

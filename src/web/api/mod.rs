@@ -8,11 +8,12 @@ mod customers;
 mod json_errors;
 mod outbox;
 mod quarantine;
+mod reports;
 pub mod rules;
-mod sla;
+pub mod sla;
 pub mod teams;
 mod ticket_moves;
-mod ticket_types;
+pub mod ticket_types;
 mod tickets;
 pub mod webhooks;
 mod writes;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(sla::router())
         .merge(webhooks::router())
         .merge(rules::router())
+        .merge(reports::router())
         .fallback(json_errors::no_such_endpoint)
         .layer(axum::middleware::map_response(json_errors::json_errors))
 }

@@ -34,10 +34,7 @@ async fn put(
 ) -> Result<Json<Value>> {
     user.require_admin()?;
     let name = crate::tickets::types::type_name(&name)?;
-    let title = body.title.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).unwrap_or_else(|| name.clone());
-    if title.chars().count() > 80 || title.chars().any(char::is_control) {
-        return Err(Error::Unprocessable("title: at most 80 characters".into()));
-    }
+    let title = type_title(&name, body.title.as_deref())?;
     state.db.put_ticket_type(&name, &title, crate::domain::now()).await?;
     tracing::info!(ticket_type = name, by = %user.0.email, "ticket type saved");
     let saved = state.db.ticket_types().await?.into_iter().find(|t| t.name == name).ok_or(Error::NotFound)?;
@@ -53,4 +50,13 @@ async fn delete(State(state): State<AppState>, user: ApiUser, Path(name): Path<S
     state.db.request_job(crate::automation::sla::worker::RECOMPUTE_JOB, crate::domain::now()).await?;
     tracing::info!(ticket_type = name, by = %user.0.email, "ticket type deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A type's title as given: trimmed, the name when empty, at most 80 characters and no control characters.
+pub fn type_title(name: &str, title: Option<&str>) -> Result<String> {
+    let title = title.map(str::trim).filter(|t| !t.is_empty()).unwrap_or(name).to_string();
+    if title.chars().count() > 80 || title.chars().any(char::is_control) {
+        return Err(Error::Unprocessable("title: at most 80 characters".into()));
+    }
+    Ok(title)
 }

@@ -65,16 +65,21 @@ pub async fn filter_from(state: &AppState, user: &crate::db::UserRow, q: &ListQu
         priority: nonempty(&q.priority).map(|p| Priority::parse(&p)).transpose().map_err(Error::BadRequest)?,
         type_name: nonempty(&q.type_name).map(|t| t.to_lowercase()),
         sla: match nonempty(&q.sla) {
+            Some(s) if s == "running" => None,
             Some(s) => Some(
                 SlaState::parse(&s)
                     .ok_or_else(|| {
-                        Error::BadRequest(format!("sla: {s:?} is not one of ok, warning, breached, paused, met"))
+                        Error::BadRequest(format!(
+                            "sla: {s:?} is not one of running, ok, warning, breached, paused, met"
+                        ))
                     })?
                     .as_str()
                     .to_string(),
             ),
             None => None,
         },
+        // `running`: a target is running (a due time to sort by), whatever the state.
+        has_due: nonempty(&q.sla).as_deref() == Some("running"),
         query: nonempty(&q.q),
         tag: nonempty(&q.tag),
         order: nonempty(&q.order),
@@ -88,6 +93,7 @@ pub async fn filter_from(state: &AppState, user: &crate::db::UserRow, q: &ListQu
         },
         page: q.page.unwrap_or(1),
         per_page: q.per_page.unwrap_or(50),
+        ..TicketFilter::default()
     })
 }
 

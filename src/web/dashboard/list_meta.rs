@@ -1,4 +1,4 @@
-//! The ticket list's slow-changing choices (agents, mailboxes, tags), cached for a few seconds per app.
+//! The ticket list's slow-changing choices (agents, mailboxes, tags, ticket types), cached for a few seconds per app.
 
 use crate::db::Db;
 use crate::web::Error;
@@ -15,6 +15,15 @@ pub struct Meta {
     pub agents: Vec<(i64, String)>,
     pub mailboxes: Vec<String>,
     pub tags: Vec<String>,
+    /// `(name, title)` of the ticket types.
+    pub types: Vec<(String, String)>,
+}
+
+impl Meta {
+    /// A type's title (its name when the type is unknown here, e.g. added since the choices were read).
+    pub fn type_title(&self, name: &str) -> String {
+        self.types.iter().find(|(n, _)| n == name).map_or_else(|| name.to_string(), |(_, t)| t.clone())
+    }
 }
 
 /// A per-application cache of [`Meta`].
@@ -33,8 +42,14 @@ impl MetaCache {
             agents: db.users().await?.into_iter().filter(|u| u.active == 1).map(|u| (u.id, u.name)).collect(),
             mailboxes: db.mailboxes().await?.into_iter().map(|m| m.name).collect(),
             tags: db.all_tags().await?,
+            types: db.ticket_types().await?.into_iter().map(|t| (t.name, t.title)).collect(),
         };
         *self.0.lock().expect("meta cache") = Some((Instant::now(), meta.clone()));
         Ok(meta)
+    }
+
+    /// Drops the cached choices (an admin changed them): the next list reads them afresh.
+    pub fn forget(&self) {
+        *self.0.lock().expect("meta cache") = None;
     }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 mod canned;
 pub mod client_ip;
 mod customer_page;
+mod due_badge;
 mod error_pages;
 mod hashing;
 mod invites;
@@ -14,6 +15,7 @@ pub mod list_meta;
 mod new_ticket;
 pub mod pages;
 mod presence;
+mod reports;
 mod rules;
 pub mod session;
 mod settings;
@@ -22,6 +24,7 @@ mod static_files;
 mod ticket_forms;
 mod ticket_moves;
 mod ticket_page;
+mod tickets_bulk;
 mod tickets_list;
 mod users;
 
@@ -66,6 +69,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(admin::router())
         .merge(canned::router())
         .merge(rules::router())
+        .merge(reports::router())
         .merge(customer_page::router())
         .merge(settings::router())
         .merge(new_ticket::router())

@@ -1,12 +1,14 @@
-//! The ticket sidebar's forms: tags, links to orders and products, and retrying a failed delivery.
+//! The ticket sidebar's forms: the type, tags, links to orders and products, and retrying a failed delivery.
 
 use super::auth::CurrentUser;
 use super::pages::flash;
 use super::ticket_forms::{back, capitalise};
-use crate::tickets::TicketError;
+use super::ticket_page::{FormState, render};
+use crate::tickets::{Changes, TicketError};
 use crate::web::{AppState, Error};
 use axum::extract::{Path, State};
-use axum::response::Redirect;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Form, Router};
 use serde::Deserialize;
@@ -14,10 +16,42 @@ use tower_sessions::Session;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/tickets/{number}/type", post(set_type))
         .route("/tickets/{number}/tags", post(tags))
         .route("/tickets/{number}/links", post(add_link))
         .route("/tickets/{number}/links/{id}/delete", post(remove_link))
         .route("/tickets/{number}/deliveries/{id}/retry", post(retry_delivery))
+}
+
+#[derive(Debug, Deserialize)]
+struct TypeForm {
+    #[serde(default)]
+    value: String,
+}
+
+/// Sets the ticket's type (`none` clears it); an unknown type is shown beside the select.
+async fn set_type(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    Path(number): Path<i64>,
+    Form(f): Form<TypeForm>,
+) -> Result<Response, Error> {
+    let name = Some(f.value.trim().to_lowercase()).filter(|v| !v.is_empty() && v != "none");
+    let what = match &name {
+        Some(n) => format!("Type set to {n}."),
+        None => "Type cleared.".to_string(),
+    };
+    match state.tickets.update(number, &user, Changes { type_name: Some(name), ..Default::default() }).await {
+        Ok(()) => flash(&session, "ok", what).await,
+        Err(TicketError::Invalid(msg)) => {
+            let error = capitalise(msg.trim_start_matches("type: ")) + ".";
+            let form = FormState { form: "type".into(), field: "value".into(), error, ..Default::default() };
+            return render(&state, &user, &session, number, false, form, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(back(number).into_response())
 }
 
 #[derive(Debug, Deserialize)]

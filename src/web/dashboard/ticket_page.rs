@@ -1,4 +1,5 @@
-//! `/tickets/{number}`: the thread (mail, replies, notes, events), requester and participants, tags, history, and the forms.
+//! `/tickets/{number}`: the thread (mail, replies, notes, events), SLA badge, requester and participants, type, tags,
+//! history, and the forms.
 
 use super::auth::CurrentUser;
 use super::pages::{layout, sv, take_flashes};
@@ -77,6 +78,7 @@ pub async fn render(
     let participants = crate::db::customers::participants(state.db.pool(), t.id).await?;
     let others = other_tickets(state, user, &t).await?;
     let names = super::rules::macros::ActorNames::of(state, &events).await?;
+    let clock = crate::db::sla::clock(state.db.pool(), t.id).await?;
     let mut remote_images = false;
     let mut timeline: Vec<(i64, i64, Value)> = messages
         .iter()
@@ -108,6 +110,9 @@ pub async fn render(
         statuses => crate::domain::Status::SETTABLE.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         priorities => crate::domain::Priority::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         mailboxes => state.db.mailboxes().await?.into_iter().map(|m| m.name).collect::<Vec<_>>(),
+        types => sv(state.db.ticket_types().await?),
+        due => sv(clock.as_ref().and_then(|c| super::due_badge::badge(c, crate::domain::now()))),
+        sla => clock.as_ref().map(|c| sv(crate::web::api::sla_json(c))),
         form => sv(&form),
         reply_to => form.to.clone().or(default_to).unwrap_or(t.requester_email.clone()),
         reply_cc => form.cc.clone().unwrap_or_else(|| cc.join(", ")),

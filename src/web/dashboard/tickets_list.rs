@@ -1,24 +1,24 @@
-//! `/tickets`: the inbox — status tabs with maintained counts, filters and search in the URL, sorting, paging, bulk actions.
+//! `/tickets`: the inbox — status tabs with maintained counts, the "Due soon" view, filters and search in the URL,
+//! sorting, paging, SLA due badges and types on the rows; bulk actions are in `tickets_bulk`.
 
-use super::auth::{CurrentUser, safe_next};
-use super::pages::{flash, layout, sv, take_flashes};
+use super::auth::CurrentUser;
+use super::due_badge::badge;
+use super::pages::{layout, sv, take_flashes};
 use crate::db::TicketFilter;
 use crate::db::ticket_filter::Sort;
 use crate::domain::sla::SlaState;
 use crate::domain::{Priority, Status};
-use crate::tickets::Changes;
 use crate::web::{AppState, Error};
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::response::{Html, Redirect};
+use axum::response::Html;
 use axum::routing::{get, post};
-use axum_extra::extract::Form;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/tickets", get(list)).route("/tickets/bulk", post(bulk))
+    Router::new().route("/tickets", get(list)).route("/tickets/bulk", post(super::tickets_bulk::bulk))
 }
 
 /// The list's URL parameters (all optional; they are the bookmarkable state of the view).
@@ -27,7 +27,7 @@ pub struct ListParams {
     /// `active` (new+open+pending, the default), `all`, or one status.
     #[serde(default)]
     pub status: Option<String>,
-    /// `mine`, `none` or a user id.
+    /// `mine`, `none`, `mine_or_none` or a user id.
     #[serde(default)]
     pub assignee: Option<String>,
     #[serde(default)]
@@ -42,7 +42,7 @@ pub struct ListParams {
     /// A ticket type's name.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_name: Option<String>,
-    /// `warning` or `breached`.
+    /// `warning` or `breached` (another SLA state), or `running`: any running target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla: Option<String>,
     #[serde(default)]
@@ -74,6 +74,7 @@ impl ListParams {
             Some(s) => Status::parse(s).map(|s| vec![s]).unwrap_or_default(),
         };
         let assignee = match nonempty(&self.assignee) {
+            Some("mine_or_none") => None,
             Some("mine") => Some(Some(user_id)),
             Some("none") => Some(None),
             Some(id) => id.parse().ok().map(Some),
@@ -88,6 +89,8 @@ impl ListParams {
             tag: nonempty(&self.tag).map(str::to_string),
             type_name: nonempty(&self.type_name).map(str::to_lowercase),
             sla: nonempty(&self.sla).and_then(SlaState::parse).map(|s| s.as_str().to_string()),
+            has_due: nonempty(&self.sla) == Some("running"),
+            mine_or_unassigned: (nonempty(&self.assignee) == Some("mine_or_none")).then_some(user_id),
             requester_id: None,
             order: nonempty(&self.order).map(str::to_string),
             product: nonempty(&self.product).map(str::to_string),
@@ -96,6 +99,25 @@ impl ListParams {
             page: self.page.unwrap_or(1).max(1),
             per_page: PER_PAGE,
         }
+    }
+
+    /// The "Due soon" view: active tickets of mine or of nobody with a running SLA target, the nearest due first.
+    pub fn due_soon() -> Self {
+        Self {
+            status: Some("active".into()),
+            assignee: Some("mine_or_none".into()),
+            sla: Some("running".into()),
+            sort: Some("due".into()),
+            ..Self::default()
+        }
+    }
+
+    /// Whether these parameters are the "Due soon" view (nothing more, nothing less but the page).
+    fn is_due_soon(&self) -> bool {
+        let mut p = self.clone();
+        p.page = None;
+        p.status = p.status.filter(|s| !s.trim().is_empty()).or(Some("active".into()));
+        serde_urlencoded::to_string(&p).ok() == serde_urlencoded::to_string(Self::due_soon()).ok()
     }
 
     /// The query string of these parameters with `page` replaced (for tab, paging and sort links).
@@ -146,6 +168,8 @@ async fn list(
     let page_no = i64::from(filter.page);
     let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
     let links = state.db.links_of_tickets(&ids).await?;
+    let clocks = crate::db::sla::clocks(state.db.pool(), &ids).await?;
+    let now = crate::domain::now();
     let rows: Vec<_> = tickets
         .iter()
         .map(|t| {
@@ -154,15 +178,21 @@ async fn list(
                 .filter(|(id, _, _)| *id == t.id)
                 .map(|(_, k, r)| context! { kind => k.clone(), label => r.clone() })
                 .collect();
-            context! { t => sv(crate::web::api::ticket_json(t, &[])), updated_at => t.updated_at, links => mine }
+            let due = clocks.iter().find(|c| c.ticket_id == t.id).and_then(|c| badge(c, now));
+            let type_title = t.type_name.as_ref().map(|n| meta.type_title(n));
+            context! { t => sv(crate::web::api::ticket_json(t, &[])), updated_at => t.updated_at, links => mine, due => sv(due), type_title => type_title }
         })
         .collect();
+    let due_soon = params.is_due_soon();
     let page = context! {
         tickets => rows,
         total => total,
         tabs => tabs,
         params => sv(&params),
         current_status => nonempty(&params.status).unwrap_or("active"),
+        due_soon => due_soon,
+        due_soon_url => ListParams::due_soon().url(&[]),
+        types => meta.types.iter().map(|(name, title)| context! { name => name.clone(), title => title.clone() }).collect::<Vec<_>>(),
         agents => meta.agents.iter().map(|(id, name)| context! { id => *id, name => name.clone() }).collect::<Vec<_>>(),
         mailboxes => meta.mailboxes.clone(),
         teams => state.db.teams().await?.into_iter().map(|t| t.name).collect::<Vec<_>>(),
@@ -173,7 +203,7 @@ async fn list(
         pages => pages,
         prev_url => (page_no > 1).then(|| params.url(&[("page", &(page_no - 1).to_string())])),
         next_url => (page_no < pages).then(|| params.url(&[("page", &(page_no + 1).to_string())])),
-        sort_urls => ["updated", "oldest", "created", "priority"].iter().map(|s| context! { key => *s, url => params.url(&[("sort", s)]) }).collect::<Vec<_>>(),
+        sort_urls => ["updated", "oldest", "created", "priority", "due"].iter().map(|s| context! { key => *s, url => params.url(&[("sort", s)]) }).collect::<Vec<_>>(),
         self_url => params.url(&[("page", &page_no.to_string())]),
     };
     state.pages.render("tickets.html", layout(Some(&user), take_flashes(&session).await, "tickets", page))
@@ -183,95 +213,4 @@ async fn list(
 async fn customer_named(state: &AppState, q: Option<&str>) -> Result<Option<(String, String)>, Error> {
     let Some(q) = q.map(str::trim).filter(|q| q.contains('@') && !q.contains(' ')) else { return Ok(None) };
     Ok(state.db.customer_profile(&q.to_lowercase()).await?.map(|(email, name, _, _)| (email, name)))
-}
-
-#[derive(Debug, Deserialize)]
-struct BulkForm {
-    #[serde(default)]
-    ids: Vec<i64>,
-    action: String,
-    #[serde(default)]
-    value: String,
-    back: Option<String>,
-}
-
-/// Applies one change (assign or status) to every selected ticket.
-async fn bulk(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    session: Session,
-    Form(form): Form<BulkForm>,
-) -> Result<Redirect, Error> {
-    let back = safe_next(form.back.as_deref());
-    if form.ids.is_empty() {
-        flash(&session, "error", "Select at least one ticket.").await;
-        return Ok(Redirect::to(&back));
-    }
-    if form.action == "macro" {
-        return super::rules::macros::bulk(&state, &user, &session, &form.ids, &form.value, back).await;
-    }
-    if form.action == "merge" {
-        return bulk_merge(&state, &user, &session, &form.ids, back).await;
-    }
-    let changes = match form.action.as_str() {
-        "mailbox" => {
-            let name = form.value.strip_prefix("mailbox:").unwrap_or(&form.value);
-            let m = state
-                .db
-                .mailbox_by_name(name)
-                .await?
-                .ok_or_else(|| Error::BadRequest("mailbox: no such mailbox".into()))?;
-            Changes { mailbox: Some(m.id), ..Default::default() }
-        }
-        "status" => {
-            Changes { status: Some(Status::parse(&form.value).map_err(Error::BadRequest)?), ..Default::default() }
-        }
-        "assign" if form.value == "none" => Changes { assignee: Some(None), ..Default::default() },
-        "assign" => Changes {
-            assignee: Some(Some(form.value.parse().map_err(|_| Error::BadRequest("assignee: not a user id".into()))?)),
-            ..Default::default()
-        },
-        other => return Err(Error::BadRequest(format!("unknown bulk action {other:?}"))),
-    };
-    let mut done = 0;
-    for number in &form.ids {
-        match state.tickets.update(*number, &user, changes.clone()).await {
-            Ok(()) => done += 1,
-            Err(crate::tickets::TicketError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    flash(&session, "ok", format!("Updated {done} ticket{}.", if done == 1 { "" } else { "s" })).await;
-    Ok(Redirect::to(&back))
-}
-
-/// Merges the selected tickets into the oldest of them (the lowest number), one by one; stops at the first refusal
-/// and says which.
-async fn bulk_merge(
-    state: &AppState,
-    user: &crate::db::UserRow,
-    session: &Session,
-    ids: &[i64],
-    back: String,
-) -> Result<Redirect, Error> {
-    let mut ids = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    let Some((&target, sources)) = ids.split_first().filter(|(_, rest)| !rest.is_empty()) else {
-        flash(session, "error", "Select at least two tickets to merge.").await;
-        return Ok(Redirect::to(&back));
-    };
-    for &source in sources {
-        match state.tickets.merge(source, target, user).await {
-            Ok(_) => {}
-            Err(crate::tickets::TicketError::Invalid(why)) => {
-                flash(session, "error", format!("#{source} was not merged: {}", why.trim_start_matches("into: ")))
-                    .await;
-                return Ok(Redirect::to(&format!("/tickets/{target}")));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    flash(session, "ok", format!("Merged {} tickets into #{target}.", sources.len())).await;
-    Ok(Redirect::to(&format!("/tickets/{target}")))
 }

@@ -10,6 +10,7 @@ mod phone;
 mod portal;
 mod rule_pages;
 mod shop_links;
+mod sla_badges;
 mod ticket_moves;
 
 use crate::helpers::{TestApp, require_env};

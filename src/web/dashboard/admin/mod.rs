@@ -1,16 +1,21 @@
 //! Admin pages under `/admin/` (admins only; agents get 403): mailboxes, e-mail templates, quarantine, deliveries,
-//! bounces, webhooks, the customer portal.
+//! bounces, webhooks, the customer portal, ticket types, SLA calendars and policies.
 
 mod bounces;
+mod calendar_form;
+mod calendars;
 mod deliveries;
 mod mailbox_check;
 mod mailbox_form;
 mod mailboxes;
 mod portal;
 mod quarantine;
+mod sla_form;
+mod sla_policies;
 mod stored_password;
 mod teams;
 mod templates;
+mod types;
 mod webhooks;
 
 use super::pages::{layout, take_flashes};
@@ -35,6 +40,9 @@ pub fn router() -> Router<AppState> {
         .merge(portal::router())
         .merge(teams::router())
         .merge(webhooks::router())
+        .merge(types::router())
+        .merge(calendars::router())
+        .merge(sla_policies::router())
 }
 
 /// Rows per page of the admin lists.
@@ -80,6 +88,9 @@ async fn render(
     let html = state.pages.render(template, layout(Some(user), take_flashes(session).await, "admin", page))?;
     Ok((status, html).into_response())
 }
+
+/// What a type, calendar or policy name may be (`crate::tickets::types::type_name`).
+const NAME_RULE: &str = "Use 1 to 40 lowercase letters, digits, - and _.";
 
 /// The first letter upper-cased (error texts from lower layers start in lower case).
 fn capitalise(s: &str) -> String {
