@@ -1,7 +1,8 @@
 //! SLA in a real browser: a calendar and policy made through the API give new tickets clocks (the worker inside
 //! the app keeps them); with two clocks set by hand (breached, warning) the list sorted by due shows each row's
 //! badge in its colour, the "Due soon" view lists them, the ticket page shows its badge and takes a type, the
-//! admin calendar page previews the week, and the list fits a phone; screenshots.
+//! admin calendar page previews the week, the reports page shows its table and charts, and the pages fit a phone;
+//! screenshots.
 
 use super::{Browser, PASSWORD, staff};
 use crate::helpers::{Store, TestApp, mail, spawn_app_with};
@@ -126,13 +127,25 @@ async fn the_list_sorted_by_due_shows_coloured_badges_and_the_ticket_page_its_ow
     assert!(b.text("table.policies").await.contains("standard"));
     b.screenshot("sla-admin-policies").await;
 
+    // The reports page: this week's four tickets by type (one is a refund now), with its two charts.
+    b.goto("/reports?group=type").await;
+    let rows = b.texts("table.report tbody tr").await;
+    assert_eq!(rows.len(), 2, "refund and none: {rows:?}");
+    assert!(rows.iter().any(|r| r.starts_with("refund 1 ")), "{rows:?}");
+    assert!(rows.iter().any(|r| r.starts_with("none 3 ")), "{rows:?}");
+    let charts = b.eval("return document.querySelectorAll('.report-charts svg').length;").await;
+    assert_eq!(charts.as_i64(), Some(2), "created/resolved bars and the backlog line");
+    b.screenshot("sla-reports").await;
+
     b.client.set_window_size(390, 844).await.expect("phone-sized window");
     b.goto("/tickets?sort=due").await;
     let wide = b.eval("const d = document.documentElement; return d.scrollWidth - d.clientWidth;").await;
     b.screenshot("sla-list-phone").await;
     assert_eq!(wide.as_i64(), Some(0), "the list with badges scrolls sideways on a phone");
     assert!(b.find("td.due .badge").await.is_displayed().await.unwrap(), "phones still see the due badge");
-    for page in ["/admin/types", "/admin/calendars", "/admin/calendars/always", "/admin/sla", "/admin/sla/standard"] {
+    for page in
+        ["/reports", "/admin/types", "/admin/calendars", "/admin/calendars/always", "/admin/sla", "/admin/sla/standard"]
+    {
         b.goto(page).await;
         let wide = b.eval("const d = document.documentElement; return d.scrollWidth - d.clientWidth;").await;
         assert_eq!(wide.as_i64(), Some(0), "{page} scrolls sideways on a phone");
