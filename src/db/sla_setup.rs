@@ -29,6 +29,30 @@ impl Db {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Saves policy `name` as `spec` says (checked by the caller); without a position it keeps its place, a new
+    /// one goes last. Returns the stored row.
+    pub async fn save_policy(&self, name: &str, spec: &crate::domain::sla::PolicySpec, now: i64) -> Result<PolicyRow> {
+        let (_, policies) = self.sla_setup().await?;
+        let position = spec.position.unwrap_or_else(|| {
+            let existing = policies.iter().find(|p| p.name == name).map(|p| p.position);
+            existing.unwrap_or_else(|| policies.iter().map(|p| p.position + 1).max().unwrap_or(0))
+        });
+        let row = PolicyRow {
+            name: name.to_string(),
+            position,
+            calendar: spec.calendar.clone(),
+            // Plain data: serialising it cannot fail.
+            conditions: serde_json::to_string(&spec.conditions).unwrap_or_default(),
+            first_response_minutes: spec.first_response_minutes,
+            next_response_minutes: spec.next_response_minutes,
+            resolution_minutes: spec.resolution_minutes,
+            warn_before_minutes: spec.warn_before_minutes,
+            updated_at: now,
+        };
+        self.put_policy(&row).await?;
+        Ok(row)
+    }
+
     /// Adds or replaces policy `p` (by name).
     pub async fn put_policy(&self, p: &PolicyRow) -> Result<()> {
         sqlx::query(

@@ -83,29 +83,14 @@ async fn put_policy(
     user.require_admin()?;
     let name = setup_name(&name)?;
     crate::automation::sla::check::check(&spec).map_err(|e| Error::Unprocessable(e.to_string()))?;
-    let (calendars, policies) = state.db.sla_setup().await?;
+    let (calendars, _) = state.db.sla_setup().await?;
     if let Some(c) = &spec.calendar
         && !calendars.iter().any(|k| &k.name == c)
     {
         return Err(Error::Unprocessable(format!("calendar: no calendar {c:?}")));
     }
-    let position = spec.position.unwrap_or_else(|| {
-        let existing = policies.iter().find(|p| p.name == name).map(|p| p.position);
-        existing.unwrap_or_else(|| policies.iter().map(|p| p.position + 1).max().unwrap_or(0))
-    });
     let now = crate::domain::now();
-    let row = PolicyRow {
-        name,
-        position,
-        calendar: spec.calendar.clone(),
-        conditions: serde_json::to_string(&spec.conditions).map_err(anyhow::Error::from)?,
-        first_response_minutes: spec.first_response_minutes,
-        next_response_minutes: spec.next_response_minutes,
-        resolution_minutes: spec.resolution_minutes,
-        warn_before_minutes: spec.warn_before_minutes,
-        updated_at: now,
-    };
-    state.db.put_policy(&row).await?;
+    let row = state.db.save_policy(&name, &spec, now).await?;
     state.db.request_job(RECOMPUTE_JOB, now).await?;
     tracing::info!(policy = row.name, by = %user.0.email, "SLA policy saved");
     Ok(Json(policy_json(&row)))

@@ -107,7 +107,7 @@ async fn save(
     stored_name: Option<&str>,
     mut form: PolicyForm,
 ) -> Result<Response, Error> {
-    let (calendars, policies) = state.db.sla_setup().await?;
+    let (calendars, _) = state.db.sla_setup().await?;
     // The other fields are checked too when the name is refused.
     let name_error = form.errors.remove("name");
     let spec = form.spec();
@@ -122,23 +122,8 @@ async fn save(
     let Some(spec) = spec.filter(|_| form.errors.is_empty()) else {
         return form_page(state, user, session, stored_name, form, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let position = spec.position.unwrap_or_else(|| {
-        let existing = policies.iter().find(|p| p.name == form.name).map(|p| p.position);
-        existing.unwrap_or_else(|| policies.iter().map(|p| p.position + 1).max().unwrap_or(0))
-    });
     let now = crate::domain::now();
-    let row = PolicyRow {
-        name: form.name.clone(),
-        position,
-        calendar: spec.calendar.clone(),
-        conditions: serde_json::to_string(&spec.conditions).map_err(anyhow::Error::from)?,
-        first_response_minutes: spec.first_response_minutes,
-        next_response_minutes: spec.next_response_minutes,
-        resolution_minutes: spec.resolution_minutes,
-        warn_before_minutes: spec.warn_before_minutes,
-        updated_at: now,
-    };
-    state.db.put_policy(&row).await?;
+    let row = state.db.save_policy(&form.name, &spec, now).await?;
     state.db.request_job(RECOMPUTE_JOB, now).await?;
     tracing::info!(policy = row.name, by = %user.email, "SLA policy saved");
     flash(session, "ok", format!("Policy {} saved; the SLA clocks are being recomputed.", row.name)).await;
