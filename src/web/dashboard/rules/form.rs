@@ -123,6 +123,7 @@ impl RuleForm {
                     to: get(&k("to")),
                     secret: get(&k("secret")),
                     canned: get(&k("canned")),
+                    any_time: get(&k("any_time")) == "1",
                     ..Default::default()
                 });
             }

@@ -84,3 +84,25 @@ fn refusals_are_placed_beside_the_row_they_name() {
     assert_eq!(f.actions[2].bad, "to", "spec action 1 is form row 3 (the empty row is skipped)");
     assert!(f.actions[2].error.starts_with("An http"));
 }
+
+#[test]
+fn a_notify_sent_any_time_keeps_its_flag_through_the_form() {
+    let spec: RuleSpec = serde_json::from_value(json!({"name": "Lead", "trigger": "sla_breached",
+        "conditions": {"all": []},
+        "actions": [{"type": "notify", "to": "lead@example.test", "body": "late", "any_time": true},
+                    {"type": "notify", "to": "agents", "body": "late"}]}))
+    .unwrap();
+    let shown = RuleForm::of(&spec);
+    assert_eq!(shown.actions.iter().take(2).map(|a| a.any_time).collect::<Vec<_>>(), [true, false]);
+    let mut f = RuleForm::posted(&pairs(&[
+        ("a0_type", "notify"),
+        ("a0_to", "lead@example.test"),
+        ("a0_text", "late"),
+        ("a0_any_time", "1"),
+        ("a1_type", "notify"),
+        ("a1_to", "agents"),
+        ("a1_text", "late"),
+    ]));
+    let (saved, _) = f.spec().expect("parses");
+    assert_eq!(serde_json::to_value(&saved.actions).unwrap(), serde_json::to_value(&spec.actions).unwrap());
+}

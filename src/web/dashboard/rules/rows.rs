@@ -25,6 +25,8 @@ pub struct ActRow {
     pub to: String,
     pub secret: String,
     pub canned: String,
+    /// `notify` on an SLA event: send at once, not at the calendar's next working minute.
+    pub any_time: bool,
     pub error: String,
     pub bad: String,
 }
@@ -102,7 +104,7 @@ pub(super) fn action_of(row: &ActRow) -> Result<Option<Action>, String> {
         "remove_tag" => Action::RemoveTag { value },
         "add_note" => Action::AddNote { body: row.text.clone() },
         "reply" => Action::Reply { body: opt(&row.text).map(|_| row.text.clone()), canned: opt(&row.canned) },
-        "notify" => Action::Notify { to: row.to.trim().to_string(), body: row.text.clone(), any_time: false },
+        "notify" => Action::Notify { to: row.to.trim().to_string(), body: row.text.clone(), any_time: row.any_time },
         "webhook" => Action::Webhook { url: row.to.trim().to_string(), secret: row.secret.clone() },
         other => return Err(format!("Unknown action type {other:?}.")),
     }))
@@ -121,7 +123,9 @@ pub(super) fn act_row(a: &Action) -> ActRow {
         Action::Reply { body, canned } => {
             (row.text, row.canned) = (body.clone().unwrap_or_default(), canned.clone().unwrap_or_default())
         }
-        Action::Notify { to, body, .. } => (row.to, row.text) = (to.clone(), body.clone()),
+        Action::Notify { to, body, any_time } => {
+            (row.to, row.text, row.any_time) = (to.clone(), body.clone(), *any_time)
+        }
         Action::Webhook { url, secret } => (row.to, row.secret) = (url.clone(), secret.clone()),
     }
     row
