@@ -23,7 +23,7 @@ pub mod rules;
 pub mod satisfaction;
 mod search_index;
 pub mod sla;
-mod sla_setup;
+pub mod sla_setup;
 pub mod tags;
 pub mod teams;
 pub mod ticket_filter;

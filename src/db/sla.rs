@@ -4,6 +4,9 @@
 use super::Result;
 use sqlx::{Any, AnyConnection, Executor};
 
+/// The job (in `scheduled_jobs`) that recomputes every clock; the setup writes of [`super::Db`] request it.
+pub const RECOMPUTE_JOB: &str = "sla_recompute";
+
 /// The sort key of a ticket with no running target (last in `sort=due`).
 pub const NO_DUE: i64 = 9_000_000_000_000_000;
 

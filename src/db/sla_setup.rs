@@ -1,7 +1,18 @@
-//! Admins' writes of SLA calendars and policies.
+//! Admins' writes of SLA calendars and policies. Each write that can change a clock asks for the recompute
+//! ([`RECOMPUTE_JOB`]), so no caller can forget it.
 
-use super::sla::{CalendarRow, PolicyRow};
+use super::sla::{CalendarRow, PolicyRow, RECOMPUTE_JOB};
 use super::{Db, Result};
+
+/// What deleting a calendar did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CalendarDeleted {
+    Deleted,
+    /// No such calendar.
+    Missing,
+    /// Kept: this policy uses it.
+    InUseBy(String),
+}
 
 impl Db {
     /// Every calendar and every policy (by position).
@@ -9,7 +20,7 @@ impl Db {
         super::sla::setup(&mut *self.pool().acquire().await?).await
     }
 
-    /// Adds or replaces calendar `name`.
+    /// Adds or replaces calendar `name` (checked by the caller).
     pub async fn put_calendar(&self, name: &str, spec: &str, now: i64) -> Result<()> {
         sqlx::query(
             "insert into calendars (name, spec, updated_at) values ($1, $2, $3) \
@@ -20,13 +31,20 @@ impl Db {
         .bind(now)
         .execute(self.pool())
         .await?;
-        Ok(())
+        self.request_job(RECOMPUTE_JOB, now).await
     }
 
-    /// Deletes calendar `name`; whether it existed. A policy still using it makes this a conflict.
-    pub async fn delete_calendar(&self, name: &str) -> Result<bool> {
+    /// Deletes calendar `name` unless a policy uses it (no clock can change: none counts with it).
+    pub async fn delete_calendar(&self, name: &str) -> Result<CalendarDeleted> {
+        let user: Option<String> = sqlx::query_scalar("select name from sla_policies where calendar = $1 limit 1")
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?;
+        if let Some(policy) = user {
+            return Ok(CalendarDeleted::InUseBy(policy));
+        }
         let done = sqlx::query("delete from calendars where name = $1").bind(name).execute(self.pool()).await?;
-        Ok(done.rows_affected() > 0)
+        Ok(if done.rows_affected() > 0 { CalendarDeleted::Deleted } else { CalendarDeleted::Missing })
     }
 
     /// Saves policy `name` as `spec` says (checked by the caller); without a position it keeps its place, a new
@@ -50,10 +68,12 @@ impl Db {
             updated_at: now,
         };
         self.put_policy(&row).await?;
+        self.request_job(RECOMPUTE_JOB, now).await?;
         Ok(row)
     }
 
-    /// Adds or replaces policy `p` (by name).
+    /// Adds or replaces policy `p` (by name) as it is; [`Db::save_policy`] is the admins' way, with its place
+    /// and the recompute.
     pub async fn put_policy(&self, p: &PolicyRow) -> Result<()> {
         sqlx::query(
             "insert into sla_policies (name, position, calendar, conditions, first_response_minutes, \
@@ -82,6 +102,9 @@ impl Db {
     /// Deletes policy `name`; whether it existed.
     pub async fn delete_policy(&self, name: &str) -> Result<bool> {
         let done = sqlx::query("delete from sla_policies where name = $1").bind(name).execute(self.pool()).await?;
+        if done.rows_affected() > 0 {
+            self.request_job(RECOMPUTE_JOB, crate::domain::now()).await?;
+        }
         Ok(done.rows_affected() > 0)
     }
 }

@@ -63,6 +63,10 @@ impl Db {
     /// Deletes type `name` (its tickets keep no type); whether it existed.
     pub async fn delete_ticket_type(&self, name: &str) -> Result<bool> {
         let done = sqlx::query("delete from ticket_types where name = $1").bind(name).execute(self.pool()).await?;
+        // Its tickets lost the type: their policies may change.
+        if done.rows_affected() > 0 {
+            self.request_job(super::sla::RECOMPUTE_JOB, crate::domain::now()).await?;
+        }
         Ok(done.rows_affected() > 0)
     }
 }

@@ -246,6 +246,9 @@ async fn a_one_minute_target_breaches_within_the_minute_and_a_rule_escalates(sto
     let breach_at = at.iter().find(|e| e.kind == "sla_breached").unwrap().at;
     assert!(breach_at >= created + 60 && breach_at <= created + 60 + 15, "raised at {breach_at}, due {}", created + 60);
     assert_eq!(t["sla"]["state"], "breached");
+    let (s, health) = app.get("/healthz").await;
+    assert_eq!((s, &health["sla_clock"]["state"]), (200, &json!("ok")), "the clock ticks: {health}");
+    assert!(health["sla_clock"]["last_run_at"].is_string(), "{health}");
 }
 
 async fn warnings_and_breaches_are_raised_once_across_instances_and_a_restart(store: Store) {
@@ -355,6 +358,10 @@ async fn the_setup_api_checks_what_it_is_given_and_agents_only_read(store: Store
     assert_eq!((s, &p["calendar"], &p["position"]), (200, &json!("office"), &json!(0)), "{p}");
     let (s, b) = call(&app, &app.admin_token, Method::DELETE, "/api/v1/calendars/office", None).await;
     assert_eq!(s, 409, "a calendar in use stays: {b}");
+    assert!(b["error"].as_str().unwrap_or("").contains("office-hours"), "names the policy: {b}");
+    assert_eq!(put(&app, "/api/v1/calendars/spare", json!({"time_zone": "UTC"})).await.0, 200);
+    assert_eq!(call(&app, &app.admin_token, Method::DELETE, "/api/v1/calendars/spare", None).await.0, 204);
+    assert_eq!(call(&app, &app.admin_token, Method::DELETE, "/api/v1/calendars/spare", None).await.0, 404);
     let agent = app.token_for("agent@example.test", deskmail::domain::Role::Agent).await;
     let (s, list) = call(&app, &agent, Method::GET, "/api/v1/sla", None).await;
     assert_eq!((s, list["policies"].as_array().map(Vec::len)), (200, Some(1)));

@@ -18,8 +18,9 @@ use tokio_util::sync::CancellationToken;
 pub const CONSUMER: &str = "sla";
 /// The job (lease and last run, for `/healthz`) of the minute tick.
 pub const CLOCK_JOB: &str = "sla_clock";
-/// The on-demand job that recomputes every clock; requested when policies or calendars change.
-pub const RECOMPUTE_JOB: &str = "sla_recompute";
+/// The on-demand job that recomputes every clock; requested by the setup writes when policies, calendars or types
+/// change.
+pub use crate::db::sla::RECOMPUTE_JOB;
 /// How often due alerts are looked for.
 pub const TICK_SECS: i64 = 5;
 /// Tickets kept per transaction.

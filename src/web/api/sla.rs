@@ -1,11 +1,11 @@
 //! `GET /calendars`, `GET/PUT/DELETE /calendars/{name}` (with a week preview) and `GET /sla`,
-//! `GET/PUT/DELETE /sla/{name}`: the SLA setup (admins write, agents read). Every save asks the SLA worker to
-//! recompute the clocks.
+//! `GET/PUT/DELETE /sla/{name}`: the SLA setup (admins write, agents read). The store's writes ask the SLA worker
+//! to recompute the clocks.
 
 use super::ApiUser;
 use super::body::Body;
-use crate::automation::sla::worker::RECOMPUTE_JOB;
 use crate::db::sla::{CalendarRow, PolicyRow};
+use crate::db::sla_setup::CalendarDeleted;
 use crate::domain::calendar::{Calendar, CalendarSpec};
 use crate::domain::sla::PolicySpec;
 use crate::web::{AppState, Error, Result};
@@ -46,19 +46,16 @@ async fn put_calendar(
     let now = crate::domain::now();
     let text = serde_json::to_string(&spec).map_err(anyhow::Error::from)?;
     state.db.put_calendar(&name, &text, now).await?;
-    state.db.request_job(RECOMPUTE_JOB, now).await?;
     tracing::info!(calendar = name, by = %user.0.email, "calendar saved");
     Ok(Json(calendar_json(&CalendarRow { name, spec: text, updated_at: now })))
 }
 
 async fn delete_calendar(State(state): State<AppState>, user: ApiUser, Path(name): Path<String>) -> Result<StatusCode> {
     user.require_admin()?;
-    let (_, policies) = state.db.sla_setup().await?;
-    if let Some(p) = policies.iter().find(|p| p.calendar.as_deref() == Some(name.as_str())) {
-        return Err(Error::Conflict(format!("policy {} uses this calendar", p.name)));
-    }
-    if !state.db.delete_calendar(&name).await? {
-        return Err(Error::NotFound);
+    match state.db.delete_calendar(&name).await? {
+        CalendarDeleted::Deleted => {}
+        CalendarDeleted::Missing => return Err(Error::NotFound),
+        CalendarDeleted::InUseBy(p) => return Err(Error::Conflict(format!("policy {p} uses this calendar"))),
     }
     tracing::info!(calendar = name, by = %user.0.email, "calendar deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -91,7 +88,6 @@ async fn put_policy(
     }
     let now = crate::domain::now();
     let row = state.db.save_policy(&name, &spec, now).await?;
-    state.db.request_job(RECOMPUTE_JOB, now).await?;
     tracing::info!(policy = row.name, by = %user.0.email, "SLA policy saved");
     Ok(Json(policy_json(&row)))
 }
@@ -101,7 +97,6 @@ async fn delete_policy(State(state): State<AppState>, user: ApiUser, Path(name):
     if !state.db.delete_policy(&name).await? {
         return Err(Error::NotFound);
     }
-    state.db.request_job(RECOMPUTE_JOB, crate::domain::now()).await?;
     tracing::info!(policy = name, by = %user.0.email, "SLA policy deleted");
     Ok(StatusCode::NO_CONTENT)
 }

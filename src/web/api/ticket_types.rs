@@ -46,8 +46,6 @@ async fn delete(State(state): State<AppState>, user: ApiUser, Path(name): Path<S
     if !state.db.delete_ticket_type(&name.trim().to_lowercase()).await? {
         return Err(Error::NotFound);
     }
-    // Its tickets lost the type: their policies may change.
-    state.db.request_job(crate::automation::sla::worker::RECOMPUTE_JOB, crate::domain::now()).await?;
     tracing::info!(ticket_type = name, by = %user.0.email, "ticket type deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,10 +3,10 @@
 //! asks the SLA worker to recompute the clocks.
 
 use super::calendar_form::CalendarForm;
-use super::{NAME_RULE, render};
-use crate::automation::sla::worker::RECOMPUTE_JOB;
+use super::{new_setup_name, render};
 use crate::db::UserRow;
 use crate::db::sla::CalendarRow;
+use crate::db::sla_setup::CalendarDeleted;
 use crate::domain::calendar::CalendarSpec;
 use crate::web::api::sla::calendar_json;
 use crate::web::dashboard::AdminUser;
@@ -93,19 +93,12 @@ async fn create(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
     let mut form = CalendarForm::posted(&pairs, None);
-    let refusal = match crate::tickets::types::type_name(&form.name) {
-        Err(_) => Some(NAME_RULE.to_string()),
-        Ok(name) if name == "new" => Some("“new” is taken by this page's address.".into()),
-        Ok(name) if stored(&state, &name).await?.is_some() => {
-            Some(format!("Calendar {name} exists already: open it to change it."))
+    let (calendars, _) = state.db.sla_setup().await?;
+    match new_setup_name(&form.name, "Calendar", calendars.iter().map(|c| c.name.as_str())) {
+        Ok(name) => form.name = name,
+        Err(refusal) => {
+            form.errors.insert("name".into(), refusal);
         }
-        Ok(name) => {
-            form.name = name;
-            None
-        }
-    };
-    if let Some(r) = refusal {
-        form.errors.insert("name".into(), r);
     }
     save(&state, &user, &session, None, form).await
 }
@@ -136,7 +129,6 @@ async fn save(
     let now = crate::domain::now();
     let text = serde_json::to_string(&spec).map_err(anyhow::Error::from)?;
     state.db.put_calendar(&form.name, &text, now).await?;
-    state.db.request_job(RECOMPUTE_JOB, now).await?;
     tracing::info!(calendar = form.name, by = %user.email, "calendar saved");
     flash(session, "ok", format!("Calendar {} saved; the SLA clocks are being recomputed.", form.name)).await;
     Ok(Redirect::to(&format!("/admin/calendars/{}", form.name)).into_response())
@@ -148,15 +140,16 @@ async fn delete(
     session: Session,
     Path(name): Path<String>,
 ) -> Result<Response, Error> {
-    let (_, policies) = state.db.sla_setup().await?;
-    if let Some(p) = policies.iter().find(|p| p.calendar.as_deref() == Some(name.as_str())) {
-        flash(&session, "error", format!("Calendar {name} is used by policy {}: change that policy first.", p.name))
-            .await;
-        return Ok(Redirect::to(&format!("/admin/calendars/{name}")).into_response());
-    }
-    if state.db.delete_calendar(&name).await? {
-        tracing::info!(calendar = name, by = %user.email, "calendar deleted");
-        flash(&session, "ok", format!("Calendar {name} deleted.")).await;
+    match state.db.delete_calendar(&name).await? {
+        CalendarDeleted::InUseBy(p) => {
+            flash(&session, "error", format!("Calendar {name} is used by policy {p}: change that policy first.")).await;
+            return Ok(Redirect::to(&format!("/admin/calendars/{name}")).into_response());
+        }
+        CalendarDeleted::Deleted => {
+            tracing::info!(calendar = name, by = %user.email, "calendar deleted");
+            flash(&session, "ok", format!("Calendar {name} deleted.")).await;
+        }
+        CalendarDeleted::Missing => {}
     }
     Ok(Redirect::to("/admin/calendars").into_response())
 }

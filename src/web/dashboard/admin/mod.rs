@@ -92,6 +92,17 @@ async fn render(
 /// What a type, calendar or policy name may be (`crate::tickets::types::type_name`).
 const NAME_RULE: &str = "Use 1 to 40 lowercase letters, digits, - and _.";
 
+/// A new calendar's or policy's name from its form (`what`: "Calendar", "Policy"), or the refusal shown beside
+/// the field: the name rule, `new` (the form's own address), or one of `taken`.
+fn new_setup_name<'a>(raw: &str, what: &str, mut taken: impl Iterator<Item = &'a str>) -> Result<String, String> {
+    match crate::tickets::types::type_name(raw) {
+        Err(_) => Err(NAME_RULE.to_string()),
+        Ok(name) if name == "new" => Err("“new” is taken by this page's address.".into()),
+        Ok(name) if taken.any(|t| t == name) => Err(format!("{what} {name} exists already: open it to change it.")),
+        Ok(name) => Ok(name),
+    }
+}
+
 /// The first letter upper-cased (error texts from lower layers start in lower case).
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();

@@ -3,9 +3,8 @@
 //! fields), delete. Every save asks the SLA worker to recompute the clocks.
 
 use super::sla_form::PolicyForm;
-use super::{NAME_RULE, render};
+use super::{new_setup_name, render};
 use crate::automation::sla::check::POLICY_FIELDS;
-use crate::automation::sla::worker::RECOMPUTE_JOB;
 use crate::db::UserRow;
 use crate::db::sla::PolicyRow;
 use crate::web::api::sla::policy_json;
@@ -71,19 +70,12 @@ async fn create(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
     let mut form = PolicyForm::posted(&pairs, None);
-    let refusal = match crate::tickets::types::type_name(&form.name) {
-        Err(_) => Some(NAME_RULE.to_string()),
-        Ok(name) if name == "new" => Some("“new” is taken by this page's address.".into()),
-        Ok(name) if stored(&state, &name).await?.is_some() => {
-            Some(format!("Policy {name} exists already: open it to change it."))
+    let (_, policies) = state.db.sla_setup().await?;
+    match new_setup_name(&form.name, "Policy", policies.iter().map(|p| p.name.as_str())) {
+        Ok(name) => form.name = name,
+        Err(refusal) => {
+            form.errors.insert("name".into(), refusal);
         }
-        Ok(name) => {
-            form.name = name;
-            None
-        }
-    };
-    if let Some(r) = refusal {
-        form.errors.insert("name".into(), r);
     }
     save(&state, &user, &session, None, form).await
 }
@@ -124,7 +116,6 @@ async fn save(
     };
     let now = crate::domain::now();
     let row = state.db.save_policy(&form.name, &spec, now).await?;
-    state.db.request_job(RECOMPUTE_JOB, now).await?;
     tracing::info!(policy = row.name, by = %user.email, "SLA policy saved");
     flash(session, "ok", format!("Policy {} saved; the SLA clocks are being recomputed.", row.name)).await;
     Ok(Redirect::to("/admin/sla").into_response())
@@ -137,7 +128,6 @@ async fn delete(
     Path(name): Path<String>,
 ) -> Result<Response, Error> {
     if state.db.delete_policy(&name).await? {
-        state.db.request_job(RECOMPUTE_JOB, crate::domain::now()).await?;
         tracing::info!(policy = name, by = %user.email, "SLA policy deleted");
         flash(&session, "ok", format!("Policy {name} deleted; the SLA clocks are being recomputed.")).await;
     }

@@ -2,7 +2,6 @@
 //! leaves its tickets without a type and asks the SLA worker to recompute (their policy may change).
 
 use super::{capitalise, render};
-use crate::automation::sla::worker::RECOMPUTE_JOB;
 use crate::db::UserRow;
 use crate::web::api::ticket_types::type_title;
 use crate::web::dashboard::AdminUser;
@@ -110,7 +109,6 @@ async fn delete(
 ) -> Result<Response, Error> {
     let name = f.name.trim().to_lowercase();
     if state.db.delete_ticket_type(&name).await? {
-        state.db.request_job(RECOMPUTE_JOB, crate::domain::now()).await?;
         state.list_meta.forget();
         tracing::info!(ticket_type = name, by = %user.email, "ticket type deleted");
         flash(&session, "ok", format!("Type {name} deleted; its tickets have no type now.")).await;
