@@ -19,7 +19,12 @@ use crate::db::{Db, DbError};
 #[tracing::instrument(skip_all, fields(from = %q.from, to = %q.to, group = q.group.as_str()))]
 pub async fn summary(db: &Db, q: &Query, scope: Option<&[i64]>) -> Result<Summary, DbError> {
     let rows = db.report_rows(q.start(), q.end(), scope).await?;
-    Ok(summarize(q, &rows))
+    // ~50 ms of CPU at 100,000 tickets: off the async workers, so other requests are not held up meanwhile.
+    let q = *q;
+    match tokio::task::spawn_blocking(move || summarize(&q, &rows)).await {
+        Ok(summary) => Ok(summary),
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
 }
 
 /// Today's date (UTC), which ends the default period.
