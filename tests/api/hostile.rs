@@ -8,12 +8,12 @@ use deskmail::ingest::OutcomeKind;
 use deskmail::ingest::parse::parse;
 use serde_json::Value;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 store_tests!(
     a_crlf_display_name_among_good_mails_is_stored_and_the_cli_goes_on,
     a_reply_to_a_participant_stored_with_crlf_in_the_name_has_a_clean_header,
-    html_nested_200000_deep_and_a_20_mb_line_are_stored_in_under_two_seconds,
+    html_nested_200000_deep_and_a_20_mb_line_are_stored_without_hanging,
 );
 
 /// `From: =?utf-8?q?Evil=0D=0ABcc:_x@y?= <…>`: a legal encoded word that decodes to CR LF and a Bcc header.
@@ -138,7 +138,7 @@ async fn sqlx_update(app: &crate::helpers::TestApp, sql: &'static str) {
     sqlx::query(sql).execute(app.services.db.pool()).await.unwrap();
 }
 
-async fn html_nested_200000_deep_and_a_20_mb_line_are_stored_in_under_two_seconds(store: Store) {
+async fn html_nested_200000_deep_and_a_20_mb_line_are_stored_without_hanging(store: Store) {
     let Some(app) = spawn_app_with(store, |s| {
         s.mailboxes[0].smtp = Some(toml::from_str("host = \"127.0.0.1\"\nport = 9\ntls = \"none\"").unwrap());
     })
@@ -156,12 +156,12 @@ async fn html_nested_200000_deep_and_a_20_mb_line_are_stored_in_under_two_second
     let line = head("line") + &"<span>word</span> ".repeat(1_200_000) + "\r\n";
     assert!(line.len() > 20_000_000);
     for raw in [nested, line] {
-        let started = Instant::now();
-        let outcome = app.ingest(raw.as_bytes()).await;
-        let took = started.elapsed();
+        // A guard against a hang, not a speed figure (that is `scripts/bench`): unbounded, the nested mail took
+        // minutes; bounded it takes well under a second, so a minute holds on any loaded machine.
+        let outcome = tokio::time::timeout(Duration::from_secs(60), app.ingest(raw.as_bytes()))
+            .await
+            .unwrap_or_else(|_| panic!("{} still not stored after a minute", &raw[..200]));
         assert!(matches!(outcome.kind, OutcomeKind::Created | OutcomeKind::Quarantined), "{outcome:?}");
-        // A bound against quadratic work, not a speed figure: unbounded, the nested mail took minutes.
-        assert!(took < Duration::from_secs(2), "{} took {took:?}", &raw[..200]);
     }
 }
 
@@ -172,7 +172,16 @@ async fn over_imap_a_crlf_name_is_stored_acknowledged_cleanly_and_the_poller_kee
     let customer = env.address("evilcust");
     let mut mb = env.mailbox("hostile", &support, |i| i.poll_interval_secs = 1);
     mb.smtp = Some(env.smtp(&support));
-    let Some(app) = spawn_app_with(Store::Sqlite, move |s| s.mailboxes.push(mb)).await else { return };
+    let Some(app) = spawn_app_with(Store::Sqlite, move |s| {
+        s.mailboxes.push(mb);
+        // A send that fails once under a loaded suite is retried within the wait below, not after the default minute.
+        s.outbound.retry_initial_secs = 2;
+        s.outbound.retry_cap_secs = 2;
+    })
+    .await
+    else {
+        return;
+    };
     let mut session = env.session(&support).await;
     append(
         &mut session,
@@ -181,16 +190,17 @@ async fn over_imap_a_crlf_name_is_stored_acknowledged_cleanly_and_the_poller_kee
     )
     .await;
     append(&mut session, "INBOX", &evil_mail(&customer, &support, &uuid::Uuid::new_v4().simple().to_string())).await;
-    assert!(wait_for(30, || async { (tickets(&app).await >= 2).then_some(()) }).await.is_some(), "both imported");
+    assert!(wait_for(60, || async { (tickets(&app).await >= 2).then_some(()) }).await.is_some(), "both imported");
     append(
         &mut session,
         "INBOX",
         &mail(&env.address("later"), "later", &format!("{}@c.example", uuid::Uuid::new_v4()), "y"),
     )
     .await;
-    assert!(wait_for(30, || async { (tickets(&app).await >= 3).then_some(()) }).await.is_some(), "the next one too");
-    let ack = wait_inbox(&env, &customer, 1, 30).await;
-    assert_eq!(ack.len(), 1, "the evil sender got its acknowledgement");
+    assert!(wait_for(60, || async { (tickets(&app).await >= 3).then_some(()) }).await.is_some(), "the next one too");
+    let ack = wait_inbox(&env, &customer, 1, 60).await;
+    let outbox = app.get("/api/v1/outbox").await.1;
+    assert_eq!(ack.len(), 1, "the evil sender got its acknowledgement; outbox: {outbox}");
     assert!(!header_names(&ack[0]).contains(&"bcc".to_string()), "{}", String::from_utf8_lossy(&ack[0]));
     assert_eq!(parse(&ack[0]).unwrap().to[0].name, "Evil Bcc: x@evil.test");
 }

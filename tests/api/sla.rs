@@ -278,7 +278,15 @@ async fn warnings_and_breaches_are_raised_once_across_instances_and_a_restart(st
         numbers.push(app.ingest(&raw).await.ticket.unwrap());
     }
     let t0 = deskmail::domain::now();
-    while !matches!(first.try_step(t0).await.unwrap(), deskmail::automation::sla::worker::Step::Idle) {}
+    // Idle is not enough on PostgreSQL: events wait until every older transaction of the cluster has ended, and
+    // other tests' databases share it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while !db.consumer_caught_up(CONSUMER).await.unwrap() {
+        assert!(tokio::time::Instant::now() < deadline, "the SLA consumer never caught up");
+        if matches!(first.try_step(t0).await.unwrap(), deskmail::automation::sla::worker::Step::Idle) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     // Minute 55: the first-response warnings.
     first.tick(t0 + 55 * 60).await.unwrap();
     // Instance one dies holding its leases; two instances keep the clocks at minute 61 at once.
