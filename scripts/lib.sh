@@ -86,7 +86,8 @@ dm_apt_install() {
 
 # dm_install_deps: apt-get install what is missing (root only, once; nothing if all present)
 dm_install_deps() {
-  local core=(dovecot-imapd dovecot-lmtpd postfix python3-aiosmtpd openssl postgresql gcc libc6-dev)
+  # systemd: systemd-analyze checks config/deskmail.service (tests/api/release.rs)
+  local core=(dovecot-imapd dovecot-lmtpd postfix python3-aiosmtpd openssl postgresql gcc libc6-dev systemd curl python3-pip)
   local browser=(chromium chromium-driver)
   command -v dpkg-query >/dev/null || { dm_warn "not a Debian/Ubuntu system: install Dovecot, Postfix, PostgreSQL and Chromium yourself"; return 0; }
   local missing=() p
@@ -388,6 +389,53 @@ dm_browser() {
   fi
 }
 
+# --- S3-compatible object store (moto in server mode, from PyPI) -----------------------
+
+DM_S3_PID=""
+
+# dm_s3_start: installs moto[server] with pip when missing, starts it on 127.0.0.1 and exports
+# TEST_S3_ENDPOINT plus test credentials (AWS_*) for the tests that store blobs in a bucket.
+dm_s3_start() {
+  local port=${DM_S3_PORT:-$(( 31900 + RANDOM % 90 ))} t0 i
+  t0=$(dm_now_ms)
+  if ! command -v moto_server >/dev/null; then
+    if [[ ${DM_NO_INSTALL:-0} != 1 ]] && command -v python3 >/dev/null; then
+      # Debian's own python3 refuses system-wide pip installs (PEP 668) unless told otherwise.
+      python3 -m pip install -q 'moto[server]' >/tmp/deskmail-pip-$$.log 2>&1 ||
+        python3 -m pip install -q --break-system-packages 'moto[server]' >>/tmp/deskmail-pip-$$.log 2>&1 ||
+        tail -5 /tmp/deskmail-pip-$$.log >&2
+      rm -f /tmp/deskmail-pip-$$.log
+      hash -r
+    fi
+    command -v moto_server >/dev/null || { dm_missing "an S3 test server (moto_server)" "python3 -m pip install 'moto[server]'"; return 0; }
+    dm_note "installed moto[server] in $(( $(dm_now_ms) - t0 )) ms"
+    t0=$(dm_now_ms)
+  fi
+  dm_tmp
+  moto_server -H 127.0.0.1 -p "$port" >"$DM_TMP/moto.log" 2>&1 8>&- &
+  DM_S3_PID=$!
+  for i in $(seq 1 150); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/moto-api/" && break
+    kill -0 "$DM_S3_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! curl -s -o /dev/null "http://127.0.0.1:$port/moto-api/"; then
+    tail -5 "$DM_TMP/moto.log" >&2
+    dm_s3_stop
+    dm_missing "an S3 test server (moto_server)" "it did not start on port $port"
+    return 0
+  fi
+  export TEST_S3_ENDPOINT=http://127.0.0.1:$port AWS_ACCESS_KEY_ID=deskmail-test AWS_SECRET_ACCESS_KEY=deskmail-test AWS_REGION=us-east-1
+  dm_note "s3: moto_server on port $port started in $(( $(dm_now_ms) - t0 )) ms"
+}
+
+dm_s3_stop() {
+  [[ -n $DM_S3_PID ]] || return 0
+  kill "$DM_S3_PID" 2>/dev/null || true
+  wait "$DM_S3_PID" 2>/dev/null || true
+  DM_S3_PID=""
+}
+
 # --- running and cleaning up ---------------------------------------------------------
 
 # dm_run CMD...: run CMD from the repository root with the servers' environment; the
@@ -407,6 +455,7 @@ dm_cleanup() {
   trap '' INT TERM
   # keep the server logs when something failed (not after a plain Ctrl-C / SIGTERM)
   (( rc == 0 || rc == 130 || rc == 143 )) || DM_KEEP_LOGS=1
+  dm_s3_stop
   if [[ -n $DM_PG_START_PID ]]; then
     # pg_ctlcluster's own readiness probes may still run: end them (the server is
     # in its own session and unaffected), so the stop below doesn't race them

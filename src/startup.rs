@@ -32,6 +32,10 @@ pub struct Services {
     pub secrets: SecretBox,
     /// Wakes the webhook sender: notify it after a commit that queued a delivery.
     pub webhooks_wake: Arc<tokio::sync::Notify>,
+    /// The mailboxes' live health (pollers, OAuth2 grants).
+    pub health: Health,
+    /// Access tokens of the mailboxes that sign in with OAuth2.
+    pub oauth: crate::net::oauth::OAuthTokens,
 }
 
 impl Services {
@@ -44,7 +48,7 @@ impl Services {
         })?;
         db.migrate().await.context("cannot migrate the database")?;
         db.provision_mailboxes(&settings.mailboxes).await.context("cannot provision mailboxes")?;
-        let blobs = BlobStore::open(&settings.storage.dir).context("cannot open blob storage")?;
+        let blobs = BlobStore::from_settings(&settings.storage).context("cannot open blob storage")?;
         let secret = crate::platform::secret::load_or_create(&settings)?;
         let signer = Signer::new(&secret);
         let secrets = SecretBox::new(&secret);
@@ -75,8 +79,13 @@ impl Services {
         let pipeline = Pipeline::new(db.clone(), blobs.clone(), context, tickets.clone())
             .await
             .context("cannot start the ingest pipeline")?;
+        let health = Health::default();
+        let store: Arc<dyn crate::platform::oauth::GrantStore> = Arc::new(db.clone());
+        let oauth = crate::net::oauth::OAuthTokens::new(store, secrets.clone(), health.clone(), settings.oauth.clone())
+            .map_err(anyhow::Error::msg)
+            .context("cannot start the OAuth2 token provider")?;
         let (settings, webhooks_wake) = (Arc::new(settings), tickets.webhooks_wake.clone());
-        Ok(Self { settings, db, blobs, signer, pipeline, composer, tickets, secrets, webhooks_wake })
+        Ok(Self { settings, db, blobs, signer, pipeline, composer, tickets, secrets, webhooks_wake, health, oauth })
     }
 }
 
@@ -95,7 +104,8 @@ impl Application {
         let services = Services::start(settings).await?;
         let listen = services.settings.server.listen.clone();
         let listener = TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-        Ok(Self { services, listener, health: Health::default(), mailboxes_changed: Arc::default() })
+        let health = services.health.clone();
+        Ok(Self { services, listener, health, mailboxes_changed: Arc::default() })
     }
 
     /// The bound port.
@@ -147,6 +157,7 @@ impl Application {
             mailboxes_changed: self.mailboxes_changed.clone(),
             list_meta: Default::default(),
             webhooks_wake: self.services.webhooks_wake.clone(),
+            oauth: self.services.oauth.clone(),
         };
         let app = router(state);
         let parts = crate::ingest::imap::SupervisorParts {
@@ -155,6 +166,7 @@ impl Application {
             defaults: self.services.settings.imap.clone(),
             max_message_bytes: self.services.settings.ingest.max_message_bytes,
             secrets: self.services.secrets.clone(),
+            oauth: self.services.oauth.clone(),
         };
         let pollers = crate::ingest::imap::Supervisor::new(parts, &self.health, &shutdown);
         let mut workers = vec![tokio::spawn(pollers.run(self.mailboxes_changed.clone()))];
@@ -163,8 +175,15 @@ impl Application {
             self.services.settings.outbound.clone(),
             self.services.composer.wake.clone(),
             self.services.secrets.clone(),
+            self.services.oauth.clone(),
         );
         workers.push(tokio::spawn(sender.run(shutdown.clone())));
+        workers.push(tokio::spawn(self.services.oauth.clone().run(shutdown.clone())));
+        let alerts = crate::outbound::oauth_alerts::OAuthAlerts {
+            db: self.services.db.clone(),
+            composer: self.services.composer.clone(),
+        };
+        workers.push(tokio::spawn(alerts.run(shutdown.clone())));
         let webhooks = crate::outbound::webhooks::WebhookSender::new(
             self.services.db.clone(),
             self.services.settings.webhooks,
@@ -185,6 +204,12 @@ impl Application {
         workers.push(tokio::spawn(rules.run(shutdown.clone())));
         let sla = crate::automation::sla::worker::SlaWorker::new(self.services.db.clone(), &owner, lease);
         workers.push(tokio::spawn(sla.run(shutdown.clone())));
+        let retention = self.services.tickets.clone().run_retention(
+            self.services.settings.retention.closed_ticket_days,
+            owner.clone(),
+            shutdown.clone(),
+        );
+        workers.push(tokio::spawn(retention));
         let scheduler = crate::automation::schedule::Scheduler { engine, owner };
         workers.push(tokio::spawn(scheduler.run(shutdown.clone())));
         let days = self.services.settings.tickets.auto_close_days;

@@ -14,6 +14,8 @@
 #   mailenv.sh stop-imap | start-imap   stop / start Dovecot alone; mail, UIDs, TLS kept
 #   mailenv.sh stop-smtp | start-smtp   stop / start the SMTP server alone; its queue kept
 #                                       (for outage tests; use a private MAILENV_DIR and ports)
+#   mailenv.sh kick USER        end USER's IMAP sessions now (doveadm kick; e.g. a provider that drops a
+#                               session when its OAuth2 access token expires)
 #   mailenv.sh run -- CMD ...   start, run CMD with MAILENV_* exported, stop (exit code of CMD)
 #
 # deskmail's copy of the verified kit in ../shared/mailenv (see its README.md for the
@@ -36,6 +38,11 @@
 #                      (defaults 31143 31993 31025 31587)
 #   MAILENV_PORTS=auto pick four free ports (20000-30999) instead; they are written to
 #                      $MAILENV_DIR/env (for private instances started by tests)
+#   MAILENV_OAUTH2_URL at start: also accept XOAUTH2 and OAUTHBEARER (IMAP, and submission through
+#                      Dovecot SASL), each access token checked at this introspection URL
+#                      (RFC 7662 style: a form POST of token=..., answered {"active": true,
+#                      "username": "user@domain"}); MAILENV_OAUTH2_MODE = post (default) | get | auth
+#                      | local, as Dovecot's introspection_mode
 #   MAILENV_SHARED=1   at start: mark the instance as shared by a whole test run; every
 #                      command that stops or empties it (stop, restart, reset, stop-imap,
 #                      stop-smtp, start-imap, start-smtp) then refuses unless MAILENV_SHARED=1
@@ -179,6 +186,21 @@ launch_smtp() {
   fi
 }
 
+# write_oauth2: with MAILENV_OAUTH2_URL, the extra Dovecot config for XOAUTH2/OAUTHBEARER (included by
+# dovecot.conf.in when present): an oauth2 passdb, first, for those two mechanisms only; no auth cache, so a
+# revoked token fails at once.
+write_oauth2() {
+  local url=${MAILENV_OAUTH2_URL:-} mode=${MAILENV_OAUTH2_MODE:-post}
+  [[ -n $url ]] || return 0
+  [[ $mode =~ ^(post|get|auth|local)$ ]] || fail "MAILENV_OAUTH2_MODE: post, get, auth or local"
+  printf '%s\n' "auth_mechanisms = plain login xoauth2 oauthbearer" "passdb {" "  driver = oauth2" \
+    "  mechanisms = xoauth2 oauthbearer" "  args = $DIR/etc/dovecot-oauth2.conf.ext" "}" > "$DIR/etc/oauth2.conf"
+  printf '%s\n' "introspection_mode = $mode" "introspection_url = $url" "force_introspection = yes" \
+    "username_attribute = username" "active_attribute = active" "active_value = true" "timeout_msecs = 5000" \
+    > "$DIR/etc/dovecot-oauth2.conf.ext"
+  chmod 644 "$DIR/etc/oauth2.conf" "$DIR/etc/dovecot-oauth2.conf.ext"
+}
+
 # pick_ports: choose a block of four free loopback ports below the ephemeral range
 # (called under the start lock, so two parallel starts never pick the same block)
 pick_ports() {
@@ -272,6 +294,7 @@ start_locked() {
 
   # ---- Dovecot ----
   render "$HERE/templates/dovecot.conf.in" "$DIR/etc/dovecot.conf"
+  write_oauth2
   # Daemons must not inherit our stdout/stderr: Dovecot keeps fd 2 open for good, and
   # "mailenv.sh start | tee" (or a CI log pipe) would then never see EOF.
   launch_dovecot || fail "dovecot failed to start"
@@ -310,6 +333,7 @@ export MAILENV_USERS_FILE=$DIR/etc/users.txt
 export MAILENV_CATCHALL=$CATCHALL
 export MAILENV_WILDCARD_DOMAIN=$WILDCARD_DOMAIN
 export MAILENV_WILDCARD_PASSWORD=$WILDCARD_PASSWORD
+export MAILENV_OAUTH2_URL=${MAILENV_OAUTH2_URL:-}
 EOF
   echo "$SMTP_IMPL" > "$DIR/smtp_impl"
   log "up in $((t_end - t0)) ms (tls $((t_tls - t0)), dovecot $((t_dovecot - t_tls)), $SMTP_IMPL $((t_end - t_dovecot))) dir=$DIR"
@@ -392,6 +416,8 @@ case ${1:-} in
   start-imap) guard_shared start-imap; [[ -e $DIR/.mailenv ]] || die "nothing at $DIR"; alive "$(dovecot_pid)" dovecot && die "dovecot already running"; launch_dovecot || die "dovecot failed to start" ;;
   stop-smtp)  guard_shared stop-smtp; stop_smtp ;;
   start-smtp) guard_shared start-smtp; [[ -e $DIR/.mailenv ]] || die "nothing at $DIR"; SMTP_IMPL=$(cat "$DIR/smtp_impl"); launch_smtp || die "SMTP failed to start" ;;
+  kick)   shift; [[ -n ${1:-} ]] || die "usage: $0 kick USER"; alive "$(dovecot_pid)" dovecot || die "not running"
+          doveadm -c "$DIR/etc/dovecot.conf" kick "$1" >/dev/null ;;
   run)    shift; cmd_run "$@" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 2 ;;
 esac

@@ -26,13 +26,14 @@ pub async fn mailbox(settings: Settings, cmd: MailboxCommand) -> anyhow::Result<
         return Ok(exit::USAGE);
     };
     let config = crate::platform::secretbox::load_mailbox_settings(&row.settings_json, &services.secrets)?;
-    let smtp_code = check_smtp(&config, json).await;
+    let tokens = services.oauth.source(row.id, &row.name, &config).map_err(anyhow::Error::msg)?;
+    let smtp_code = check_smtp(&config, tokens.clone(), json).await;
     let Some(imap) = &config.imap else {
         println!("mailbox {name}: no IMAP settings (fed by `deskmail ingest` only)");
         return Ok(smtp_code);
     };
     let state = services.db.sync_state(row.id, &imap.folder).await?;
-    match crate::ingest::imap::probe::probe(imap, &state, timeout).await {
+    match crate::ingest::imap::probe::probe(imap, tokens.as_deref(), &state, timeout).await {
         Ok(report) if json => println!("{}", serde_json::json!({ "mailbox": name, "imap": report })),
         Ok(r) => {
             println!("IMAP {}:{} ({:?}) as {}: login ok", imap.host, imap.port, imap.tls, imap.username);
@@ -52,14 +53,18 @@ pub async fn mailbox(settings: Settings, cmd: MailboxCommand) -> anyhow::Result<
 }
 
 /// Connects to the mailbox's SMTP server (TLS and AUTH as configured) and reports.
-async fn check_smtp(config: &MailboxSettings, json: bool) -> i32 {
+async fn check_smtp(
+    config: &MailboxSettings,
+    tokens: Option<std::sync::Arc<crate::net::oauth::TokenSource>>,
+    json: bool,
+) -> i32 {
     let Some(smtp) = &config.smtp else {
         if !json {
             println!("SMTP: not configured (this mailbox sends nothing)");
         }
         return exit::OK;
     };
-    match crate::net::smtp::SmtpClient::check_settings(smtp).await {
+    match crate::net::smtp::SmtpClient::check_settings(smtp, tokens).await {
         Ok(()) if json => {
             println!("{}", serde_json::json!({ "smtp": { "host": smtp.host, "port": smtp.port, "ok": true } }))
         }

@@ -6,7 +6,7 @@ use crate::startup::{Application, Services, shutdown_on_signal};
 use tokio_util::sync::CancellationToken;
 
 pub async fn serve(settings: Settings) -> anyhow::Result<i32> {
-    tracing::info!(config = ?settings, "starting");
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), commit = env!("DESKMAIL_COMMIT"), config = ?settings, "starting");
     if settings.security.trusted_authserv_ids.is_empty() {
         // Agent mail then rests on the signed reply address and a From header alone: worth a warning once mail
         // flows (mailboxes in the config), a hint on a fresh start.

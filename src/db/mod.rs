@@ -1,16 +1,21 @@
 //! The store: one `Db` over SQLite (default) and PostgreSQL, chosen by the URL; queries grouped by table.
 
 pub mod admin;
+pub mod backup;
 pub mod blocks;
 pub mod catalog;
 pub mod customers;
 mod dashboard;
+pub mod erase;
+pub mod erase_customer;
 pub mod events;
+pub mod export;
 pub mod idempotency;
 pub mod jobs;
 mod links;
 pub mod mailboxes;
 pub mod messages;
+pub mod oauth_tokens;
 pub mod outbox;
 pub mod outbox_health;
 pub mod portal;
@@ -261,7 +266,8 @@ impl Db {
     }
 }
 
-fn backend_of(url: &str) -> Result<Backend> {
+/// The backend a database URL names.
+pub fn backend_of(url: &str) -> Result<Backend> {
     if url.starts_with("sqlite:") {
         Ok(Backend::Sqlite)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -272,9 +278,8 @@ fn backend_of(url: &str) -> Result<Backend> {
 }
 
 fn create_sqlite_folder(url: &str) {
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or_default();
-    if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+    let path = backup::sqlite_file(url).unwrap_or_default();
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         let _ = std::fs::create_dir_all(parent);
     }
 }

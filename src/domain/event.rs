@@ -55,6 +55,16 @@ pub enum Channel {
     Split,
 }
 
+/// Why a ticket's content was erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasedBy {
+    /// The customer's data was erased (an admin, on their request).
+    Customer,
+    /// The ticket was closed longer than `retention.closed_ticket_days`.
+    Retention,
+}
+
 /// One change of a ticket, with its typed detail. Stored as its [`EventKind`] name plus the fields as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -193,6 +203,12 @@ pub enum TicketEvent {
         comment: String,
         resolution: i64,
     },
+    /// Content was erased: `messages` blanked, `attachments` removed; the ticket stays for reports.
+    Erased {
+        by: ErasedBy,
+        messages: i64,
+        attachments: i64,
+    },
 }
 
 macro_rules! event_kinds {
@@ -253,6 +269,7 @@ event_kinds! {
     RuleDisabled => "rule_disabled",
     SlaWarning => "sla_warning",
     SlaBreached => "sla_breached",
+    Erased => "erased",
 }
 
 impl std::fmt::Display for EventKind {
@@ -339,6 +356,14 @@ impl TicketEvent {
             }
             TicketEvent::SatisfactionRated { rating, comment, .. } if comment.is_empty() => format!("rated {rating}"),
             TicketEvent::SatisfactionRated { rating, comment, .. } => format!("rated {rating}: {comment}"),
+            TicketEvent::Erased { by, messages, attachments } => {
+                let why = match by {
+                    ErasedBy::Customer => "the customer's data was erased",
+                    ErasedBy::Retention => "closed longer than the retention period",
+                };
+                let (m, a) = (plural(*messages as usize, "message"), plural(*attachments as usize, "attachment"));
+                format!("content erased ({why}): {m} blanked, {a} removed")
+            }
         }
     }
 }

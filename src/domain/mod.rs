@@ -14,7 +14,7 @@ mod template;
 
 pub use address::is_ours;
 pub use email::EmailAddress;
-pub use event::{Actor, Channel, EventKind, TicketEvent};
+pub use event::{Actor, Channel, ErasedBy, EventKind, TicketEvent};
 pub use name::{DisplayName, NamedAddress};
 pub use status::{MessageKind, Priority, Role, Status};
 pub use template::TemplateKind;

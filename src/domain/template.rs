@@ -48,12 +48,20 @@ template_kinds! {
     RuleReply => "rule_reply",
     /// A rule's notice to agents.
     RuleNotice => "rule_notice",
+    /// Mail to admins (no ticket): a mailbox's OAuth2 grant cannot be refreshed.
+    MailboxAlert => "mailbox_alert",
 }
 
 impl TemplateKind {
     /// Whether the mail concerns no ticket (account mail to staff, a customer's portal sign-in link).
     pub fn is_account_mail(self) -> bool {
-        matches!(self, TemplateKind::UserInvite | TemplateKind::PasswordReset | TemplateKind::PortalLogin)
+        matches!(
+            self,
+            TemplateKind::UserInvite
+                | TemplateKind::PasswordReset
+                | TemplateKind::PortalLogin
+                | TemplateKind::MailboxAlert
+        )
     }
 }
 

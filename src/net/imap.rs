@@ -1,7 +1,8 @@
-//! IMAP connections: TCP, implicit TLS or STARTTLS (rustls; system roots plus an optional CA file), login, and
-//! the timeout every IMAP step runs under.
+//! IMAP connections: TCP, implicit TLS or STARTTLS (rustls; system roots plus an optional CA file), login with a
+//! password or an OAuth2 access token, and the timeout every IMAP step runs under.
 
-use crate::platform::config::{ImapSettings, TlsMode};
+use super::oauth::{TokenSource, sasl::BearerAuthenticator};
+use crate::platform::config::{ImapSettings, MailboxAuth, TlsMode};
 use async_imap::{Client, Session};
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -21,6 +22,9 @@ pub enum ImapNetError {
     Tls(#[source] std::io::Error),
     #[error("login refused: {0}")]
     Login(String),
+    /// No OAuth2 access token could be had (the grant was refused, the token endpoint is down …).
+    #[error("OAuth2: {0}")]
+    OAuth(String),
     #[error("IMAP error")]
     Protocol(#[source] async_imap::error::Error),
     #[error("timed out during {0}")]
@@ -36,9 +40,46 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> ImapIo for T {}
 /// A logged-in IMAP session over TCP or TLS.
 pub type ImapSession = Session<Box<dyn ImapIo>>;
 
-/// Connects and logs in; every step bounded by `timeout`.
+/// How a session signs in.
+enum Login<'a> {
+    Password(&'a str),
+    /// SASL XOAUTH2 or OAUTHBEARER with this access token.
+    Bearer(MailboxAuth, &'a str),
+}
+
+/// Connects and logs in with the password; every step bounded by `timeout`.
 pub async fn connect(imap: &ImapSettings, timeout: Duration) -> Result<ImapSession, ImapError> {
+    if imap.auth.is_oauth() {
+        return Err(ImapError::Config("this mailbox signs in with OAuth2, not a password".into()));
+    }
     let password = imap.password.resolve().map_err(ImapError::Config)?.unwrap_or_default();
+    open(imap, timeout, Login::Password(&password)).await
+}
+
+/// Connects and signs in as the settings say: with the password, or with an access token of `tokens`. A token the
+/// server refuses is dropped and a fresh one tried once (it may have been revoked or have expired early).
+pub async fn connect_with(
+    imap: &ImapSettings,
+    timeout: Duration,
+    tokens: Option<&TokenSource>,
+) -> Result<ImapSession, ImapError> {
+    if !imap.auth.is_oauth() {
+        return connect(imap, timeout).await;
+    }
+    let source = tokens.ok_or_else(|| ImapError::Config("OAuth2 sign-in without a token source".into()))?;
+    let token = source.access_token().await.map_err(|e| ImapError::OAuth(e.to_string()))?;
+    match open(imap, timeout, Login::Bearer(imap.auth, &token)).await {
+        Err(ImapError::Login(refused)) => {
+            tracing::info!(host = %imap.host, %refused, "access token refused; trying a fresh one");
+            source.refused(&token).await;
+            let token = source.access_token().await.map_err(|e| ImapError::OAuth(e.to_string()))?;
+            open(imap, timeout, Login::Bearer(imap.auth, &token)).await
+        }
+        other => other,
+    }
+}
+
+async fn open(imap: &ImapSettings, timeout: Duration, login: Login<'_>) -> Result<ImapSession, ImapError> {
     let addr = format!("{}:{}", imap.host, imap.port);
     let tcp = within(timeout, "connect", TcpStream::connect(&addr))
         .await?
@@ -59,8 +100,18 @@ pub async fn connect(imap: &ImapSettings, timeout: Duration) -> Result<ImapSessi
             Client::new(Box::new(tls) as Box<dyn ImapIo>)
         }
     };
-    let login = within(timeout, "LOGIN", client.login(&imap.username, &password)).await?;
-    login.map_err(|(e, _)| ImapError::Login(e.to_string()))
+    match login {
+        Login::Password(password) => {
+            let login = within(timeout, "LOGIN", client.login(&imap.username, password)).await?;
+            login.map_err(|(e, _)| ImapError::Login(e.to_string()))
+        }
+        Login::Bearer(mechanism, token) => {
+            let auth = BearerAuthenticator::new(mechanism, &imap.username, &imap.host, imap.port, token);
+            let name = super::oauth::sasl::mechanism_name(mechanism);
+            let session = within(timeout, "AUTHENTICATE", client.authenticate(name, auth)).await?;
+            session.map_err(|(e, _)| ImapError::Login(e.to_string()))
+        }
+    }
 }
 
 async fn greeted<T: ImapIo>(mut client: Client<T>, timeout: Duration) -> Result<Client<T>, ImapError> {

@@ -1,6 +1,8 @@
 //! SMTP sessions (lettre's connection) with a timeout on every step — connect, TLS, greeting, EHLO, STARTTLS,
 //! AUTH, each command and each write of DATA — and a small pool of idle sessions per server.
 
+use super::oauth::TokenSource;
+use super::smtp_oauth::OAuthLogin;
 use super::stall::StallGuard;
 use crate::platform::config::{SmtpSettings, TlsMode};
 use lettre::address::Envelope;
@@ -43,6 +45,8 @@ struct Target {
     /// STARTTLS: lettre upgrades the session.
     starttls: Option<TlsParameters>,
     credentials: Option<Credentials>,
+    /// Sign-in with an OAuth2 access token instead of `credentials`.
+    oauth: Option<OAuthLogin>,
     step: Duration,
 }
 
@@ -53,8 +57,9 @@ impl std::fmt::Debug for SmtpClient {
 }
 
 impl SmtpClient {
-    /// A client of a mailbox's SMTP settings; reads the password and CA file now.
-    pub fn new(smtp: &SmtpSettings) -> Result<Self, SendError> {
+    /// A client of a mailbox's SMTP settings; reads the password and CA file now. A mailbox signing in with OAuth2
+    /// takes its access tokens from `tokens`.
+    pub fn new(smtp: &SmtpSettings, tokens: Option<Arc<TokenSource>>) -> Result<Self, SendError> {
         let config_error = |e: String| SendError::Transient(e);
         let (rustls, starttls) = match smtp.tls {
             TlsMode::None => (None, None),
@@ -63,7 +68,16 @@ impl SmtpClient {
             }
             TlsMode::Starttls => (None, Some(starttls_parameters(smtp)?)),
         };
+        let oauth = match (smtp.auth.is_oauth(), tokens) {
+            (false, _) => None,
+            (true, Some(source)) => {
+                let user = smtp.username.clone().unwrap_or_default();
+                Some(OAuthLogin { mechanism: smtp.auth, user, source })
+            }
+            (true, None) => return Err(SendError::Transient("OAuth2 sign-in without a token source".into())),
+        };
         let credentials = match &smtp.username {
+            Some(_) if oauth.is_some() => None,
             Some(user) => {
                 let password = smtp.password.resolve().map_err(config_error)?.unwrap_or_default();
                 Some(Credentials::new(user.clone(), password))
@@ -76,6 +90,7 @@ impl SmtpClient {
             rustls,
             starttls,
             credentials,
+            oauth,
             step: Duration::from_secs(smtp.timeout_secs.max(1)),
         };
         let pool_size = smtp.pool_size.max(1) as usize;
@@ -119,8 +134,8 @@ impl SmtpClient {
     }
 
     /// Connects, secures and authenticates as configured and asks NOOP (`mailbox test`).
-    pub async fn check_settings(smtp: &SmtpSettings) -> Result<(), String> {
-        Self::new(smtp).map_err(|e| e.to_string())?.check().await
+    pub async fn check_settings(smtp: &SmtpSettings, tokens: Option<Arc<TokenSource>>) -> Result<(), String> {
+        Self::new(smtp, tokens).map_err(|e| e.to_string())?.check().await
     }
 
     /// Connects, secures and authenticates as configured and asks NOOP.
@@ -165,6 +180,12 @@ impl SmtpClient {
                 conn
             }
         };
+        if let Some(login) = &t.oauth
+            && let Err(e) = super::smtp_oauth::authenticate(&mut conn, login, &t.host, t.port).await
+        {
+            conn.abort().await;
+            return Err(e);
+        }
         if let Some(credentials) = &t.credentials
             && let Err(e) = conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials).await
         {

@@ -6,6 +6,7 @@ pub mod context;
 pub mod intent;
 mod lanes;
 pub mod message;
+pub mod oauth_alerts;
 pub mod plain;
 pub mod sender;
 pub mod snippet;

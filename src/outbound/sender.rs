@@ -3,6 +3,7 @@
 
 use crate::db::outbox::{Attempt, Claimed};
 use crate::db::{Db, DbError};
+use crate::net::oauth::{OAuthTokens, TokenSource};
 use crate::net::smtp::{SendError, SmtpClient};
 use crate::platform::config::{ImapSettings, OutboundSettings, SmtpSettings};
 use crate::platform::secretbox::{SecretBox, load_mailbox_settings};
@@ -24,6 +25,8 @@ const SEND_BUDGET_SECS: i64 = 90;
 struct Route {
     client: Result<SmtpClient, SendError>,
     sent_copy: Option<(ImapSettings, String)>,
+    /// Access tokens of a mailbox signing in with OAuth2 (also for the Sent copy).
+    tokens: Option<Arc<TokenSource>>,
 }
 
 /// Clients by mailbox id, with the settings they were built from.
@@ -38,15 +41,23 @@ pub struct Sender {
     pub wake: Arc<tokio::sync::Notify>,
     /// Decrypts mailbox passwords entered in the dashboard.
     pub secrets: SecretBox,
+    /// Access tokens of the mailboxes that sign in with OAuth2 (shared with their pollers).
+    pub oauth: OAuthTokens,
     /// Cancelled a few seconds after shutdown began: sends still running then are given back unattempted.
     pub(super) abort: CancellationToken,
     clients: Arc<Mutex<ClientCache>>,
 }
 
 impl Sender {
-    pub fn new(db: Db, settings: OutboundSettings, wake: Arc<tokio::sync::Notify>, secrets: SecretBox) -> Self {
+    pub fn new(
+        db: Db,
+        settings: OutboundSettings,
+        wake: Arc<tokio::sync::Notify>,
+        secrets: SecretBox,
+        oauth: OAuthTokens,
+    ) -> Self {
         let owner = format!("sender:{}:{}", std::process::id(), uuid::Uuid::new_v4().simple());
-        Self { db, settings, owner, wake, secrets, abort: CancellationToken::new(), clients: Arc::default() }
+        Self { db, settings, owner, wake, secrets, oauth, abort: CancellationToken::new(), clients: Arc::default() }
     }
 
     /// One step over every mailbox with due mail (each as in [`Sender::try_send_mailbox`], side by side).
@@ -113,7 +124,7 @@ impl Sender {
         let first_success =
             attempt == Attempt::Sent && c.saved_at.is_none() && saved.lock().expect("saved set").insert(c.outbound_id);
         if let Some((imap, folder)) = route.sent_copy.as_ref().filter(|_| first_success) {
-            self.save_sent(&c, imap, folder).await;
+            self.save_sent(&c, imap, folder, route.tokens.as_deref()).await;
         }
         Ok(())
     }
@@ -146,36 +157,47 @@ impl Sender {
     async fn route(&self, mailbox_id: i64) -> Route {
         // Settings that do not work here (no SMTP yet, an unset password variable, an unreadable file) may be fixed
         // without touching the mail: retry with backoff rather than fail it, and build again next time.
-        let unusable = |error: String| Route { client: Err(SendError::Transient(error)), sent_copy: None };
-        let json = match self.db.mailbox_by_id(mailbox_id).await {
-            Ok(row) => row.settings_json,
+        let unusable =
+            |error: String| Route { client: Err(SendError::Transient(error)), sent_copy: None, tokens: None };
+        let (name, json) = match self.db.mailbox_by_id(mailbox_id).await {
+            Ok(row) => (row.name, row.settings_json),
             Err(e) => return unusable(format!("database: {e}")),
         };
         let settings = match load_mailbox_settings(&json, &self.secrets) {
             Ok(settings) => settings,
             Err(e) => return unusable(e.to_string()),
         };
+        let tokens = match self.oauth.source(mailbox_id, &name, &settings) {
+            Ok(tokens) => tokens,
+            Err(e) => return unusable(e),
+        };
         let Some(smtp) = settings.smtp else { return unusable("the mailbox has no SMTP settings".into()) };
         let sent_copy = settings.imap.filter(|_| smtp.save_sent).map(|imap| (imap, smtp.sent_folder.clone()));
-        Route { client: self.client(mailbox_id, json, &smtp), sent_copy }
+        Route { client: self.client(mailbox_id, json, &smtp, tokens.clone()), sent_copy, tokens }
     }
 
     /// The mailbox's client (and its pool of sessions), kept while its settings stay the same.
-    fn client(&self, mailbox_id: i64, json: String, smtp: &SmtpSettings) -> Result<SmtpClient, SendError> {
+    fn client(
+        &self,
+        mailbox_id: i64,
+        json: String,
+        smtp: &SmtpSettings,
+        tokens: Option<Arc<TokenSource>>,
+    ) -> Result<SmtpClient, SendError> {
         let mut cache = self.clients.lock().expect("client cache");
         if let Some((cached_json, client)) = cache.get(&mailbox_id)
             && *cached_json == json
         {
             return Ok(client.clone());
         }
-        let built = SmtpClient::new(smtp)?;
+        let built = SmtpClient::new(smtp, tokens)?;
         cache.insert(mailbox_id, (json, built.clone()));
         Ok(built)
     }
 
     /// Appends the sent mail to the mailbox's Sent folder (best effort, logged).
-    async fn save_sent(&self, c: &Claimed, imap: &ImapSettings, folder: &str) {
-        match append_sent(imap, folder, &c.raw).await {
+    async fn save_sent(&self, c: &Claimed, imap: &ImapSettings, folder: &str, tokens: Option<&TokenSource>) {
+        match append_sent(imap, folder, &c.raw, tokens).await {
             Ok(()) => {
                 let _ = self.db.mark_saved(c.outbound_id, crate::domain::now()).await;
             }
@@ -186,10 +208,15 @@ impl Sender {
     }
 }
 
-async fn append_sent(imap: &ImapSettings, folder: &str, raw: &[u8]) -> Result<(), crate::net::imap::ImapNetError> {
-    use crate::net::imap::{ImapNetError, connect, within};
+async fn append_sent(
+    imap: &ImapSettings,
+    folder: &str,
+    raw: &[u8],
+    tokens: Option<&TokenSource>,
+) -> Result<(), crate::net::imap::ImapNetError> {
+    use crate::net::imap::{ImapNetError, connect_with, within};
     let timeout = Duration::from_secs(30);
-    let mut session = connect(imap, timeout).await?;
+    let mut session = connect_with(imap, timeout, tokens).await?;
     let append = session.append(folder, Some("(\\Seen)"), None, raw);
     within(timeout, "APPEND", append).await?.map_err(ImapNetError::Protocol)?;
     let _ = within(timeout, "LOGOUT", session.logout()).await;

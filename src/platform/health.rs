@@ -1,4 +1,4 @@
-//! Live state of each mailbox poller, shown by `/healthz` and the admin pages.
+//! Live state of each mailbox poller and of its OAuth2 grant, shown by `/healthz` and the admin pages.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -23,6 +23,28 @@ pub struct MailboxHealth {
     pub last_sync_at: Option<String>,
     pub error: Option<String>,
     pub error_streak: u32,
+    /// The OAuth2 grant of a mailbox that signs in with access tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthHealth>,
+}
+
+/// Whether a mailbox's access tokens can be refreshed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthState {
+    Ok,
+    Failing,
+}
+
+/// The state of a mailbox's OAuth2 grant.
+#[derive(Debug, Clone, Serialize)]
+pub struct OAuthHealth {
+    pub state: OAuthState,
+    /// Why the last refresh failed.
+    pub error: Option<String>,
+    pub last_refresh_at: Option<String>,
+    pub access_expires_at: Option<String>,
+    pub failing_since: Option<String>,
 }
 
 /// Shared registry the pollers write and the web reads.
@@ -55,6 +77,36 @@ impl Health {
         });
     }
 
+    /// Records a refreshed access token valid until `expires_at` (unix seconds).
+    pub fn oauth_refreshed(&self, name: &str, expires_at: i64) {
+        let now = crate::domain::rfc3339(crate::domain::now());
+        self.update(name, |h| {
+            h.oauth = Some(OAuthHealth {
+                state: OAuthState::Ok,
+                error: None,
+                last_refresh_at: Some(now),
+                access_expires_at: Some(crate::domain::rfc3339(expires_at)),
+                failing_since: None,
+            })
+        });
+    }
+
+    /// Records a failed refresh: the mailbox shows as failing with this error until a refresh succeeds.
+    pub fn oauth_failed(&self, name: &str, error: String) {
+        let now = crate::domain::rfc3339(crate::domain::now());
+        self.update(name, |h| {
+            let before = h.oauth.take();
+            let since = before.as_ref().and_then(|o| o.failing_since.clone()).unwrap_or_else(|| now.clone());
+            h.oauth = Some(OAuthHealth {
+                state: OAuthState::Failing,
+                error: Some(error),
+                last_refresh_at: before.as_ref().and_then(|o| o.last_refresh_at.clone()),
+                access_expires_at: before.and_then(|o| o.access_expires_at),
+                failing_since: Some(since),
+            })
+        });
+    }
+
     fn update(&self, name: &str, f: impl FnOnce(&mut MailboxHealth)) {
         let mut map = self.inner.write().expect("health lock");
         let entry = map.entry(name.to_string()).or_insert_with(|| MailboxHealth {
@@ -63,13 +115,25 @@ impl Health {
             last_sync_at: None,
             error: None,
             error_streak: 0,
+            oauth: None,
         });
         f(entry);
     }
 
-    /// Every mailbox's health, by name.
+    /// Every mailbox's health, by name. A mailbox whose grant cannot be refreshed is failing, with that error
+    /// (unless the poller has one of its own).
     pub fn snapshot(&self) -> Vec<MailboxHealth> {
-        self.inner.read().expect("health lock").values().cloned().collect()
+        let map = self.inner.read().expect("health lock");
+        map.values()
+            .cloned()
+            .map(|mut h| {
+                if let Some(o) = h.oauth.as_ref().filter(|o| o.state == OAuthState::Failing) {
+                    h.state = MailboxState::Failing;
+                    h.error = h.error.or_else(|| o.error.as_ref().map(|e| format!("OAuth2: {e}")));
+                }
+                h
+            })
+            .collect()
     }
 
     /// Forgets a mailbox (removed or disabled).
@@ -94,5 +158,23 @@ mod tests {
         h.set_state("support", MailboxState::Idle);
         let s = &h.snapshot()[0];
         assert_eq!((s.state, s.error_streak, s.error.is_none()), (MailboxState::Idle, 0, true));
+    }
+
+    #[test]
+    fn a_failing_grant_makes_the_mailbox_failing_until_a_refresh_succeeds() {
+        let h = Health::default();
+        h.set_state("gmail", MailboxState::Idle);
+        h.oauth_refreshed("gmail", 2_000_000_000);
+        assert_eq!(h.snapshot()[0].state, MailboxState::Idle);
+        h.oauth_failed("gmail", "invalid_grant: Token has been revoked".into());
+        h.oauth_failed("gmail", "invalid_grant: Token has been revoked".into());
+        let s = &h.snapshot()[0];
+        assert_eq!(s.state, MailboxState::Failing);
+        assert_eq!(s.error.as_deref(), Some("OAuth2: invalid_grant: Token has been revoked"));
+        let o = s.oauth.as_ref().unwrap();
+        assert!(o.failing_since.is_some() && o.last_refresh_at.is_some());
+        h.oauth_refreshed("gmail", 2_000_000_000);
+        let s = &h.snapshot()[0];
+        assert_eq!((s.state, s.error.is_none()), (MailboxState::Idle, true));
     }
 }

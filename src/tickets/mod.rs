@@ -1,6 +1,7 @@
 //! The one write layer: every change to a ticket (created from mail or by an agent, customer messages, replies,
-//! notes, status/priority/assignee/tags, links, bounces, auto-close, agent commands by mail) in one transaction
-//! with its typed event, and the mail it causes decided here and queued by `outbound` inside that transaction.
+//! notes, status/priority/assignee/tags, links, bounces, auto-close, agent commands by mail, erasure, retention)
+//! in one transaction with its typed event, and the mail it causes decided here and queued by `outbound` inside
+//! that transaction.
 
 pub mod agent_mail;
 pub mod auto_close;
@@ -10,6 +11,8 @@ pub mod bounce;
 pub mod catalog;
 pub mod commands;
 pub mod customer;
+pub mod erase;
+mod erase_scrub;
 mod files;
 pub mod inbound;
 pub mod inbound_batch;
@@ -19,6 +22,7 @@ pub mod merge;
 mod notices;
 pub mod open;
 pub mod reply;
+pub mod retention;
 pub mod sla;
 pub mod split;
 pub mod tags;

@@ -41,6 +41,8 @@ pub struct AppState {
     pub list_meta: dashboard::list_meta::MetaCache,
     /// Wakes the webhook sender (after an admin's retry).
     pub webhooks_wake: Arc<tokio::sync::Notify>,
+    /// Access tokens of OAuth2 mailboxes (connection tests, the Connect flow).
+    pub oauth: crate::net::oauth::OAuthTokens,
 }
 
 /// Reads a stored file (raw mail, attachment) off the async threads; a missing one is an internal error naming `what`.

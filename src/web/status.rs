@@ -31,15 +31,23 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let (scheduler, late) = scheduler_json(scheduler, now, 5 * crate::automation::schedule::EVERY_SECS);
     let clock = state.db.job(crate::automation::sla::worker::CLOCK_JOB).await.ok().flatten();
     let (clock, clock_late) = scheduler_json(clock, now, 12 * crate::automation::sla::worker::TICK_SECS);
-    let status = if failing || stalled || late || clock_late { "degraded" } else { "ok" };
+    let (retention, retention_late) = match state.settings.retention.closed_ticket_days {
+        Some(_) => {
+            let job = state.db.job(crate::tickets::retention::JOB).await.ok().flatten();
+            // Daily, checked hourly: late when a run was missed.
+            scheduler_json(job, now, crate::tickets::retention::EVERY_SECS + 3 * 3600)
+        }
+        None => (json!({ "state": "off" }), false),
+    };
+    let status = if failing || stalled || late || clock_late || retention_late { "degraded" } else { "ok" };
     let mut outbox = serde_json::to_value(&outbox).unwrap_or_default();
     outbox["state"] = json!(if stalled { "stalled" } else { "ok" });
     let body = json!({ "status": status, "mailboxes": mailboxes, "outbox": outbox, "rules_scheduler": scheduler,
-        "sla_clock": clock });
+        "sla_clock": clock, "retention": retention });
     (StatusCode::OK, Json(body))
 }
 
-/// When a periodic job (the rules scheduler, the SLA clock) last ran; `late` (and the service degraded) when that
+/// When a periodic job (the rules scheduler, the SLA clock, retention) last ran; `late` (and the service degraded) when that
 /// was more than `late_after` seconds ago.
 fn scheduler_json(job: Option<crate::db::jobs::JobRow>, now: i64, late_after: i64) -> (serde_json::Value, bool) {
     let Some((j, at)) = job.and_then(|j| j.last_run_at.map(|at| (j, at))) else {

@@ -100,7 +100,7 @@ async fn inject_failure_after_event(app: &TestApp, store: Store) {
     let statements: &[&str] = match store {
         Store::Sqlite => &["create trigger fail_after_event after insert on ticket_events \
              when new.kind = 'priority_changed' begin select raise(abort, 'injected failure'); end"],
-        Store::Postgres => &[
+        Store::Postgres | Store::PostgresS3 => &[
             "create function fail_after_event() returns trigger language plpgsql as \
              $$ begin raise exception 'injected failure'; end $$",
             "create trigger fail_after_event after insert on ticket_events for each row \

@@ -12,16 +12,20 @@ use tokio_util::sync::CancellationToken;
 pub enum Store {
     Sqlite,
     Postgres,
+    /// PostgreSQL with the blobs in an S3 bucket (moto, started by scripts/test): how several instances share.
+    PostgresS3,
+}
+
+/// Under `CI=true` (the same rule as scripts/lib.sh's dm_is_ci) a missing piece fails a test instead of skipping it.
+pub fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| ["true", "TRUE", "True", "1", "yes"].contains(&v.as_str()))
 }
 
 /// An environment variable a test needs; under `CI=true` its absence fails the test, otherwise it skips.
 pub fn require_env(name: &str) -> Option<String> {
     match std::env::var(name) {
         Ok(v) if !v.is_empty() => Some(v),
-        // The same rule as scripts/lib.sh's dm_is_ci.
-        _ if std::env::var("CI").is_ok_and(|v| ["true", "TRUE", "True", "1", "yes"].contains(&v.as_str())) => {
-            panic!("{name} is not set; scripts/test starts the servers and sets it")
-        }
+        _ if is_ci() => panic!("{name} is not set; scripts/test starts the servers and sets it"),
         _ => {
             eprintln!("skipping: {name} is not set (run scripts/test)");
             None
@@ -43,7 +47,7 @@ pub fn init_once() {
 pub async fn fresh_database(store: Store, dir: &std::path::Path) -> Option<String> {
     match store {
         Store::Sqlite => Some(format!("sqlite://{}/deskmail.db?mode=rwc", dir.display())),
-        Store::Postgres => {
+        Store::Postgres | Store::PostgresS3 => {
             let admin = require_env("TEST_DATABASE_URL")?;
             let name = format!("dm_test_{}", uuid::Uuid::new_v4().simple());
             use sqlx::Connection;
@@ -56,6 +60,28 @@ pub async fn fresh_database(store: Store, dir: &std::path::Path) -> Option<Strin
             Some(format!("{base}/{name}"))
         }
     }
+}
+
+/// Points `settings` at a fresh bucket of the S3 test server when `store` keeps its blobs there (`None` when the
+/// server is not available and not required).
+pub async fn blob_storage(store: Store, settings: &mut Settings) -> Option<()> {
+    if store != Store::PostgresS3 {
+        return Some(());
+    }
+    let endpoint = require_env("TEST_S3_ENDPOINT")?;
+    let bucket = format!("dm-test-{}", uuid::Uuid::new_v4().simple());
+    let created = reqwest::Client::new().put(format!("{endpoint}/{bucket}")).send().await.expect("S3 test server");
+    assert!(created.status().is_success(), "creating bucket {bucket}: {}", created.status());
+    settings.storage.url = Some(format!("s3://{bucket}/deskmail"));
+    settings.storage.endpoint = Some(endpoint);
+    settings.storage.allow_http = true;
+    Some(())
+}
+
+/// A blob's bytes (on a blocking thread, as the store's calls must run; panics when it is not there).
+pub async fn read_blob(blobs: &deskmail::platform::storage::BlobStore, sha256: &str) -> Vec<u8> {
+    let (blobs, sha) = (blobs.clone(), sha256.to_string());
+    tokio::task::spawn_blocking(move || blobs.get(&sha).unwrap_or_else(|e| panic!("blob {sha}: {e}"))).await.unwrap()
 }
 
 /// A running deskmail with a fresh store.
@@ -108,6 +134,7 @@ plus_addressing = true"#,
         )
         .unwrap(),
     );
+    blob_storage(store, &mut settings).await?;
     adjust(&mut settings);
     let app = Application::build(settings).await.expect("application starts");
     let port = app.port();
@@ -223,6 +250,30 @@ pub fn reply(from: &str, subject: &str, message_id: &str, in_reply_to: &str, bod
          In-Reply-To: <{in_reply_to}>\r\nReferences: <{in_reply_to}>\r\nDate: Tue, 01 Sep 2026 11:00:00 +0000\r\n\r\n{body}\r\n"
     )
     .into_bytes()
+}
+
+/// Like `store_tests!`, plus a third run on PostgreSQL with the blobs in an S3 bucket (`postgres_s3`): for the
+/// tests of what is stored as a blob (raw mail, attachments, backups, erasure).
+#[macro_export]
+macro_rules! blob_store_tests {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Store::Sqlite).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name($crate::helpers::Store::Postgres).await
+                }
+                #[tokio::test]
+                async fn postgres_s3() {
+                    super::$name($crate::helpers::Store::PostgresS3).await
+                }
+            }
+        )+
+    };
 }
 
 /// Generates one `#[tokio::test]` per store for each listed `async fn name(store: Store)`.

@@ -1,15 +1,19 @@
 //! The ingest pipeline end to end: tickets, attachments, duplicates, bounces, quarantine.
 
 use crate::helpers::{Store, mail, spawn_app};
-use crate::store_tests;
+use crate::{blob_store_tests, store_tests};
 use deskmail::ingest::OutcomeKind;
 
-store_tests!(
+// What is kept as a blob (raw mail, attachments, quarantined raw) also against an S3 bucket.
+blob_store_tests!(
     a_new_mail_becomes_a_ticket_with_its_fields,
     attachments_are_stored_and_downloadable,
     the_same_bytes_twice_are_a_duplicate,
     bad_input_is_quarantined_not_dropped,
     malformed_mail_is_stored_readable_with_its_raw_bytes_kept,
+);
+
+store_tests!(
     a_bounce_of_our_mail_lands_on_its_ticket,
     a_bounce_naming_nothing_of_ours_is_logged,
     auto_replies_are_marked_and_open_no_ticket_status_change,
@@ -111,7 +115,7 @@ async fn bad_input_is_quarantined_not_dropped(store: Store) {
     for entry in q["quarantine"].as_array().unwrap() {
         assert_eq!(entry["raw_kept"], true);
         let sha = entry["sha256"].as_str().unwrap();
-        let raw = app.services.blobs.get(sha).unwrap();
+        let raw = crate::helpers::read_blob(&app.services.blobs, sha).await;
         assert_eq!(deskmail::platform::storage::sha256_hex(&raw), sha);
     }
 }
@@ -149,7 +153,7 @@ async fn malformed_mail_is_stored_readable_with_its_raw_bytes_kept(store: Store)
     ];
     for (name, raw, text) in &cases {
         let o = app.ingest(raw).await;
-        assert_eq!(app.services.blobs.get(&o.sha256).unwrap(), *raw, "{name}: raw bytes kept");
+        assert_eq!(crate::helpers::read_blob(&app.services.blobs, &o.sha256).await, *raw, "{name}: raw bytes kept");
         match o.kind {
             OutcomeKind::Created => {
                 let t = app.ticket(o.ticket.unwrap()).await;

@@ -5,7 +5,8 @@ use super::sync::{FetchFailures, SyncContext, sync_once};
 use super::{ImapError, ImapNetError};
 use crate::db::{Db, MailboxRow};
 use crate::ingest::Pipeline;
-use crate::net::imap::{ImapSession, connect, within};
+use crate::net::imap::{ImapSession, connect_with, within};
+use crate::net::oauth::TokenSource;
 use crate::platform::config::{ImapDefaults, ImapSettings};
 use crate::platform::health::{Health, MailboxState};
 use async_imap::extensions::idle::IdleResponse;
@@ -25,6 +26,8 @@ pub struct Poller {
     pub health: Health,
     /// This process's lease identity.
     pub owner: String,
+    /// Access tokens, for a mailbox that signs in with OAuth2.
+    pub tokens: Option<std::sync::Arc<TokenSource>>,
 }
 
 /// How a session ended without error.
@@ -103,7 +106,9 @@ impl Poller {
     ) -> Result<SessionEnd, ImapError> {
         let timeout = Duration::from_secs(self.defaults.command_timeout_secs);
         self.health.set_state(&self.mailbox.name, MailboxState::Syncing);
-        let mut session = connect(&self.imap, timeout).await?;
+        // A session whose access token expires lives on (the server checked it at sign-in) until the server ends
+        // it; the next connection then signs in with a fresh token.
+        let mut session = connect_with(&self.imap, timeout, self.tokens.as_deref()).await?;
         let caps = Caps::read(&mut session, timeout).await?;
         let cx = SyncContext {
             pipeline: &self.pipeline,

@@ -2,7 +2,8 @@
 
 use super::{ImapError, ImapNetError};
 use crate::db::SyncState;
-use crate::net::imap::{connect, within};
+use crate::net::imap::{connect_with, within};
+use crate::net::oauth::TokenSource;
 use crate::platform::config::{ImapSettings, ImportExisting};
 use std::time::Duration;
 
@@ -20,9 +21,14 @@ pub struct ProbeReport {
     pub explanation: String,
 }
 
-/// Connects read-only (EXAMINE) and reports; never changes the mailbox.
-pub async fn probe(imap: &ImapSettings, state: &SyncState, timeout: Duration) -> Result<ProbeReport, ImapError> {
-    let mut session = connect(imap, timeout).await?;
+/// Connects read-only (EXAMINE) and reports; never changes the mailbox. `tokens`: for an OAuth2 mailbox.
+pub async fn probe(
+    imap: &ImapSettings,
+    tokens: Option<&TokenSource>,
+    state: &SyncState,
+    timeout: Duration,
+) -> Result<ProbeReport, ImapError> {
+    let mut session = connect_with(imap, timeout, tokens).await?;
     let caps = within(timeout, "CAPABILITY", session.capabilities()).await?.map_err(ImapNetError::Protocol)?;
     let mut capabilities: Vec<String> = caps.iter().map(|c| format!("{c:?}")).collect();
     capabilities.sort();

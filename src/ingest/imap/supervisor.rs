@@ -3,6 +3,7 @@
 use super::poller::{Poller, hostname};
 use crate::db::{Db, DbError, MailboxRow};
 use crate::ingest::Pipeline;
+use crate::net::oauth::OAuthTokens;
 use crate::platform::config::ImapDefaults;
 use crate::platform::health::{Health, MailboxState};
 use crate::platform::secretbox::{SecretBox, load_mailbox_settings};
@@ -30,6 +31,8 @@ pub struct SupervisorParts {
     pub max_message_bytes: u64,
     /// Opens the mailbox passwords entered in the dashboard.
     pub secrets: SecretBox,
+    /// Access tokens of the mailboxes that sign in with OAuth2.
+    pub oauth: OAuthTokens,
 }
 
 /// Starts, stops and restarts mailbox pollers; every poller runs under a child of the shutdown token.
@@ -40,6 +43,7 @@ pub struct Supervisor {
     max_message_bytes: u64,
     health: Health,
     secrets: SecretBox,
+    oauth: OAuthTokens,
     owner: String,
     shutdown: CancellationToken,
     known: HashMap<i64, Entry>,
@@ -62,6 +66,7 @@ impl Supervisor {
             max_message_bytes: parts.max_message_bytes,
             health: health.clone(),
             secrets: parts.secrets,
+            oauth: parts.oauth,
             owner: format!("{}:{}:{}", hostname(), std::process::id(), uuid::Uuid::new_v4().simple()),
             shutdown: shutdown.clone(),
             known: HashMap::new(),
@@ -93,6 +98,13 @@ impl Supervisor {
     /// refreshes the pipeline's list of our addresses when anything changed.
     pub async fn reload(&mut self) -> Result<(), DbError> {
         let rows = self.db.mailboxes().await?;
+        // The keeper refreshes the tokens of every enabled OAuth2 mailbox, also of those that only send.
+        let oauth: std::collections::HashSet<i64> = rows
+            .iter()
+            .filter(|r| r.enabled == 1 && r.settings().is_some_and(|s| s.oauth().is_some()))
+            .map(|r| r.id)
+            .collect();
+        self.oauth.retain(&oauth);
         let current: HashMap<i64, String> = rows.iter().map(|r| (r.id, key_of(r))).collect();
         let stale: Vec<i64> =
             self.known.iter().filter(|(id, e)| current.get(id) != Some(&e.key)).map(|(id, _)| *id).collect();
@@ -136,11 +148,21 @@ impl Supervisor {
                 return (id, Entry { key, name, poller: None });
             }
         };
-        let Some(imap) = settings.imap else { return (id, Entry { key, name, poller: None }) };
         if row.enabled != 1 {
-            self.health.set_state(&name, MailboxState::Disabled);
+            if settings.imap.is_some() {
+                self.health.set_state(&name, MailboxState::Disabled);
+            }
             return (id, Entry { key, name, poller: None });
         }
+        let tokens = match self.oauth.source(row.id, &name, &settings) {
+            Ok(tokens) => tokens,
+            Err(e) => {
+                tracing::error!(mailbox = %name, error = %e, "OAuth2 settings unusable; not polling it");
+                self.health.failed(&name, e);
+                return (id, Entry { key, name, poller: None });
+            }
+        };
+        let Some(imap) = settings.imap else { return (id, Entry { key, name, poller: None }) };
         let poller = Poller {
             pipeline: self.pipeline.clone(),
             db: self.db.clone(),
@@ -150,6 +172,7 @@ impl Supervisor {
             max_message_bytes: self.max_message_bytes,
             health: self.health.clone(),
             owner: self.owner.clone(),
+            tokens,
         };
         let token = self.shutdown.child_token();
         let handle = tokio::spawn(poller.run(token.clone()));

@@ -36,6 +36,8 @@
 //! ```
 //! `portal_login` (a customer's sign-in link to the portal) has `link`, `expires_minutes`, `mailbox` and
 //! `user: { name, email }` (the customer; the name may be empty).
+//! `mailbox_alert` (to admins: a mailbox's OAuth2 grant cannot be refreshed) has `user: { name, email }`,
+//! `mailbox` (the sending mailbox) and `alert: { mailbox, error, failing_since, link }`.
 //! Filters besides minijinja's built-ins: `linebreaks` (plain text to escaped HTML paragraphs,
 //! for `.html`) and `quote` (prefixes each line with "> ", for `.txt`).
 
@@ -70,6 +72,7 @@ pub const KINDS: &[&str] = &[
     "portal_login",
     "rule_reply",
     "rule_notice",
+    "mailbox_alert",
 ];
 
 /// The three parts of a kind, as file-name suffixes.

@@ -87,6 +87,18 @@ fn account_context(kind: &str) -> Option<Value> {
     let (path, hours) = match kind {
         "user_invite" => ("invite", 72),
         "password_reset" => ("password/reset", 1),
+        "mailbox_alert" => {
+            return Some(json!({
+                "user": { "name": "Ana García", "email": "ana@lamps.example" },
+                "alert": {
+                    "mailbox": "support",
+                    "error": "token refresh failed: invalid_grant: Token has been expired or revoked.",
+                    "failing_since": "2025-03-14T09:12:05Z",
+                    "link": "https://desk.lamps.example/admin/mailboxes",
+                },
+                "mailbox": { "name": "sales", "address": "sales@lamps.example", "display_name": "Lamps & Co. Sales" },
+            }));
+        }
         "portal_login" => {
             return Some(json!({
                 "user": { "name": "Kim Weber", "email": "kim@example.org" },

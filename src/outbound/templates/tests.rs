@@ -25,7 +25,11 @@ fn write(dir: &Path, name: &str, source: &str) {
 #[test]
 fn every_kind_renders_with_its_sample_context() {
     let templates = builtins();
-    assert_eq!(KINDS.len(), CUSTOMER_KINDS.len() + AGENT_KINDS.len() + USER_KINDS.len() + 1, "+ portal_login");
+    assert_eq!(
+        KINDS.len(),
+        CUSTOMER_KINDS.len() + AGENT_KINDS.len() + USER_KINDS.len() + 2,
+        "+ portal_login, mailbox_alert"
+    );
     for kind in ticket_kinds() {
         let mail = templates.render(kind, &sample_context(kind)).unwrap();
         assert!(!mail.subject.is_empty() && !mail.subject.contains(['\n', '\r']), "{kind}: {:?}", mail.subject);

@@ -86,6 +86,12 @@ fn resolve_paths(s: &mut Settings) {
             smtp.ca_file = smtp.ca_file.as_deref().filter(|p| !p.as_os_str().is_empty()).map(join);
             smtp.password.password_file = smtp.password.password_file.as_deref().map(join);
         }
+        for oauth in [mb.imap.as_mut().and_then(|i| i.oauth.as_mut()), mb.smtp.as_mut().and_then(|s| s.oauth.as_mut())]
+            .into_iter()
+            .flatten()
+        {
+            oauth.resolve_paths(&join);
+        }
     }
 }
 
@@ -120,9 +126,15 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
                 mb.name, mb.address
             )));
         }
+        mb.check_oauth().map_err(|e| ConfigError::Rule(format!("mailbox {:?}: {e}", mb.name)))?;
     }
     if s.ingest.batch_size == 0 {
         return Err(ConfigError::Rule("ingest.batch_size must be at least 1".into()));
+    }
+    if s.retention.closed_ticket_days == Some(0) {
+        return Err(ConfigError::Rule(
+            "retention.closed_ticket_days must be at least 1 (leave it out to keep all)".into(),
+        ));
     }
     Ok(())
 }
@@ -185,6 +197,14 @@ imap = { host = "imap.example.com", username = "u", password_file = "secrets/pw"
         assert_eq!(s.security.secret.as_deref(), Some("000123000123000123000123000123"));
         assert_eq!(s.outbound.lease_secs, 42);
         assert!(load_with_env(None, &env(&[("DESKMAIL_OUTBOUND__LEASE_SECS", "soon")])).is_err());
+    }
+
+    #[test]
+    fn retention_is_off_by_default_and_set_by_a_variable_of_at_least_one_day() {
+        assert_eq!(load_with_env(None, &env(&[])).unwrap().retention.closed_ticket_days, None);
+        let s = load_with_env(None, &env(&[("DESKMAIL_RETENTION__CLOSED_TICKET_DAYS", "365")])).unwrap();
+        assert_eq!(s.retention.closed_ticket_days, Some(365));
+        assert!(load_with_env(None, &env(&[("DESKMAIL_RETENTION__CLOSED_TICKET_DAYS", "0")])).is_err());
     }
 
     #[test]

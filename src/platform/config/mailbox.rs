@@ -1,5 +1,6 @@
 //! `[[mailbox]]` settings: identity, IMAP source and SMTP sender of one support address.
 
+use super::oauth::{MailboxAuth, OAuthSettings};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::path::PathBuf;
 
@@ -153,6 +154,11 @@ pub struct ImapSettings {
     pub username: String,
     #[serde(flatten)]
     pub password: PasswordSource,
+    /// `password` (default), `xoauth2` or `oauthbearer` (then `oauth` names the grant).
+    #[serde(default, skip_serializing_if = "MailboxAuth::is_password")]
+    pub auth: MailboxAuth,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthSettings>,
     #[serde(default = "inbox")]
     pub folder: String,
     #[serde(default = "after_import_seen")]
@@ -180,6 +186,11 @@ pub struct SmtpSettings {
     pub username: Option<String>,
     #[serde(flatten)]
     pub password: PasswordSource,
+    /// `password` (default), `xoauth2` or `oauthbearer` (the grant is `oauth`, or IMAP's).
+    #[serde(default, skip_serializing_if = "MailboxAuth::is_password")]
+    pub auth: MailboxAuth,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthSettings>,
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
     #[serde(default)]

@@ -2,9 +2,13 @@
 
 mod load;
 mod mailbox;
+mod oauth;
 
 pub use load::{ConfigError, load};
 pub use mailbox::{AfterImport, ImapSettings, ImportExisting, MailboxSettings, PasswordSource, SmtpSettings, TlsMode};
+pub use oauth::{
+    Grant, MailboxAuth, OAuthClient, OAuthProviders, OAuthSettings, Provider, ProviderEndpoints, ProviderSettings,
+};
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -19,11 +23,14 @@ pub struct Settings {
     pub ingest: IngestSettings,
     pub templates: TemplateSettings,
     pub tickets: TicketSettings,
+    pub retention: RetentionSettings,
     pub rules: RuleSettings,
     pub security: SecuritySettings,
     pub outbound: OutboundSettings,
     pub webhooks: WebhookSettings,
     pub imap: ImapDefaults,
+    /// `[oauth]`: Google's and Microsoft's endpoints and apps (OAuth2 mailboxes, the Connect buttons).
+    pub oauth: OAuthProviders,
     #[serde(rename = "mailbox")]
     pub mailboxes: Vec<MailboxSettings>,
     /// Folder the config file lives in; relative paths were resolved against it.
@@ -40,11 +47,13 @@ impl Default for Settings {
             ingest: IngestSettings::default(),
             templates: TemplateSettings::default(),
             tickets: TicketSettings::default(),
+            retention: RetentionSettings::default(),
             rules: RuleSettings::default(),
             security: SecuritySettings::default(),
             outbound: OutboundSettings::default(),
             webhooks: WebhookSettings::default(),
             imap: ImapDefaults::default(),
+            oauth: OAuthProviders::default(),
             mailboxes: Vec::new(),
             base_dir: PathBuf::from("."),
         }
@@ -94,16 +103,33 @@ impl std::fmt::Debug for DatabaseSettings {
     }
 }
 
-/// `[storage]`: the folder for raw mail and attachments.
+/// `[storage]`: where raw mail and attachments live: the folder `dir`, or the bucket of `url`
+/// (`s3://bucket/prefix`, credentials from the `AWS_*` environment); `dir` still holds the generated secret.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageSettings {
     pub dir: PathBuf,
+    /// `s3://bucket/prefix` of an S3-compatible object store; blobs go there instead of `dir`.
+    pub url: Option<String>,
+    /// The S3 endpoint for non-AWS stores (MinIO, Ceph, R2), e.g. `http://127.0.0.1:9000`.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    /// Allow a plain-HTTP endpoint (a local MinIO).
+    pub allow_http: bool,
+    /// Each request to the object store.
+    pub timeout_secs: u64,
 }
 
 impl Default for StorageSettings {
     fn default() -> Self {
-        Self { dir: PathBuf::from("data") }
+        Self {
+            dir: PathBuf::from("data"),
+            url: None,
+            endpoint: None,
+            region: None,
+            allow_http: false,
+            timeout_secs: 30,
+        }
     }
 }
 
@@ -144,6 +170,14 @@ impl Default for TicketSettings {
     fn default() -> Self {
         Self { auto_close_days: 7 }
     }
+}
+
+/// `[retention]`: how long ticket content is kept.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// The content of tickets closed longer ago than this is erased (daily); none: kept for ever.
+    pub closed_ticket_days: Option<u32>,
 }
 
 /// `[rules]`: the bounds on what rules may do.

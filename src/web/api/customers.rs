@@ -1,4 +1,5 @@
-//! `GET /customers/{email}` (profile), `POST` / `DELETE /customers/{email}/block` (block list).
+//! `GET /customers/{email}` (profile), `DELETE /customers/{email}` (erase), `GET /customers/{email}/export`,
+//! `POST` / `DELETE /customers/{email}/block` (block list).
 
 use super::ApiUser;
 use crate::web::customers::{self, Scope};
@@ -10,7 +11,32 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/customers/{email}", get(show)).route("/customers/{email}/block", post(block).delete(unblock))
+    Router::new()
+        .route("/customers/{email}", get(show).delete(erase))
+        .route("/customers/{email}/export", get(export))
+        .route("/customers/{email}/block", post(block).delete(unblock))
+}
+
+/// Admins: erases the customer; 200 with what went.
+async fn erase(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(email): Path<String>,
+) -> Result<Json<Value>> {
+    let done = customers::erase(&state, &email, &user).await?;
+    Ok(Json(json!({
+        "erased": true, "tickets": done.tickets, "messages": done.messages, "attachments": done.attachments,
+        "blobs_deleted": done.blobs_deleted,
+    })))
+}
+
+/// Admins: everything stored about the customer, as a zip (`export.json`, `attachments/`, `raw/`).
+async fn export(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(email): Path<String>,
+) -> Result<axum::response::Response> {
+    customers::export_download(&state, &email, &user).await
 }
 
 async fn show(State(state): State<AppState>, ApiUser(user): ApiUser, Path(email): Path<String>) -> Result<Json<Value>> {

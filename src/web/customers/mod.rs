@@ -1,9 +1,13 @@
 //! Customers for staff: one customer's profile (name, note, tickets, orders, satisfaction answers, whether they
-//! are blocked) and blocking or unblocking a sender (an address or its whole domain), shared by the customer page
-//! and the API.
+//! are blocked), blocking or unblocking a sender (an address or its whole domain), and erasing or exporting a
+//! customer (admins), shared by the customer page and the API.
 
-use crate::db::TicketRow;
+pub mod export;
+
+use crate::db::{TicketRow, UserRow};
+use crate::tickets::erase::Erased;
 use crate::web::{AppState, Error};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// Everything the customer page and `GET /api/v1/customers/{email}` show.
@@ -93,4 +97,32 @@ pub async fn unblock(state: &AppState, email: &str, by: &str) -> Result<usize, E
         tracing::info!(entry = b.entry, by, released = outcomes.len(), "sender unblocked");
     }
     Ok(released)
+}
+
+/// Erases the customer with this address (see `Tickets::erase_customer`) by admin `by`: 403 for anyone else, 404 for
+/// an address deskmail does not know.
+pub async fn erase(state: &AppState, email: &str, by: &UserRow) -> Result<Erased, Error> {
+    if !by.is_admin() {
+        return Err(Error::Forbidden);
+    }
+    let done = state.tickets.erase_customer(email, &crate::domain::Actor::User(by.email.clone())).await?;
+    tracing::info!(by = %by.email, tickets = done.tickets, "customer erased");
+    Ok(done)
+}
+
+/// The export of the customer with this address as a zip download, for admin `by` (403 for anyone else, 404 for
+/// an unknown address).
+pub async fn export_download(state: &AppState, email: &str, by: &UserRow) -> Result<Response, Error> {
+    if !by.is_admin() {
+        return Err(Error::Forbidden);
+    }
+    let built = export::build(&state.db, email).await?.ok_or(Error::NotFound)?;
+    let blobs = state.blobs.clone();
+    let zip = tokio::task::spawn_blocking(move || export::to_zip(&built, &blobs))
+        .await
+        .map_err(|e| Error::Internal(e.into()))?
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("building a customer export")))?;
+    tracing::info!(by = %by.email, bytes = zip.len(), "customer exported");
+    let name = format!("deskmail-export-{}.zip", email.trim().to_lowercase().replace('@', "-at-"));
+    Ok((crate::web::api::download_headers(&name, "application/zip"), zip).into_response())
 }

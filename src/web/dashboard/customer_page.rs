@@ -1,7 +1,8 @@
 //! `/customers/{email}`: one customer for agents — name, first seen, an internal note, every ticket, their orders
-//! and satisfaction answers — with block and unblock (the address or the whole domain).
+//! and satisfaction answers — with block and unblock (the address or the whole domain); for admins, the export
+//! download and erasing the customer (confirmed by typing the address).
 
-use super::auth::{CurrentUser, safe_next};
+use super::auth::{AdminUser, CurrentUser, safe_next};
 use super::pages::{flash, layout, sv, take_flashes};
 use crate::web::customers::{self, Scope};
 use crate::web::{AppState, Error};
@@ -19,6 +20,8 @@ pub fn router() -> Router<AppState> {
         .route("/customers/{email}/note", post(save_note))
         .route("/customers/{email}/block", post(block))
         .route("/customers/{email}/unblock", post(unblock))
+        .route("/customers/{email}/export", get(export))
+        .route("/customers/{email}/erase", post(erase))
 }
 
 /// The longest note about a customer, in characters.
@@ -113,4 +116,42 @@ async fn unblock(
     let released = customers::unblock(&state, &email, &user.email).await?;
     flash(&session, "ok", format!("Unblocked. {released} held message(s) went through again.")).await;
     Ok(page_of(&email))
+}
+
+async fn export(
+    State(state): State<AppState>,
+    AdminUser(user): AdminUser,
+    Path(email): Path<String>,
+) -> Result<Response, Error> {
+    customers::export_download(&state, &email, &user).await
+}
+
+#[derive(Debug, Deserialize)]
+struct EraseForm {
+    /// The customer's address typed again: the confirmation.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Erases the customer when the typed address matches; back to the page with the reason otherwise.
+async fn erase(
+    State(state): State<AppState>,
+    AdminUser(user): AdminUser,
+    session: Session,
+    Path(email): Path<String>,
+    Form(f): Form<EraseForm>,
+) -> Result<Redirect, Error> {
+    let email = email.trim().to_lowercase();
+    if !f.confirm.trim().eq_ignore_ascii_case(&email) {
+        flash(&session, "error", "Not erased: type the customer's address to confirm.").await;
+        return Ok(page_of(&email));
+    }
+    let done = customers::erase(&state, &email, &user).await?;
+    let text = format!(
+        "Customer erased: {} ticket(s) kept as anonymous shells, {} message(s) blanked, {} attachment(s) and {} \
+         stored file(s) deleted.",
+        done.tickets, done.messages, done.attachments, done.blobs_deleted
+    );
+    flash(&session, "ok", text).await;
+    Ok(Redirect::to("/tickets"))
 }

@@ -11,7 +11,7 @@ pub const TITLE_KEY: &str = "portal.title";
 /// The accent colour, `#rrggbb`.
 pub const COLOR_KEY: &str = "portal.color";
 /// The logo: `{content type} {sha256}` of a blob.
-pub const LOGO_KEY: &str = "portal.logo";
+pub const LOGO_KEY: &str = crate::db::backup::LOGO_SETTING;
 
 /// The colour when none is set.
 const DEFAULT_COLOR: &str = "#2457d6";

@@ -46,11 +46,15 @@ pub async fn test(
 
 async fn run(state: &AppState, row: &MailboxRow, settings: &MailboxSettings) -> Result<TestReport, Error> {
     let timeout = Duration::from_secs(state.settings.imap.command_timeout_secs.clamp(1, 15));
+    let tokens = match state.oauth.source(row.id, &row.name, settings) {
+        Ok(tokens) => tokens,
+        Err(e) => return Ok(TestReport { mailbox: row.name.clone(), imap: None, smtp: None, error: Some(e) }),
+    };
     let imap = match &settings.imap {
         Some(imap) => {
             let sync = state.db.sync_state(row.id, &imap.folder).await?;
             let target = format!("IMAP {}:{} as {}", imap.host, imap.port, imap.username);
-            Some(match crate::ingest::imap::probe::probe(imap, &sync, timeout).await {
+            Some(match crate::ingest::imap::probe::probe(imap, tokens.as_deref(), &sync, timeout).await {
                 Ok(r) => Check {
                     ok: true,
                     summary: format!("{target}: login ok"),
@@ -78,7 +82,8 @@ async fn run(state: &AppState, row: &MailboxRow, settings: &MailboxSettings) -> 
     let smtp = match &settings.smtp {
         Some(smtp) => {
             let target = format!("SMTP {}:{}", smtp.host, smtp.port);
-            let check = tokio::time::timeout(timeout * 2, crate::net::smtp::SmtpClient::check_settings(smtp)).await;
+            let check = crate::net::smtp::SmtpClient::check_settings(smtp, tokens.clone());
+            let check = tokio::time::timeout(timeout * 2, check).await;
             Some(match check {
                 Ok(Ok(())) => {
                     Check { ok: true, summary: format!("{target}: connection and login ok"), details: Vec::new() }

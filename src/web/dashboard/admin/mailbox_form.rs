@@ -152,6 +152,9 @@ impl MailboxForm {
         };
         let (password, moved) =
             kept_or_typed(&self.imap_password, stored.map(|s| (Destination::of_imap(s), &s.password)), typed);
+        // A mailbox connected with OAuth2 keeps its grant and needs no password.
+        let oauth = stored.filter(|s| s.auth.is_oauth()).map(|s| (s.auth, s.oauth.clone()));
+        let password = if oauth.is_some() { Some(password.unwrap_or_default()) } else { password };
         if password.is_none() {
             let error = if moved { enter_again("IMAP") } else { "Enter the IMAP password.".into() };
             errors.insert("imap_password", error);
@@ -178,6 +181,8 @@ impl MailboxForm {
             tls: tls?,
             username: username?,
             password: password?,
+            auth: oauth.as_ref().map(|o| o.0).unwrap_or_default(),
+            oauth: oauth.and_then(|o| o.1),
             folder,
             after_import: after_import?,
             idle: self.imap_idle.is_some(),
@@ -199,7 +204,8 @@ impl MailboxForm {
         let (password, moved) =
             kept_or_typed(&self.smtp_password, stored.map(|s| (Destination::of_smtp(s), &s.password)), typed);
         let password = password.unwrap_or_default();
-        if username.is_some() && !has_password(&password) {
+        let oauth = stored.filter(|s| s.auth.is_oauth()).map(|s| (s.auth, s.oauth.clone()));
+        if username.is_some() && !has_password(&password) && oauth.is_none() {
             let error = if moved {
                 enter_again("SMTP")
             } else {
@@ -214,6 +220,8 @@ impl MailboxForm {
             tls: tls?,
             username,
             password,
+            auth: oauth.as_ref().map(|o| o.0).unwrap_or_default(),
+            oauth: oauth.and_then(|o| o.1),
             ca_file: ca_file?,
             save_sent: self.smtp_save_sent.is_some(),
             sent_folder: stored.map(|s| s.sent_folder.clone()).unwrap_or_else(|| "Sent".into()),

@@ -39,6 +39,8 @@ struct MailboxView {
     smtp: String,
     health: Option<crate::platform::health::MailboxHealth>,
     outbox: Option<crate::db::outbox_health::MailboxOutbox>,
+    /// How an OAuth2 mailbox signs in (`auth`, `provider`) and whether a refresh token is stored.
+    oauth: Option<serde_json::Value>,
 }
 
 /// The settings of a row as stored (passwords still sealed); a mailbox made without settings gets its row's identity.
@@ -64,28 +66,36 @@ pub(super) async fn list_page(
 ) -> Result<Response, Error> {
     let health = state.health.snapshot();
     let outbox = state.db.outbox_health(crate::domain::now()).await?;
-    let rows: Vec<MailboxView> = state
-        .db
-        .mailboxes()
-        .await?
-        .into_iter()
-        .map(|row| {
-            let s = stored_settings(&row);
-            MailboxView {
-                id: row.id,
-                imap: s.imap.map(|i| format!("{}:{}", i.host, i.port)).unwrap_or_default(),
-                smtp: s.smtp.map(|m| format!("{}:{}", m.host, m.port)).unwrap_or_default(),
-                health: health.iter().find(|h| h.name == row.name).cloned(),
-                outbox: outbox.mailboxes.iter().find(|o| o.mailbox == row.name).cloned(),
-                enabled: row.enabled == 1,
-                name: row.name,
-                address: row.address,
-                display_name: row.display_name,
-                source: row.source,
+    let mut rows = Vec::new();
+    for row in state.db.mailboxes().await? {
+        let s = stored_settings(&row);
+        let oauth = match s.oauth() {
+            Some(o) => {
+                let stored = state.db.oauth_grant(row.id).await?.is_some_and(|g| g.refresh_token_sealed.is_some());
+                let auth = s.imap.as_ref().map(|i| i.auth).filter(|a| a.is_oauth()).or(s.smtp.as_ref().map(|m| m.auth));
+                Some(serde_json::json!({ "auth": auth, "provider": o.provider, "stored": stored }))
             }
-        })
+            None => None,
+        };
+        rows.push(MailboxView {
+            id: row.id,
+            oauth,
+            imap: s.imap.map(|i| format!("{}:{}", i.host, i.port)).unwrap_or_default(),
+            smtp: s.smtp.map(|m| format!("{}:{}", m.host, m.port)).unwrap_or_default(),
+            health: health.iter().find(|h| h.name == row.name).cloned(),
+            outbox: outbox.mailboxes.iter().find(|o| o.mailbox == row.name).cloned(),
+            enabled: row.enabled == 1,
+            name: row.name,
+            address: row.address,
+            display_name: row.display_name,
+            source: row.source,
+        });
+    }
+    let providers: Vec<_> = crate::platform::config::Provider::ALL
+        .iter()
+        .map(|p| context! { name => p.as_str(), title => p.title() })
         .collect();
-    let page = context! { mailboxes => sv(rows), test => test };
+    let page = context! { mailboxes => sv(rows), test => test, providers => providers };
     render(state, user, session, "admin_mailboxes.html", "mailboxes", page, StatusCode::OK).await
 }
 

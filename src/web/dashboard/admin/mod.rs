@@ -8,6 +8,7 @@ mod deliveries;
 mod mailbox_check;
 mod mailbox_form;
 mod mailboxes;
+mod oauth_connect;
 mod portal;
 mod quarantine;
 mod sla_form;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin", get(home))
         .merge(mailboxes::router())
+        .merge(oauth_connect::router())
         .merge(templates::router())
         .merge(quarantine::router())
         .merge(deliveries::router())

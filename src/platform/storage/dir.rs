@@ -1,6 +1,6 @@
-//! Content-addressed file storage for raw mail and attachments, synced once per batch.
+//! Blobs as files under the storage dir, synced once per batch.
 
-use sha2::{Digest, Sha256};
+use super::{StoredBlob, check_digest};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,19 +8,14 @@ use std::sync::Arc;
 /// Files named by the sha256 of their bytes under `{storage.dir}/blobs/ab/…` (256 folders: few directory creations).
 /// Mail is private: files are created 0600 and folders 0700.
 #[derive(Debug, Clone)]
-pub struct BlobStore {
+pub struct DirBlobs {
     root: PathBuf,
     /// Held open for the store's life: `syncfs` reports the file system's writeback errors that happened since this
     /// handle was opened, so one opened per sync could miss a failure of an earlier asynchronous writeback.
     root_handle: Arc<std::fs::File>,
 }
 
-/// Lower-case hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-impl BlobStore {
+impl DirBlobs {
     /// A store under `dir` (created when missing).
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         let root = dir.join("blobs");
@@ -29,9 +24,9 @@ impl BlobStore {
         Ok(Self { root, root_handle })
     }
 
-    /// The path relative to the storage dir, as recorded in the database.
-    pub fn relative_path(sha256: &str) -> String {
-        format!("blobs/{}/{sha256}", &sha256[..2])
+    /// The blob folder, for messages.
+    pub fn location(&self) -> String {
+        self.root.display().to_string()
     }
 
     fn path(&self, sha256: &str) -> PathBuf {
@@ -40,6 +35,7 @@ impl BlobStore {
 
     /// Writes `bytes` under its digest unless it is already there whole. Not durable until [`Self::sync`].
     pub fn put(&self, sha256: &str, bytes: &[u8]) -> std::io::Result<()> {
+        check_digest(sha256)?;
         let path = self.path(sha256);
         // A blob of the right size is this content; a shorter one (a write cut off by a crash before any commit
         // referenced it) is replaced.
@@ -64,10 +60,48 @@ impl BlobStore {
 
     /// Reads a blob back.
     pub fn get(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
-        if sha256.len() < 4 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a sha256"));
-        }
+        check_digest(sha256)?;
         std::fs::read(self.path(sha256))
+    }
+
+    /// The size of a stored blob, `None` when it is not there.
+    pub fn size(&self, sha256: &str) -> std::io::Result<Option<u64>> {
+        check_digest(sha256)?;
+        match std::fs::metadata(self.path(sha256)) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every blob file (temporary files of unfinished writes are skipped).
+    pub fn list(&self) -> std::io::Result<Vec<StoredBlob>> {
+        let mut out = Vec::new();
+        for folder in std::fs::read_dir(&self.root)? {
+            let folder = folder?;
+            if !folder.file_type()?.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(folder.path())? {
+                let file = file?;
+                let name = file.file_name().to_string_lossy().into_owned();
+                if check_digest(&name).is_ok() && name.len() == 64 {
+                    out.push(StoredBlob { sha256: name, modified: file.metadata()?.modified()? });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes a blob; `Ok(false)` when it was not there. The caller makes sure no row references it any more.
+    /// Not durable until [`Self::sync`].
+    pub fn delete(&self, sha256: &str) -> std::io::Result<bool> {
+        check_digest(sha256)?;
+        match std::fs::remove_file(self.path(sha256)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -120,7 +154,7 @@ fn sync_filesystem(dir: &std::fs::File) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::{BlobStore, sha256_hex};
 
     #[test]
     fn blobs_round_trip_by_digest() {
@@ -133,6 +167,22 @@ mod tests {
         assert_eq!(store.get(&sha).unwrap(), b"hello");
         assert!(dir.path().join(BlobStore::relative_path(&sha)).is_file());
         assert!(store.get("../../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn a_deleted_blob_is_gone_and_deleting_twice_is_no_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let (keep, gone) = (sha256_hex(b"keep"), sha256_hex(b"gone"));
+        store.put(&keep, b"keep").unwrap();
+        store.put(&gone, b"gone").unwrap();
+        assert!(store.delete(&gone).unwrap());
+        assert!(!store.delete(&gone).unwrap(), "already gone");
+        store.sync().unwrap();
+        assert_eq!(store.get(&gone).unwrap_err().kind(), std::io::ErrorKind::NotFound);
+        assert_eq!(store.get(&keep).unwrap(), b"keep");
+        assert!(store.delete("../../etc/passwd").is_err());
+        assert!(store.delete("ab").is_err());
     }
 
     #[test]
