@@ -17,7 +17,7 @@ const MAILS: usize = 500;
 
 /// A mail with an attachment: every fifth one carries the same file (one blob, shared by several tickets).
 fn mail_with_attachment(from: &str, to: &str, i: usize) -> Vec<u8> {
-    let body: String = if i % 5 == 0 { "shared report".into() } else { format!("report number {i}") };
+    let body: String = if i.is_multiple_of(5) { "shared report".into() } else { format!("report number {i}") };
     let file = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, body.as_bytes());
     format!(
         "From: {from}\r\nTo: {to}\r\nSubject: order {i}\r\nMessage-ID: <bk{i}-{}@customer.example>\r\n\

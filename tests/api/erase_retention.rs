@@ -119,5 +119,5 @@ async fn the_command_line_exports_and_erases_a_customer_and_lists_what_retention
     assert_eq!((done["tickets"].as_i64(), done["blobs_deleted"].as_i64()), (Some(1), Some(2)), "{done}");
     assert_eq!(app.ticket(n).await["subject"], "[erased]");
     let unknown = deskmail(&config, &["customer", "erase", KIM, "--yes"]).output().unwrap();
-    assert_eq!(unknown.status.code(), Some(66));
+    assert_eq!(unknown.status.code(), Some(66), "{}", String::from_utf8_lossy(&unknown.stderr));
 }

@@ -93,10 +93,11 @@ fn serve_logs_json_with_version_and_commit_and_stops_on_sigterm() {
     assert!(messages.contains(&"shutting down") && messages.contains(&"stopped"), "{messages:?}");
 }
 
-/// `systemd-analyze verify` on the unit as installed, except that it starts the binary under test as the current
-/// user (verify wants an executable `ExecStart`). Its exit code ignores bad settings, so any line naming the unit fails.
+/// `systemd-analyze verify` on the units as installed (the service, the nightly backup and its timer), except that
+/// they start the binary under test as the current user (verify wants an executable `ExecStart`). Its exit code
+/// ignores bad settings, so any line naming a unit fails.
 #[test]
-fn the_systemd_unit_passes_systemd_analyze_verify() {
+fn the_systemd_units_pass_systemd_analyze_verify() {
     if Command::new("systemd-analyze").arg("--version").output().is_err() {
         assert!(!is_ci(), "systemd-analyze is missing (apt-get install systemd; scripts/test installs it when root)");
         eprintln!("skipping: systemd-analyze is missing (apt-get install systemd)");
@@ -112,15 +113,21 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
     };
     let installed = "ExecStart=/usr/local/bin/deskmail ";
     assert!(unit.contains(installed) && unit.contains("User=deskmail\n") && unit.contains("Group=deskmail\n"));
-    let test_unit = unit
-        .replace(installed, &format!("ExecStart={} ", env!("CARGO_BIN_EXE_deskmail")))
-        .replace("User=deskmail\n", &format!("User={}\n", id("-un")))
-        .replace("Group=deskmail\n", &format!("Group={}\n", id("-gn")));
+    // The units as installed name /usr/local/bin/deskmail and the user deskmail; checked with this build and user.
+    let for_test = |unit: &str| {
+        unit.replace("/usr/local/bin/deskmail ", &format!("{} ", env!("CARGO_BIN_EXE_deskmail")))
+            .replace("User=deskmail\n", &format!("User={}\n", id("-un")))
+            .replace("Group=deskmail\n", &format!("Group={}\n", id("-gn")))
+    };
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("deskmail.service");
-    std::fs::write(&path, test_unit).unwrap();
-    let out = Command::new("systemd-analyze").arg("verify").arg(&path).output().unwrap();
+    let mut paths = Vec::new();
+    for name in ["deskmail.service", "deskmail-backup.service", "deskmail-backup.timer"] {
+        let unit = std::fs::read_to_string(format!("{}/config/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        paths.push(dir.path().join(name));
+        std::fs::write(paths.last().unwrap(), for_test(&unit)).unwrap();
+    }
+    let out = Command::new("systemd-analyze").arg("verify").args(&paths).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let about_unit: Vec<&str> = text.lines().filter(|l| l.contains("deskmail")).collect();
-    assert!(out.status.success() && about_unit.is_empty(), "systemd-analyze verify {}:\n{text}", path.display());
+    assert!(out.status.success() && about_unit.is_empty(), "systemd-analyze verify {paths:?}:\n{text}");
 }
