@@ -132,7 +132,12 @@ pub fn progress_bar(len: u64, show: bool, what: &str) -> indicatif::ProgressBar 
 
 /// Runs `pg_dump` of the exported snapshot into `out` (custom format, restorable with `pg_restore`).
 async fn pg_dump(url: &str, snapshot: &str, out: &Path) -> anyhow::Result<()> {
-    let status = tokio::process::Command::new("pg_dump")
+    let (url, password) = crate::db::backup::split_password(url);
+    let mut command = tokio::process::Command::new("pg_dump");
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    let status = command
         .arg("--format=custom")
         .arg("--no-owner")
         .arg("--no-privileges")

@@ -151,7 +151,12 @@ async fn restore_blobs(
 
 /// Runs `pg_restore` of a custom-format dump into the (empty) database at `url`.
 async fn pg_restore(url: &str, dump: &Path) -> anyhow::Result<()> {
-    let status = tokio::process::Command::new("pg_restore")
+    let (url, password) = crate::db::backup::split_password(url);
+    let mut command = tokio::process::Command::new("pg_restore");
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    let status = command
         .args(["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction"])
         .arg(format!("--dbname={url}"))
         .arg(dump)

@@ -28,6 +28,35 @@ pub fn sqlite_file(url: &str) -> Option<PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
+/// A PostgreSQL URL without its password, and the password (percent-decoded), for `pg_dump` and `pg_restore`: in
+/// `PGPASSWORD` it is not visible in the process list as an argument would be.
+pub fn split_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else { return (url.to_string(), None) };
+    let (authority_end, _) = rest.char_indices().find(|&(_, c)| c == '/' || c == '?').unwrap_or((rest.len(), ' '));
+    let Some((userinfo, host)) = rest[..authority_end].rsplit_once('@') else { return (url.to_string(), None) };
+    let Some((user, password)) = userinfo.split_once(':') else { return (url.to_string(), None) };
+    let stripped = format!("{scheme}://{user}@{host}{}", &rest[authority_end..]);
+    (stripped, Some(percent_decode(password)))
+}
+
+fn percent_decode(s: &str) -> String {
+    let (bytes, mut out, mut i) = (s.as_bytes(), Vec::with_capacity(s.len()), 0);
+    while i < bytes.len() {
+        let hex = (bytes[i] == b'%').then(|| s.get(i + 1..i + 3)).flatten();
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Opens a SQLite file read-only, outside any pool (a snapshot, or a restore target to inspect).
 pub async fn open_sqlite_read_only(path: &Path) -> Result<AnyConnection> {
     sqlx::any::install_default_drivers();
@@ -87,8 +116,17 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
-    use super::sqlite_file;
+    use super::{split_password, sqlite_file};
     use std::path::PathBuf;
+
+    #[test]
+    fn the_password_leaves_the_url() {
+        let (url, pw) = split_password("postgres://desk:p%40ss%3Aw@db.example:5432/deskmail?sslmode=require");
+        assert_eq!(url, "postgres://desk@db.example:5432/deskmail?sslmode=require");
+        assert_eq!(pw.as_deref(), Some("p@ss:w"));
+        assert_eq!(split_password("postgres://desk@db/x"), ("postgres://desk@db/x".into(), None));
+        assert_eq!(split_password("postgres:///x"), ("postgres:///x".into(), None));
+    }
 
     #[test]
     fn the_file_of_a_sqlite_url() {

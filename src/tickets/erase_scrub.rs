@@ -55,10 +55,11 @@ pub fn scrub_event(e: &EventRow, s: Scrub<'_>) -> Option<(String, String, String
             actor = "customer".into();
         }
     }
-    if s.drop_comments && e.kind == "satisfaction_rated" {
-        if let Some(comment) = data.get_mut("comment") {
-            *comment = Value::String(String::new());
-        }
+    if s.drop_comments
+        && e.kind == "satisfaction_rated"
+        && let Some(comment) = data.get_mut("comment")
+    {
+        *comment = Value::String(String::new());
     }
     let data_text = if data == original { e.data.clone() } else { data.to_string() };
     let detail = match TicketEvent::from_stored(&e.kind, &data_text) {

@@ -3,17 +3,16 @@
 //! customer's data is byte-identical; mail from the address makes a new customer. The customer page's button.
 
 use crate::helpers::{Store, TestApp, mail, reply, spawn_app};
-use crate::store_tests;
 use crate::web_client::signed_in_staff;
+use crate::{blob_store_tests, store_tests};
 use deskmail::domain::Role;
-use deskmail::platform::storage::{BlobStore, sha256_hex};
+use deskmail::platform::storage::sha256_hex;
 use serde_json::{Value, json};
 use std::io::Read;
 
-store_tests!(
-    an_erased_customer_leaves_anonymous_shells_and_another_customers_data_stays_byte_identical,
-    the_customer_page_erases_only_for_admins_who_type_the_address,
-);
+// Erasing deletes blobs: also against an S3 bucket.
+blob_store_tests!(an_erased_customer_leaves_anonymous_shells_and_another_customers_data_stays_byte_identical);
+store_tests!(the_customer_page_erases_only_for_admins_who_type_the_address);
 
 pub const SHARED: &[u8] = b"the same manual, sent by two customers";
 pub const KIM: &str = "kim@customer.example";
@@ -75,9 +74,19 @@ pub async fn export(app: &TestApp, email: &str) -> (Value, std::collections::BTr
     (json, files)
 }
 
-/// Whether the blob is on disk.
-pub fn on_disk(app: &TestApp, sha: &str) -> bool {
-    app.services.settings.storage.dir.join(BlobStore::relative_path(sha)).is_file()
+/// Whether the blob is stored (on disk, or in the bucket).
+pub async fn on_disk(app: &TestApp, sha: &str) -> bool {
+    let (blobs, sha) = (app.services.blobs.clone(), sha.to_string());
+    tokio::task::spawn_blocking(move || blobs.size(&sha).unwrap().is_some()).await.unwrap()
+}
+
+/// How many of `shas` are stored.
+pub async fn stored(app: &TestApp, shas: &[&String]) -> usize {
+    let mut n = 0;
+    for sha in shas {
+        n += usize::from(on_disk(app, sha).await);
+    }
+    n
 }
 
 async fn an_erased_customer_leaves_anonymous_shells_and_another_customers_data_stays_byte_identical(store: Store) {
@@ -134,7 +143,7 @@ async fn an_erased_customer_leaves_anonymous_shells_and_another_customers_data_s
     assert_eq!(own.len(), 2);
     let (shared, photo) = (sha256_hex(SHARED), own.iter().find(|s| **s != sha256_hex(SHARED)).unwrap().clone());
     let kim_raws = [sha256_hex(&kim1), sha256_hex(&kim2)];
-    assert!(kim_raws.iter().chain([&shared, &photo]).all(|s| on_disk(&app, s)));
+    assert_eq!(stored(&app, &[&kim_raws[0], &kim_raws[1], &shared, &photo]).await, 4);
     assert_eq!(app.get("/api/v1/tickets?q=zebrafish").await.1["total"], 1);
     let lou_before = app.ticket(lou_n).await;
     let (lou_export_before, lou_files_before) = export(&app, LOU).await;
@@ -192,8 +201,8 @@ async fn an_erased_customer_leaves_anonymous_shells_and_another_customers_data_s
     assert!(app.services.db.recent_orders(KIM, 10).await.unwrap().is_empty());
     assert!(app.services.db.portal_session("kim-session", 0).await.unwrap().is_none());
     // Kim's blobs are gone, the one Lou shares stays.
-    assert!(!on_disk(&app, &photo) && kim_raws.iter().all(|s| !on_disk(&app, s)));
-    assert!(on_disk(&app, &shared));
+    assert_eq!(stored(&app, &[&photo, &kim_raws[0], &kim_raws[1]]).await, 0);
+    assert!(on_disk(&app, &shared).await);
     // Lou: byte-identical, and the export still holds everything of Lou's.
     assert_eq!(app.ticket(lou_n).await.to_string(), lou_before.to_string());
     let (lou_export, lou_files) = export(&app, LOU).await;
@@ -210,7 +219,7 @@ async fn an_erased_customer_leaves_anonymous_shells_and_another_customers_data_s
     let (s, kim_now) = app.get(&format!("/api/v1/customers/{KIM}")).await;
     assert_eq!((s, kim_now["tickets"].as_array().unwrap().len()), (200, 1), "{kim_now}");
     assert_eq!(kim_now["tickets"][0]["number"].as_i64(), again.ticket);
-    assert!(on_disk(&app, &photo), "stored again with the new mail");
+    assert!(on_disk(&app, &photo).await, "stored again with the new mail");
 }
 
 async fn the_customer_page_erases_only_for_admins_who_type_the_address(store: Store) {

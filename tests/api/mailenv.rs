@@ -46,6 +46,11 @@ impl MailEnv {
 
     /// Starts a private instance (for outage tests) on free ports.
     pub fn private() -> Option<Self> {
+        Self::private_with(&[])
+    }
+
+    /// Starts a private instance with extra `MAILENV_*` settings (e.g. `MAILENV_OAUTH2_URL`).
+    pub fn private_with(vars: &[(&str, &str)]) -> Option<Self> {
         crate::helpers::init_once();
         let sh = require_env("MAILENV_SH")?;
         let root = std::env::var("MAILENV_PRIVATE_ROOT").unwrap_or_else(|_| "/tmp/dmp".into());
@@ -55,6 +60,7 @@ impl MailEnv {
             .arg("start")
             .env("MAILENV_DIR", &dir)
             .env("MAILENV_PORTS", "auto")
+            .envs(vars.iter().copied())
             .env_remove("MAILENV_SHARED")
             .stdout(std::process::Stdio::null())
             .status()
@@ -72,12 +78,22 @@ impl MailEnv {
         Some(Self::from_vars(|k| vars.get(k).cloned(), Some(dir)))
     }
 
+    /// Ends every IMAP session of `user` on this private instance (as a server does when a token expires).
+    pub fn kick(&self, user: &str) {
+        self.control_with(&["kick", user]);
+    }
+
     /// Runs a kit command (`stop-imap`, `start-imap`, `stop-smtp`, `start-smtp`) on this private instance.
     pub fn control(&self, command: &str) {
+        self.control_with(&[command]);
+    }
+
+    fn control_with(&self, args: &[&str]) {
+        let command = args.join(" ");
         let dir = self.private_dir.as_ref().expect("only private instances are controlled");
         let sh = std::env::var("MAILENV_SH").expect("MAILENV_SH");
         let status = std::process::Command::new(sh)
-            .arg(command)
+            .args(args)
             .env("MAILENV_DIR", dir)
             .stdout(std::process::Stdio::null())
             .status()

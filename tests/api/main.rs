@@ -31,6 +31,8 @@ mod ingest_batch;
 mod layers;
 mod merge_mail;
 mod merge_split;
+mod oauth;
+mod oauth_provider;
 mod outbound;
 mod outbound_api;
 mod outbound_faults;

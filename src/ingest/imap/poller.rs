@@ -89,7 +89,17 @@ impl Poller {
                     tracing::warn!(mailbox = %name, error = %error, attempt = streak, "IMAP sync failed; backing off");
                     metrics::counter!("deskmail_imap_sync_errors_total", "mailbox" => name.clone()).increment(1);
                     self.health.failed(&name, error);
-                    sleep_or_cancel(backoff(streak, self.defaults.backoff_cap_secs), &cancel).await;
+                    // A mailbox connected anew (OAuth2) is tried at once rather than after the backoff.
+                    let connected = async {
+                        match &self.tokens {
+                            Some(tokens) => tokens.connected().await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        _ = sleep_or_cancel(backoff(streak, self.defaults.backoff_cap_secs), &cancel) => {},
+                        _ = connected => {},
+                    }
                 }
             }
         }

@@ -46,6 +46,8 @@ pub struct TokenSource {
     pub(super) key: String,
     shared: Arc<Shared>,
     state: tokio::sync::Mutex<State>,
+    /// Woken by [`TokenSource::reset`]: a new refresh token was stored.
+    reset: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -91,7 +93,8 @@ impl TokenSource {
     pub(super) fn new(mailbox_id: i64, name: &str, grant: Grant, key: String, shared: Arc<Shared>) -> Self {
         let seed_sha256 = seed_fingerprint(&grant);
         let state = tokio::sync::Mutex::new(State::default());
-        Self { mailbox_id, name: name.to_string(), grant, seed_sha256, key, shared, state }
+        let reset = tokio::sync::Notify::new();
+        Self { mailbox_id, name: name.to_string(), grant, seed_sha256, key, shared, state, reset }
     }
 
     /// A valid access token: the cached one until its refresh time, else a fresh one. While refreshing fails, an
@@ -120,6 +123,12 @@ impl TokenSource {
     /// Forgets everything cached (a new refresh token was stored): the next call refreshes at once.
     pub async fn reset(&self) {
         *self.state.lock().await = State::default();
+        self.reset.notify_waiters();
+    }
+
+    /// Resolves at the next [`TokenSource::reset`] (a poller backing off then tries at once).
+    pub async fn connected(&self) {
+        self.reset.notified().await;
     }
 
     /// Whether the keeper should refresh now (no token yet, its refresh time passed, or a failure's retry is due).

@@ -127,10 +127,9 @@ async fn a_changed_configured_token_wins_over_the_stored_one() {
     let s = source(&url, store.clone(), &Health::default(), "rt0");
     s.access_token().await.unwrap();
     // Someone configures rt1 by hand (say, from a new consent): the stored rt1 descends from rt0 and is not used.
-    *store.0.lock().unwrap() = Some(StoredGrant {
-        refresh_token_sealed: Some(SecretBox::new(b"k").seal("stale")),
-        ..store.0.lock().unwrap().clone().unwrap()
-    });
+    let stored = store.0.lock().unwrap().clone().unwrap();
+    let stale = StoredGrant { refresh_token_sealed: Some(SecretBox::new(b"k").seal("stale")), ..stored };
+    *store.0.lock().unwrap() = Some(stale);
     let fresh = source(&url, store, &Health::default(), "rt1");
     assert_eq!(fresh.access_token().await.unwrap(), "at1");
 }

@@ -43,7 +43,7 @@ fn every_kind_renders_with_its_sample_context() {
 #[test]
 fn every_template_has_a_built_in_default_that_is_the_source_when_nothing_overrides() {
     let templates = builtins();
-    assert_eq!(names().count(), 37, "three per kind, and base.html");
+    assert_eq!(names().count(), 40, "three per kind, and base.html");
     for name in names() {
         let default = Templates::default_source(&name).unwrap_or_else(|| panic!("{name} missing"));
         assert_eq!(templates.source(&name).as_deref(), Some(default.as_str()));

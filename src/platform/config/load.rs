@@ -90,7 +90,7 @@ fn resolve_paths(s: &mut Settings) {
             .into_iter()
             .flatten()
         {
-            oauth.resolve_paths(&join);
+            oauth.resolve_paths(join);
         }
     }
 }

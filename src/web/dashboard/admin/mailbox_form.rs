@@ -150,10 +150,14 @@ impl MailboxForm {
             (Some(h), Some(p), Some(t), Some(u)) => Some(Destination::new(h, p, t, Some(u))),
             _ => None,
         };
+        // A mailbox connected with OAuth2 keeps its grant (no password) while server and account stay the same and
+        // no password is typed: its access tokens must not go to another server.
+        let oauth = stored
+            .filter(|s| s.auth.is_oauth() && self.imap_password.is_empty())
+            .filter(|s| typed.as_ref() == Some(&Destination::of_imap(s)))
+            .map(|s| (s.auth, s.oauth.clone()));
         let (password, moved) =
             kept_or_typed(&self.imap_password, stored.map(|s| (Destination::of_imap(s), &s.password)), typed);
-        // A mailbox connected with OAuth2 keeps its grant and needs no password.
-        let oauth = stored.filter(|s| s.auth.is_oauth()).map(|s| (s.auth, s.oauth.clone()));
         let password = if oauth.is_some() { Some(password.unwrap_or_default()) } else { password };
         if password.is_none() {
             let error = if moved { enter_again("IMAP") } else { "Enter the IMAP password.".into() };
@@ -201,10 +205,13 @@ impl MailboxForm {
             (Some(h), Some(p), Some(t)) => Some(Destination::new(h, p, t, username.as_deref())),
             _ => None,
         };
+        let oauth = stored
+            .filter(|s| s.auth.is_oauth() && self.smtp_password.is_empty())
+            .filter(|s| typed.as_ref() == Some(&Destination::of_smtp(s)))
+            .map(|s| (s.auth, s.oauth.clone()));
         let (password, moved) =
             kept_or_typed(&self.smtp_password, stored.map(|s| (Destination::of_smtp(s), &s.password)), typed);
         let password = password.unwrap_or_default();
-        let oauth = stored.filter(|s| s.auth.is_oauth()).map(|s| (s.auth, s.oauth.clone()));
         if username.is_some() && !has_password(&password) && oauth.is_none() {
             let error = if moved {
                 enter_again("SMTP")

@@ -1,6 +1,7 @@
 //! Unit tests of the mailbox form: checking fields, and when a stored password is kept.
 
 use super::*;
+use crate::platform::config::MailboxAuth;
 
 fn filled() -> MailboxForm {
     MailboxForm {
@@ -94,4 +95,26 @@ fn a_moved_server_takes_a_typed_password() {
     let form = MailboxForm { imap_host: "imap2.example.com".into(), imap_password: "new-pw".into(), ..edit };
     let imap = form.check(Some(&stored)).unwrap().imap.unwrap();
     assert_eq!((imap.host.as_str(), imap.password.password.as_deref()), ("imap2.example.com", Some("new-pw")));
+}
+
+#[test]
+fn a_connected_mailbox_keeps_its_grant_until_its_server_moves() {
+    let (mut stored, edit) = stored_with_smtp();
+    let grant = crate::platform::config::OAuthSettings {
+        provider: Some(crate::platform::config::Provider::Google),
+        ..Default::default()
+    };
+    let imap = stored.imap.as_mut().unwrap();
+    (imap.auth, imap.oauth, imap.password) = (MailboxAuth::Xoauth2, Some(grant), Default::default());
+    let smtp = stored.smtp.as_mut().unwrap();
+    (smtp.auth, smtp.password) = (MailboxAuth::Xoauth2, Default::default());
+    let kept = MailboxForm { display_name: "Renamed".into(), ..edit.clone() }.check(Some(&stored)).unwrap();
+    assert_eq!(kept.imap.as_ref().unwrap().auth, MailboxAuth::Xoauth2);
+    assert_eq!(kept.oauth(), stored.oauth());
+    assert_eq!(kept.smtp.unwrap().auth, MailboxAuth::Xoauth2);
+    let moved = MailboxForm { imap_host: "imap.evil.example".into(), ..edit.clone() }.check(Some(&stored));
+    assert_eq!(moved.unwrap_err().keys().copied().collect::<Vec<_>>(), ["imap_password"]);
+    let typed = MailboxForm { imap_password: "pw".into(), smtp_password: "pw".into(), ..edit }.check(Some(&stored));
+    let typed = typed.unwrap();
+    assert!(typed.oauth().is_none() && typed.imap.unwrap().auth == MailboxAuth::Password);
 }

@@ -109,8 +109,12 @@ async fn callback(
     session: Session,
     Query(answer): Query<Answer>,
 ) -> Result<Response, Error> {
-    let flow: Option<Flow> = session.remove(FLOW_KEY).await.ok().flatten();
+    // A callback with another state (forged, or of an older attempt) leaves the flow under way alone.
+    let flow: Option<Flow> = session.get(FLOW_KEY).await.ok().flatten();
     let flow = flow.filter(|f| Some(&f.state) == answer.state.as_ref());
+    if flow.is_some() {
+        let _ = session.remove::<Flow>(FLOW_KEY).await;
+    }
     let Some(flow) = flow.filter(|f| crate::domain::now() - f.started_at <= FLOW_SECS) else {
         return back(&session, "error", "The sign-in came back unknown or too late; connect again.".into()).await;
     };
@@ -178,14 +182,34 @@ async fn store(state: &AppState, row: &MailboxRow, provider: Provider, refresh_t
 fn switch_to_oauth(settings: &mut MailboxSettings, provider: Provider) {
     let grant = OAuthSettings { provider: Some(provider), ..Default::default() };
     let address = settings.address.clone();
+    // The access tokens replace the passwords.
     if let Some(imap) = &mut settings.imap {
-        imap.auth = MailboxAuth::Xoauth2;
-        imap.oauth = Some(grant.clone());
+        (imap.auth, imap.oauth, imap.password) = (MailboxAuth::Xoauth2, Some(grant.clone()), Default::default());
     }
     let imap_holds = settings.imap.is_some();
     if let Some(smtp) = &mut settings.smtp {
-        smtp.auth = MailboxAuth::Xoauth2;
+        (smtp.auth, smtp.password) = (MailboxAuth::Xoauth2, Default::default());
         smtp.oauth = (!imap_holds).then_some(grant);
         smtp.username.get_or_insert(address);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dashboard_mailbox_switches_both_servers_to_xoauth2_with_one_grant() {
+        let mut mb: MailboxSettings = serde_json::from_str(
+            r#"{"name":"s","address":"s@x.test","imap":{"host":"imap.gmail.com","username":"s@x.test","password":"p"},
+                "smtp":{"host":"smtp.gmail.com"}}"#,
+        )
+        .unwrap();
+        switch_to_oauth(&mut mb, Provider::Google);
+        assert!(mb.check_oauth().is_ok());
+        assert_eq!(mb.oauth().unwrap().provider, Some(Provider::Google));
+        let smtp = mb.smtp.unwrap();
+        assert_eq!((smtp.auth, smtp.oauth, smtp.username.as_deref()), (MailboxAuth::Xoauth2, None, Some("s@x.test")));
+        assert!(mb.imap.unwrap().password.password.is_none(), "the password is dropped");
     }
 }
