@@ -252,27 +252,18 @@ pub fn reply(from: &str, subject: &str, message_id: &str, in_reply_to: &str, bod
     .into_bytes()
 }
 
-/// Like `store_tests!`, plus a third run on PostgreSQL with the blobs in an S3 bucket (`postgres_s3`): for the
-/// tests of what is stored as a blob (raw mail, attachments, backups, erasure).
+/// One `#[tokio::test]` per listed store, in a module named after the test: `sqlite => Sqlite, …`.
 #[macro_export]
-macro_rules! blob_store_tests {
-    ($($name:ident),+ $(,)?) => {
-        $(
-            mod $name {
+macro_rules! store_test_variants {
+    ($name:ident: $($variant:ident => $store:ident),+) => {
+        mod $name {
+            $(
                 #[tokio::test]
-                async fn sqlite() {
-                    super::$name($crate::helpers::Store::Sqlite).await
+                async fn $variant() {
+                    super::$name($crate::helpers::Store::$store).await
                 }
-                #[tokio::test]
-                async fn postgres() {
-                    super::$name($crate::helpers::Store::Postgres).await
-                }
-                #[tokio::test]
-                async fn postgres_s3() {
-                    super::$name($crate::helpers::Store::PostgresS3).await
-                }
-            }
-        )+
+            )+
+        }
     };
 }
 
@@ -280,17 +271,15 @@ macro_rules! blob_store_tests {
 #[macro_export]
 macro_rules! store_tests {
     ($($name:ident),+ $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$name($crate::helpers::Store::Sqlite).await
-                }
-                #[tokio::test]
-                async fn postgres() {
-                    super::$name($crate::helpers::Store::Postgres).await
-                }
-            }
-        )+
+        $( $crate::store_test_variants!($name: sqlite => Sqlite, postgres => Postgres); )+
+    };
+}
+
+/// Like `store_tests!`, plus a third run on PostgreSQL with the blobs in an S3 bucket (`postgres_s3`): for the
+/// tests of what is stored as a blob (raw mail, attachments, backups, erasure).
+#[macro_export]
+macro_rules! blob_store_tests {
+    ($($name:ident),+ $(,)?) => {
+        $( $crate::store_test_variants!($name: sqlite => Sqlite, postgres => Postgres, postgres_s3 => PostgresS3); )+
     };
 }
