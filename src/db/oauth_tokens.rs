@@ -5,19 +5,6 @@ use super::{Db, Result};
 use crate::platform::oauth::{GrantFailure, GrantStore, StoreError, StoredGrant};
 use sqlx::AnyConnection;
 
-/// A mailbox's stored grant.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct OAuthTokenRow {
-    pub mailbox_id: i64,
-    pub refresh_token_sealed: Option<String>,
-    pub seed_sha256: String,
-    pub access_expires_at: Option<i64>,
-    pub last_refresh_at: Option<i64>,
-    pub last_error: Option<String>,
-    pub failing_since: Option<i64>,
-    pub alerted_at: Option<i64>,
-}
-
 /// A failing grant admins are to hear of.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OAuthAlertRow {
@@ -29,10 +16,10 @@ pub struct OAuthAlertRow {
 
 impl Db {
     /// The stored grant of a mailbox.
-    pub async fn oauth_grant(&self, mailbox_id: i64) -> Result<Option<OAuthTokenRow>> {
+    pub async fn oauth_grant(&self, mailbox_id: i64) -> Result<Option<StoredGrant>> {
         Ok(sqlx::query_as(
-            "select mailbox_id, refresh_token_sealed, seed_sha256, access_expires_at, last_refresh_at, last_error, \
-             failing_since, alerted_at from oauth_tokens where mailbox_id = $1",
+            "select refresh_token_sealed, seed_sha256, access_expires_at, last_refresh_at, last_error, failing_since \
+             from oauth_tokens where mailbox_id = $1",
         )
         .bind(mailbox_id)
         .fetch_optional(self.pool())
@@ -140,15 +127,7 @@ fn store_error(e: super::DbError) -> StoreError {
 #[async_trait::async_trait]
 impl GrantStore for Db {
     async fn load(&self, mailbox_id: i64) -> Result<Option<StoredGrant>, StoreError> {
-        let row = self.oauth_grant(mailbox_id).await.map_err(store_error)?;
-        Ok(row.map(|r| StoredGrant {
-            refresh_token_sealed: r.refresh_token_sealed,
-            seed_sha256: r.seed_sha256,
-            access_expires_at: r.access_expires_at,
-            last_refresh_at: r.last_refresh_at,
-            last_error: r.last_error,
-            failing_since: r.failing_since,
-        }))
+        self.oauth_grant(mailbox_id).await.map_err(store_error)
     }
 
     async fn refreshed(

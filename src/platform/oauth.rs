@@ -1,8 +1,8 @@
 //! What is kept of a mailbox's OAuth2 grant between refreshes, and the store that keeps it (the database
 //! implements [`GrantStore`]; the token provider in `net::oauth` uses it without knowing the database).
 
-/// The stored state of one mailbox's grant.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The stored state of one mailbox's grant (a row of `oauth_tokens`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredGrant {
     /// The newest refresh token (rotated by the provider, or from the Connect flow), sealed with the installation key.
     pub refresh_token_sealed: Option<String>,

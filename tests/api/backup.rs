@@ -188,3 +188,33 @@ async fn a_backup_taken_while_mail_arrives_restores_every_committed_ticket_with_
     db.pool().close().await;
     app.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn verify_prune_removes_only_orphans_older_than_a_day() {
+    let Some(app) = crate::helpers::spawn_app(Store::Sqlite).await else { return };
+    let kept = app.ingest(&crate::helpers::mail("a@customer.example", "Hi", "prune@c.example", "hello")).await;
+    let settings = app.services.settings.clone();
+    let (old, young) =
+        (deskmail::platform::storage::sha256_hex(b"old"), deskmail::platform::storage::sha256_hex(b"new"));
+    let blobs = app.services.blobs.clone();
+    let (o, y) = (old.clone(), young.clone());
+    tokio::task::spawn_blocking(move || {
+        blobs.put(&o, b"old").unwrap();
+        blobs.put(&y, b"new").unwrap();
+    })
+    .await
+    .unwrap();
+    let old_file = settings.storage.dir.join(BlobStore::relative_path(&old));
+    let aged = std::process::Command::new("touch").arg("-d").arg("2 days ago").arg(&old_file).status().unwrap();
+    assert!(aged.success());
+    let listed = verify::verify(&settings, false, false).await.unwrap();
+    assert!(listed.clean() && listed.pruned == 0, "{listed:?}");
+    assert_eq!(listed.orphans.iter().collect::<BTreeSet<_>>(), BTreeSet::from([&old, &young]));
+    let pruned = verify::verify(&settings, true, false).await.unwrap();
+    assert_eq!(pruned.pruned, 1, "{pruned:?}");
+    assert!(!old_file.exists(), "the day-old orphan is gone");
+    let after = verify::verify(&settings, false, false).await.unwrap();
+    assert_eq!(after.orphans, vec![young.clone()], "the young orphan stays: its mail may still be committing");
+    assert!(after.clean() && after.checked >= 1);
+    assert!(!read_blob(&app.services.blobs, &kept.sha256).await.is_empty(), "the referenced blob stays");
+}

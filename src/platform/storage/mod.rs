@@ -67,7 +67,7 @@ impl BlobStore {
         format!("blobs/{}/{sha256}", &sha256[..2])
     }
 
-    /// Writes `bytes` under its digest unless it is already there whole. Not durable until [`Self::sync`].
+    /// Writes `bytes` under its digest (a file already there whole is kept). Not durable until [`Self::sync`].
     pub fn put(&self, sha256: &str, bytes: &[u8]) -> std::io::Result<()> {
         match &self.inner {
             Inner::Dir(d) => d.put(sha256, bytes),

@@ -70,11 +70,9 @@ impl S3Blobs {
         }
     }
 
-    /// Uploads `bytes` unless an object of that size is already there (the name is the content's digest).
+    /// Uploads `bytes`. No lookup first: the name is the content's digest, so writing an object again writes the
+    /// same bytes, and a lookup would double the requests of every ingest batch.
     pub fn put(&self, sha256: &str, bytes: &[u8]) -> std::io::Result<()> {
-        if self.size(sha256)? == Some(bytes.len() as u64) {
-            return Ok(());
-        }
         let key = self.key(sha256)?;
         let payload = PutPayload::from(bytes.to_vec());
         self.wait("writing a blob", self.store.put(&key, payload)).map(|_| ())
