@@ -24,6 +24,7 @@ mod hostile;
 mod hostile_api;
 mod imap;
 mod imap_crash;
+mod imap_cut;
 mod imap_faults;
 mod imap_sync;
 mod ingest;

@@ -129,5 +129,18 @@ pub(super) async fn fetch_bodies(
         .collect();
     bodies.sort_by_key(|(uid, _)| *uid);
     bodies.dedup_by_key(|(uid, _)| *uid);
+    if bodies.len() < uids.len() {
+        // The caller quarantines what the server did not return, so first make sure the server answered at all:
+        // async-imap ends a FETCH's stream without an error when the connection closes between two responses
+        // (Dovecot stopping sends BYE and closes), which looks exactly like messages expunged meanwhile.
+        confirm_alive(session, cx).await?;
+    }
     Ok(bodies)
+}
+
+/// Fails with `ConnectionLost` unless the server answers a NOOP: the proof that a command's responses were complete
+/// rather than cut off by a closed connection.
+pub(super) async fn confirm_alive(session: &mut ImapSession, cx: &SyncContext<'_>) -> Result<(), ImapError> {
+    within(cx.timeout, "NOOP", session.noop()).await?.map_err(ImapNetError::Protocol)?;
+    Ok(())
 }

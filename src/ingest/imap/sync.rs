@@ -87,6 +87,9 @@ pub async fn sync_once(
     set_oldest_gauge(cx, &[]);
     // A scan (even one importing nothing) ends by recording the folder's UIDVALIDITY and end.
     if scanning {
+        // The scan's candidate list may have been cut short by a closed connection; moving the checkpoint to the
+        // folder's end would then pass over mail never imported.
+        super::fetch::confirm_alive(session, cx).await?;
         state.last_uid = state.last_uid.max(i64::from(uid_next.saturating_sub(1)));
         state.scanning = 0;
         commit_state(cx, &state, Vec::new()).await?;
