@@ -93,11 +93,27 @@ pub async fn insert(conn: &mut AnyConnection, t: &NewTicket<'_>) -> Result<(i64,
         .fetch_one(&mut *conn)
         .await?);
     }
-    let number: i64 =
-        sqlx::query_scalar("update counters set value = value + 1 where name = 'ticket_number' returning value")
-            .fetch_one(&mut *conn)
-            .await?;
-    let id: i64 = sqlx::query_scalar(
+    let number = draw_number(&mut *conn).await?;
+    Ok((insert_numbered(conn, t, number).await?, number))
+}
+
+/// The next public ticket number, drawn from the counter, whose row stays locked until the transaction ends: numbers
+/// handed out from memory after it are this transaction's alone until [`set_last_number`] writes the last of them.
+pub async fn draw_number(conn: &mut AnyConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar("update counters set value = value + 1 where name = 'ticket_number' returning value")
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// Records `last` as the last ticket number handed out (after numbers counted on from [`draw_number`]'s).
+pub async fn set_last_number(conn: &mut AnyConnection, last: i64) -> Result<()> {
+    sqlx::query("update counters set value = $1 where name = 'ticket_number'").bind(last).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Creates a ticket with a number drawn before (see [`draw_number`]); returns its id.
+pub async fn insert_numbered(conn: &mut AnyConnection, t: &NewTicket<'_>, number: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
         "insert into tickets (number, mailbox_id, subject, status, priority, requester_id, parent_ticket_id, message_count, created_at, updated_at) \
          values ($1, $2, $3, 'new', 'normal', $4, $5, 1, $6, $6) returning id",
     )
@@ -108,8 +124,7 @@ pub async fn insert(conn: &mut AnyConnection, t: &NewTicket<'_>) -> Result<(i64,
     .bind(t.parent_ticket_id)
     .bind(t.now)
     .fetch_one(conn)
-    .await?;
-    Ok((id, number))
+    .await?)
 }
 
 /// The ticket with this public number.

@@ -112,15 +112,16 @@ impl Pipeline {
         self.context.read().expect("context lock").clone()
     }
 
+    /// What storing a batch reads once, inside its transaction (no second connection taken from the pool).
     async fn store_context<'a>(
         &'a self,
+        conn: &mut sqlx::AnyConnection,
         mailbox: &'a MailboxRow,
         ctx: &'a PrepareContext,
     ) -> Result<StoreContext<'a>, DbError> {
-        let staff = db::users::active_emails(self.db.pool()).await?;
-        let mut conn = self.db.pool().acquire().await?;
-        let orders_in_catalog = db::catalog::any_orders(&mut conn).await?;
-        let blocked = db::blocks::entries(&mut conn).await?;
+        let staff = db::users::active_emails(&mut *conn).await?;
+        let orders_in_catalog = db::catalog::any_orders(&mut *conn).await?;
+        let blocked = db::blocks::entries(&mut *conn).await?;
         Ok(StoreContext {
             mailbox,
             our_addresses: &ctx.our_addresses,
@@ -220,9 +221,9 @@ impl Pipeline {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Vec<Outcome>, StoreError> {
         let ctx = self.context();
-        let cx = self.store_context(mailbox, &ctx).await?;
-        let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
+        let cx = self.store_context(&mut tx, mailbox, &ctx).await?;
+        let now = crate::domain::now();
         let mut batch = store::BatchState::load(&mut tx, &cx, items, now).await?;
         let mut outcomes = Vec::with_capacity(items.len());
         for (item, source) in items {

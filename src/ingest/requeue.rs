@@ -72,9 +72,9 @@ impl Pipeline {
         item: &Prepared,
     ) -> Result<Outcome, crate::tickets::TicketError> {
         let ctx = self.context();
-        let cx = self.store_context(mailbox, &ctx).await?;
-        let now = crate::domain::now();
         let mut tx = self.db.begin().await?;
+        let cx = self.store_context(&mut tx, mailbox, &ctx).await?;
+        let now = crate::domain::now();
         let outcome = match &item.content {
             Content::Quarantine { reason, .. } => {
                 db::admin::hold_again(&mut tx, held.entry_id, reason).await?;

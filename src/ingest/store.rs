@@ -92,6 +92,9 @@ pub struct BatchState {
     digests_loaded: bool,
     /// IMAP `(uidvalidity, uid)`s imported before (or earlier in this batch).
     seen: HashSet<(i64, i64)>,
+    /// Message-ID → ticket id of the stored messages the batch's mail refers to, read at its start (`None`: each
+    /// mail looks its references up).
+    references: Option<HashMap<String, i64>>,
     receipts: Vec<NewReceipt>,
     /// The customer mail the batch files, written behind (see [`InboundBatch`]).
     inbound: InboundBatch,
@@ -121,6 +124,17 @@ impl BatchState {
             .collect();
         let uids: Vec<(i64, i64)> = items.iter().filter_map(|(_, s)| *s).collect();
         let known_digests = db::messages::tickets_of_digests(conn, &digests).await?;
+        let mut referenced: Vec<&str> = items
+            .iter()
+            .filter_map(|(p, _)| match &p.content {
+                Content::Mail(m) => Some(m.facts.referenced_ids.iter().take(MAX_REFERENCES).map(String::as_str)),
+                Content::Quarantine { .. } => None,
+            })
+            .flatten()
+            .collect();
+        referenced.sort_unstable();
+        referenced.dedup();
+        let references = db::messages::tickets_of_message_ids(conn, &referenced).await?;
         let people = items.iter().flat_map(|(p, _)| customers_of(cx, p, &known_digests));
         let inbound = InboundBatch::begin(conn, people, now).await?;
         let seen = match uids.is_empty() {
@@ -133,6 +147,7 @@ impl BatchState {
             digests: known_digests,
             digests_loaded: true,
             seen,
+            references: Some(references),
             ..Self::default()
         })
     }
@@ -375,23 +390,32 @@ async fn lookup(
     Ok(out)
 }
 
-/// The ticket of the nearest referenced mail (first listed), stored or pending in this batch (a pending one is the
-/// newest with its Message-ID).
+/// How many of a mail's references are looked at (the nearest first).
+const MAX_REFERENCES: usize = 20;
+
+/// The ticket of the nearest referenced mail (first listed), of this batch or stored before it (a mail of this
+/// batch is the newest with its Message-ID).
 async fn by_reference(
     conn: &mut AnyConnection,
     batch: &BatchState,
     ids: &[String],
 ) -> Result<Option<TicketRef>, DbError> {
-    let stored = db::tickets::by_message_ids(conn, ids).await?;
-    for id in ids.iter().take(20) {
-        if let Some(ticket_id) = batch.inbound.pending_ticket_of(id) {
-            return Ok(db::tickets::by_id(&mut *conn, ticket_id).await?.as_ref().map(TicketRef::from));
+    let looked_up;
+    let stored = match &batch.references {
+        Some(read_at_start) => read_at_start,
+        None => {
+            let ids: Vec<&str> = ids.iter().take(MAX_REFERENCES).map(String::as_str).collect();
+            looked_up = db::messages::tickets_of_message_ids(conn, &ids).await?;
+            &looked_up
         }
-        if let Some(t) = stored.get(id) {
-            return Ok(Some(TicketRef::from(&db::tickets::live(conn, t.clone()).await?)));
-        }
-    }
-    Ok(None)
+    };
+    let found =
+        ids.iter().take(MAX_REFERENCES).find_map(|id| batch.inbound.pending_ticket_of(id).or(stored.get(id).copied()));
+    let Some(ticket_id) = found else { return Ok(None) };
+    Ok(match db::tickets::by_id(&mut *conn, ticket_id).await? {
+        Some(t) => Some(TicketRef::from(&db::tickets::live(conn, t).await?)),
+        None => None,
+    })
 }
 
 /// Who of a prepared input may become a customer in this batch: the sender and the To/Cc people of a mail that is

@@ -47,9 +47,11 @@ pub struct InboundBatch {
     events: Vec<(i64, Actor, TicketEvent)>,
     /// New messages per ticket whose count and last activity wait to be written.
     touched: HashMap<i64, i64>,
-    /// Message-ID → ticket id of pending messages.
+    /// Message-ID → ticket id of this batch's messages, pending or written (the newest of each Message-ID).
     message_ids: HashMap<String, i64>,
     notices: Vec<Notice>,
+    /// Ticket numbers counted on in memory since the counter was drawn: `(next, last written to the counter)`.
+    numbers: Option<(i64, i64)>,
     now: i64,
 }
 
@@ -101,6 +103,18 @@ impl InboundBatch {
         Ok(id)
     }
 
+    /// The public number of a new ticket: the counter is drawn (and locked) once, then counted on in memory and
+    /// written back when the batch is flushed, so a batch creating many tickets updates it twice, not per ticket.
+    pub(crate) async fn ticket_number(&mut self, conn: &mut AnyConnection) -> Result<i64, DbError> {
+        if let Some((next, _)) = &mut self.numbers {
+            *next += 1;
+            return Ok(*next - 1);
+        }
+        let number = db::tickets::draw_number(conn).await?;
+        self.numbers = Some((number + 1, number));
+        Ok(number)
+    }
+
     /// Queues one more message on a ticket (its count and last activity).
     pub(crate) fn touch(&mut self, ticket: i64) {
         *self.touched.entry(ticket).or_default() += 1;
@@ -133,7 +147,7 @@ impl InboundBatch {
         self.notices.push(Notice { ticket_id, filed, suppress_ack });
     }
 
-    /// The ticket id of a pending message with this Message-ID.
+    /// The ticket id of this batch's (newest) message with this Message-ID, pending or written.
     pub fn pending_ticket_of(&self, id: &str) -> Option<i64> {
         self.message_ids.get(id).copied()
     }
@@ -144,6 +158,7 @@ impl InboundBatch {
             || !self.events.is_empty()
             || !self.participants.is_empty()
             || !self.touched.is_empty()
+            || self.numbers.is_some()
     }
 
     /// Writes everything pending. On SQLite, ids drawn but unused are let go: rows inserted in between take
@@ -151,6 +166,12 @@ impl InboundBatch {
     pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
         if !self.is_pending() {
             return Ok(());
+        }
+        // Written first: whatever runs after a flush may create tickets through the counter itself.
+        if let Some((next, written)) = self.numbers.take()
+            && next - 1 > written
+        {
+            db::tickets::set_last_number(conn, next - 1).await?;
         }
         db::messages::insert_all(conn, &self.messages).await?;
         let files: Vec<(i64, NewAttachment<'_>)> = self
@@ -178,7 +199,6 @@ impl InboundBatch {
         self.files.clear();
         self.participants.clear();
         self.events.clear();
-        self.message_ids.clear();
         if conn.backend_name() != "PostgreSQL" {
             self.ids.clear();
             self.last_drawn = 0;

@@ -27,7 +27,8 @@ pub(super) async fn new_ticket(
         parent_ticket_id: parent,
         now,
     };
-    let (id, number) = db::tickets::insert(conn, &new).await?;
+    let number = batch.ticket_number(conn).await?;
+    let id = db::tickets::insert_numbered(conn, &new, number).await?;
     batch.participant(id, customer_id, "requester");
     Ok((id, number))
 }
