@@ -56,6 +56,7 @@ mod tarpit;
 mod teams;
 mod threading;
 mod ticket_page;
+mod twins;
 mod upkeep;
 mod user_pages;
 mod web_client;
