@@ -1,9 +1,11 @@
 //! The IMAP gateway: one poller per enabled mailbox (IDLE or polling), leased, checkpointed by UID.
 
 mod after_import;
+mod batch;
 mod fetch;
 mod poller;
 pub mod probe;
+mod share;
 mod supervisor;
 pub mod sync;
 pub mod uidset;

@@ -2,16 +2,15 @@
 
 use super::ImapNetError;
 use super::after_import::{self, Caps};
+use super::batch::{self, Fetched};
 use super::{ImapError, uidset};
 use crate::db::{self, Db, MailboxRow, SyncState};
-use crate::ingest::{Checkpoint, Input, OutcomeKind, Pipeline, Skipped};
+use crate::ingest::{Pipeline, Skipped};
 use crate::net::imap::{ImapSession, within};
 use crate::platform::config::ImapSettings;
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// Attempts before a message that cannot be fetched is skipped (and quarantined with what is known).
-const MAX_FETCH_ATTEMPTS: u32 = 3;
 /// Raw bytes fetched per round trip, at most (a batch holds at least one message).
 const BATCH_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -77,12 +76,36 @@ pub async fn sync_once(
     };
     let mut report = SyncReport::default();
     let mut rest: &[Candidate] = &candidates;
-    while !rest.is_empty() {
+    // Batch N is stored while batch N+1 is fetched and prepared; its after-import action follows its commit.
+    let mut storing: Option<Fetched> = None;
+    while !rest.is_empty() || storing.is_some() {
         set_oldest_gauge(cx, rest);
-        let take = batch_len(rest, cx.batch, failures);
-        let (batch, tail) = rest.split_at(take);
-        import_batch(session, cx, &mut state, validity, batch, failures, &mut report).await?;
+        let take = if rest.is_empty() { 0 } else { batch_len(rest, cx.batch, failures) };
+        let (next, tail) = rest.split_at(take);
+        let fetch_next = async {
+            match next.is_empty() {
+                true => Ok(None),
+                false => batch::fetch(session, cx, validity, next, failures).await.map(Some),
+            }
+        };
+        let store_previous = async {
+            match storing.take() {
+                Some(f) => batch::store(cx, &mut state, f, &mut report).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (fetched, stored) = tokio::join!(fetch_next, store_previous);
+        if let Some(held) = stored? {
+            after_import::apply(session, &cx.imap.after_import, &held, cx.caps, cx.timeout).await?;
+        }
+        storing = fetched?;
         rest = tail;
+    }
+    if !state.pending.is_empty() {
+        // Each batch's checkpoint replaced the pending UIDs of the one before (applied by then); the last batch's
+        // are cleared here.
+        db::mailboxes::clear_pending(cx.db.pool(), cx.mailbox.id, &cx.imap.folder).await?;
+        state.pending.clear();
     }
     set_oldest_gauge(cx, &[]);
     // A scan (even one importing nothing) ends by recording the folder's UIDVALIDITY and end.
@@ -133,100 +156,8 @@ fn batch_len(rest: &[Candidate], max: usize, failures: &FetchFailures) -> usize 
     n.max(1)
 }
 
-async fn import_batch(
-    session: &mut ImapSession,
-    cx: &SyncContext<'_>,
-    state: &mut SyncState,
-    validity: i64,
-    batch: &[Candidate],
-    failures: &mut FetchFailures,
-    report: &mut SyncReport,
-) -> Result<(), ImapError> {
-    renew_lease(cx).await?;
-    let mut skipped = Vec::new();
-    let mut wanted = Vec::new();
-    for c in batch {
-        if c.size > cx.max_message_bytes {
-            let reason =
-                format!("too large to fetch: {} bytes (limit {}); left on the server", c.size, cx.max_message_bytes);
-            skipped.push(super::fetch::skip(session, cx, validity, c, reason).await);
-        } else if failures.get(&c.uid).is_some_and(|n| *n >= MAX_FETCH_ATTEMPTS) {
-            let reason = format!("fetching failed {MAX_FETCH_ATTEMPTS} times; left on the server");
-            skipped.push(Skipped {
-                uid_validity: validity,
-                uid: i64::from(c.uid),
-                size: c.size as i64,
-                headers: String::new(),
-                reason,
-            });
-            failures.remove(&c.uid);
-        } else {
-            wanted.push(c.uid);
-        }
-    }
-    let bodies = match super::fetch::fetch_bodies(session, cx, &wanted).await {
-        Ok(b) => b,
-        Err(e) => {
-            for uid in &wanted {
-                *failures.entry(*uid).or_default() += 1;
-            }
-            return Err(e);
-        }
-    };
-    for uid in &wanted {
-        failures.remove(uid);
-    }
-    let held: Vec<u32> = bodies.iter().map(|(uid, _)| *uid).collect();
-    skipped.extend(missing(validity, batch, &wanted, &held));
-    let inputs: Vec<Input> =
-        bodies.into_iter().map(|(uid, raw)| Input { raw, source: Some((validity, i64::from(uid))) }).collect();
-    state.last_uid = batch.iter().map(|c| i64::from(c.uid)).max().unwrap_or(state.last_uid).max(state.last_uid);
-    state.pending = uidset::format(&held);
-    state.last_sync_at = Some(crate::domain::now());
-    let checkpoint = checkpoint(cx, state, skipped);
-    report.skipped += checkpoint.skipped.len();
-    let outcomes = cx.pipeline.ingest(cx.mailbox, inputs, Some(checkpoint)).await?;
-    report.fetched += outcomes.len();
-    report.created += outcomes.iter().filter(|o| o.kind == OutcomeKind::Created).count();
-    after_import::apply(session, &cx.imap.after_import, &held, cx.caps, cx.timeout).await?;
-    db::mailboxes::clear_pending(cx.db.pool(), cx.mailbox.id, &cx.imap.folder).await?;
-    state.pending.clear();
-    Ok(())
-}
-
-/// Wanted messages the server returned no body for (expunged meanwhile, or a server fault): recorded in quarantine
-/// (without raw) rather than passed over in silence, since the checkpoint moves past them.
-fn missing(validity: i64, batch: &[Candidate], wanted: &[u32], held: &[u32]) -> Vec<Skipped> {
-    let gone = wanted.iter().filter(|uid| !held.contains(uid));
-    gone.filter_map(|uid| batch.iter().find(|c| c.uid == *uid))
-        .map(|c| Skipped {
-            uid_validity: validity,
-            uid: i64::from(c.uid),
-            size: c.size as i64,
-            headers: String::new(),
-            reason: "the server returned no body for this message (expunged meanwhile?)".into(),
-        })
-        .collect()
-}
-
-/// Renews the poller lease before a fetch, so a long batch does not outlive it; fails when another instance has it.
-async fn renew_lease(cx: &SyncContext<'_>) -> Result<(), ImapError> {
-    let Some((owner, secs)) = &cx.lease else { return Ok(()) };
-    let now = crate::domain::now();
-    if db::mailboxes::acquire_lease(cx.db.pool(), cx.mailbox.id, owner, now, now + *secs as i64).await? {
-        Ok(())
-    } else {
-        Err(db::DbError::LeaseLost.into())
-    }
-}
-
-fn checkpoint(cx: &SyncContext<'_>, state: &SyncState, skipped: Vec<Skipped>) -> Checkpoint {
-    let lease = cx.lease.as_ref().map(|(owner, secs)| (owner.clone(), crate::domain::now() + *secs as i64));
-    Checkpoint { folder: cx.imap.folder.clone(), state: state.clone(), skipped, lease }
-}
-
 async fn commit_state(cx: &SyncContext<'_>, state: &SyncState, skipped: Vec<Skipped>) -> Result<(), ImapError> {
-    cx.pipeline.commit_checkpoint(cx.mailbox, &checkpoint(cx, state, skipped)).await?;
+    cx.pipeline.commit_checkpoint(cx.mailbox, &batch::checkpoint(cx, state, skipped)).await?;
     Ok(())
 }
 
