@@ -3,6 +3,7 @@
 use clap::Parser;
 
 fn main() {
+    deskmail::platform::memory::limit_malloc_arenas();
     rustls::crypto::ring::default_provider().install_default().expect("a single rustls crypto provider");
     let cli = deskmail::cli::Cli::try_parse().unwrap_or_else(|e| {
         let _ = e.print();

@@ -2,7 +2,9 @@
 
 use super::exit;
 use crate::platform::config::Settings;
+use crate::platform::memory;
 use crate::startup::{Application, Services, shutdown_on_signal};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub async fn serve(settings: Settings) -> anyhow::Result<i32> {
@@ -19,6 +21,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<i32> {
         }
     }
     let public_url = settings.server.public_url.clone();
+    let polled = settings.mailboxes.iter().filter(|m| m.enabled && m.imap.is_some()).count();
     let shutdown = CancellationToken::new();
     shutdown_on_signal(shutdown.clone());
     let app = Application::build(settings).await?;
@@ -28,6 +31,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<i32> {
         );
     }
     println!("deskmail is running: {public_url}  (listening on port {})", app.port());
+    // Most of an idle serve's RSS was start-up code's pages; unmap them once the pollers have synced.
+    tokio::spawn(memory::release_after_first_sync(app.health().clone(), polled, Duration::from_secs(60)));
     app.run_until_stopped(shutdown).await?;
     tracing::info!("stopped");
     Ok(exit::OK)

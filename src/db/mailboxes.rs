@@ -202,6 +202,56 @@ pub async fn acquire_lease<'e>(
     Ok(held.is_some())
 }
 
+/// Renews the lease `owner` holds (expired or not) until `expires_at`; false when the row is not its own.
+pub async fn renew_lease<'e>(
+    conn: impl Executor<'e, Database = Any>,
+    mailbox_id: i64,
+    owner: &str,
+    expires_at: i64,
+) -> Result<bool> {
+    let held: Option<String> = sqlx::query_scalar(
+        "update mailbox_leases set expires_at = $3 where mailbox_id = $1 and owner = $2 returning owner",
+    )
+    .bind(mailbox_id)
+    .bind(owner)
+    .bind(expires_at)
+    .fetch_optional(conn)
+    .await?;
+    Ok(held.is_some())
+}
+
+/// The lease row of a mailbox: `(owner, expires_at)`; `None` when never taken or released on shutdown.
+pub async fn lease_of<'e>(conn: impl Executor<'e, Database = Any>, mailbox_id: i64) -> Result<Option<(String, i64)>> {
+    Ok(sqlx::query_as("select owner, expires_at from mailbox_leases where mailbox_id = $1")
+        .bind(mailbox_id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// How many unexpired leases each owner holds at `now`.
+pub async fn lease_holders<'e>(conn: impl Executor<'e, Database = Any>, now: i64) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as("select owner, count(*) from mailbox_leases where expires_at >= $1 group by owner")
+        .bind(now)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Hands a lease back to the other instances (a fair share): the row stays, owned by no one, expired since `now`.
+pub async fn hand_back_lease<'e>(
+    conn: impl Executor<'e, Database = Any>,
+    mailbox_id: i64,
+    owner: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("update mailbox_leases set owner = '', expires_at = $3 where mailbox_id = $1 and owner = $2")
+        .bind(mailbox_id)
+        .bind(owner)
+        .bind(now - 1)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Gives a lease up (on shutdown), so another instance can take over at once.
 pub async fn release_lease<'e>(conn: impl Executor<'e, Database = Any>, mailbox_id: i64, owner: &str) -> Result<()> {
     sqlx::query("delete from mailbox_leases where mailbox_id = $1 and owner = $2")

@@ -11,6 +11,7 @@ pub mod erase_customer;
 pub mod events;
 pub mod export;
 pub mod idempotency;
+pub mod instances;
 pub mod jobs;
 mod links;
 pub mod mailboxes;

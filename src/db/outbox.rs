@@ -1,7 +1,11 @@
 //! The outbox: rendered outbound mails and their per-recipient deliveries, claimed with a lease.
 
-use super::{Backend, Db, Result};
+use super::{Db, Result};
 use sqlx::{Any, AnyConnection, Executor};
+
+#[path = "outbox_claim.rs"]
+mod claim;
+pub use claim::{Attempt, Claimed, record_attempts_in};
 
 /// Fields of a new outbound mail.
 #[derive(Debug, Clone)]
@@ -77,135 +81,7 @@ pub async fn ticket_has(conn: &mut AnyConnection, ticket_id: i64, kind: crate::d
     Ok(n > 0)
 }
 
-/// A claimed delivery with what sending it needs.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Claimed {
-    pub id: i64,
-    pub outbound_id: i64,
-    pub recipient: String,
-    pub attempts: i64,
-    pub queued_at: i64,
-    pub mailbox_id: i64,
-    pub sender: String,
-    pub raw: Vec<u8>,
-    pub saved_at: Option<i64>,
-    pub ticket_id: Option<i64>,
-}
-
-/// Due deliveries (of one mailbox when `$5` is not 0), oldest first, leased to `$1` until `$2`.
-const CLAIM: &str = "update deliveries set status = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3 \
-     where id in (select d.id from deliveries d join outbound_mails o on o.id = d.outbound_id \
-     where d.status in ('queued', 'sending') and d.next_attempt_at <= $3 and (d.lease_until is null or d.lease_until < $3) \
-     and ($5 = 0 or o.mailbox_id = $5) order by d.id limit $4";
-
-/// The outcome of one delivery attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Attempt {
-    Sent,
-    /// Try again at this time.
-    Retry {
-        at: i64,
-        error: String,
-    },
-    Failed {
-        error: String,
-    },
-}
-
 impl Db {
-    /// Claims up to `limit` due deliveries for `owner` until `lease_until` (SKIP LOCKED on PostgreSQL).
-    pub async fn claim_deliveries(&self, owner: &str, now: i64, lease_until: i64, limit: i64) -> Result<Vec<Claimed>> {
-        self.claim_deliveries_of(None, owner, now, lease_until, limit).await
-    }
-
-    /// Like [`Db::claim_deliveries`], only deliveries of mail from one mailbox when `mailbox_id` is given.
-    pub async fn claim_deliveries_of(
-        &self,
-        mailbox_id: Option<i64>,
-        owner: &str,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> Result<Vec<Claimed>> {
-        let sql = sqlx::AssertSqlSafe(match self.backend() {
-            Backend::Sqlite => format!("{CLAIM}) returning id"),
-            Backend::Postgres => format!("{CLAIM} for update of d skip locked) returning id"),
-        });
-        let mut tx = self.begin().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(sql)
-            .bind(owner)
-            .bind(lease_until)
-            .bind(now)
-            .bind(limit)
-            .bind(mailbox_id.unwrap_or(0))
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row: Option<Claimed> = sqlx::query_as(
-                "select d.id, d.outbound_id, d.recipient, d.attempts, d.queued_at, o.mailbox_id, o.sender, o.raw, o.saved_at, o.ticket_id \
-                 from deliveries d join outbound_mails o on o.id = d.outbound_id where d.id = $1 and d.lease_owner = $2",
-            )
-            .bind(id)
-            .bind(owner)
-            .fetch_optional(self.pool())
-            .await?;
-            out.extend(row);
-        }
-        Ok(out)
-    }
-
-    /// The mailboxes with deliveries due now and not leased: each gets its own sending lane.
-    pub async fn mailboxes_with_due_deliveries(&self, now: i64) -> Result<Vec<i64>> {
-        Ok(sqlx::query_scalar(
-            "select distinct o.mailbox_id from deliveries d join outbound_mails o on o.id = d.outbound_id \
-             where d.status in ('queued', 'sending') and d.next_attempt_at <= $1 and (d.lease_until is null or d.lease_until < $1)",
-        )
-        .bind(now)
-        .fetch_all(self.pool())
-        .await?)
-    }
-
-    /// Records the result of an attempt, only while the lease is still ours and no bounce or admin changed the
-    /// delivery meanwhile; false when the result was not recorded.
-    pub async fn record_attempt(&self, id: i64, owner: &str, attempt: &Attempt, now: i64) -> Result<bool> {
-        let (status, next, error, sent_at) = match attempt {
-            Attempt::Sent => ("sent", now, None, Some(now)),
-            Attempt::Retry { at, error } => ("queued", *at, Some(error.as_str()), None),
-            Attempt::Failed { error } => ("failed", now, Some(error.as_str()), None),
-        };
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "update deliveries set status = $3, attempts = attempts + 1, next_attempt_at = $4, last_error = $5, sent_at = $6, \
-             lease_owner = null, lease_until = null, updated_at = $7 where id = $1 and lease_owner = $2 and status = 'sending'",
-        )
-        .bind(id)
-        .bind(owner)
-        .bind(status)
-        .bind(next)
-        .bind(error)
-        .bind(sent_at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    /// Gives a claimed delivery back unattempted, for the next claim (this or another instance).
-    pub async fn release_delivery(&self, id: i64, owner: &str) -> Result<()> {
-        sqlx::query(
-            "update deliveries set status = 'queued', lease_owner = null, lease_until = null \
-             where id = $1 and lease_owner = $2 and status = 'sending'",
-        )
-        .bind(id)
-        .bind(owner)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
     /// Marks an outbound mail as appended to the Sent folder.
     pub async fn mark_saved(&self, outbound_id: i64, now: i64) -> Result<()> {
         sqlx::query("update outbound_mails set saved_at = $2 where id = $1")

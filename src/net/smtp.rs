@@ -1,14 +1,18 @@
 //! SMTP sessions (lettre's connection) with a timeout on every step — connect, TLS, greeting, EHLO, STARTTLS,
-//! AUTH, each command and each write of DATA — and a small pool of idle sessions per server.
+//! AUTH, each command and each write of DATA — and a pool of sessions per server, sized by the server's answers.
+
+#[path = "smtp_session.rs"]
+mod session;
 
 use super::oauth::TokenSource;
 use super::smtp_oauth::OAuthLogin;
 use super::stall::StallGuard;
 use crate::platform::config::{SmtpSettings, TlsMode};
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{AsyncTokioStream, Certificate, TlsParameters};
+use session::Session;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -23,18 +27,62 @@ pub enum SendError {
     /// 5xx or an address that cannot work: give up, with the server's diagnostic.
     #[error("{0}")]
     Permanent(String),
+    /// Not attempted: the server refused one more session while others were open; send over those.
+    #[error("{0}")]
+    Busy(String),
 }
 
 /// An idle session is reused only this long (servers drop idle clients after a few minutes).
 const IDLE_REUSE: Duration = Duration::from_secs(30);
 
-/// A server to send through, with at most `pool_size` sessions at once.
+/// After the server refused a session, the pool tries one more this long later.
+const REGROW: Duration = Duration::from_secs(60);
+
+/// A server to send through, with at most `pool_size` sessions at once: fewer when the server refuses more.
 #[derive(Clone)]
 pub struct SmtpClient {
     target: Arc<Target>,
-    idle: Arc<Mutex<Vec<(AsyncSmtpConnection, Instant)>>>,
+    idle: Arc<Mutex<Vec<(Session, Instant)>>>,
     permits: Arc<Semaphore>,
-    pool_size: usize,
+    size: Arc<PoolSize>,
+}
+
+/// How many sessions the server takes: `pool_size` until it refuses one, then the sessions it had accepted.
+struct PoolSize {
+    max: usize,
+    /// Sessions open now (in use or idle), and being opened.
+    open: Arc<AtomicUsize>,
+    opening: Arc<AtomicUsize>,
+    /// The current limit and when it was last lowered or raised after a refusal.
+    limit: Mutex<(usize, Option<Instant>)>,
+}
+
+impl PoolSize {
+    fn current(&self) -> usize {
+        let mut limit = self.limit.lock().expect("smtp pool size");
+        if let (n, Some(at)) = *limit
+            && n < self.max
+            && at.elapsed() >= REGROW
+        {
+            *limit = (n + 1, Some(Instant::now()));
+        }
+        limit.0
+    }
+
+    /// After a refusal: whether other sessions are open, once those being opened meanwhile are (or failed).
+    async fn others_open(&self, patience: Duration) -> bool {
+        let deadline = Instant::now() + patience;
+        while self.opening.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.open.load(Ordering::Relaxed) > 0
+    }
+
+    fn shrink(&self) {
+        let open = self.open.load(Ordering::Relaxed).max(1);
+        let mut limit = self.limit.lock().expect("smtp pool size");
+        *limit = (limit.0.min(open), Some(Instant::now()));
+    }
 }
 
 struct Target {
@@ -93,43 +141,55 @@ impl SmtpClient {
             oauth,
             step: Duration::from_secs(smtp.timeout_secs.max(1)),
         };
-        let pool_size = smtp.pool_size.max(1) as usize;
+        let max = smtp.pool_size.max(1) as usize;
+        let size = PoolSize { max, open: Arc::default(), opening: Arc::default(), limit: Mutex::new((max, None)) };
         Ok(Self {
             target: Arc::new(target),
             idle: Arc::default(),
-            permits: Arc::new(Semaphore::new(pool_size)),
-            pool_size,
+            permits: Arc::new(Semaphore::new(max)),
+            size: Arc::new(size),
         })
     }
 
-    /// How many sessions may run at once (the mailbox's `pool_size`).
+    /// How many sessions may run at once: the mailbox's `pool_size`, or fewer after the server refused one more
+    /// (growing back by one a minute).
     pub fn concurrency(&self) -> usize {
-        self.pool_size
+        self.size.current()
     }
 
-    /// Sends `raw` to one recipient in its own envelope. A session from the pool that turns out to be closed is
-    /// replaced once; any other failure ends the session.
+    /// Sends `raw` to one recipient in its own envelope. A session from the pool that turns out to be closed before
+    /// any content went out is replaced once; any other failure ends the session. [`SendError::Busy`] when the
+    /// server refused a new session while others were open (the pool shrinks to those).
     pub async fn send(&self, sender: &str, recipient: &str, raw: &[u8]) -> Result<(), SendError> {
         let envelope = envelope(sender, recipient)?;
         let _permit = self.permits.acquire().await.map_err(|_| SendError::Transient("client closed".into()))?;
-        if let Some(mut conn) = self.pooled() {
-            match conn.send(&envelope, raw).await {
-                Ok(_) => {
-                    self.put_back(conn);
+        if let Some(mut session) = self.pooled() {
+            match session.transaction(&envelope, raw).await {
+                Ok(()) => {
+                    self.put_back(session);
                     return Ok(());
                 }
-                // The server closed the idle session before MAIL FROM went through: nothing was sent.
-                Err(e) if !e.is_response() && !e.is_timeout() => conn.abort().await,
-                Err(e) => return Err(self.fail(conn, e).await),
+                // The server closed the idle session before the content went out: nothing was sent.
+                Err(f) if f.before_content && f.error.status().is_none() && !f.error.is_timeout() => {
+                    session.conn.abort().await
+                }
+                Err(f) => return Err(self.fail(session, f.error).await),
             }
         }
-        let mut conn = self.connect().await?;
-        match conn.send(&envelope, raw).await {
-            Ok(_) => {
-                self.put_back(conn);
+        let mut session = match self.open().await {
+            Ok(session) => session,
+            Err(e) if e.refused && self.size.others_open(self.target.step).await => {
+                self.size.shrink();
+                return Err(SendError::Busy(e.error.to_string()));
+            }
+            Err(e) => return Err(e.error),
+        };
+        match session.transaction(&envelope, raw).await {
+            Ok(()) => {
+                self.put_back(session);
                 Ok(())
             }
-            Err(e) => Err(self.fail(conn, e).await),
+            Err(f) => Err(self.fail(session, f.error).await),
         }
     }
 
@@ -140,80 +200,35 @@ impl SmtpClient {
 
     /// Connects, secures and authenticates as configured and asks NOOP.
     pub async fn check(&self) -> Result<(), String> {
-        let mut conn = self.connect().await.map_err(|e| e.to_string())?;
-        let answered = conn.test_connected().await;
-        let _ = tokio::time::timeout(self.target.step, conn.quit()).await;
+        let mut session = self.open().await.map_err(|e| e.error.to_string())?;
+        let answered = session.conn.test_connected().await;
+        let _ = tokio::time::timeout(self.target.step, session.conn.quit()).await;
         if answered { Ok(()) } else { Err("the server did not answer NOOP".into()) }
     }
 
-    /// A new session: TCP, TLS or STARTTLS, EHLO and AUTH, each step bounded.
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
-        let t = &self.target;
-        let at = format!("{}:{}", t.host, t.port);
-        let tcp = tokio::time::timeout(t.step, TcpStream::connect((t.host.as_str(), t.port)))
-            .await
-            .map_err(|_| SendError::Transient(format!("connect to {at}: no answer for {} s", t.step.as_secs())))?
-            .map_err(|e| SendError::Transient(format!("connect to {at}: {e}")))?;
-        let _ = tcp.set_nodelay(true);
-        let hello = ClientId::default();
-        let mut conn = match (&t.rustls, &t.starttls) {
-            (Some(config), _) => {
-                let name = super::tls::server_name(&t.host).map_err(SendError::Transient)?;
-                let handshake = tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp);
-                let tls = tokio::time::timeout(t.step, handshake)
-                    .await
-                    .map_err(|_| SendError::Transient(format!("TLS handshake with {at}: timed out")))?
-                    .map_err(|e| SendError::Transient(format!("TLS handshake with {at}: {e}")))?;
-                let stream = Box::new(StallGuard::new(tls, t.step));
-                AsyncSmtpConnection::connect_with_transport(stream, &hello).await.map_err(classify)?
-            }
-            (None, starttls) => {
-                let stream = Box::new(StallGuard::new(tcp, t.step));
-                let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &hello).await.map_err(classify)?;
-                if let Some(params) = starttls {
-                    if !conn.can_starttls() {
-                        conn.abort().await;
-                        return Err(SendError::Transient(format!("{at} does not offer STARTTLS (tls = \"starttls\")")));
-                    }
-                    conn.starttls(params.clone(), &hello).await.map_err(classify)?;
-                }
-                conn
-            }
-        };
-        if let Some(login) = &t.oauth
-            && let Err(e) = super::smtp_oauth::authenticate(&mut conn, login, &t.host, t.port).await
-        {
-            conn.abort().await;
-            return Err(e);
-        }
-        if let Some(credentials) = &t.credentials
-            && let Err(e) = conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials).await
-        {
-            conn.abort().await;
-            return Err(classify(e));
-        }
-        Ok(conn)
+    async fn open(&self) -> Result<Session, session::ConnectError> {
+        Session::open(&self.target, &self.size.open, &self.size.opening).await
     }
 
-    fn pooled(&self) -> Option<AsyncSmtpConnection> {
+    fn pooled(&self) -> Option<Session> {
         let mut idle = self.idle.lock().expect("smtp pool");
-        while let Some((conn, since)) = idle.pop() {
-            if since.elapsed() < IDLE_REUSE && !conn.has_broken() {
-                return Some(conn);
+        while let Some((session, since)) = idle.pop() {
+            if since.elapsed() < IDLE_REUSE && !session.conn.has_broken() {
+                return Some(session);
             }
         }
         None
     }
 
-    fn put_back(&self, conn: AsyncSmtpConnection) {
-        if !conn.has_broken() {
-            self.idle.lock().expect("smtp pool").push((conn, Instant::now()));
+    fn put_back(&self, session: Session) {
+        if !session.conn.has_broken() {
+            self.idle.lock().expect("smtp pool").push((session, Instant::now()));
         }
     }
 
     /// A failed session is not reused: its state (an open transaction, a half-read answer) is unknown.
-    async fn fail(&self, mut conn: AsyncSmtpConnection, e: lettre::transport::smtp::Error) -> SendError {
-        let _ = tokio::time::timeout(self.target.step, conn.abort()).await;
+    async fn fail(&self, mut session: Session, e: lettre::transport::smtp::Error) -> SendError {
+        let _ = tokio::time::timeout(self.target.step, session.conn.abort()).await;
         classify(e)
     }
 }

@@ -8,6 +8,7 @@ mod lanes;
 pub mod message;
 pub mod oauth_alerts;
 pub mod plain;
+mod recorder;
 pub mod sender;
 pub mod snippet;
 mod subject;

@@ -1,20 +1,20 @@
 //! The sender worker: claim a mailbox's due deliveries with a lease, send outside any transaction, record each
 //! result. Each mailbox sends in its own lane (see `lanes`), so a stalled server holds up only its own mail.
 
+use super::recorder::Recorder;
 use crate::db::outbox::{Attempt, Claimed};
 use crate::db::{Db, DbError};
 use crate::net::oauth::{OAuthTokens, TokenSource};
 use crate::net::smtp::{SendError, SmtpClient};
 use crate::platform::config::{ImapSettings, OutboundSettings, SmtpSettings};
 use crate::platform::secretbox::{SecretBox, load_mailbox_settings};
-use futures::StreamExt;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Rounds of sends claimed per step: the lease budget, not the claim size, keeps sends inside the lease.
-const ROUNDS: i64 = 4;
+const ROUNDS: i64 = 8;
 
 /// The longest one send may take (every step has its own timeout too); with a short lease, half of it. A send
 /// still running then is abandoned and retried like a 4xx: the lease must not run out under it.
@@ -27,6 +27,22 @@ struct Route {
     sent_copy: Option<(ImapSettings, String)>,
     /// Access tokens of a mailbox signing in with OAuth2 (also for the Sent copy).
     tokens: Option<Arc<TokenSource>>,
+}
+
+/// One step's claimed deliveries and what its sessions share.
+struct Step<'a> {
+    queue: Mutex<VecDeque<Claimed>>,
+    route: Route,
+    lease_until: i64,
+    /// Outbound mails already copied to the Sent folder in this step (one copy for several recipients).
+    saved: Mutex<HashSet<i64>>,
+    recorder: Recorder<'a>,
+}
+
+/// Whether a session goes on to the next delivery.
+enum Flow {
+    Next,
+    Stop,
 }
 
 /// Clients by mailbox id, with the settings they were built from.
@@ -67,8 +83,9 @@ impl Sender {
         steps.into_iter().try_fold(0, |sum, n| Ok(sum + n?))
     }
 
-    /// One step of one mailbox: claims its due deliveries and sends them; each result is recorded as soon as it is
-    /// known, so a crash re-sends at most the mails in flight. Returns how many were claimed.
+    /// One step of one mailbox: claims its due deliveries and sends them over the mailbox's sessions, each session
+    /// taking the next delivery when its last result is recorded (results that coincide share one transaction), so
+    /// a crash re-sends at most the mails in flight. Returns how many were claimed.
     pub async fn try_send_mailbox(&self, mailbox_id: i64) -> Result<usize, DbError> {
         let route = self.route(mailbox_id).await;
         let concurrency = route.client.as_ref().map_or(1, SmtpClient::concurrency);
@@ -77,32 +94,45 @@ impl Sender {
         let limit = ROUNDS * concurrency as i64;
         let claimed = self.db.claim_deliveries_of(Some(mailbox_id), &self.owner, now, lease_until, limit).await?;
         let n = claimed.len();
-        let saved = Mutex::new(std::collections::HashSet::new());
-        let results: Vec<Result<(), DbError>> = futures::stream::iter(claimed)
-            .map(|c| self.deliver(c, &route, lease_until, &saved))
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
+        let step = Step {
+            queue: Mutex::new(claimed.into()),
+            route,
+            lease_until,
+            saved: Mutex::default(),
+            recorder: Recorder::new(&self.db, &self.owner),
+        };
+        let sessions = (0..concurrency.min(n)).map(|_| self.session(&step));
+        let results = futures::future::join_all(sessions).await;
+        // Deliveries left when every session stopped (the server took no more, the database failed) go back.
+        let left: Vec<Claimed> = step.queue.into_inner().expect("step queue").into();
+        for c in left {
+            self.db.release_delivery(c.id, &self.owner).await?;
+        }
         results.into_iter().collect::<Result<Vec<()>, DbError>>()?;
         Ok(n)
     }
 
+    /// One session's share of a step: the next delivery until none is left or the session must stop.
+    async fn session(&self, step: &Step<'_>) -> Result<(), DbError> {
+        loop {
+            let Some(c) = step.queue.lock().expect("step queue").pop_front() else { return Ok(()) };
+            if let Flow::Stop = self.deliver(c, step).await? {
+                return Ok(());
+            }
+        }
+    }
+
     /// Sends one claimed delivery within what is left of its lease and records the result.
-    async fn deliver(
-        &self,
-        c: Claimed,
-        route: &Route,
-        lease_until: i64,
-        saved: &Mutex<std::collections::HashSet<i64>>,
-    ) -> Result<(), DbError> {
+    async fn deliver(&self, c: Claimed, step: &Step<'_>) -> Result<Flow, DbError> {
         let budget = SEND_BUDGET_SECS.min(self.settings.lease_secs as i64 / 2);
         // A send that could outlive the lease is left for the next claim: another instance could take the row over
         // meanwhile and send it a second time.
-        if crate::domain::now() + budget > lease_until || self.abort.is_cancelled() {
-            return self.db.release_delivery(c.id, &self.owner).await;
+        if crate::domain::now() + budget > step.lease_until || self.abort.is_cancelled() {
+            self.db.release_delivery(c.id, &self.owner).await?;
+            return Ok(Flow::Next);
         }
         let send = async {
-            match &route.client {
+            match &step.route.client {
                 Ok(client) => client.send(&c.sender, &c.recipient, &c.raw).await,
                 Err(e) => Err(e.clone()),
             }
@@ -111,22 +141,33 @@ impl Sender {
             r = tokio::time::timeout(Duration::from_secs(budget as u64), send) => r.unwrap_or_else(|_| {
                 Err(SendError::Transient(format!("abandoned: no result within {budget} s; the lease must not run out")))
             }),
-            _ = self.abort.cancelled() => return self.db.release_delivery(c.id, &self.owner).await,
+            _ = self.abort.cancelled() => {
+                self.db.release_delivery(c.id, &self.owner).await?;
+                return Ok(Flow::Stop);
+            }
         };
+        if let Err(SendError::Busy(why)) = &result {
+            // Not attempted: the sessions still open send it.
+            tracing::debug!(delivery = c.id, %why, "the server takes no more sessions");
+            step.queue.lock().expect("step queue").push_front(c);
+            return Ok(Flow::Stop);
+        }
         let now = crate::domain::now();
         let attempt = self.attempt(&c, result, now);
         metrics::counter!("deskmail_outbound_attempts_total", "result" => attempt_name(&attempt)).increment(1);
-        if !self.db.record_attempt(c.id, &self.owner, &attempt, now).await? {
+        let sent = attempt == Attempt::Sent;
+        match step.recorder.record(c.id, attempt).await? {
+            None => return Ok(Flow::Stop),
             // A bounce, an admin's retry or a lost lease changed the row meanwhile: theirs stands.
-            tracing::warn!(delivery = c.id, result = attempt_name(&attempt), "attempt result not recorded");
+            Some(false) => tracing::warn!(delivery = c.id, sent, "attempt result not recorded"),
+            Some(true) => {}
         }
         // The Sent-folder copy comes after the result is recorded: it may take a while and is optional.
-        let first_success =
-            attempt == Attempt::Sent && c.saved_at.is_none() && saved.lock().expect("saved set").insert(c.outbound_id);
-        if let Some((imap, folder)) = route.sent_copy.as_ref().filter(|_| first_success) {
-            self.save_sent(&c, imap, folder, route.tokens.as_deref()).await;
+        let first_success = sent && c.saved_at.is_none() && step.saved.lock().expect("saved set").insert(c.outbound_id);
+        if let Some((imap, folder)) = step.route.sent_copy.as_ref().filter(|_| first_success) {
+            self.save_sent(&c, imap, folder, step.route.tokens.as_deref()).await;
         }
-        Ok(())
+        Ok(Flow::Next)
     }
 
     fn attempt(&self, c: &Claimed, result: Result<(), SendError>, now: i64) -> Attempt {
@@ -136,7 +177,7 @@ impl Sender {
                 tracing::warn!(delivery = c.id, recipient = %c.recipient, %error, "delivery failed permanently");
                 Attempt::Failed { error }
             }
-            Err(SendError::Transient(error)) => {
+            Err(SendError::Transient(error) | SendError::Busy(error)) => {
                 let attempts = c.attempts as u32 + 1;
                 let at =
                     now + retry_delay(attempts, self.settings.retry_initial_secs, self.settings.retry_cap_secs) as i64;

@@ -30,6 +30,7 @@ mod imap_sync;
 mod ingest;
 mod ingest_batch;
 mod layers;
+mod lease_share;
 mod merge_mail;
 mod merge_split;
 mod oauth;

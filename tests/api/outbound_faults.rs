@@ -1,4 +1,5 @@
-//! Outbound faults: an SMTP outage (replies wait and arrive once) and a SIGKILL during a batch of 200 replies.
+//! Outbound faults: an SMTP outage (replies wait and arrive once), a SIGKILL during a batch of 200 replies, and a
+//! scripted server that takes two sessions at most (the pool shrinks to them; MAIL, RCPT and DATA come pipelined).
 
 use crate::helpers::{Store, outbox_drained};
 use crate::mailenv::{MailEnv, inbox_after_marker, wait_for, wait_inbox};
@@ -178,4 +179,131 @@ async fn sigkill_during_200_replies_loses_none_and_doubles_at_most_the_mails_in_
     assert_eq!(seen.len(), 200, "every reply arrived");
     // At most the mails in flight: one mailbox sends over at most `smtp.pool_size` sessions at once.
     assert!(twice <= POOL, "{twice} duplicates: more than the mails in flight");
+}
+
+/// What the scripted server saw.
+#[derive(Default)]
+struct Seen {
+    sessions: usize,
+    most_at_once: usize,
+    refused: usize,
+    /// Transactions whose MAIL, RCPT and DATA arrived together (one write).
+    pipelined: usize,
+    mails: Vec<String>,
+}
+
+/// An SMTP server (no TLS, no AUTH) offering PIPELINING that answers 421 to a third session at once and 550 to
+/// recipients starting with "gone"; returns its port and what it saw.
+fn two_session_server() -> (u16, std::sync::Arc<std::sync::Mutex<Seen>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
+    let open = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let shared = seen.clone();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let (seen, open) = (shared.clone(), open.clone());
+            std::thread::spawn(move || {
+                use std::sync::atomic::Ordering::SeqCst;
+                if open.fetch_add(1, SeqCst) >= 2 {
+                    seen.lock().unwrap().refused += 1;
+                    let _ = conn.write_all(b"421 4.7.0 too many connections\r\n");
+                    open.fetch_sub(1, SeqCst);
+                    return;
+                }
+                {
+                    let mut s = seen.lock().unwrap();
+                    s.sessions += 1;
+                    s.most_at_once = s.most_at_once.max(open.load(SeqCst));
+                }
+                let mut out = conn.try_clone().unwrap();
+                let mut reader = BufReader::new(conn);
+                let _ = out.write_all(b"220 scripted ESMTP\r\n");
+                let (mut line, mut rcpt_ok) = (String::new(), false);
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    let upper = line.to_ascii_uppercase();
+                    let answer: &[u8] = if upper.starts_with("EHLO") {
+                        b"250-scripted\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
+                    } else if upper.starts_with("MAIL") {
+                        if String::from_utf8_lossy(reader.buffer()).contains("DATA") {
+                            seen.lock().unwrap().pipelined += 1;
+                        }
+                        b"250 2.1.0 ok\r\n"
+                    } else if upper.starts_with("RCPT") {
+                        rcpt_ok = !upper.contains("<GONE");
+                        if rcpt_ok { b"250 2.1.5 ok\r\n" } else { b"550 5.1.1 gone: user unknown\r\n" }
+                    } else if upper.starts_with("DATA") && !rcpt_ok {
+                        b"554 5.5.1 no valid recipients\r\n"
+                    } else if upper.starts_with("DATA") {
+                        let _ = out.write_all(b"354 go ahead\r\n");
+                        let mut mail = String::new();
+                        while !mail.ends_with("\r\n.\r\n") && reader.read_line(&mut mail).unwrap_or(0) > 0 {}
+                        seen.lock().unwrap().mails.push(mail);
+                        b"250 2.0.0 queued\r\n"
+                    } else if upper.starts_with("QUIT") {
+                        let _ = out.write_all(b"221 bye\r\n");
+                        break;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    let _ = out.write_all(answer);
+                    line.clear();
+                }
+                open.fetch_sub(1, SeqCst);
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test]
+async fn the_pool_shrinks_to_the_sessions_a_server_takes_and_pipelines_each_mail() {
+    use deskmail::net::smtp::{SendError, SmtpClient};
+    let (port, seen) = two_session_server();
+    let settings: deskmail::platform::config::SmtpSettings = toml::from_str(&format!(
+        "host = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\npool_size = 6\ntimeout_secs = 5"
+    ))
+    .unwrap();
+    let client = SmtpClient::new(&settings, None).unwrap();
+    assert_eq!(client.concurrency(), 6);
+    let raw = |i: usize| format!("Subject: mail {i}\r\n\r\nbody {i}\r\n.starts with a dot\r\n").into_bytes();
+    // Six senders at once, as a sending step does; a busy answer gives the mail back to the others.
+    let queue = std::sync::Arc::new(std::sync::Mutex::new((0..30).collect::<Vec<usize>>()));
+    let mut busy = 0;
+    let senders = (0..6).map(|_| {
+        let (client, queue) = (client.clone(), queue.clone());
+        async move {
+            let mut busy = 0;
+            loop {
+                let Some(i) = queue.lock().unwrap().pop() else { return busy };
+                match client.send("support@example.test", &format!("c{i}@customer.example"), &raw(i)).await {
+                    Ok(()) => {}
+                    Err(SendError::Busy(_)) => {
+                        busy += 1;
+                        queue.lock().unwrap().push(i);
+                        return busy;
+                    }
+                    Err(e) => panic!("mail {i}: {e}"),
+                }
+            }
+        }
+    });
+    for n in futures::future::join_all(senders).await {
+        busy += n;
+    }
+    // What a busy answer gave back after the others had stopped waits for the next step, as in the sender.
+    let left: Vec<usize> = queue.lock().unwrap().drain(..).collect();
+    for i in left {
+        client.send("support@example.test", &format!("c{i}@customer.example"), &raw(i)).await.unwrap();
+    }
+    assert!(busy >= 1, "the server refused a third session");
+    assert!(client.concurrency() <= 2, "the pool shrank to the sessions the server took: {}", client.concurrency());
+    let gone = client.send("support@example.test", "gone@customer.example", &raw(99)).await;
+    assert!(matches!(&gone, Err(SendError::Permanent(e)) if e.contains("user unknown")), "{gone:?}");
+    let s = seen.lock().unwrap();
+    assert_eq!(s.mails.len(), 30, "every mail went out once");
+    assert!(s.mails.iter().any(|m| m.contains("\r\n..starts with a dot")), "dot-stuffed");
+    assert!(s.most_at_once <= 2 && s.refused >= 1);
+    assert_eq!(s.pipelined, 31, "MAIL, RCPT and DATA in one write each time");
 }

@@ -1,9 +1,10 @@
 //! The poller of one mailbox: lease, connect, sync, then IDLE or sleep; exponential backoff with jitter on failure.
 
 use super::after_import::Caps;
+use super::share::LeaseShare;
 use super::sync::{FetchFailures, SyncContext, sync_once};
 use super::{ImapError, ImapNetError};
-use crate::db::{Db, MailboxRow};
+use crate::db::{Db, MailboxRow, mailboxes};
 use crate::ingest::Pipeline;
 use crate::net::imap::{ImapSession, connect_with, within};
 use crate::net::oauth::TokenSource;
@@ -24,8 +25,8 @@ pub struct Poller {
     pub defaults: ImapDefaults,
     pub max_message_bytes: u64,
     pub health: Health,
-    /// This process's lease identity.
-    pub owner: String,
+    /// This process's lease identity and fair share.
+    pub share: LeaseShare,
     /// Access tokens, for a mailbox that signs in with OAuth2.
     pub tokens: Option<std::sync::Arc<TokenSource>>,
 }
@@ -34,6 +35,8 @@ pub struct Poller {
 enum SessionEnd {
     Stopped,
     LeaseLost,
+    /// This process holds more than its share: the lease goes to a less busy instance.
+    HandBack,
 }
 
 /// This machine's name, for lease owners.
@@ -46,17 +49,23 @@ impl Poller {
         self.defaults.lease_secs.max(3)
     }
 
-    /// Takes or renews this mailbox's lease.
+    /// Renews this mailbox's lease, or takes it when free and this process may (its fair share).
     pub async fn try_lease(&self) -> Result<bool, ImapError> {
-        let now = crate::domain::now();
-        Ok(crate::db::mailboxes::acquire_lease(
-            self.db.pool(),
-            self.mailbox.id,
-            &self.owner,
-            now,
-            now + self.lease_secs() as i64,
-        )
-        .await?)
+        let (now, id, owner) = (crate::domain::now(), self.mailbox.id, self.share.owner());
+        let (pool, secs) = (self.db.pool(), self.lease_secs() as i64);
+        if mailboxes::renew_lease(pool, id, owner, now + secs).await? {
+            return Ok(true);
+        }
+        match mailboxes::lease_of(pool, id).await? {
+            Some((_, expires_at)) if expires_at >= now => return Ok(false),
+            // Freed within the last lease period: a process short of its share gets it first. Later it is anyone's,
+            // so a mailbox no short instance can poll is not left alone.
+            Some((_, expires_at)) if expires_at >= now - secs && !self.share.split(&self.db, now).await?.may_take() => {
+                return Ok(false);
+            }
+            _ => {}
+        }
+        Ok(mailboxes::acquire_lease(pool, id, owner, now, now + secs).await?)
     }
 
     /// Runs until `cancel`: the thin loop around [`Poller::run_session`].
@@ -83,6 +92,15 @@ impl Poller {
             match result {
                 Ok(SessionEnd::Stopped) => break,
                 Ok(SessionEnd::LeaseLost) => tracing::warn!(mailbox = %name, "lease lost to another instance"),
+                Ok(SessionEnd::HandBack) => {
+                    let now = crate::domain::now();
+                    match mailboxes::hand_back_lease(self.db.pool(), self.mailbox.id, self.share.owner(), now).await {
+                        Ok(()) => tracing::info!(mailbox = %name, "lease handed back for a fair share"),
+                        Err(e) => {
+                            tracing::warn!(mailbox = %name, error = &e as &dyn std::error::Error, "cannot hand the lease back")
+                        }
+                    }
+                }
                 Err(e) => {
                     streak += 1;
                     let error = crate::platform::telemetry::chain(&e);
@@ -103,7 +121,7 @@ impl Poller {
                 }
             }
         }
-        let _ = crate::db::mailboxes::release_lease(self.db.pool(), self.mailbox.id, &self.owner).await;
+        let _ = mailboxes::release_lease(self.db.pool(), self.mailbox.id, self.share.owner()).await;
         self.health.set_state(&name, MailboxState::Disabled);
     }
 
@@ -129,7 +147,7 @@ impl Poller {
             max_message_bytes: self.max_message_bytes,
             batch: self.defaults.fetch_batch as usize,
             timeout,
-            lease: Some((self.owner.clone(), self.lease_secs())),
+            lease: Some((self.share.owner().to_string(), self.lease_secs())),
         };
         loop {
             self.health.set_state(&self.mailbox.name, MailboxState::Syncing);
@@ -143,6 +161,11 @@ impl Poller {
             *streak = 0;
             self.health.synced(&self.mailbox.name);
             self.health.set_state(&self.mailbox.name, MailboxState::Idle);
+            // A safe point: everything fetched is committed and no command is under way.
+            if self.share.hand_back_due(&self.db, crate::domain::now()).await? {
+                let _ = within(timeout, "LOGOUT", session.logout()).await;
+                return Ok(SessionEnd::HandBack);
+            }
             let (next, end) = if caps.idle && self.imap.idle {
                 self.idle(session, cancel, timeout).await?
             } else {

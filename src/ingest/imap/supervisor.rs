@@ -1,6 +1,7 @@
 //! The poller supervisor: one poller per enabled IMAP mailbox, reconciled with the database on demand.
 
 use super::poller::{Poller, hostname};
+use super::share::{Heartbeat, LeaseShare};
 use crate::db::{Db, DbError, MailboxRow};
 use crate::ingest::Pipeline;
 use crate::net::oauth::OAuthTokens;
@@ -44,7 +45,7 @@ pub struct Supervisor {
     health: Health,
     secrets: SecretBox,
     oauth: OAuthTokens,
-    owner: String,
+    share: LeaseShare,
     shutdown: CancellationToken,
     known: HashMap<i64, Entry>,
     /// Our-addresses list still to refresh (a refresh failed after a change).
@@ -59,6 +60,8 @@ fn key_of(row: &MailboxRow) -> String {
 impl Supervisor {
     /// A supervisor with no poller running yet; [`Supervisor::reload`] or [`Supervisor::run`] starts them.
     pub fn new(parts: SupervisorParts, health: &Health, shutdown: &CancellationToken) -> Self {
+        let owner = format!("{}:{}:{}", hostname(), std::process::id(), uuid::Uuid::new_v4().simple());
+        let share = LeaseShare::new(owner, Duration::from_secs(parts.defaults.lease_secs.max(3)));
         Self {
             pipeline: parts.pipeline,
             db: parts.db,
@@ -67,7 +70,7 @@ impl Supervisor {
             health: health.clone(),
             secrets: parts.secrets,
             oauth: parts.oauth,
-            owner: format!("{}:{}:{}", hostname(), std::process::id(), uuid::Uuid::new_v4().simple()),
+            share,
             shutdown: shutdown.clone(),
             known: HashMap::new(),
             refresh_pending: false,
@@ -75,8 +78,11 @@ impl Supervisor {
     }
 
     /// Reconciles with the database until shutdown: at once, on each `changed` notification and every minute.
-    /// On shutdown it waits for every poller to stop (they release their leases).
+    /// Keeps this instance's heartbeat meanwhile. On shutdown it waits for every poller to stop (they release their
+    /// leases) and removes the heartbeat.
     pub async fn run(mut self, changed: Arc<tokio::sync::Notify>) {
+        let heartbeat = Heartbeat { db: self.db.clone(), share: self.share.clone() };
+        let heartbeat = tokio::spawn(heartbeat.run(self.shutdown.clone()));
         loop {
             if let Err(e) = self.reload().await {
                 tracing::error!(error = %crate::platform::telemetry::chain(&e), "cannot read the mailboxes; pollers unchanged");
@@ -92,6 +98,7 @@ impl Supervisor {
                 let _ = handle.await;
             }
         }
+        let _ = heartbeat.await;
     }
 
     /// Stops the pollers of removed, disabled or changed mailboxes and starts the missing ones;
@@ -105,6 +112,8 @@ impl Supervisor {
             .map(|r| r.id)
             .collect();
         self.oauth.retain(&oauth);
+        let polled = rows.iter().filter(|r| r.enabled == 1 && r.settings().is_some_and(|s| s.imap.is_some())).count();
+        self.share.set_mailboxes(polled);
         let current: HashMap<i64, String> = rows.iter().map(|r| (r.id, key_of(r))).collect();
         let stale: Vec<i64> =
             self.known.iter().filter(|(id, e)| current.get(id) != Some(&e.key)).map(|(id, _)| *id).collect();
@@ -171,7 +180,7 @@ impl Supervisor {
             defaults: self.defaults.clone(),
             max_message_bytes: self.max_message_bytes,
             health: self.health.clone(),
-            owner: self.owner.clone(),
+            share: self.share.clone(),
             tokens,
         };
         let token = self.shutdown.child_token();
