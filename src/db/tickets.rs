@@ -57,8 +57,6 @@ macro_rules! ticket_joins {
     };
 }
 
-const COLUMNS: &str = ticket_columns!();
-const JOINS: &str = ticket_joins!();
 pub(crate) const SELECT: &str = concat!("select ", ticket_columns!(), " from tickets t ", ticket_joins!());
 
 /// From this many matching tickets in the allowed mailboxes on, a list walks the time order (see `list_tickets`).
@@ -131,40 +129,6 @@ pub async fn insert_numbered(conn: &mut AnyConnection, t: &NewTicket<'_>, number
 pub async fn by_number<'e>(conn: impl Executor<'e, Database = Any>, number: i64) -> Result<Option<TicketRow>> {
     let sql = AssertSqlSafe(format!("{SELECT} where t.number = $1"));
     Ok(sqlx::query_as(sql).bind(number).fetch_optional(conn).await?)
-}
-
-/// The tickets of stored messages with these Message-IDs (at most 20): Message-ID → ticket of the newest such
-/// message.
-pub async fn by_message_ids(
-    conn: &mut AnyConnection,
-    ids: &[String],
-) -> Result<std::collections::HashMap<String, TicketRow>> {
-    let mut out = std::collections::HashMap::new();
-    for chunk in super::lookup_chunks(&ids[..ids.len().min(20)], 4) {
-        // From the messages to their tickets: `cross join` keeps that order on SQLite (its planner would
-        // otherwise start from the tickets).
-        let sql = AssertSqlSafe(format!(
-            "select mm.message_id as found_id, {COLUMNS} from messages mm cross join tickets t {JOINS} \
-             where t.id = mm.ticket_id and mm.message_id in ({}) order by mm.id desc",
-            super::marks(1, chunk.len())
-        ));
-        let mut q = sqlx::query_as::<_, FoundTicket>(sql);
-        for id in chunk {
-            q = q.bind(id);
-        }
-        for found in q.fetch_all(&mut *conn).await? {
-            out.entry(found.found_id).or_insert(found.ticket);
-        }
-    }
-    Ok(out)
-}
-
-/// A ticket found by one of its messages' Message-ID.
-#[derive(sqlx::FromRow)]
-struct FoundTicket {
-    found_id: String,
-    #[sqlx(flatten)]
-    ticket: TicketRow,
 }
 
 /// The ticket with this id.

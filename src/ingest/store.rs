@@ -362,9 +362,10 @@ async fn lookup(
     let mut out = Lookup::default();
     if !m.facts.signed_ids.is_empty() {
         // A signed id of a message that was split off names the ticket it lives on now.
-        let stored = db::tickets::by_message_ids(conn, &m.facts.signed_ids).await?;
-        if let Some(t) = m.facts.signed_ids.iter().find_map(|id| stored.get(id)) {
-            out.by_signed_id = Some(TicketRef::from(&db::tickets::live(conn, t.clone()).await?));
+        let ids: Vec<&str> = m.facts.signed_ids.iter().take(MAX_REFERENCES).map(String::as_str).collect();
+        let stored = db::messages::tickets_of_message_ids(conn, &ids).await?;
+        if let Some(ticket_id) = ids.iter().find_map(|id| stored.get(*id)) {
+            out.by_signed_id = live_ticket(conn, *ticket_id).await?;
         }
     }
     for number in &m.facts.signed_tickets {
@@ -411,7 +412,14 @@ async fn by_reference(
     };
     let found =
         ids.iter().take(MAX_REFERENCES).find_map(|id| batch.inbound.pending_ticket_of(id).or(stored.get(id).copied()));
-    let Some(ticket_id) = found else { return Ok(None) };
+    match found {
+        Some(ticket_id) => live_ticket(conn, ticket_id).await,
+        None => Ok(None),
+    }
+}
+
+/// The ticket with this id, or the one it was merged into.
+async fn live_ticket(conn: &mut AnyConnection, ticket_id: i64) -> Result<Option<TicketRef>, DbError> {
     Ok(match db::tickets::by_id(&mut *conn, ticket_id).await? {
         Some(t) => Some(TicketRef::from(&db::tickets::live(conn, t).await?)),
         None => None,

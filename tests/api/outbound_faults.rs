@@ -53,7 +53,8 @@ fn serve(config: &std::path::Path) -> Child {
         .unwrap()
 }
 
-fn cli(config: &std::path::Path, args: &[&str]) -> String {
+/// Runs a `deskmail` command on `config`; its stdout (it must succeed).
+pub(crate) fn cli(config: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_deskmail"))
         .arg("--config")
         .arg(config)

@@ -36,7 +36,8 @@ fn cli(config: &Path, args: &[&str]) {
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-async fn count(db: &Db, sql: &str) -> i64 {
+/// The single number a counting query returns (0 when it fails).
+pub(crate) async fn count(db: &Db, sql: &str) -> i64 {
     sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(db.pool()).await.unwrap_or(0)
 }
 

@@ -8,6 +8,8 @@
 
 use crate::helpers::{Store, fresh_database, init_once};
 use crate::mailenv::{MailEnv, inbox_after_marker, wait_for};
+use crate::outbound_faults::cli;
+use crate::rules_crash::count;
 use deskmail::db::Db;
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -91,22 +93,6 @@ impl Drop for Twins {
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn cli(config: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_deskmail"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("DESKMAIL_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-async fn count(db: &Db, sql: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(db.pool()).await.unwrap_or(0)
 }
 
 /// `(key, count)` rows of a grouping query, as a map.
