@@ -71,14 +71,15 @@ pub async fn blank_messages(conn: &mut AnyConnection, backend: Backend, m: Messa
     .fetch_all(&mut *conn)
     .await?;
     if backend == Backend::Sqlite {
-        // The index is contentless with no update trigger: its rows go here (PostgreSQL's column follows the update).
+        // The index is contentless with no update trigger: its rows go here (PostgreSQL's column is blanked below).
         let sql = format!("delete from messages_fts where rowid in (select id from messages where {cond})");
         bound!(sqlx::query(AssertSqlSafe(sql)), m).execute(&mut *conn).await?;
     }
+    let search = if backend == Backend::Postgres { ", search = ''::tsvector" } else { "" };
     let sql = format!(
         "update messages set from_addr = '', from_name = '', to_json = '[]', cc_json = '[]', reply_to = '', \
          subject = '', message_id = null, in_reply_to = null, refs = '', visible_text = '', body_text = '', \
-         body_html = null, raw_id = null, content_digest = null where {cond}"
+         body_html = null, raw_id = null, content_digest = null{search} where {cond}"
     );
     let done = bound!(sqlx::query(AssertSqlSafe(sql)), m).execute(&mut *conn).await?;
     Ok((done.rows_affected(), raws))

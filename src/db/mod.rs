@@ -19,6 +19,7 @@ pub mod messages;
 pub mod oauth_tokens;
 pub mod outbox;
 pub mod outbox_health;
+mod planner_stats;
 pub mod portal;
 mod presence;
 pub mod quarantine;
@@ -28,6 +29,7 @@ pub mod rule_order;
 pub mod rules;
 pub mod satisfaction;
 mod search_index;
+pub mod search_text;
 pub mod sla;
 pub mod sla_setup;
 pub mod tags;
@@ -154,6 +156,31 @@ impl DbError {
 /// `$first, $first+1, …` for `count` values (an `in (…)` list or a row of a multi-row insert).
 pub(crate) fn marks(first: usize, count: usize) -> String {
     (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A table whose rows a batch writes behind, with ids drawn by [`draw_ids`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrawnIds {
+    Messages,
+    Tickets,
+}
+
+/// `count` fresh ids of `table` for rows inserted later in this transaction, all above `after` (the last id drawn
+/// before, not inserted yet). On SQLite the transaction holds the only write lock, so they are the next ids after
+/// the largest stored or drawn; nothing else may insert into the table until they are written (or let go).
+pub async fn draw_ids(conn: &mut sqlx::AnyConnection, table: DrawnIds, count: usize, after: i64) -> Result<Vec<i64>> {
+    let name = match table {
+        DrawnIds::Messages => "messages",
+        DrawnIds::Tickets => "tickets",
+    };
+    if conn.backend_name() == "PostgreSQL" {
+        let sql = format!("select nextval(pg_get_serial_sequence('{name}', 'id')) from generate_series(1, $1)");
+        return Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(count as i64).fetch_all(&mut *conn).await?);
+    }
+    let sql = format!("select coalesce(max(id), 0) from {name}");
+    let max: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *conn).await?;
+    let start = max.max(after);
+    Ok((1..=count as i64).map(|i| start + i).collect())
 }
 
 /// Rows for multi-row inserts: statements of exactly `size` rows, then single rows. A statement with a new row

@@ -125,6 +125,35 @@ pub async fn insert_numbered(conn: &mut AnyConnection, t: &NewTicket<'_>, number
     .await?)
 }
 
+/// Inserts new tickets with ids drawn by [`super::draw_ids`] and numbers counted on from [`draw_number`]: `(id,
+/// number, ticket)`, one statement per 32.
+pub async fn insert_all(conn: &mut AnyConnection, rows: &[(i64, i64, NewTicket<'_>)]) -> Result<()> {
+    for chunk in super::insert_chunks(rows, 32) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = |k: usize| format!("${}", 7 * i + k);
+                let (id, number, mailbox, subject) = (p(1), p(2), p(3), p(4));
+                let (requester, parent, now) = (p(5), p(6), p(7));
+                format!(
+                    "({id}, {number}, {mailbox}, {subject}, 'new', 'normal', {requester}, {parent}, 1, {now}, {now})"
+                )
+            })
+            .collect();
+        let sql = AssertSqlSafe(format!(
+            "insert into tickets (id, number, mailbox_id, subject, status, priority, requester_id, parent_ticket_id, \
+             message_count, created_at, updated_at) values {}",
+            values.join(", ")
+        ));
+        let mut q = sqlx::query(sql);
+        for (id, number, t) in chunk {
+            q = q.bind(*id).bind(*number).bind(t.mailbox_id).bind(t.subject).bind(t.requester_id);
+            q = q.bind(t.parent_ticket_id).bind(t.now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The ticket with this public number.
 pub async fn by_number<'e>(conn: impl Executor<'e, Database = Any>, number: i64) -> Result<Option<TicketRow>> {
     let sql = AssertSqlSafe(format!("{SELECT} where t.number = $1"));

@@ -188,6 +188,9 @@ impl Pipeline {
             }
         };
         record_metrics(mailbox, &prepared, &outcomes);
+        if let Err(e) = self.db.refresh_stats_if_grown().await {
+            tracing::warn!(error = %crate::platform::telemetry::chain(&e), "refreshing planner statistics failed");
+        }
         Ok(outcomes)
     }
 

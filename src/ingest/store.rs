@@ -4,7 +4,7 @@
 use super::prepare::{Content, Prepared, PreparedMail};
 use super::threading::{Lookup, decide};
 use crate::db::{self, DbError, mailboxes::MailboxRow, quarantine::NewQuarantine, raw::NewReceipt};
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, Status};
 use crate::platform::storage::BlobStore;
 use crate::tickets::bounce::Bounce;
 use crate::tickets::inbound::{Filed, InboundContext, InboundFile, InboundMail, TicketRef};
@@ -365,28 +365,28 @@ async fn lookup(
         let ids: Vec<&str> = m.facts.signed_ids.iter().take(MAX_REFERENCES).map(String::as_str).collect();
         let stored = db::messages::tickets_of_message_ids(conn, &ids).await?;
         if let Some(ticket_id) = ids.iter().find_map(|id| stored.get(*id)) {
-            out.by_signed_id = live_ticket(conn, *ticket_id).await?;
+            out.by_signed_id = live_ticket(conn, batch, *ticket_id).await?;
         }
     }
     for number in &m.facts.signed_tickets {
         if out.by_signed_id.is_some() {
             break;
         }
-        out.by_signed_id = db::tickets::live_by_number(conn, *number).await?.as_ref().map(TicketRef::from);
+        out.by_signed_id = live_by_number(conn, batch, *number).await?;
     }
     if let Some(token) = m.facts.token {
-        out.by_token = db::tickets::live_by_number(conn, token.ticket).await?.as_ref().map(TicketRef::from);
+        out.by_token = live_by_number(conn, batch, token.ticket).await?;
     }
     if out.by_signed_id.is_none() && out.by_token.is_none() && !m.facts.referenced_ids.is_empty() {
         out.by_reference = by_reference(conn, batch, &m.facts.referenced_ids).await?;
     }
     if let Some(number) = m.facts.subject_tag
-        && let Some(t) = db::tickets::live_by_number(conn, number).await?
+        && let Some(t) = live_by_number(conn, batch, number).await?
     {
         batch.inbound.flush(conn).await?;
         let sender = m.mail.from.as_ref().map(|p| p.email.as_str()).unwrap_or_default();
         let participant = db::customers::is_participant(&mut *conn, t.id, sender).await? || cx.staff.contains(sender);
-        out.by_subject_tag = Some((TicketRef::from(&t), participant));
+        out.by_subject_tag = Some((t, participant));
     }
     Ok(out)
 }
@@ -413,17 +413,37 @@ async fn by_reference(
     let found =
         ids.iter().take(MAX_REFERENCES).find_map(|id| batch.inbound.pending_ticket_of(id).or(stored.get(id).copied()));
     match found {
-        Some(ticket_id) => live_ticket(conn, ticket_id).await,
+        Some(ticket_id) => live_ticket(conn, batch, ticket_id).await,
         None => Ok(None),
     }
 }
 
-/// The ticket with this id, or the one it was merged into.
-async fn live_ticket(conn: &mut AnyConnection, ticket_id: i64) -> Result<Option<TicketRef>, DbError> {
+/// The ticket with this id, or the one it was merged into. A ticket the batch created is still `new`, and only the
+/// batch knows it until it is flushed.
+async fn live_ticket(
+    conn: &mut AnyConnection,
+    batch: &BatchState,
+    ticket_id: i64,
+) -> Result<Option<TicketRef>, DbError> {
+    if let Some(number) = batch.inbound.pending_ticket(ticket_id) {
+        return Ok(Some(TicketRef { id: ticket_id, number, status: Status::New }));
+    }
     Ok(match db::tickets::by_id(&mut *conn, ticket_id).await? {
         Some(t) => Some(TicketRef::from(&db::tickets::live(conn, t).await?)),
         None => None,
     })
+}
+
+/// [`live_ticket`] by public number.
+async fn live_by_number(
+    conn: &mut AnyConnection,
+    batch: &BatchState,
+    number: i64,
+) -> Result<Option<TicketRef>, DbError> {
+    if let Some(id) = batch.inbound.pending_ticket_by_number(number) {
+        return Ok(Some(TicketRef { id, number, status: Status::New }));
+    }
+    Ok(db::tickets::live_by_number(conn, number).await?.as_ref().map(TicketRef::from))
 }
 
 /// Who of a prepared input may become a customer in this batch: the sender and the To/Cc people of a mail that is

@@ -172,6 +172,10 @@ impl Tickets {
         super::inbound_store::add_cc_participants(conn, cx, batch, m, ticket_id, customer_id).await?;
         super::inbound_store::insert_message(conn, cx, batch, m, ticket_id, customer_id, created, now).await?;
         if !m.automatic() && cx.orders_in_catalog {
+            // Links refer to the ticket's row: a ticket the batch created is written first.
+            if batch.pending_ticket(ticket_id).is_some() {
+                batch.flush(conn).await?;
+            }
             let text = format!("{}\n{}", m.subject, m.visible_text);
             for e in super::links::auto_link(conn, ticket_id, &text, cx.order_pattern, now).await? {
                 batch.event(ticket_id, Actor::System, e);

@@ -1,18 +1,50 @@
-//! A batch of inbound mail written behind: the batch's customers upserted together, its messages (with ids drawn
-//! up front), attachments, participants and events kept in memory and written with a few multi-row inserts, and
-//! the mail the batch causes decided once everything is written. Whoever reads what the batch may have pending
+//! A batch of inbound mail written behind: the batch's customers upserted together, its new tickets and messages
+//! (with ids drawn up front), attachments, participants and events kept in memory and written with a few multi-row
+//! inserts, and the mail the batch causes decided once everything is written. Whoever reads what the batch may have pending
 //! (a Message-ID, participants, a raw message's disposition, the latest customer mail) flushes it first or asks
 //! the batch's own index — one transaction either way, so nothing is seen half-written outside it.
 
 use super::inbound::Filed;
 use super::{TicketError, Tickets};
-use crate::db::{self, DbError, MailboxRow, messages::NewAttachment, messages::NewMessage};
+use crate::db::{
+    self, DbError, DrawnIds, MailboxRow, messages::NewAttachment, messages::NewMessage, tickets::NewTicket,
+};
 use crate::domain::{Actor, NamedAddress, TicketEvent};
 use sqlx::AnyConnection;
 use std::collections::{HashMap, VecDeque};
 
-/// How many message ids are drawn at a time.
+/// How many message or ticket ids are drawn at a time.
 const ID_BLOCK: usize = 64;
+
+/// Ids drawn for rows written behind: used in order, drawn again when none are left.
+#[derive(Debug, Default)]
+struct Drawn {
+    ids: VecDeque<i64>,
+    /// The last id drawn, used or not (new ids come after it).
+    last: i64,
+}
+
+impl Drawn {
+    async fn next(&mut self, conn: &mut AnyConnection, table: DrawnIds) -> Result<i64, DbError> {
+        if self.ids.is_empty() {
+            self.ids.extend(db::draw_ids(conn, table, ID_BLOCK, self.last).await?);
+            self.last = self.ids.back().copied().unwrap_or(self.last);
+        }
+        Ok(self.ids.pop_front().expect("ids were drawn"))
+    }
+}
+
+/// A new ticket waiting to be written (status `new`, priority `normal`, its first message queued with it).
+#[derive(Debug, Clone)]
+struct PendingTicket {
+    id: i64,
+    number: i64,
+    mailbox_id: i64,
+    subject: String,
+    requester_id: i64,
+    parent_ticket_id: Option<i64>,
+    now: i64,
+}
 
 /// An attachment row waiting for its message.
 #[derive(Debug, Clone)]
@@ -37,10 +69,10 @@ struct Notice {
 /// What one batch of inbound mail has filed but not yet written.
 #[derive(Debug, Default)]
 pub struct InboundBatch {
-    ids: VecDeque<i64>,
-    /// The last id drawn, used or not (new ids come after it).
-    last_drawn: i64,
+    message_ids_drawn: Drawn,
+    ticket_ids_drawn: Drawn,
     customers: HashMap<String, i64>,
+    tickets: Vec<PendingTicket>,
     messages: Vec<(i64, NewMessage)>,
     files: Vec<PendingFile>,
     participants: Vec<(i64, i64, &'static str)>,
@@ -91,11 +123,7 @@ impl InboundBatch {
 
     /// Queues a message; returns its id.
     pub(crate) async fn message(&mut self, conn: &mut AnyConnection, m: NewMessage) -> Result<i64, DbError> {
-        if self.ids.is_empty() {
-            self.ids.extend(db::messages::next_ids(conn, ID_BLOCK, self.last_drawn).await?);
-            self.last_drawn = self.ids.back().copied().unwrap_or(self.last_drawn);
-        }
-        let id = self.ids.pop_front().expect("ids were drawn");
+        let id = self.message_ids_drawn.next(conn, DrawnIds::Messages).await?;
         if let Some(mid) = &m.message_id {
             self.message_ids.insert(mid.clone(), m.ticket_id);
         }
@@ -103,9 +131,36 @@ impl InboundBatch {
         Ok(id)
     }
 
+    /// Queues a new ticket; returns its `(id, number)`. Until the batch is flushed only the batch knows it: see
+    /// [`InboundBatch::pending_ticket`].
+    pub(crate) async fn ticket(&mut self, conn: &mut AnyConnection, t: &NewTicket<'_>) -> Result<(i64, i64), DbError> {
+        let number = self.ticket_number(conn).await?;
+        let id = self.ticket_ids_drawn.next(conn, DrawnIds::Tickets).await?;
+        self.tickets.push(PendingTicket {
+            id,
+            number,
+            mailbox_id: t.mailbox_id,
+            subject: t.subject.to_string(),
+            requester_id: t.requester_id,
+            parent_ticket_id: t.parent_ticket_id,
+            now: t.now,
+        });
+        Ok((id, number))
+    }
+
+    /// The number of a ticket this batch created and has not written yet (it is `new`, with no other change).
+    pub fn pending_ticket(&self, id: i64) -> Option<i64> {
+        self.tickets.iter().find(|t| t.id == id).map(|t| t.number)
+    }
+
+    /// The id of a ticket this batch created and has not written yet, by number.
+    pub fn pending_ticket_by_number(&self, number: i64) -> Option<i64> {
+        self.tickets.iter().find(|t| t.number == number).map(|t| t.id)
+    }
+
     /// The public number of a new ticket: the counter is drawn (and locked) once, then counted on in memory and
     /// written back when the batch is flushed, so a batch creating many tickets updates it twice, not per ticket.
-    pub(crate) async fn ticket_number(&mut self, conn: &mut AnyConnection) -> Result<i64, DbError> {
+    async fn ticket_number(&mut self, conn: &mut AnyConnection) -> Result<i64, DbError> {
         if let Some((next, _)) = &mut self.numbers {
             *next += 1;
             return Ok(*next - 1);
@@ -155,6 +210,7 @@ impl InboundBatch {
     /// Whether anything waits to be written.
     pub fn is_pending(&self) -> bool {
         !self.messages.is_empty()
+            || !self.tickets.is_empty()
             || !self.events.is_empty()
             || !self.participants.is_empty()
             || !self.touched.is_empty()
@@ -173,6 +229,7 @@ impl InboundBatch {
         {
             db::tickets::set_last_number(conn, next - 1).await?;
         }
+        self.flush_tickets(conn).await?;
         db::messages::insert_all(conn, &self.messages).await?;
         let files: Vec<(i64, NewAttachment<'_>)> = self
             .files
@@ -200,9 +257,30 @@ impl InboundBatch {
         self.participants.clear();
         self.events.clear();
         if conn.backend_name() != "PostgreSQL" {
-            self.ids.clear();
-            self.last_drawn = 0;
+            self.message_ids_drawn = Drawn::default();
+            self.ticket_ids_drawn = Drawn::default();
         }
+        Ok(())
+    }
+
+    /// Writes the new tickets, before anything that refers to them.
+    async fn flush_tickets(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
+        let rows: Vec<(i64, i64, NewTicket<'_>)> = self
+            .tickets
+            .iter()
+            .map(|t| {
+                let new = NewTicket {
+                    mailbox_id: t.mailbox_id,
+                    subject: &t.subject,
+                    requester_id: t.requester_id,
+                    parent_ticket_id: t.parent_ticket_id,
+                    now: t.now,
+                };
+                (t.id, t.number, new)
+            })
+            .collect();
+        db::tickets::insert_all(conn, &rows).await?;
+        self.tickets.clear();
         Ok(())
     }
 }

@@ -27,8 +27,7 @@ pub(super) async fn new_ticket(
         parent_ticket_id: parent,
         now,
     };
-    let number = batch.ticket_number(conn).await?;
-    let id = db::tickets::insert_numbered(conn, &new, number).await?;
+    let (id, number) = batch.ticket(conn, &new).await?;
     batch.participant(id, customer_id, "requester");
     Ok((id, number))
 }
