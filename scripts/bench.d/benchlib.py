@@ -1,8 +1,9 @@
-"""benchlib.py - shared pieces of the server benchmarks (`scripts/bench imap`, `scripts/bench smtp`).
+"""benchlib.py - shared pieces of the server benchmarks (`scripts/bench imap`, `scripts/bench smtp`, ...).
 
-Imported by imap.py and smtp.py (same folder): the machine label, a small JSON API client, starting and
-stopping `deskmail serve`, the CLI calls for a user and an API token, the per-run TOML config, CPU
-counters from /proc, the kit's TLS context. Standard library only.
+Imported by the benchmarks' Python drivers (same folder): the machine label, a small JSON API client, starting
+and stopping `deskmail serve`, the CLI calls for a user and an API token, the per-run TOML config, a seeded
+SQLite database (seed_web.py) for the web benchmarks, CPU counters from /proc, the kit's TLS context.
+Standard library only.
 """
 
 import http.client
@@ -11,6 +12,7 @@ import math
 import os
 import platform
 import re
+import secrets
 import signal
 import socket
 import ssl
@@ -192,6 +194,21 @@ def cli(bin_, config, *args, stdin=None, check=True):
     return r
 
 
+def user_with_token(bin_, config, email, name, role):
+    """`deskmail user add --password-stdin` (a random password) and `deskmail token create`; returns
+    (password, token)."""
+    password = secrets.token_urlsafe(18)
+    cmd = [bin_, "--config", config, "user", "add", "--email", email, "--name", name, "--role", role,
+           "--password-stdin"]
+    r = subprocess.run(cmd, input=password + "\n", capture_output=True, text=True, env=clean_env())
+    if r.returncode != 0:
+        raise RuntimeError("user add failed: %s%s" % (r.stdout, r.stderr))
+    out = cli(bin_, config, "token", "create", "--user", email, "--name", "bench").stdout.strip().splitlines()
+    if not out:
+        raise RuntimeError("token create printed nothing")
+    return password, out[-1].strip()
+
+
 def api_token(bin_, config, email="bench@example.test"):
     """Creates an admin and an API token for it; returns the token."""
     cli(bin_, config, "user", "add", "--email", email, "--name", "Bench", "--role", "admin")
@@ -331,6 +348,50 @@ def metrics(api):
 
 def metric_sum(ms, name, label_filter=""):
     return sum(v for (n, labels), v in ms.items() if n == name and label_filter in labels)
+
+
+# --- seeded databases (scripts/bench web, portal, scale) ----------------------------------------------------
+
+def sqlite_mb(dbfile):
+    """The SQLite database's size on disk in MB: the file, its WAL and shared memory."""
+    d, base = os.path.split(dbfile)
+    return sum(os.path.getsize(os.path.join(d, x)) for x in os.listdir(d) if x.startswith(base)) / 1e6
+
+
+def seed_sqlite(bin_, config, dbfile, tickets, messages, seed, mailboxes, sla_share=0.0, reindex=True):
+    """`deskmail migrate`, then seed_web.py writes the tickets and messages into DBFILE, then (with reindex)
+    `deskmail reindex` fills the search index; prints seed_web's line. Returns seed_web's JSON (see there) with
+    the seconds of each step ("t_migrate", "t_seed", "t_reindex") and "db_mb" added. mailboxes: [(name, address)]."""
+    t0 = time.monotonic()
+    cli(bin_, config, "migrate")
+    t_migrate = time.monotonic() - t0
+    seed_json = dbfile + ".seed.json"
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed_web.py"),
+                        "--db", dbfile, "--tickets", str(tickets), "--messages", str(messages),
+                        "--seed", str(seed), "--json", seed_json, "--sla-share", str(sla_share),
+                        "--mailboxes", ",".join("%s=%s" % m for m in mailboxes)], capture_output=True, text=True)
+    t_seed = time.monotonic() - t0
+    if r.returncode != 0:
+        sys.exit("seed_web.py failed:\n%s%s" % (r.stdout, r.stderr))
+    p(r.stdout.strip())
+    with open(seed_json) as f:
+        out = json.load(f)
+    os.remove(seed_json)
+    out.update(t_migrate=t_migrate, t_seed=t_seed, t_reindex=0.0)
+    if reindex:
+        out["t_reindex"] = reindex_search(bin_, config)
+    out["db_mb"] = sqlite_mb(dbfile)
+    return out
+
+
+def reindex_search(bin_, config):
+    """`deskmail reindex` (fills SQLite's search index after a bulk load); returns the seconds it took."""
+    t0 = time.monotonic()
+    cli(bin_, config, "reindex")
+    secs = time.monotonic() - t0
+    p("search index built by `deskmail reindex` in %.1f s" % secs)
+    return secs
 
 
 # --- CPU by process group --------------------------------------------------------------------------------

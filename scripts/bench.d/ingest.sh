@@ -36,17 +36,7 @@ bench_ingest() {
   bench_log "generated in $(( $(dm_now_ms) - t0 )) ms: $gen_json"
 
   dm_lock
-  if [[ " ${stores[*]} " == *" postgres "* ]]; then
-    dm_pg_start
-    if bench_pg_available; then
-      bench_pg_sweep
-    else
-      bench_warn "PostgreSQL unavailable: running SQLite only"
-      local only=(); for s in "${stores[@]}"; do [[ $s == postgres ]] || only+=("$s"); done
-      stores=("${only[@]}")
-      (( ${#stores[@]} )) || dm_die "no store left to benchmark"
-    fi
-  fi
+  bench_pg_stores stores
   bench_header
 
   for store in "${stores[@]}"; do

@@ -41,7 +41,6 @@ import re
 import secrets
 import shutil
 import sqlite3
-import subprocess
 import sys
 import time
 
@@ -62,30 +61,11 @@ ATTACH_SHARE = 0.05         # of the customer mails get an attachment row
 VISIBLE = ("customer", "agent")
 
 
-def seed_db(a, work, config, dbfile, result):
+def seed_db(a, config, dbfile, result):
     """migrate + seed_web.py + reindex, timed like web.py; returns seed_web's JSON."""
-    t0 = time.monotonic()
-    bl.cli(a.bin, config, "migrate")
-    t_migrate = time.monotonic() - t0
-    seed_json = os.path.join(work, "seed.json")
-    t0 = time.monotonic()
-    r = subprocess.run([sys.executable, os.path.join(HERE, "seed_web.py"),
-                        "--db", dbfile, "--tickets", str(a.tickets), "--messages", str(a.messages),
-                        "--seed", str(a.seed), "--json", seed_json,
-                        "--mailboxes", ",".join("%s=%s" % m for m in MAILBOXES)], capture_output=True, text=True)
-    t_seed = time.monotonic() - t0
-    if r.returncode != 0:
-        sys.exit("seed_web.py failed:\n%s%s" % (r.stdout, r.stderr))
-    p(r.stdout.strip())
-    t0 = time.monotonic()
-    bl.cli(a.bin, config, "reindex")
-    t_reindex = time.monotonic() - t0
-    p("search index built by `deskmail reindex` in %.1f s" % t_reindex)
-    with open(seed_json) as f:
-        seed = json.load(f)
-    db_mb = sum(os.path.getsize(os.path.join(work, x)) for x in os.listdir(work) if x.startswith("deskmail.db")) / 1e6
+    seed = bl.seed_sqlite(a.bin, config, dbfile, a.tickets, a.messages, a.seed, MAILBOXES)
     result("portal: seeded %d tickets + %d messages in %.1f s (migrate %.1f s; database %.0f MB)" % (
-        seed["tickets"], seed["messages"], t_seed + t_reindex, t_migrate, db_mb))
+        seed["tickets"], seed["messages"], seed["t_seed"] + seed["t_reindex"], seed["t_migrate"], seed["db_mb"]))
     return seed
 
 
@@ -249,7 +229,7 @@ def main():
     }, [{"name": n, "address": ad} for n, ad in MAILBOXES])
 
     # 1. schema + seed (+ attachments)
-    seed_db(a, work, config, dbfile, result)
+    seed_db(a, config, dbfile, result)
     rng = random.Random(a.seed * 7919 + 11)
     db = sqlite3.connect(dbfile, isolation_level=None)
     db.execute("pragma busy_timeout = 10000")
@@ -339,12 +319,7 @@ def main():
             raise RuntimeError("deskmail serve died:\n%s" % server.tail())
 
         # 5. report
-        p("")
-        p(wb.HEADER)
-        for r in results:
-            p(r.row())
-        p("(cpu/req: deskmail CPU ms per request; dm/hey/other: cores busy with deskmail, hey and everything else"
-          " on the machine (%d cores) during the run)" % (os.cpu_count() or 0))
+        wb.print_table(results)
         p("")
         for r in results:
             if r.errors:
@@ -365,11 +340,7 @@ def main():
     except RuntimeError as e:
         failed.append(str(e))
     finally:
-        if rss is not None and rss.is_alive():
-            rss.stop()
-        code, _secs = server.stop()
-        if code not in (0, None):
-            p("deskmail serve exited with %s; log tail:\n%s" % (code, server.tail()))
+        wb.stop_server(server, rss)
     for f in failed:
         result("portal: FAILED: %s" % f)
     if a.summary:

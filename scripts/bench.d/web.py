@@ -202,6 +202,25 @@ def run_load(name, hey, server, urls, headers, duration, conns, qps, target_rate
     return r
 
 
+def print_table(results, note=""):
+    """The runs' rows under HEADER, and what the columns mean."""
+    p("")
+    p(HEADER)
+    for r in results:
+        p(r.row())
+    p("(cpu/req: deskmail CPU ms per request; dm/hey/other: cores busy with deskmail, hey and everything else"
+      " on the machine (%d cores) during the run%s)" % (os.cpu_count() or 0, note))
+
+
+def stop_server(server, rss):
+    """Stops the RSS sampler (if running) and the server; prints the log's tail when it did not exit cleanly."""
+    if rss is not None and rss.is_alive():
+        rss.stop()
+    code, _secs = server.stop()
+    if code not in (0, None):
+        p("deskmail serve exited with %s; log tail:\n%s" % (code, server.tail()))
+
+
 def warmup(hey, urls, headers, seconds, conns=4, qps=25):
     procs = [hey_run(hey, u, headers, seconds, conns, qps, csv_out=False) for u in urls]
     for pr in procs:
@@ -280,6 +299,23 @@ def bl_time(ts):
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts)) if ts is not None else "none"
 
 
+def search_words(port, headers, seed, k):
+    """Up to k medium-selective words among seed_web's candidates: each found in 0.3-5 % of the tickets (as the
+    API's total counts them with these headers), spread over that range; [(word, tickets)]."""
+    words = []
+    for w in seed["search_words"]:
+        st, body = get(port, "/api/v1/tickets?per_page=1&q=" + w, headers)
+        n = json.loads(body).get("total", 0) if st == 200 else 0
+        if 0.003 * seed["tickets"] <= n <= 0.05 * seed["tickets"]:
+            words.append((w, n))
+    if len(words) > k:   # spread over the selectivity range
+        step = (len(words) - 1) / (k - 1) if k > 1 else 0
+        words = [words[round(i * step)] for i in range(k)]
+    if not words:
+        raise RuntimeError("no medium-selective search words among %s" % seed["search_words"])
+    return words
+
+
 def get(port, path, headers):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     c.request("GET", path, headers=dict(h.split(": ", 1) for h in headers))
@@ -329,42 +365,14 @@ def main():
     }, [{"name": n, "address": ad} for n, ad in mailboxes])
 
     # 1. schema + seed
-    t0 = time.monotonic()
-    bl.cli(a.bin, config, "migrate")
-    t_migrate = time.monotonic() - t0
-    seed_json = os.path.join(work, "seed.json")
-    t0 = time.monotonic()
-    r = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed_web.py"),
-                        "--db", dbfile, "--tickets", str(a.tickets), "--messages", str(a.messages),
-                        "--seed", str(a.seed), "--json", seed_json, "--sla-share", str(a.sla_share),
-                        "--mailboxes", ",".join("%s=%s" % m for m in mailboxes)], capture_output=True, text=True)
-    t_seed = time.monotonic() - t0
-    if r.returncode != 0:
-        sys.exit("seed_web.py failed:\n%s%s" % (r.stdout, r.stderr))
-    p(r.stdout.strip())
-    t0 = time.monotonic()
-    bl.cli(a.bin, config, "reindex")
-    t_reindex = time.monotonic() - t0
-    p("search index built by `deskmail reindex` in %.1f s" % t_reindex)
-    t_seed += t_reindex
-    with open(seed_json) as f:
-        seed = json.load(f)
-    db_mb = sum(os.path.getsize(os.path.join(work, x)) for x in os.listdir(work) if x.startswith("deskmail.db")) / 1e6
+    seed = bl.seed_sqlite(a.bin, config, dbfile, a.tickets, a.messages, a.seed, mailboxes, a.sla_share)
     result("web: seeded %d tickets + %d messages in %.1f s (migrate %.1f s; database %.0f MB; status %s; SLA clocks %s)" % (
-        seed["tickets"], seed["messages"], t_seed, t_migrate, db_mb, json.dumps(seed["status"], sort_keys=True),
-        json.dumps(seed.get("sla", {}), sort_keys=True)))
+        seed["tickets"], seed["messages"], seed["t_seed"] + seed["t_reindex"], seed["t_migrate"], seed["db_mb"],
+        json.dumps(seed["status"], sort_keys=True), json.dumps(seed.get("sla", {}), sort_keys=True)))
 
     # 2. admin (with --teams also the measured agent), tokens, server, teams, login
     def add_user(email, name, role):
-        """`deskmail user add --password-stdin` and `deskmail token create`; returns (password, token)."""
-        password = secrets.token_urlsafe(18)
-        cmd = [a.bin, "--config", config, "user", "add", "--email", email, "--name", name, "--role", role,
-               "--password-stdin"]
-        r = subprocess.run(cmd, input=password + "\n", capture_output=True, text=True, env=bl.clean_env())
-        if r.returncode != 0:
-            sys.exit("user add failed: %s%s" % (r.stdout, r.stderr))
-        out = bl.cli(a.bin, config, "token", "create", "--user", email, "--name", "bench").stdout.strip().splitlines()
-        return password, out[-1].strip()
+        return bl.user_with_token(a.bin, config, email, name, role)
 
     password, token = add_user(ADMIN, "Bench Admin", "admin")
     user, user_password, user_token = ADMIN, password, token   # the measured user
@@ -453,18 +461,8 @@ def main():
         else:
             result("web: sort=due: the API's first page of %d is in due order, from %s to %s" % (
                 len(dues), bl_time(dues[0]), bl_time(dues[-1])))
-        words = []
-        # medium-selective: 0.3-5 % of the tickets, as the admin counts them (teams on or off: the same words)
-        for w in seed["search_words"]:
-            st, body = get(port, "/api/v1/tickets?per_page=1&q=" + w, admin_h)
-            n = json.loads(body).get("total", 0) if st == 200 else 0
-            if 0.003 * seed["tickets"] <= n <= 0.05 * seed["tickets"]:
-                words.append((w, n))
-        if len(words) > a.words:   # spread over the selectivity range
-            step = (len(words) - 1) / (a.words - 1) if a.words > 1 else 0
-            words = [words[round(i * step)] for i in range(a.words)]
-        if not words:
-            raise RuntimeError("no medium-selective search words among %s" % seed["search_words"])
+        # teams on or off: the same words, as the admin counts them
+        words = search_words(port, admin_h, seed, a.words)
         if a.teams > 0:
             mine = []
             for w, n in words:
@@ -534,12 +532,7 @@ def main():
             raise RuntimeError("deskmail serve died:\n%s" % server.tail())
 
         # 4. report
-        p("")
-        p(HEADER)
-        for r in results:
-            p(r.row())
-        p("(cpu/req: deskmail CPU ms per request; dm/hey/other: cores busy with deskmail, hey and everything else"
-          " on the machine (%d cores) during the run)" % (os.cpu_count() or 0))
+        print_table(results)
         p("")
         for r in results:
             if r.errors:
@@ -560,11 +553,7 @@ def main():
     except RuntimeError as e:
         failed.append(str(e))
     finally:
-        if rss is not None and rss.is_alive():
-            rss.stop()
-        code, secs = server.stop()
-        if code not in (0, None):
-            p("deskmail serve exited with %s; log tail:\n%s" % (code, server.tail()))
+        stop_server(server, rss)
     for f in failed:
         result("web: FAILED: %s" % f)
     if a.summary:
