@@ -11,6 +11,7 @@ use crate::net::oauth::TokenSource;
 use crate::platform::config::{ImapDefaults, ImapSettings};
 use crate::platform::health::{Health, MailboxState};
 use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::UnsolicitedResponse;
 use rand::Rng;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -152,6 +153,9 @@ impl Poller {
         loop {
             self.health.set_state(&self.mailbox.name, MailboxState::Syncing);
             let started = Instant::now();
+            // What the server announced so far is seen by this sync; what it announces from here on (during the
+            // sync, or while IDLE is being entered) makes the next IDLE return at once.
+            while session.unsolicited_responses.try_recv().is_ok() {}
             let report = sync_once(&mut session, &cx, failures).await?;
             metrics::histogram!("deskmail_imap_sync_duration_seconds", "mailbox" => self.mailbox.name.clone())
                 .record(started.elapsed().as_secs_f64());
@@ -187,19 +191,23 @@ impl Poller {
         cancel: &CancellationToken,
         timeout: Duration,
     ) -> Result<(ImapSession, Option<SessionEnd>), ImapError> {
+        let announced = session.unsolicited_responses.clone();
         let mut handle = session.idle();
         within(timeout, "IDLE", handle.init()).await?.map_err(ImapNetError::Protocol)?;
         let renew = Duration::from_secs(self.lease_secs() / 3).max(Duration::from_secs(1));
-        let (wait, _stop) = handle.wait_with_timeout(renew);
-        let response = tokio::select! {
-            r = wait => Some(r.map_err(ImapNetError::Protocol)?),
-            _ = cancel.cancelled() => None,
+        let response = if mail_announced(|| announced.try_recv().ok()) {
+            // A mail announced after the sync looked, before the server said "+ idling", never wakes the wait.
+            Some(IdleResponse::ManualInterrupt)
+        } else {
+            let (wait, _stop) = handle.wait_with_timeout(renew);
+            tokio::select! {
+                r = wait => Some(r.map_err(ImapNetError::Protocol)?),
+                _ = cancel.cancelled() => None,
+            }
         };
         let end = match response {
             None => Some(SessionEnd::Stopped),
-            // Every third of the lease: renew it and look at the folder again. A mail that arrived while IDLE was
-            // being entered is announced before the server's "+ idling" and never wakes the wait; this bounds its
-            // delay to one renewal.
+            // Every third of the lease: renew it and look at the folder again.
             Some(IdleResponse::Timeout) if !self.try_lease().await? => Some(SessionEnd::LeaseLost),
             Some(_) => None,
         };
@@ -222,6 +230,16 @@ impl Poller {
         }
         Ok(None)
     }
+}
+
+/// Whether `next` (the session's unsolicited responses since they were last drained) holds a new message's EXISTS
+/// or RECENT; reads them all.
+fn mail_announced(mut next: impl FnMut() -> Option<UnsolicitedResponse>) -> bool {
+    let mut seen = false;
+    while let Some(response) = next() {
+        seen |= matches!(response, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_));
+    }
+    seen
 }
 
 /// How long an IMAP session may go on after shutdown began.
@@ -250,7 +268,7 @@ pub fn backoff(attempt: u32, cap_secs: u64) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::backoff;
+    use super::{UnsolicitedResponse, backoff, mail_announced};
 
     #[test]
     fn backoff_doubles_up_to_the_cap_with_jitter() {
@@ -258,5 +276,15 @@ mod tests {
             let d = backoff(attempt, 300).as_secs_f64();
             assert!(d >= step * 0.5 && d <= step, "attempt {attempt}: {d}");
         }
+    }
+
+    #[test]
+    fn only_a_new_message_counts_as_announced_and_everything_is_read() {
+        let mut queue = vec![UnsolicitedResponse::Expunge(3), UnsolicitedResponse::Exists(7)];
+        assert!(mail_announced(|| queue.pop()));
+        assert!(queue.is_empty());
+        let mut queue = vec![UnsolicitedResponse::Expunge(3)];
+        assert!(!mail_announced(|| queue.pop()));
+        assert!(!mail_announced(|| None));
     }
 }
