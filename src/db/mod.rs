@@ -35,6 +35,7 @@ pub mod sla_setup;
 pub mod tags;
 pub mod teams;
 pub mod ticket_filter;
+pub mod ticket_list;
 pub mod ticket_moves;
 pub mod ticket_types;
 pub mod tickets;
@@ -50,6 +51,7 @@ pub use mailboxes::{MailboxRow, SyncState};
 pub use messages::{AttachmentRow, MessageRow, NewAttachment, NewMessage};
 pub use quarantine::QuarantineRow;
 pub use ticket_filter::TicketFilter;
+pub use ticket_list::ListTotal;
 pub use tickets::{TicketListRow, TicketRow};
 pub use users::UserRow;
 

@@ -48,8 +48,13 @@ impl Db {
         Ok(out)
     }
 
-    /// Every tag in use, sorted.
+    /// Every tag in use, sorted. One index probe per distinct tag (a skip scan of `ticket_tags_tag`): `select
+    /// distinct` read every row of the index, ~1.5 million at a million tickets.
     pub async fn all_tags(&self) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar("select distinct tag from ticket_tags order by tag").fetch_all(self.pool()).await?)
+        let sql = "with recursive t(tag) as ( \
+             select min(tag) from ticket_tags \
+             union all select (select min(tag) from ticket_tags where tag > t.tag) from t where t.tag is not null) \
+             select tag from t where tag is not null";
+        Ok(sqlx::query_scalar(sql).fetch_all(self.pool()).await?)
     }
 }

@@ -203,26 +203,47 @@ fn walks_time_order(f: &TicketFilter, backend: super::Backend) -> bool {
         && matches!(f.sort, Sort::Updated | Sort::UpdatedAsc | Sort::Due)
 }
 
+/// How many matching messages a search looks at, the newest first. A common word matches a share of all mail, so
+/// without a bound a search's work grew with the database (p99 17.8 ms at 100,000 tickets, 856 ms at 1,000,000:
+/// scripts/bench scale); beyond it the list's total reads "N+" and the user narrows with another word or a filter.
+pub const SEARCH_CAP: i64 = 2_000;
+
+/// The search expression of `terms`: every term as a prefix, all of them required.
+pub(super) fn match_expr(terms: &[String], backend: super::Backend) -> String {
+    match backend {
+        super::Backend::Sqlite => terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND "),
+        super::Backend::Postgres => terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & "),
+    }
+}
+
+/// The tickets of the newest `limit` messages matching the expression bound as `arg` (a `select ticket_id`).
+pub(super) fn matching_messages(backend: super::Backend, arg: &str, limit: i64) -> String {
+    match backend {
+        // FTS5 reads its matches in rowid (message id) order, so the newest come first without a sort.
+        super::Backend::Sqlite => format!(
+            "select ticket_id from messages_fts where messages_fts match {arg} order by rowid desc limit {limit}"
+        ),
+        super::Backend::Postgres => format!(
+            "select m.ticket_id from messages m where m.search @@ to_tsquery('simple', {arg}) \
+             order by m.id desc limit {limit}"
+        ),
+    }
+}
+
 fn search_clause(w: &mut Where, q: &str, backend: super::Backend) {
     let terms = search_terms(q);
     if terms.is_empty() {
         return;
     }
     let number = q.trim().trim_start_matches('#').parse::<i64>().ok();
+    let a = w.arg(Bind::Text(match_expr(&terms, backend)));
+    let matches = matching_messages(backend, &a, SEARCH_CAP);
     let fts = match backend {
-        super::Backend::Sqlite => {
-            let expr = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND ");
-            let a = w.arg(Bind::Text(expr));
-            format!("t.id in (select ticket_id from messages_fts where messages_fts match {a})")
-        }
-        super::Backend::Postgres => {
-            let expr = terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
-            let a = w.arg(Bind::Text(expr));
-            // An array evaluated once: as `t.id in (select …)` the planner walked every ticket in the list's order
-            // and probed each one's messages for the words (2.6 s at 100,000 tickets; scripts/bench scale), where
-            // the search index finds the matching messages at once.
-            format!("t.id = any(array(select m.ticket_id from messages m where m.search @@ to_tsquery('simple', {a})))")
-        }
+        super::Backend::Sqlite => format!("t.id in ({matches})"),
+        // An array evaluated once: as `t.id in (select …)` the planner walked every ticket in the list's order
+        // and probed each one's messages for the words (2.6 s at 100,000 tickets; scripts/bench scale), where
+        // the search index finds the matching messages at once.
+        super::Backend::Postgres => format!("t.id = any(array({matches}))"),
     };
     match number {
         Some(n) => {

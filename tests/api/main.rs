@@ -50,6 +50,7 @@ mod rule_pages;
 mod rules;
 mod rules_crash;
 mod rules_mail;
+mod search_cap;
 mod sla;
 mod sla_list;
 mod sla_pages;

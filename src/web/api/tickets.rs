@@ -111,7 +111,7 @@ async fn list(State(state): State<AppState>, user: ApiUser, Query(q): Query<List
             j
         })
         .collect();
-    Ok(Json(json!({ "tickets": tickets, "total": total })))
+    Ok(Json(json!({ "tickets": tickets, "total": total.count, "total_capped": total.capped })))
 }
 
 /// The list representation of a ticket.

@@ -26,17 +26,28 @@ impl Meta {
     }
 }
 
-/// A per-application cache of [`Meta`].
+/// A per-application cache of [`Meta`]; one request at a time reads them afresh, the others meanwhile get the
+/// previous choices (when there are some) rather than all reading them at once.
 #[derive(Debug, Clone, Default)]
-pub struct MetaCache(Arc<Mutex<Option<(Instant, Meta)>>>);
+pub struct MetaCache {
+    cached: Arc<Mutex<Option<(Instant, Meta)>>>,
+    refreshing: Arc<tokio::sync::Mutex<()>>,
+}
 
 impl MetaCache {
     /// The cached choices, or fresh ones when older than [`TTL`].
     pub async fn get(&self, db: &Db) -> Result<Meta, Error> {
-        if let Some((at, meta)) = self.0.lock().expect("meta cache").as_ref()
-            && at.elapsed() < TTL
-        {
-            return Ok(meta.clone());
+        let stale = match self.cached() {
+            Ok(meta) => return Ok(meta),
+            Err(stale) => stale,
+        };
+        let _refreshing = match (self.refreshing.try_lock(), stale) {
+            (Ok(guard), _) => guard,
+            (Err(_), Some(stale)) => return Ok(stale),
+            (Err(_), None) => self.refreshing.lock().await,
+        };
+        if let Ok(meta) = self.cached() {
+            return Ok(meta);
         }
         let meta = Meta {
             agents: db.users().await?.into_iter().filter(|u| u.active == 1).map(|u| (u.id, u.name)).collect(),
@@ -44,12 +55,20 @@ impl MetaCache {
             tags: db.all_tags().await?,
             types: db.ticket_types().await?.into_iter().map(|t| (t.name, t.title)).collect(),
         };
-        *self.0.lock().expect("meta cache") = Some((Instant::now(), meta.clone()));
+        *self.cached.lock().expect("meta cache") = Some((Instant::now(), meta.clone()));
         Ok(meta)
+    }
+
+    /// The choices when fresh; else the stale ones, if any.
+    fn cached(&self) -> Result<Meta, Option<Meta>> {
+        match self.cached.lock().expect("meta cache").as_ref() {
+            Some((at, meta)) if at.elapsed() < TTL => Ok(meta.clone()),
+            other => Err(other.map(|(_, meta)| meta.clone())),
+        }
     }
 
     /// Drops the cached choices (an admin changed them): the next list reads them afresh.
     pub fn forget(&self) {
-        *self.0.lock().expect("meta cache") = None;
+        *self.cached.lock().expect("meta cache") = None;
     }
 }

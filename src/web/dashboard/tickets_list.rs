@@ -164,7 +164,7 @@ async fn list(
             context! { key => *s, count => n, url => params.url(&[("status", s)]) }
         })
         .collect();
-    let pages = ((total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).max(1);
+    let pages = ((total.count + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).max(1);
     let page_no = i64::from(filter.page);
     let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
     let links = state.db.links_of_tickets(&ids).await?;
@@ -186,7 +186,9 @@ async fn list(
     let due_soon = params.is_due_soon();
     let page = context! {
         tickets => rows,
-        total => total,
+        total => total.count,
+        total_capped => total.capped,
+        search_cap => crate::db::ticket_filter::SEARCH_CAP,
         tabs => tabs,
         params => sv(&params),
         current_status => nonempty(&params.status).unwrap_or("active"),
