@@ -299,14 +299,17 @@ def bl_time(ts):
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts)) if ts is not None else "none"
 
 
-def search_words(port, headers, seed, k):
+def search_words(port, headers, seed, k, fixed=None):
     """Up to k medium-selective words among seed_web's candidates: each found in 0.3-5 % of the tickets (as the
-    API's total counts them with these headers), spread over that range; [(word, tickets)]."""
+    API's total counts them with these headers) or more than a search reads (`total_capped`: the total is the
+    tickets of the newest matches only), spread over that range; [(word, tickets)]. `fixed`: these words, as
+    chosen for a smaller database of the same seed (a larger one caps them all)."""
     words = []
-    for w in seed["search_words"]:
+    for w in fixed or seed["search_words"]:
         st, body = get(port, "/api/v1/tickets?per_page=1&q=" + w, headers)
-        n = json.loads(body).get("total", 0) if st == 200 else 0
-        if 0.003 * seed["tickets"] <= n <= 0.05 * seed["tickets"]:
+        j = json.loads(body) if st == 200 else {}
+        n = j.get("total", 0)
+        if fixed or j.get("total_capped") or 0.003 * seed["tickets"] <= n <= 0.05 * seed["tickets"]:
             words.append((w, n))
     if len(words) > k:   # spread over the selectivity range
         step = (len(words) - 1) / (k - 1) if k > 1 else 0
