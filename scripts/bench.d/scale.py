@@ -160,7 +160,16 @@ def prepare_postgres(a, run, pg, seed, config, db):
     t0 = time.monotonic()
     bl.cli(a.bin, config, "migrate")
     run.seed_s["migrate again"] = time.monotonic() - t0
+    # The documents are written into a table without its search index, which is built afterwards, and the table
+    # vacuumed: a database that grew by ingest has neither five million dead rows nor a GIN pending list to work
+    # off (which made the ingest into the 1M database run at 31 % of an empty one's).
+    search_index = pg.sql("select indexdef from pg_indexes where indexname = 'messages_search'", db[1])
+    pg.sql("drop index messages_search", db[1])
     run.seed_s["reindex"] = bl.reindex_search(a.bin, config)
+    t0 = time.monotonic()
+    pg.sql(search_index, db[1])
+    pg.sql("vacuum (analyze) messages", db[1])
+    run.seed_s["search index and vacuum"] = time.monotonic() - t0
     run.db_mb = pg.size_mb(db[0])
 
 

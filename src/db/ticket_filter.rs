@@ -216,8 +216,18 @@ pub(super) fn match_expr(terms: &[String], backend: super::Backend) -> String {
     }
 }
 
+/// Up to `limit` messages matching the expression bound as `arg`, in no order (a `select 1`: to count them).
+pub(super) fn some_matching_messages(backend: super::Backend, arg: &str, limit: i64) -> String {
+    match backend {
+        super::Backend::Sqlite => format!("select 1 from messages_fts where messages_fts match {arg} limit {limit}"),
+        super::Backend::Postgres => {
+            format!("select 1 from messages m where m.search @@ to_tsquery('simple', {arg}) limit {limit}")
+        }
+    }
+}
+
 /// The tickets of the newest `limit` messages matching the expression bound as `arg` (a `select ticket_id`).
-pub(super) fn matching_messages(backend: super::Backend, arg: &str, limit: i64) -> String {
+fn matching_messages(backend: super::Backend, arg: &str, limit: i64) -> String {
     match backend {
         // FTS5 reads its matches in rowid (message id) order, so the newest come first without a sort.
         super::Backend::Sqlite => format!(

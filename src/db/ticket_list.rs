@@ -2,7 +2,7 @@
 //! search's bound.
 
 use super::ticket_filter::{
-    MailboxHint, SEARCH_CAP, TicketFilter, bind_all, match_expr, matching_messages, search_terms, where_clause,
+    MailboxHint, SEARCH_CAP, TicketFilter, bind_all, match_expr, search_terms, some_matching_messages, where_clause,
 };
 use super::tickets::{SELECT, TicketListRow};
 use super::{Db, Result};
@@ -64,7 +64,8 @@ impl Db {
 
     /// Whether more messages match the search `q` than a search looks at ([`SEARCH_CAP`]).
     async fn search_is_capped(&self, q: &str) -> Result<bool> {
-        let matches = matching_messages(self.backend(), "$1", SEARCH_CAP + 1);
+        // Counted without an order: on PostgreSQL the newest-first pick fetches every match from the table.
+        let matches = some_matching_messages(self.backend(), "$1", SEARCH_CAP + 1);
         let sql = AssertSqlSafe(format!("select count(*) from ({matches}) x"));
         let expr = match_expr(&search_terms(q), self.backend());
         let (n,): (i64,) = sqlx::query_as(sql).bind(expr).fetch_one(self.pool()).await?;
