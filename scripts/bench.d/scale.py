@@ -427,7 +427,11 @@ def main():
         p("")
         report(runs, result)
     finally:
-        pg.drop_all()
+        if a.keep:
+            for name in pg.made:
+                p("scale: kept the PostgreSQL database %s" % name)
+        else:
+            pg.drop_all()
         if summary:
             summary.close()
     return 1 if failed else 0
