@@ -1,5 +1,7 @@
-//! PostgreSQL's search document of a message, computed here rather than by the server: the lexemes
-//! `to_tsvector('simple', …)` finds in the message's indexed text, as a `tsvector` literal without positions.
+//! PostgreSQL's search document of a message, computed here rather than by the server: the words of the message's
+//! indexed text, split and lowercased by the query side's rule, as a `tsvector` literal without positions. (The
+//! server's parser splits differently — `4e7b2c` is `4e7` and `b2c` to it —, so queries are `tsquery` literals too,
+//! never `to_tsquery`: `ticket_filter::match_expr`.)
 //!
 //! Searches are prefix matches of every term (`term:*` joined by `&`), so positions are never read; leaving them
 //! out, and splitting and lowercasing here with the same rules as the query side (`ticket_filter::search_terms`),

@@ -208,11 +208,13 @@ fn walks_time_order(f: &TicketFilter, backend: super::Backend) -> bool {
 /// scripts/bench scale); beyond it the list's total reads "N+" and the user narrows with another word or a filter.
 pub const SEARCH_CAP: i64 = 2_000;
 
-/// The search expression of `terms`: every term as a prefix, all of them required.
+/// The search expression of `terms` (letters and digits only, see [`search_terms`]): every term as a prefix, all of
+/// them required. PostgreSQL's is a `tsquery` literal, taken as written: `to_tsquery` would run the server's parser,
+/// which splits some words the document keeps whole (`4e7b2c` → `4e7 <-> b2c`, a phrase that never matches).
 pub(super) fn match_expr(terms: &[String], backend: super::Backend) -> String {
     match backend {
         super::Backend::Sqlite => terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND "),
-        super::Backend::Postgres => terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & "),
+        super::Backend::Postgres => terms.iter().map(|t| format!("'{t}':*")).collect::<Vec<_>>().join(" & "),
     }
 }
 
@@ -221,7 +223,7 @@ pub(super) fn some_matching_messages(backend: super::Backend, arg: &str, limit: 
     match backend {
         super::Backend::Sqlite => format!("select 1 from messages_fts where messages_fts match {arg} limit {limit}"),
         super::Backend::Postgres => {
-            format!("select 1 from messages m where m.search @@ to_tsquery('simple', {arg}) limit {limit}")
+            format!("select 1 from messages m where m.search @@ {arg}::tsquery limit {limit}")
         }
     }
 }
@@ -234,7 +236,7 @@ fn matching_messages(backend: super::Backend, arg: &str, limit: i64) -> String {
             "select ticket_id from messages_fts where messages_fts match {arg} order by rowid desc limit {limit}"
         ),
         super::Backend::Postgres => format!(
-            "select m.ticket_id from messages m where m.search @@ to_tsquery('simple', {arg}) \
+            "select m.ticket_id from messages m where m.search @@ {arg}::tsquery \
              order by m.id desc limit {limit}"
         ),
     }
@@ -279,7 +281,8 @@ pub(super) fn bind_all<'q, O>(
 
 #[cfg(test)]
 mod tests {
-    use super::search_terms;
+    use super::{match_expr, search_terms};
+    use crate::db::Backend;
 
     #[test]
     fn search_terms_are_plain_words() {
@@ -289,5 +292,12 @@ mod tests {
         );
         assert_eq!(search_terms("*) OR 1=1 --"), ["or", "1", "1"]);
         assert!(search_terms("  ").is_empty());
+    }
+
+    #[test]
+    fn every_term_is_a_required_prefix_written_as_is() {
+        let terms = search_terms("4e7b2c Größe");
+        assert_eq!(match_expr(&terms, Backend::Postgres), "'4e7b2c':* & 'größe':*");
+        assert_eq!(match_expr(&terms, Backend::Sqlite), "\"4e7b2c\"* AND \"größe\"*");
     }
 }

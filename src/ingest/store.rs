@@ -4,7 +4,7 @@
 use super::prepare::{Content, Prepared, PreparedMail};
 use super::threading::{Lookup, decide};
 use crate::db::{self, DbError, mailboxes::MailboxRow, quarantine::NewQuarantine, raw::NewReceipt};
-use crate::domain::{EmailAddress, Status};
+use crate::domain::EmailAddress;
 use crate::platform::storage::BlobStore;
 use crate::tickets::bounce::Bounce;
 use crate::tickets::inbound::{Filed, InboundContext, InboundFile, InboundMail, TicketRef};
@@ -425,8 +425,8 @@ async fn live_ticket(
     batch: &BatchState,
     ticket_id: i64,
 ) -> Result<Option<TicketRef>, DbError> {
-    if let Some(number) = batch.inbound.pending_ticket(ticket_id) {
-        return Ok(Some(TicketRef { id: ticket_id, number, status: Status::New }));
+    if let Some(t) = batch.inbound.pending_ticket(ticket_id) {
+        return Ok(Some(t));
     }
     Ok(match db::tickets::by_id(&mut *conn, ticket_id).await? {
         Some(t) => Some(TicketRef::from(&db::tickets::live(conn, t).await?)),
@@ -440,8 +440,8 @@ async fn live_by_number(
     batch: &BatchState,
     number: i64,
 ) -> Result<Option<TicketRef>, DbError> {
-    if let Some(id) = batch.inbound.pending_ticket_by_number(number) {
-        return Ok(Some(TicketRef { id, number, status: Status::New }));
+    if let Some(t) = batch.inbound.pending_ticket_by_number(number) {
+        return Ok(Some(t));
     }
     Ok(db::tickets::live_by_number(conn, number).await?.as_ref().map(TicketRef::from))
 }

@@ -4,12 +4,12 @@
 //! (a Message-ID, participants, a raw message's disposition, the latest customer mail) flushes it first or asks
 //! the batch's own index — one transaction either way, so nothing is seen half-written outside it.
 
-use super::inbound::Filed;
+use super::inbound::{Filed, TicketRef};
 use super::{TicketError, Tickets};
 use crate::db::{
     self, DbError, DrawnIds, MailboxRow, messages::NewAttachment, messages::NewMessage, tickets::NewTicket,
 };
-use crate::domain::{Actor, NamedAddress, TicketEvent};
+use crate::domain::{Actor, NamedAddress, Status, TicketEvent};
 use sqlx::AnyConnection;
 use std::collections::{HashMap, VecDeque};
 
@@ -148,14 +148,19 @@ impl InboundBatch {
         Ok((id, number))
     }
 
-    /// The number of a ticket this batch created and has not written yet (it is `new`, with no other change).
-    pub fn pending_ticket(&self, id: i64) -> Option<i64> {
-        self.tickets.iter().find(|t| t.id == id).map(|t| t.number)
+    /// A ticket this batch created and has not written yet (it is `new`, with no other change).
+    pub fn pending_ticket(&self, id: i64) -> Option<TicketRef> {
+        self.pending_where(|t| t.id == id)
     }
 
-    /// The id of a ticket this batch created and has not written yet, by number.
-    pub fn pending_ticket_by_number(&self, number: i64) -> Option<i64> {
-        self.tickets.iter().find(|t| t.number == number).map(|t| t.id)
+    /// [`InboundBatch::pending_ticket`] by public number.
+    pub fn pending_ticket_by_number(&self, number: i64) -> Option<TicketRef> {
+        self.pending_where(|t| t.number == number)
+    }
+
+    fn pending_where(&self, found: impl Fn(&PendingTicket) -> bool) -> Option<TicketRef> {
+        let t = self.tickets.iter().find(|t| found(t))?;
+        Some(TicketRef { id: t.id, number: t.number, status: Status::New })
     }
 
     /// The public number of a new ticket: the counter is drawn (and locked) once, then counted on in memory and

@@ -31,6 +31,7 @@ mod ingest;
 mod ingest_batch;
 mod layers;
 mod lease_share;
+mod list_choices;
 mod merge_mail;
 mod merge_split;
 mod oauth;

@@ -1,5 +1,6 @@
 //! A search looks at the newest `SEARCH_CAP` matching messages: beyond them the total is marked as a lower bound
 //! (API `total_capped`, "N+" on the list page) and the oldest matches are left out; below it the search is exact.
+//! Words are matched as written, also those PostgreSQL's own parser would split (`4e7b2c`, `1e10`).
 
 use crate::helpers::{Store, mail, spawn_app};
 use crate::store_tests;
@@ -7,7 +8,10 @@ use crate::web_client::signed_in_staff;
 use deskmail::db::ticket_filter::SEARCH_CAP;
 use deskmail::domain::Role;
 
-store_tests!(a_search_matching_more_messages_than_it_reads_says_so_and_shows_the_newest);
+store_tests!(
+    a_search_matching_more_messages_than_it_reads_says_so_and_shows_the_newest,
+    words_the_database_parser_would_split_are_found_as_written,
+);
 
 async fn a_search_matching_more_messages_than_it_reads_says_so_and_shows_the_newest(store: Store) {
     let Some(app) = spawn_app(store).await else { return };
@@ -41,4 +45,16 @@ async fn a_search_matching_more_messages_than_it_reads_says_so_and_shows_the_new
     assert!(page.body.contains("add a word or a filter to narrow"));
     let page = agent.get("/tickets?status=all&q=pelican").await;
     assert!(page.body.contains(">1 ticket<"), "the exact total of a small search");
+}
+
+async fn words_the_database_parser_would_split_are_found_as_written(store: Store) {
+    let Some(app) = spawn_app(store).await else { return };
+    app.ingest(&mail("s@customer.example", "Serial 4e7b2cff", "s1@c.example", "Part 1e10, batch 12-e5")).await;
+    app.ingest(&mail("o@customer.example", "Other", "s2@c.example", "nothing here")).await;
+    for q in ["4e7b2cff", "4e7b", "1e10", "serial%204e7", "12%20e5"] {
+        let (_, found) = app.get(&format!("/api/v1/tickets?q={q}")).await;
+        assert_eq!(found["total"], 1, "q={q}: {found}");
+        assert_eq!(found["tickets"][0]["subject"], "Serial 4e7b2cff", "q={q}");
+    }
+    assert_eq!(app.get("/api/v1/tickets?q=4e7%20other").await.1["total"], 0);
 }
