@@ -337,9 +337,9 @@ def one_run(a, pg, store, seed, result):
                                        e["outcomes"].get("created", 0)))
         return run
     finally:
-        if db:
-            pg.drop(db[0])
         if not a.keep:
+            if db:
+                pg.drop(db[0])
             shutil.rmtree(work, ignore_errors=True)
 
 

@@ -1,6 +1,7 @@
 //! The ticket list's filter: statuses, assignee, mailbox, priority, type, SLA state, tag, links, full-text search,
 //! order; as SQL.
 
+use super::search_hits::SearchHits;
 use crate::domain::{Priority, Status};
 use sqlx::Any;
 
@@ -117,8 +118,13 @@ pub(super) enum MailboxHint {
     Broad,
 }
 
-/// The filter as a `where` clause with its binds.
-pub(super) fn where_clause(f: &TicketFilter, backend: super::Backend, hint: MailboxHint) -> Where {
+/// The filter as a `where` clause with its binds; a search by its `hits` (see [`super::search_hits`]).
+pub(super) fn where_clause(
+    f: &TicketFilter,
+    backend: super::Backend,
+    hint: MailboxHint,
+    hits: Option<&SearchHits>,
+) -> Where {
     let mut w = Where::default();
     if !f.statuses.is_empty() {
         let marks: Vec<String> = f.statuses.iter().map(|s| w.arg(Bind::Text(s.as_str().into()))).collect();
@@ -183,8 +189,8 @@ pub(super) fn where_clause(f: &TicketFilter, backend: super::Backend, hint: Mail
         }
         None => {}
     }
-    if let Some(q) = f.query.as_deref() {
-        search_clause(&mut w, q, backend);
+    if let (Some(q), Some(hits)) = (f.query.as_deref(), hits) {
+        search_clause(&mut w, q, hits, backend);
     }
     w
 }
@@ -218,51 +224,28 @@ pub(super) fn match_expr(terms: &[String], backend: super::Backend) -> String {
     }
 }
 
-/// Up to `limit` messages matching the expression bound as `arg`, in no order (a `select 1`: to count them).
-pub(super) fn some_matching_messages(backend: super::Backend, arg: &str, limit: i64) -> String {
-    match backend {
-        super::Backend::Sqlite => format!("select 1 from messages_fts where messages_fts match {arg} limit {limit}"),
-        super::Backend::Postgres => {
-            format!("select 1 from messages m where m.search @@ {arg}::tsquery limit {limit}")
-        }
-    }
-}
-
-/// The tickets of the newest `limit` messages matching the expression bound as `arg` (a `select ticket_id`).
-fn matching_messages(backend: super::Backend, arg: &str, limit: i64) -> String {
-    match backend {
-        // FTS5 reads its matches in rowid (message id) order, so the newest come first without a sort.
-        super::Backend::Sqlite => format!(
-            "select ticket_id from messages_fts where messages_fts match {arg} order by rowid desc limit {limit}"
-        ),
-        super::Backend::Postgres => format!(
-            "select m.ticket_id from messages m where m.search @@ {arg}::tsquery \
-             order by m.id desc limit {limit}"
-        ),
-    }
-}
-
-fn search_clause(w: &mut Where, q: &str, backend: super::Backend) {
-    let terms = search_terms(q);
-    if terms.is_empty() {
-        return;
-    }
+/// The search's condition: the tickets of its hits (or, for a number, that ticket too). The hits are bound as one
+/// text, a list the database unpacks: PostgreSQL an array literal, SQLite a JSON array.
+fn search_clause(w: &mut Where, q: &str, hits: &SearchHits, backend: super::Backend) {
     let number = q.trim().trim_start_matches('#').parse::<i64>().ok();
-    let a = w.arg(Bind::Text(match_expr(&terms, backend)));
-    let matches = matching_messages(backend, &a, SEARCH_CAP);
-    let fts = match backend {
-        super::Backend::Sqlite => format!("t.id in ({matches})"),
-        // An array evaluated once: as `t.id in (select …)` the planner walked every ticket in the list's order
-        // and probed each one's messages for the words (2.6 s at 100,000 tickets; scripts/bench scale), where
-        // the search index finds the matching messages at once.
-        super::Backend::Postgres => format!("t.id = any(array({matches}))"),
+    let ids: Vec<String> = hits.tickets.iter().map(i64::to_string).collect();
+    let found = match backend {
+        _ if ids.is_empty() => "1 = 0".to_string(),
+        super::Backend::Sqlite => {
+            let a = w.arg(Bind::Text(format!("[{}]", ids.join(","))));
+            format!("t.id in (select value from json_each({a}))")
+        }
+        super::Backend::Postgres => {
+            let a = w.arg(Bind::Text(format!("{{{}}}", ids.join(","))));
+            format!("t.id = any({a}::bigint[])")
+        }
     };
     match number {
         Some(n) => {
             let a = w.arg(Bind::Int(n));
-            w.clauses.push(format!("(t.number = {a} or {fts})"));
+            w.clauses.push(format!("(t.number = {a} or {found})"));
         }
-        None => w.clauses.push(fts),
+        None => w.clauses.push(found),
     }
 }
 

@@ -1,9 +1,7 @@
 //! Lists of tickets: one page of a filter in its order, the total from maintained counts or the query, and the
 //! search's bound.
 
-use super::ticket_filter::{
-    MailboxHint, SEARCH_CAP, TicketFilter, bind_all, match_expr, search_terms, some_matching_messages, where_clause,
-};
+use super::ticket_filter::{MailboxHint, TicketFilter, bind_all, search_terms, where_clause};
 use super::tickets::{SELECT, TicketListRow};
 use super::{Db, Result};
 use sqlx::AssertSqlSafe;
@@ -15,8 +13,8 @@ const BROAD_MATCHES: i64 = 2000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListTotal {
     pub count: i64,
-    /// A search matched more messages than it looks at ([`SEARCH_CAP`]): `count` is of the tickets of the newest
-    /// ones, and more match.
+    /// A search matched more messages than it looks at ([`super::ticket_filter::SEARCH_CAP`]): `count` is of the
+    /// tickets of the newest ones, and more match.
     pub capped: bool,
 }
 
@@ -30,7 +28,11 @@ impl Db {
         // (mailbox, status, updated_at) index serves both condition and order; with few matches it is better too.
         let broad = f.mailbox_ids.is_some() && f.statuses.is_empty() && maintained.is_some_and(|n| n >= BROAD_MATCHES);
         let hint = if broad { MailboxHint::Broad } else { MailboxHint::Indexed };
-        let w = where_clause(f, self.backend(), hint);
+        let search = match f.query.as_deref() {
+            Some(q) => self.search_hits(q).await?,
+            None => None,
+        };
+        let w = where_clause(f, self.backend(), hint, search.as_ref());
         let per_page = f.per_page.clamp(1, 200) as i64;
         let offset = (f.page.max(1) as i64 - 1) * per_page;
         let order = f.sort.sql();
@@ -54,22 +56,9 @@ impl Db {
                 bind_all(sqlx::query_as::<_, (i64,)>(sql), &w.binds).fetch_one(self.pool()).await?.0
             }
         };
-        let capped = match f.query.as_deref() {
-            Some(q) if !search_terms(q).is_empty() => self.search_is_capped(q).await?,
-            _ => false,
-        };
+        let capped = search.is_some_and(|s| s.capped);
         let rows = self.tickets_by_ids(&hits.iter().map(|(id, _)| *id).collect::<Vec<_>>(), order).await?;
         Ok((rows, ListTotal { count: total, capped }))
-    }
-
-    /// Whether more messages match the search `q` than a search looks at ([`SEARCH_CAP`]).
-    async fn search_is_capped(&self, q: &str) -> Result<bool> {
-        // Counted without an order: on PostgreSQL the newest-first pick fetches every match from the table.
-        let matches = some_matching_messages(self.backend(), "$1", SEARCH_CAP + 1);
-        let sql = AssertSqlSafe(format!("select count(*) from ({matches}) x"));
-        let expr = match_expr(&search_terms(q), self.backend());
-        let (n,): (i64,) = sqlx::query_as(sql).bind(expr).fetch_one(self.pool()).await?;
-        Ok(n > SEARCH_CAP)
     }
 
     /// Tickets by id, in `order` (an `order by` clause of [`super::ticket_filter::Sort`]).
