@@ -43,17 +43,22 @@ impl Db {
         // A window count would visit every match: only for filters without a maintained count.
         let count = if maintained.is_some() { "0" } else { "count(*) over ()" };
         let ids_sql = AssertSqlSafe(format!(
-            "select t.id, {count} from tickets t where {} order by {order} limit {per_page} offset {offset}",
+            "select t.id, {count} from {} where {} order by {order} limit {per_page} offset {offset}",
+            w.from(),
             w.sql()
         ));
-        let hits = bind_all(sqlx::query_as::<_, (i64, i64)>(ids_sql), &w.binds).fetch_all(self.pool()).await?;
+        // A search's statement holds its hits, so it is not kept prepared (it would never be used again).
+        let keep = search.is_none();
+        let hits = bind_all(sqlx::query_as::<_, (i64, i64)>(ids_sql).persistent(keep), &w.binds)
+            .fetch_all(self.pool())
+            .await?;
         let total = match (maintained, hits.first()) {
             (Some(n), _) => n,
             (None, Some((_, n))) => *n,
             (None, None) if offset == 0 => 0,
             (None, None) => {
-                let sql = AssertSqlSafe(format!("select count(*) from tickets t where {}", w.sql()));
-                bind_all(sqlx::query_as::<_, (i64,)>(sql), &w.binds).fetch_one(self.pool()).await?.0
+                let sql = AssertSqlSafe(format!("select count(*) from {} where {}", w.from(), w.sql()));
+                bind_all(sqlx::query_as::<_, (i64,)>(sql).persistent(keep), &w.binds).fetch_one(self.pool()).await?.0
             }
         };
         let capped = search.is_some_and(|s| s.capped);
