@@ -209,7 +209,9 @@ pub(super) fn where_clause(
 /// skipping other statuses' tickets, rather than through the `(status, …)` indexes: those give each status's tickets
 /// in order, but SQLite does not merge them, so it read and sorted every match (all 150,000 active tickets of
 /// 1,000,000 for the default view, scripts/bench scale). The statuses of a list are the recent ones (active) or
-/// the many (resolved, closed), so the walk finds a page at once. With a mailbox condition the
+/// the many (resolved, closed), so the walk finds a page soon; the time index carries the status (migration 0024),
+/// so the tickets skipped cost no table reads (at 1,000,000 tickets 2,385 were passed for the first page of the
+/// active ones, the latest activity being mostly on closed tickets). With a mailbox condition the
 /// `(mailbox_id, status, updated_at)` index stays in charge; PostgreSQL's planner weighs both ways by its statistics.
 fn walks_time_order(f: &TicketFilter, backend: super::Backend) -> bool {
     backend == super::Backend::Sqlite
