@@ -12,9 +12,9 @@ const FIRST_WINDOW: i64 = 65_536;
 const EXACT_REST: i64 = 4 * SEARCH_CAP;
 
 /// What a search found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct SearchHits {
-    /// The tickets of the newest matching messages, newest first (a ticket once per matching message).
+    /// The tickets of the newest matching messages, each once, by id.
     pub tickets: Vec<i64>,
     /// More messages match than a search looks at: `tickets` are of the newest [`SEARCH_CAP`] only.
     pub capped: bool,
@@ -122,16 +122,19 @@ fn id_list(ids: &str) -> Vec<i64> {
     ids.split(',').filter_map(|id| id.parse().ok()).collect()
 }
 
-/// The first [`SEARCH_CAP`] of `found` (up to one more), and whether there were more.
+/// The tickets of the first [`SEARCH_CAP`] of `found` (the tickets of up to one more matching messages, newest
+/// first), and whether there were more.
 fn capped(mut found: Vec<i64>) -> SearchHits {
     let capped = found.len() as i64 > SEARCH_CAP;
     found.truncate(SEARCH_CAP as usize);
+    found.sort_unstable();
+    found.dedup();
     SearchHits { tickets: found, capped }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{FIRST_WINDOW, id_list, newest_in_windows, next_span};
+    use super::{FIRST_WINDOW, capped, id_list, newest_in_windows, next_span};
     use crate::db::ticket_filter::SEARCH_CAP;
     use std::sync::Mutex;
 
@@ -177,6 +180,19 @@ mod tests {
         assert!(windows.len() <= 5, "{windows:?}");
         assert_eq!(search(0, |_| true).0, Vec::<i64>::new());
         assert_eq!(search(10, |_| true).0, (1..=10).rev().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_hits_are_the_tickets_of_the_newest_matches_each_once() {
+        let cap = SEARCH_CAP as usize;
+        // Beyond the cap: a match of ticket 7, which has newer ones, and the only match of ticket 9.
+        let mut found: Vec<i64> = std::iter::repeat_n(7, cap).collect();
+        found.insert(1, 3);
+        found.push(9);
+        let hits = capped(found);
+        assert_eq!((hits.tickets, hits.capped), (vec![3, 7], true));
+        let hits = capped(vec![5, 2, 5]);
+        assert_eq!((hits.tickets, hits.capped), (vec![2, 5], false));
     }
 
     #[test]

@@ -244,13 +244,10 @@ pub(super) fn match_expr(terms: &[String], backend: super::Backend) -> String {
 /// sorting them does not grow with the database.
 fn search_clause(w: &mut Where, q: &str, hits: &SearchHits, backend: super::Backend) {
     let number = q.trim().trim_start_matches('#').parse::<i64>().ok();
-    let mut ids = hits.tickets.clone();
-    ids.sort_unstable();
-    ids.dedup();
-    let found = if ids.is_empty() {
+    let found = if hits.tickets.is_empty() {
         "1 = 0".to_string()
     } else {
-        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let ids: Vec<String> = hits.tickets.iter().map(i64::to_string).collect();
         format!("t.id in ({})", ids.join(","))
     };
     let cond = match number {
