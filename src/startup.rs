@@ -179,6 +179,7 @@ impl Application {
         );
         workers.push(tokio::spawn(sender.run(shutdown.clone())));
         workers.push(tokio::spawn(self.services.oauth.clone().run(shutdown.clone())));
+        workers.push(tokio::spawn(self.services.db.clone().keep_search_buckets(shutdown.clone())));
         let alerts = crate::outbound::oauth_alerts::OAuthAlerts {
             db: self.services.db.clone(),
             composer: self.services.composer.clone(),

@@ -39,7 +39,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<i32> {
 }
 
 pub async fn migrate(settings: Settings) -> anyhow::Result<i32> {
-    Services::start(settings).await?;
+    let services = Services::start(settings).await?;
+    // After an upgrade or a bulk load, PostgreSQL's search index has ranges of older mail to build: here rather
+    // than in the background of `serve`, where searches over them read by the primary key meanwhile.
+    let built = services.db.ensure_search_buckets().await?;
+    if !built.is_empty() {
+        println!("search index: {} ranges of message ids built", built.len());
+    }
     println!("database is up to date");
     Ok(exit::OK)
 }

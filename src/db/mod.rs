@@ -28,6 +28,7 @@ pub mod reports;
 pub mod rule_order;
 pub mod rules;
 pub mod satisfaction;
+mod search_buckets;
 mod search_hits;
 mod search_index;
 pub mod search_text;

@@ -1,12 +1,14 @@
 //! A search's hits: the tickets of the newest matching messages (at most [`SEARCH_CAP`]) and whether more match,
 //! found once per list request before the list's own query.
 
+use super::search_buckets::{BUCKET, bucket_of};
 use super::ticket_filter::{SEARCH_CAP, match_expr, search_terms};
 use super::{Backend, Db, Result};
+use sqlx::AssertSqlSafe;
 use std::future::Future;
 
-/// The messages a PostgreSQL search looks at first: the newest this many message ids.
-const FIRST_WINDOW: i64 = 65_536;
+/// The most ranges of the search index one PostgreSQL window reads (a branch of its statement each).
+const MAX_WINDOW: i64 = 64;
 
 /// Up to this many matches expected below a window are fetched at once rather than window by window.
 const EXACT_REST: i64 = 4 * SEARCH_CAP;
@@ -48,29 +50,21 @@ impl Db {
         Ok(capped(id_list(&ids)))
     }
 
-    /// The search index gives PostgreSQL its matches in no order, so taking the newest meant fetching every match
-    /// from the table (words in 0.5-4 % of 1,000,000 tickets: p99 1.8 s, scripts/bench scale). Windows of the
-    /// newest message ids instead, each the search index and the primary key's range together, the next sized by
-    /// how many the last one held: a common word is done in the first window, a rare one fetches its few matches
-    /// at once. What still grows is the primary key's part for a word of middling density (~0.1 µs per id).
+    /// The search index gives PostgreSQL its matches in no order, so taking the newest from one index over all
+    /// messages meant reading every match (words in 0.5-4 % of 1,000,000 tickets: p99 1.8 s, scripts/bench scale).
+    /// The index is in ranges of message ids instead (`search_buckets`), read newest first, window by window, the
+    /// next window sized by how many the last one held: a common word is done in the newest range or two, a rare
+    /// one fetches its few matches at once.
     async fn postgres_hits(&self, expr: &str) -> Result<SearchHits> {
         let (top,): (Option<i64>,) = sqlx::query_as("select max(id) from messages").fetch_one(self.pool()).await?;
         let found = newest_in_windows(top.unwrap_or(0), |lo, hi, limit| async move {
-            let (ids,): (String,) = sqlx::query_as(
-                "select coalesce(string_agg(ticket_id::text, ',' order by id desc), '') from (select m.id, \
-                 m.ticket_id from messages m where m.search @@ $1::tsquery and m.id > $2 and m.id <= $3 \
-                 order by m.id desc limit $4) x",
-            )
-            .bind(expr)
-            .bind(lo)
-            .bind(hi)
-            .bind(limit)
-            // Planned for these values each time: a plan made for other words and windows (a prepared
-            // statement's generic plan) may walk the primary key for a rare word or fetch every match of a
-            // common one.
-            .persistent(false)
-            .fetch_one(self.pool())
-            .await?;
+            let (ids,): (String,) = sqlx::query_as(AssertSqlSafe(window_sql(lo, hi, limit)))
+                .bind(expr)
+                // Planned for these values each time: a plan made for other words (a prepared statement's generic
+                // plan) may walk the primary key for a rare word or fetch every match of a common one.
+                .persistent(false)
+                .fetch_one(self.pool())
+                .await?;
             Ok(id_list(&ids))
         })
         .await?;
@@ -78,29 +72,53 @@ impl Db {
     }
 }
 
+/// The tickets of the newest `limit` messages matching `$1` with `lo < id <= hi`, listed newest first: one branch
+/// per range of the search index, its bounds written as constants so the planner can prove the range's partial
+/// index applies (a range whose index is not built yet is read by the primary key).
+fn window_sql(lo: i64, hi: i64, limit: i64) -> String {
+    let branches: Vec<String> = (bucket_of(lo + 1)..=bucket_of(hi))
+        .rev()
+        .map(|k| {
+            let (from, to) = (lo.max(k * BUCKET), hi.min((k + 1) * BUCKET));
+            format!(
+                "(select id, ticket_id from messages where search @@ $1::tsquery and id > {from} and id <= {to} \
+                 order by id desc limit {limit})"
+            )
+        })
+        .collect();
+    format!(
+        "select coalesce(string_agg(ticket_id::text, ',' order by id desc), '') from (select id, ticket_id from ({}) \
+         w order by id desc limit {limit}) x",
+        branches.join(" union all ")
+    )
+}
+
 /// Up to `SEARCH_CAP + 1` matches from message id `top` down, window by window: `fetch(lo, hi, limit)` gives up to
-/// `limit` matches with `lo < id <= hi`, newest first.
+/// `limit` matches with `lo < id <= hi`, newest first. Windows end on the search index's ranges: the first is the
+/// newest message's range, each next one at least a range and at most [`MAX_WINDOW`] ranges wide.
 async fn newest_in_windows<F, Fut>(top: i64, mut fetch: F) -> Result<Vec<i64>>
 where
     F: FnMut(i64, i64, i64) -> Fut,
     Fut: Future<Output = Result<Vec<i64>>>,
 {
     let want = SEARCH_CAP + 1;
-    let (mut found, mut hi, mut span) = (Vec::new(), top, FIRST_WINDOW);
+    let (mut found, mut hi) = (Vec::new(), top);
+    let mut lo = bucket_of(top) * BUCKET;
     while hi > 0 && (found.len() as i64) < want {
-        let lo = (hi - span).max(0);
         let got = fetch(lo, hi, want - found.len() as i64).await?;
-        span = next_span(hi - lo, got.len() as i64, want - found.len() as i64, lo);
+        let span = next_span(hi - lo, got.len() as i64, want - found.len() as i64, lo);
         found.extend(got);
         hi = lo;
+        // Down to a range's start: never below the first message, never less than one range, never more than most.
+        lo = ((hi - span.min(MAX_WINDOW * BUCKET)).max(0) / BUCKET * BUCKET).min(hi - BUCKET).max(0);
     }
     Ok(found)
 }
 
 /// The next window's width after one of `span` ids held `got` of the `wanted` matches, with `left` ids below it:
 /// all of them when at the same density they hold at most [`EXACT_REST`] matches (fetching those is cheaper than
-/// a wide range of the primary key); else wide enough for the rest at that density, with a quarter to spare; eight
-/// times wider when the window held none.
+/// another round); else wide enough for the rest at that density, with a quarter to spare; eight times wider when
+/// the window held none.
 fn next_span(span: i64, got: i64, wanted: i64, left: i64) -> i64 {
     let rest = wanted - got;
     if got > 0 && got.saturating_mul(left) / span.max(1) <= EXACT_REST {
@@ -109,8 +127,6 @@ fn next_span(span: i64, got: i64, wanted: i64, left: i64) -> i64 {
     if got == 0 || rest <= 0 {
         return span.saturating_mul(8);
     }
-    // A quarter to spare: the primary key's part of a window costs ~0.1 µs per id (cold, 1.5 million ids 147 ms
-    // at 1M tickets), so an ample guess costs more than the odd third window.
     (span.saturating_mul(rest) / got).saturating_mul(5).saturating_div(4).max(span)
 }
 
@@ -134,7 +150,8 @@ fn capped(mut found: Vec<i64>) -> SearchHits {
 
 #[cfg(test)]
 mod tests {
-    use super::{FIRST_WINDOW, capped, id_list, newest_in_windows, next_span};
+    use super::{capped, id_list, newest_in_windows, next_span, window_sql};
+    use crate::db::search_buckets::BUCKET;
     use crate::db::ticket_filter::SEARCH_CAP;
     use std::sync::Mutex;
 
@@ -152,22 +169,25 @@ mod tests {
 
     #[test]
     fn the_newest_matches_come_in_order_across_windows_without_gaps_or_repeats() {
-        // One match in 200 ids needs a second, sized window; one in 997 is fetched below the first at once.
+        // One match in 200 ids needs a second, sized window (two ranges); one in 997 is fetched below the first at
+        // once.
         for every in [200, 997] {
             let (found, windows) = search(5_000_000, |id| id % every == 0);
             let expected: Vec<i64> =
                 (1..=5_000_000).rev().filter(|id| id % every == 0).take(SEARCH_CAP as usize + 1).collect();
             assert_eq!(found, expected, "every {every}");
             assert!(windows.windows(2).all(|w| w[1].1 == w[0].0), "adjacent windows: {windows:?}");
-            assert_eq!(windows[0], (5_000_000 - FIRST_WINDOW, 5_000_000));
+            assert_eq!(windows[0], (19 * BUCKET, 5_000_000), "the newest message's range");
+            assert!(windows.iter().all(|(lo, _)| lo % BUCKET == 0), "on the ranges: {windows:?}");
             assert_eq!(windows.len(), 2, "sized by the density: {windows:?}");
         }
         assert_eq!(search(5_000_000, |id| id % 997 == 0).1[1].0, 0, "the rest at once");
+        assert_eq!(search(5_000_000, |id| id % 200 == 0).1[1], (17 * BUCKET, 19 * BUCKET), "two ranges");
     }
 
     #[test]
     fn a_common_word_is_done_in_the_first_window() {
-        let (found, windows) = search(5_000_000, |id| id % 10 == 0);
+        let (found, windows) = search(5_000_000, |id| id % 5 == 0);
         assert_eq!(found.len() as i64, SEARCH_CAP + 1);
         assert_eq!(windows.len(), 1);
     }
@@ -180,6 +200,24 @@ mod tests {
         assert!(windows.len() <= 5, "{windows:?}");
         assert_eq!(search(0, |_| true).0, Vec::<i64>::new());
         assert_eq!(search(10, |_| true).0, (1..=10).rev().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_window_reads_each_range_of_the_index_with_its_bounds_as_constants() {
+        let sql = window_sql(0, 2 * BUCKET + 5, 7);
+        let ranges = ["id > 524288 and id <= 524293", "id > 262144 and id <= 524288", "id > 0 and id <= 262144"];
+        let at: Vec<usize> = ranges.iter().map(|r| sql.find(r).unwrap_or_else(|| panic!("{r} in {sql}"))).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "newest first: {sql}");
+        assert_eq!(sql.matches("limit 7").count(), 4, "each branch and the whole: {sql}");
+        assert_eq!(window_sql(BUCKET, 2 * BUCKET, 1).matches("union all").count(), 0);
+    }
+
+    #[test]
+    fn a_wide_window_is_cut_at_most_ranges() {
+        // Nothing in the newest 20,000,000 ids: the windows grow eightfold, but no wider than MAX_WINDOW ranges.
+        let (_, windows) = search(40_000_000, |id| id < 1_000);
+        assert!(windows.iter().all(|(lo, hi)| hi - lo <= super::MAX_WINDOW * BUCKET), "{windows:?}");
+        assert_eq!(windows.last().unwrap().0, 0);
     }
 
     #[test]

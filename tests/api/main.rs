@@ -52,6 +52,7 @@ mod rules;
 mod rules_crash;
 mod rules_mail;
 mod search_cap;
+mod search_ranges;
 mod sla;
 mod sla_list;
 mod sla_pages;
