@@ -47,8 +47,8 @@ impl Db {
             w.from(),
             w.sql()
         ));
-        // A search's statement holds its hits, so it is not kept prepared (it would never be used again).
-        let keep = search.is_none();
+        // A search's statement on SQLite holds its hits, so it is not kept prepared (it would never be used again).
+        let keep = search.is_none() || self.backend() == super::Backend::Postgres;
         let hits = bind_all(sqlx::query_as::<_, (i64, i64)>(ids_sql).persistent(keep), &w.binds)
             .fetch_all(self.pool())
             .await?;
