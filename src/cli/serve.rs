@@ -4,6 +4,7 @@ use super::exit;
 use crate::platform::config::Settings;
 use crate::platform::memory;
 use crate::startup::{Application, Services, shutdown_on_signal};
+use anyhow::Context;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -42,7 +43,9 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<i32> {
     let services = Services::start(settings).await?;
     // After an upgrade or a bulk load, PostgreSQL's search index has ranges of older mail to build: here rather
     // than in the background of `serve`, where searches over them read by the primary key meanwhile.
-    let built = services.db.ensure_search_buckets().await?;
+    let built = services.db.ensure_search_buckets().await.context(
+        "migrated, but building the search index's ranges failed (run `deskmail migrate` again; `serve` also retries)",
+    )?;
     if !built.is_empty() {
         println!("search index: {} ranges of message ids built", built.len());
     }

@@ -57,7 +57,7 @@ impl Db {
         if !locked {
             return Ok(Vec::new());
         }
-        let built = build_missing(&mut conn).await;
+        let built = self.build_missing(&mut conn).await;
         let unlocked = sqlx::query("select pg_advisory_unlock($1)").bind(LOCK).execute(&mut *conn).await;
         if unlocked.is_err() {
             // A session still holding the lock must not go back to the pool.
@@ -76,9 +76,12 @@ impl Db {
             match round {
                 Ok(built) if !built.is_empty() => tracing::info!(?built, "search index ranges built"),
                 Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(error = %crate::platform::telemetry::chain(&e), "building the search index failed")
-                }
+                // Searches still find everything; over a range without its index they read by the primary key.
+                Err(e) => tracing::error!(
+                    error = %crate::platform::telemetry::chain(&e),
+                    "building the search index's ranges failed (searches over older mail are slower until built; \
+                     the database role must own the messages table); trying again in a minute"
+                ),
             }
             tokio::select! {
                 _ = tokio::time::sleep(ROUND) => {},
@@ -88,27 +91,46 @@ impl Db {
     }
 }
 
-async fn build_missing(conn: &mut sqlx::AnyConnection) -> Result<Vec<i64>> {
-    let (newest,): (i64,) = sqlx::query_as("select coalesce(max(id), 0) from messages").fetch_one(&mut *conn).await?;
-    let built: Vec<(String, bool)> = sqlx::query_as(
-        "select c.relname::text, i.indisvalid from pg_index i join pg_class c on c.oid = i.indexrelid \
-         where i.indrelid = 'messages'::regclass and c.relname ~ '^messages_search_[0-9]+$'",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let built: Vec<(i64, bool)> = built
-        .iter()
-        .filter_map(|(name, valid)| Some((name.strip_prefix("messages_search_")?.parse().ok()?, *valid)))
-        .collect();
-    let mut done = Vec::new();
-    for k in missing(newest, &built) {
-        // An interrupted concurrent build leaves an invalid index behind, which `if not exists` would keep.
-        let drop = format!("drop index concurrently if exists messages_search_{k}");
-        sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut *conn).await?;
-        sqlx::raw_sql(AssertSqlSafe(create_sql(k))).execute(&mut *conn).await?;
-        done.push(k);
+impl Db {
+    /// The ranges of the search index whose partial index is built and valid, in order (PostgreSQL).
+    pub async fn search_index_ranges(&self) -> Result<Vec<i64>> {
+        let built = self.search_index_built().await?;
+        Ok(built.into_iter().filter(|(_, valid)| *valid).map(|(k, _)| k).collect())
     }
-    Ok(done)
+
+    /// Every range with an index, valid or left invalid by an interrupted build, in order (none on SQLite).
+    async fn search_index_built(&self) -> Result<Vec<(i64, bool)>> {
+        if self.backend() != Backend::Postgres {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, bool)> = sqlx::query_as(
+            "select c.relname::text, i.indisvalid from pg_index i join pg_class c on c.oid = i.indexrelid \
+             where i.indrelid = 'messages'::regclass and c.relname ~ '^messages_search_[0-9]+$'",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut built: Vec<(i64, bool)> = rows
+            .iter()
+            .filter_map(|(name, valid)| Some((name.strip_prefix("messages_search_")?.parse().ok()?, *valid)))
+            .collect();
+        built.sort_unstable();
+        Ok(built)
+    }
+
+    /// Builds the missing ranges over `conn`, which holds the keeper's lock.
+    async fn build_missing(&self, conn: &mut sqlx::AnyConnection) -> Result<Vec<i64>> {
+        let (newest,): (i64,) =
+            sqlx::query_as("select coalesce(max(id), 0) from messages").fetch_one(self.pool()).await?;
+        let mut done = Vec::new();
+        for k in missing(newest, &self.search_index_built().await?) {
+            // An interrupted concurrent build leaves an invalid index behind, which `if not exists` would keep.
+            let drop = format!("drop index concurrently if exists messages_search_{k}");
+            sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut *conn).await?;
+            sqlx::raw_sql(AssertSqlSafe(create_sql(k))).execute(&mut *conn).await?;
+            done.push(k);
+        }
+        Ok(done)
+    }
 }
 
 #[cfg(test)]

@@ -54,14 +54,5 @@ async fn postgres_search_reads_ranges_of_the_index_and_the_keeper_builds_the_mis
 
 /// The valid ranges of the search index.
 async fn ranges(db: &Db) -> Vec<i64> {
-    let names: Vec<(String,)> = sqlx::query_as(
-        "select c.relname::text from pg_index i join pg_class c on c.oid = i.indexrelid \
-         where i.indrelid = 'messages'::regclass and i.indisvalid and c.relname ~ '^messages_search_[0-9]+$'",
-    )
-    .fetch_all(db.pool())
-    .await
-    .unwrap();
-    let mut ks: Vec<i64> = names.iter().filter_map(|(n,)| n.strip_prefix("messages_search_")?.parse().ok()).collect();
-    ks.sort_unstable();
-    ks
+    db.search_index_ranges().await.unwrap()
 }
