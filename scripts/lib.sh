@@ -236,11 +236,13 @@ dm_pg_pick() {
 # dm_pg_launch: pg_ctlcluster start, but proceed as soon as the server accepts connections.
 # (pg_ctlcluster itself insists on three good probes 0.5 s apart, ~2.2 s; it finishes in
 # the background, and dm_cleanup ends it if it still runs.)
+# DM_PG_SERVER_OPTS: server options for this start only (pg_ctl -o), e.g. "-c shared_buffers=1GB" (scripts/bench scale).
 DM_PG_START_PID=""
 dm_pg_launch() {
   dm_tmp
-  local log=$DM_TMP/pg-start.log deadline rc=0
-  pg_ctlcluster "$DM_PG_VER" "$DM_PG_NAME" start </dev/null >"$log" 2>&1 8>&- &
+  local log=$DM_TMP/pg-start.log deadline rc=0 opts=()
+  [[ -z ${DM_PG_SERVER_OPTS:-} ]] || opts=(-- -o "$DM_PG_SERVER_OPTS")
+  pg_ctlcluster "$DM_PG_VER" "$DM_PG_NAME" start "${opts[@]}" </dev/null >"$log" 2>&1 8>&- &
   DM_PG_START_PID=$!
   DM_STARTED_PG=1         # from here on, cleanup stops it (also after Ctrl-C)
   deadline=$(( $(dm_now_ms) + 60000 ))
