@@ -186,7 +186,10 @@ mod tests {
             assert!(windows.iter().all(|(lo, _)| lo % BUCKET == 0), "on the ranges: {windows:?}");
             assert_eq!(windows.len(), rounds, "sized by the density: {windows:?}");
         }
-        assert_eq!(search(5_000_000, |id| id % 997 == 0).1[1..], [(12 * BUCKET, 19 * BUCKET), (11 * BUCKET, 12 * BUCKET)]);
+        assert_eq!(
+            search(5_000_000, |id| id % 997 == 0).1[1..],
+            [(12 * BUCKET, 19 * BUCKET), (11 * BUCKET, 12 * BUCKET)]
+        );
         assert_eq!(search(5_000_000, |id| id % 3001 == 0).1[1].0, 0, "the rest at once when all of it is needed");
         let windows = search(5_000_000, |id| id % 200 == 0).1;
         assert_eq!(windows[1..], [(18 * BUCKET, 19 * BUCKET), (17 * BUCKET, 18 * BUCKET)], "a range each");
