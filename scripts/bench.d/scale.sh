@@ -27,7 +27,9 @@
 #
 # Knobs: DM_BENCH_SIZES, DM_BENCH_STORES, DM_BENCH_INGEST, DM_BENCH_SEED, DM_BENCH_DURATION, DM_BENCH_RATE,
 # DM_BENCH_SEARCH_RATE, DM_BENCH_TICKET_RATE, DM_BENCH_PAGES, DM_BENCH_JOBS (2: parallel COPY streams per large
-# table), DM_BENCH_PG_SHARED_BUFFERS (1GB; applies when the bench starts PostgreSQL), DM_BENCH_KEEP=1 (keep the databases and work dir), DM_BENCH_NO_BUILD=1 (see scripts/bench),
+# table), DM_BENCH_PG_SHARED_BUFFERS (1GB; applies when the bench starts PostgreSQL), DM_BENCH_WORDS (w1,w2,...: the
+# search words instead of choosing them), DM_BENCH_REUSE_PG ("100k=DB,1M=DB": kept databases,
+# renamed out of dm_bench_%, measured without seeding; PostgreSQL only, with DM_BENCH_WORDS), DM_BENCH_KEEP=1 (keep the databases and work dir), DM_BENCH_NO_BUILD=1 (see scripts/bench),
 # DM_NO_INSTALL=1 (never apt-get hey).
 
 if ! declare -F bench_web_hey >/dev/null; then
@@ -79,7 +81,8 @@ bench_scale() {
   "$py" "$BENCH_D/scale.py" --bin "$BENCH_BIN" --work "$BENCH_WORK/run" --mail "$BENCH_WORK/mail" \
     --stores "$(IFS=,; echo "${stores[*]}")" --sizes "$(tr -s ' ' ',' <<<"$sizes")" --pg-url "${TEST_DATABASE_URL:-}" \
     --seed "$seed" --duration "$duration" --rate "$rate" --search-rate "$srate" --ticket-rate "$trate" \
-    --pages "$pages" --jobs "$jobs" "${keep[@]}" --summary "$BENCH_WORK/summary.txt" 8>&- || s=$?
+    --pages "$pages" --jobs "$jobs" "${keep[@]}" --reuse-pg "${DM_BENCH_REUSE_PG:-}" \
+    --fixed-words "${DM_BENCH_WORDS:-}" --summary "$BENCH_WORK/summary.txt" 8>&- || s=$?
   while IFS= read -r line; do [[ -z $line ]] || bench_result "$line"; done <"$BENCH_WORK/summary.txt"
   (( s == 0 )) || bench_result "scale: FAILED (scale.py exit status $s)"
   [[ ${DM_BENCH_KEEP:-0} == 1 ]] || ! bench_pg_available || bench_pg_sweep
