@@ -100,7 +100,11 @@ class Pg:
         name = "dm_bench_" + secrets.token_hex(6)
         self.sql("create database \"%s\"" % name)
         self.made.append(name)
-        return name, self.admin_url.rsplit("/", 1)[0] + "/" + name
+        return name, self.url(name)
+
+    def url(self, name):
+        """The URL of database `name` on this server."""
+        return self.admin_url.rsplit("/", 1)[0] + "/" + name
 
     def sql(self, sql, url=None):
         r = subprocess.run(["psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", url or self.admin_url, "-c", sql],
@@ -344,8 +348,8 @@ def one_run(a, pg, store, seed, result):
             config_for(config, work, "sqlite://%s" % os.path.join(work, "deskmail.db"), port)
             prepare_sqlite(a, run, work, seed, config)
         elif keep_db:
-            config_for(config, work, pg.admin_url.rsplit("/", 1)[0] + "/" + keep_db, port)
-            reuse_postgres(a, run, pg, config, (keep_db, pg.admin_url.rsplit("/", 1)[0] + "/" + keep_db))
+            config_for(config, work, pg.url(keep_db), port)
+            reuse_postgres(a, run, pg, config, (keep_db, pg.url(keep_db)))
         else:
             db = pg.create()
             config_for(config, work, db[1], port)

@@ -66,7 +66,7 @@ bench_scale() {
   dm_lock
   # PostgreSQL's shared_buffers for the run when the bench starts the cluster (default 1GB): with the default 128 MB,
   # the pages a search at 1,000,000 tickets reads (~2,000 messages and their tickets, per word) no longer stay in it,
-  # and every read goes to the kernel's page cache (at 1M: p99 314 ms against 115-136 ms with 1 GB, same binary). A
+  # and every read goes to the kernel's page cache (at 1M: p99 250-314 ms against 115-136 ms with 1 GB, same binary). A
   # server holding a 20 GB database is given far more (PostgreSQL's documentation: ~25 % of the RAM); the figure in
   # effect is printed with the results.
   export DM_PG_SERVER_OPTS="-c shared_buffers=${DM_BENCH_PG_SHARED_BUFFERS:-1GB}"

@@ -235,14 +235,13 @@ async fn mail_too_large_to_fetch_is_quarantined_with_its_headers_and_left_untouc
     assert_eq!(entry["raw_kept"], false);
     assert!(entry["reason"].as_str().unwrap().contains("too large"));
     // The move follows the batch's commit, so the ticket can be visible a moment before it.
-    let mut left = search(&mut s, "INBOX", "ALL").await;
-    for _ in 0..100 {
-        if left.len() < 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        left = search(&mut s, "INBOX", "ALL").await;
-    }
+    let (env, support) = (&env, &support);
+    wait_for(
+        10,
+        || async move { (search(&mut env.session(support).await, "INBOX", "ALL").await.len() < 2).then_some(()) },
+    )
+    .await;
+    let left = search(&mut s, "INBOX", "ALL").await;
     assert_eq!(left.len(), 1, "after_import moved only the message deskmail holds");
     assert!(search(&mut s, "INBOX", "SEEN").await.is_empty(), "the big message stays unread on the server");
 }
