@@ -324,13 +324,16 @@ SQL
 
 # dm_pg_drop_test_dbs: drop every dm_test_% database; prints how many were dropped
 dm_pg_drop_test_dbs() {
-  local dbs db n=0
+  local dbs
   dbs=$(dm_psql_url -tAc "select datname from pg_database where datname like 'dm\\_test\\_%'" 2>/dev/null) || { echo 0; return 0; }
-  for db in $dbs; do
-    # no WITH (FORCE): that needs PostgreSQL 13+, and a database still in use is a bug to see
-    if dm_psql_url -c "drop database if exists \"$db\"" >/dev/null 2>&1; then n=$((n + 1)); fi
-  done
-  echo "$n"
+  [[ -n $dbs ]] || { echo 0; return 0; }
+  # Each DROP DATABASE waits for a checkpoint (~250 ms here, 47 s for a full run's 184
+  # databases one by one); eight at a time share them (~80 ms each).
+  # No WITH (FORCE): that needs PostgreSQL 13+, and a database still in use is a bug to see.
+  # shellcheck disable=SC2016 # $1/$2 belong to the inner sh
+  printf '%s\n' $dbs | xargs -r -P 8 -I{} sh -c \
+    'psql -X -q -v ON_ERROR_STOP=1 "$1" -c "drop database if exists \"$2\"" </dev/null >/dev/null 2>&1 && echo dropped' \
+    _ "$TEST_DATABASE_URL" {} | wc -l
 }
 
 # dm_pg_stop_to FILE: dm_pg_stop, its summary lines written to FILE (for a background job)

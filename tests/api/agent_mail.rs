@@ -197,7 +197,9 @@ async fn forged_agent_mail_ends_as_an_unverified_note_and_nothing_reaches_the_cu
     let (reply_to, parent) = (notice.reply_to[0].email.to_string(), notice.message_id.clone().unwrap());
     let other_notice = d.notice(&d.other_agent, "New ticket").await;
     let others_address = other_notice.reply_to[0].email.to_string();
-    let tampered = reply_to.replace("-a", "-a9");
+    // Only the tag after '+' is tampered with: the mailbox's own local part ("desk-<hex>") may contain "-a" too.
+    let (local, tag) = reply_to.split_once('+').unwrap();
+    let tampered = format!("{local}+{}", tag.replacen("-a", "-a9", 1));
     let before = d.customer_mail_count().await;
     let cases: [(&str, &str, &str); 4] = [
         (&d.support, "", "no token"),
