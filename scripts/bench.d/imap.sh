@@ -14,15 +14,17 @@
 #    acceptance to the ticket in the API (min/median/p90/max; target median <= 1 s)
 #
 # Knobs: DM_BENCH_MESSAGES, DM_BENCH_SEED, DM_BENCH_IDLE_MAILS, DM_BENCH_ATTACHMENT_KIB,
+# DM_BENCH_FETCH_BATCH (deskmail's [imap] fetch_batch; default: its own),
 # DM_BENCH_KEEP=1, DM_BENCH_NO_BUILD=1 (see scripts/bench).
 
 bench_imap() {
   local n=${DM_BENCH_MESSAGES:-2000} seed=${DM_BENCH_SEED:-1} idle=${DM_BENCH_IDLE_MAILS:-30}
-  local kib=${DM_BENCH_ATTACHMENT_KIB:-16} py t0 gen_json s=0 line
+  local kib=${DM_BENCH_ATTACHMENT_KIB:-16} batch=${DM_BENCH_FETCH_BATCH:-0} py t0 gen_json s=0 line
   [[ $n =~ ^[1-9][0-9]*$ ]] || dm_die "DM_BENCH_MESSAGES must be a positive number (got '$n')"
   [[ $seed =~ ^[0-9]+$ ]] || dm_die "DM_BENCH_SEED must be a number (got '$seed')"
   [[ $idle =~ ^[0-9]+$ ]] || dm_die "DM_BENCH_IDLE_MAILS must be a number (got '$idle')"
   [[ $kib =~ ^[1-9][0-9]*$ ]] || dm_die "DM_BENCH_ATTACHMENT_KIB must be a positive number (got '$kib')"
+  [[ $batch =~ ^[0-9]+$ ]] || dm_die "DM_BENCH_FETCH_BATCH must be a number (got '$batch')"
   (( $# == 0 )) || dm_die "scripts/bench imap takes no arguments (knobs are DM_BENCH_* variables)"
   py=$(bench_python)
 
@@ -42,7 +44,7 @@ bench_imap() {
   : >"$BENCH_WORK/summary.txt"
   bench_log "imap.py: preload, raw fetch, deskmail serve import, $idle IDLE probes"
   "$py" "$BENCH_D/imap.py" --bin "$BENCH_BIN" --work "$BENCH_WORK/run" --mail "$BENCH_WORK/mail" \
-    --idle-mails "$idle" --summary "$BENCH_WORK/summary.txt" 8>&- || s=$?
+    --idle-mails "$idle" --fetch-batch "$batch" --summary "$BENCH_WORK/summary.txt" 8>&- || s=$?
   while IFS= read -r line; do [[ -z $line ]] || bench_result "$line"; done <"$BENCH_WORK/summary.txt"
   (( s == 0 )) || bench_result "imap: FAILED (imap.py exit status $s)"
   bench_result "imap: $(bench_version); mail set: $gen_json"

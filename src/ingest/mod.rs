@@ -6,6 +6,7 @@ pub mod classify;
 mod digest;
 mod html_limits;
 pub mod imap;
+mod parallel;
 pub mod parse;
 mod prepare;
 pub mod quote;
@@ -134,27 +135,6 @@ impl Pipeline {
         })
     }
 
-    /// Prepares inputs on blocking threads, in parallel chunks.
-    pub async fn prepare_all(&self, inputs: Vec<Input>) -> Vec<(Prepared, Source)> {
-        let ctx = self.context();
-        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(inputs.len().max(1));
-        let chunk = inputs.len().div_ceil(workers).max(1);
-        let mut chunks = Vec::new();
-        let mut inputs = inputs.into_iter().peekable();
-        while inputs.peek().is_some() {
-            let part: Vec<Input> = inputs.by_ref().take(chunk).collect();
-            let ctx = ctx.clone();
-            chunks.push(tokio::task::spawn_blocking(move || {
-                part.into_iter().map(|i| (prepare(i.raw, &ctx), i.source)).collect::<Vec<_>>()
-            }));
-        }
-        let mut out = Vec::new();
-        for c in chunks {
-            out.extend(c.await.expect("prepare never panics; it catches parser panics"));
-        }
-        out
-    }
-
     /// Ingests a batch: blobs written and synced first, then one transaction with the optional checkpoint.
     pub async fn ingest(
         &self,
@@ -192,27 +172,6 @@ impl Pipeline {
             tracing::warn!(error = %crate::platform::telemetry::chain(&e), "refreshing planner statistics failed");
         }
         Ok(outcomes)
-    }
-
-    /// Writes every raw message and attachment of the batch and makes them durable (one `syncfs` for the batch), so
-    /// a row that names a blob is never committed before the blob is on disk. Off the storing path: the next batch's
-    /// blobs are written and synced while the current one is stored.
-    pub async fn write_blobs(&self, prepared: Vec<(Prepared, Source)>) -> std::io::Result<Vec<(Prepared, Source)>> {
-        let blobs = self.blobs.clone();
-        tokio::task::spawn_blocking(move || {
-            for (p, _) in &prepared {
-                blobs.put(&p.sha256, &p.raw)?;
-                if let Content::Mail(m) = &p.content {
-                    for (sha, att) in m.attachment_sha256.iter().zip(&m.mail.attachments) {
-                        blobs.put(sha, &att.data)?;
-                    }
-                }
-            }
-            blobs.sync()?;
-            Ok(prepared)
-        })
-        .await
-        .expect("blob writer does not panic")
     }
 
     /// Stores the items in one transaction. A panic while storing one of them (a bug this input triggers) is

@@ -22,6 +22,7 @@ pub(super) struct Fetched {
 }
 
 /// Fetches a batch's bodies (skipping what is too large or failed too often), parses them and writes their blobs.
+/// The caller renews the lease first unless a store running beside this fetch renews it in its commit.
 pub(super) async fn fetch(
     session: &mut ImapSession,
     cx: &SyncContext<'_>,
@@ -29,7 +30,7 @@ pub(super) async fn fetch(
     batch: &[Candidate],
     failures: &mut FetchFailures,
 ) -> Result<Fetched, ImapError> {
-    renew_lease(cx).await?;
+    let started = std::time::Instant::now();
     let mut skipped = Vec::new();
     let mut wanted = Vec::new();
     for c in batch {
@@ -67,8 +68,13 @@ pub(super) async fn fetch(
     skipped.extend(missing(validity, batch, &wanted, &held));
     let inputs: Vec<Input> =
         bodies.into_iter().map(|(uid, raw)| Input { raw, source: Some((validity, i64::from(uid))) }).collect();
+    let received = started.elapsed();
     let prepared = cx.pipeline.prepare_all(inputs).await;
+    let parsed = started.elapsed();
     let prepared = cx.pipeline.write_blobs(prepared).await.map_err(crate::ingest::IngestError::Storage)?;
+    tracing::debug!(mailbox = %cx.mailbox.name, messages = held.len(), received_ms = received.as_millis() as u64,
+        prepared_ms = (parsed - received).as_millis() as u64, blobs_ms = (started.elapsed() - parsed).as_millis() as u64,
+        "batch fetched");
     let last_uid = batch.iter().map(|c| i64::from(c.uid)).max().unwrap_or(0);
     Ok(Fetched { prepared, held, skipped, last_uid })
 }
@@ -86,7 +92,10 @@ pub(super) async fn store(
     state.last_sync_at = Some(crate::domain::now());
     let checkpoint = checkpoint(cx, state, fetched.skipped);
     report.skipped += checkpoint.skipped.len();
+    let started = std::time::Instant::now();
     let outcomes = cx.pipeline.store_prepared(cx.mailbox, fetched.prepared, Some(checkpoint)).await?;
+    tracing::debug!(mailbox = %cx.mailbox.name, messages = outcomes.len(), stored_ms = started.elapsed().as_millis() as u64,
+        "batch stored");
     report.fetched += outcomes.len();
     report.created += outcomes.iter().filter(|o| o.kind == OutcomeKind::Created).count();
     Ok(fetched.held)
@@ -108,7 +117,7 @@ fn missing(validity: i64, batch: &[Candidate], wanted: &[u32], held: &[u32]) -> 
 }
 
 /// Renews the poller lease before a fetch, so a long batch does not outlive it; fails when another instance has it.
-async fn renew_lease(cx: &SyncContext<'_>) -> Result<(), ImapError> {
+pub(super) async fn renew_lease(cx: &SyncContext<'_>) -> Result<(), ImapError> {
     let Some((owner, secs)) = &cx.lease else { return Ok(()) };
     let now = crate::domain::now();
     if db::mailboxes::acquire_lease(cx.db.pool(), cx.mailbox.id, owner, now, now + *secs as i64).await? {

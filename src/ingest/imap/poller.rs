@@ -139,6 +139,7 @@ impl Poller {
         // it; the next connection then signs in with a fresh token.
         let mut session = connect_with(&self.imap, timeout, self.tokens.as_deref()).await?;
         let caps = Caps::read(&mut session, timeout).await?;
+        tracing::debug!(mailbox = %self.mailbox.name, ?caps, "connected");
         let cx = SyncContext {
             pipeline: &self.pipeline,
             db: &self.db,

@@ -14,6 +14,9 @@ use std::time::Duration;
 /// Raw bytes fetched per round trip, at most (a batch holds at least one message).
 const BATCH_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Messages in a sync's first batch; each later batch doubles up to `[imap] fetch_batch`.
+const FIRST_BATCH: usize = 50;
+
 /// What one sync needs.
 pub struct SyncContext<'a> {
     pub pipeline: &'a Pipeline,
@@ -74,19 +77,30 @@ pub async fn sync_once(
     } else {
         super::fetch::candidates_above(session, cx, state.last_uid, uid_next).await?
     };
+    tracing::debug!(mailbox = %cx.mailbox.name, candidates = candidates.len(), scanning, "candidates listed");
     let mut report = SyncReport::default();
     let mut rest: &[Candidate] = &candidates;
     // Batch N is stored while batch N+1 is fetched and prepared; its after-import action follows its commit.
     let mut storing: Option<Fetched> = None;
+    // Slow start: a small first batch shows the first tickets early and starts the pipeline sooner; large later
+    // batches share one commit and one blob sync among many messages.
+    let mut limits = batch_limits(cx.batch);
     while !rest.is_empty() || storing.is_some() {
         set_oldest_gauge(cx, rest);
-        let take = if rest.is_empty() { 0 } else { batch_len(rest, cx.batch, failures) };
+        let limit = limits.next().unwrap_or(cx.batch);
+        let take = if rest.is_empty() { 0 } else { batch_len(rest, limit, failures) };
         let (next, tail) = rest.split_at(take);
+        let store_running = storing.is_some();
         let fetch_next = async {
-            match next.is_empty() {
-                true => Ok(None),
-                false => batch::fetch(session, cx, validity, next, failures).await.map(Some),
+            if next.is_empty() {
+                return Ok(None);
             }
+            // A store running beside this fetch renews the lease in its commit; renewing here as well would wait
+            // for that transaction's write lock (SQLite) and serialise the pipeline.
+            if !store_running {
+                batch::renew_lease(cx).await?;
+            }
+            batch::fetch(session, cx, validity, next, failures).await.map(Some)
         };
         let store_previous = async {
             match storing.take() {
@@ -139,6 +153,11 @@ async fn settle_pending(
     Ok(())
 }
 
+/// The most messages of each batch in turn: `FIRST_BATCH`, doubling up to `max`.
+fn batch_limits(max: usize) -> impl Iterator<Item = usize> {
+    std::iter::successors(Some(FIRST_BATCH.min(max)), move |&n| Some((n * 2).min(max)))
+}
+
 /// How many candidates go into the next batch: by count and bytes; a message that failed before goes alone.
 fn batch_len(rest: &[Candidate], max: usize, failures: &FetchFailures) -> usize {
     if failures.contains_key(&rest[0].uid) {
@@ -181,6 +200,12 @@ mod tests {
         assert_eq!(batch_len(&[c(1, 10), c(2, 10), c(3, 10)], 2, &none), 2);
         assert_eq!(batch_len(&[c(1, BATCH_BYTES), c(2, 10)], 100, &none), 1);
         assert_eq!(batch_len(&[c(1, BATCH_BYTES * 2)], 100, &none), 1);
+    }
+
+    #[test]
+    fn batches_start_small_and_double_up_to_the_limit() {
+        assert_eq!(batch_limits(500).take(6).collect::<Vec<_>>(), [50, 100, 200, 400, 500, 500]);
+        assert_eq!(batch_limits(7).take(2).collect::<Vec<_>>(), [7, 7]);
     }
 
     #[test]

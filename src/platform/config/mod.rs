@@ -271,7 +271,7 @@ impl Default for WebhookSettings {
 pub struct ImapDefaults {
     /// Upper bound of the exponential backoff after failures.
     pub backoff_cap_secs: u64,
-    /// Messages fetched per batch.
+    /// Messages fetched and committed per batch, at most (a sync starts at 50 and doubles up to it).
     pub fetch_batch: u32,
     /// Timeout of one IMAP command.
     pub command_timeout_secs: u64,
@@ -281,7 +281,7 @@ pub struct ImapDefaults {
 
 impl Default for ImapDefaults {
     fn default() -> Self {
-        Self { backoff_cap_secs: 300, fetch_batch: 100, command_timeout_secs: 45, lease_secs: 60 }
+        Self { backoff_cap_secs: 300, fetch_batch: 500, command_timeout_secs: 45, lease_secs: 60 }
     }
 }
 
