@@ -1,17 +1,20 @@
 //! The transactional half of ingest: one prepared input recorded (raw message, receipt, duplicates, quarantine),
 //! its threading decided from what the store knows, and the mail handed to `tickets` to file.
 
+mod batch;
+mod lookup;
+
+pub use batch::BatchState;
+
 use super::prepare::{Content, Prepared, PreparedMail};
-use super::threading::{Lookup, decide};
+use super::threading::decide;
 use crate::db::{self, DbError, mailboxes::MailboxRow, quarantine::NewQuarantine, raw::NewReceipt};
 use crate::domain::EmailAddress;
-use crate::platform::storage::BlobStore;
 use crate::tickets::bounce::Bounce;
-use crate::tickets::inbound::{Filed, InboundContext, InboundFile, InboundMail, TicketRef};
-use crate::tickets::inbound_batch::InboundBatch;
+use crate::tickets::inbound::{Filed, InboundContext, InboundFile, InboundMail};
 use crate::tickets::{TicketError, Tickets};
+use lookup::lookup;
 use sqlx::AnyConnection;
-use std::collections::{HashMap, HashSet};
 
 /// What became of one input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -76,108 +79,6 @@ pub struct StoreContext<'a> {
     pub orders_in_catalog: bool,
     /// The block list (addresses and `@domain`s), read once per batch.
     pub blocked: Vec<String>,
-}
-
-/// What a batch reads once and writes once: raw message ids, the content digests and IMAP UIDs already stored,
-/// and the receipts to record at its end (a few queries per batch instead of several per message).
-#[derive(Debug, Default)]
-pub struct BatchState {
-    /// sha256 → (raw id, stored before this batch).
-    raws: HashMap<String, (i64, bool)>,
-    /// Raw messages met earlier in this batch (a second copy is a duplicate of the first).
-    met: HashSet<String>,
-    /// Content digest → ticket number, for every digest of the batch already stored.
-    digests: HashMap<String, i64>,
-    /// Whether `digests` was read for the whole batch (else each digest is looked up).
-    digests_loaded: bool,
-    /// IMAP `(uidvalidity, uid)`s imported before (or earlier in this batch).
-    seen: HashSet<(i64, i64)>,
-    /// Message-ID → ticket id of the stored messages the batch's mail refers to, read at its start (`None`: each
-    /// mail looks its references up).
-    references: Option<HashMap<String, i64>>,
-    receipts: Vec<NewReceipt>,
-    /// The customer mail the batch files, written behind (see [`InboundBatch`]).
-    inbound: InboundBatch,
-}
-
-impl BatchState {
-    /// Records the batch's raw messages and reads what is known about its digests and UIDs.
-    pub async fn load(
-        conn: &mut AnyConnection,
-        cx: &StoreContext<'_>,
-        items: &[(&Prepared, Source)],
-        now: i64,
-    ) -> Result<Self, DbError> {
-        let paths: Vec<String> = items.iter().map(|(p, _)| BlobStore::relative_path(&p.sha256)).collect();
-        let mut blobs: Vec<(&str, i64, &str)> = Vec::new();
-        for ((p, _), path) in items.iter().zip(&paths) {
-            if !blobs.iter().any(|b| b.0 == p.sha256) {
-                blobs.push((&p.sha256, p.size(), path));
-            }
-        }
-        let digests: Vec<&str> = items
-            .iter()
-            .filter_map(|(p, _)| match &p.content {
-                Content::Mail(m) => Some(m.digest.as_str()),
-                Content::Quarantine { .. } => None,
-            })
-            .collect();
-        let uids: Vec<(i64, i64)> = items.iter().filter_map(|(_, s)| *s).collect();
-        let known_digests = db::messages::tickets_of_digests(conn, &digests).await?;
-        let mut referenced: Vec<&str> = items
-            .iter()
-            .filter_map(|(p, _)| match &p.content {
-                Content::Mail(m) => Some(m.facts.referenced_ids.iter().take(MAX_REFERENCES).map(String::as_str)),
-                Content::Quarantine { .. } => None,
-            })
-            .flatten()
-            .collect();
-        referenced.sort_unstable();
-        referenced.dedup();
-        let references = db::messages::tickets_of_message_ids(conn, &referenced).await?;
-        let people = items.iter().flat_map(|(p, _)| customers_of(cx, p, &known_digests));
-        let inbound = InboundBatch::begin(conn, people, now).await?;
-        let seen = match uids.is_empty() {
-            true => HashSet::new(),
-            false => db::raw::receipts_seen(conn, cx.mailbox.id, &uids).await?,
-        };
-        Ok(Self {
-            raws: db::raw::upsert_all(conn, &blobs, now).await?,
-            inbound,
-            digests: known_digests,
-            digests_loaded: true,
-            seen,
-            references: Some(references),
-            ..Self::default()
-        })
-    }
-
-    /// A batch of one already recorded input (a quarantined mail released): digests are looked up one by one.
-    pub fn single(now: i64) -> Self {
-        Self { inbound: InboundBatch::empty(now), ..Self::default() }
-    }
-
-    /// Writes what the batch filed, queues the mail it causes, and records the receipts.
-    pub async fn finish(
-        mut self,
-        conn: &mut AnyConnection,
-        cx: &StoreContext<'_>,
-        now: i64,
-    ) -> Result<(), TicketError> {
-        cx.tickets.finish_inbound(conn, &mut self.inbound, cx.mailbox).await?;
-        Ok(db::raw::insert_receipts(conn, cx.mailbox.id, &self.receipts, now).await?)
-    }
-
-    /// The ticket number a mail with this digest went to, if one did.
-    async fn ticket_of_digest(&self, conn: &mut AnyConnection, digest: &str) -> Result<Option<i64>, DbError> {
-        if let Some(n) = self.digests.get(digest) {
-            return Ok(Some(*n));
-        }
-        if self.digests_loaded {
-            return Ok(None);
-        }
-        Ok(db::messages::tickets_of_digests(conn, &[digest]).await?.remove(digest))
-    }
 }
 
 /// Stores one prepared input of a batch inside the caller's transaction.
@@ -351,116 +252,4 @@ fn inbound_mail(m: &PreparedMail, raw_id: i64) -> Option<InboundMail<'_>> {
         agent_token: m.facts.token.and_then(|t| t.agent.map(|a| (t.ticket, a))),
         auth_failure: m.auth_failure.clone(),
     })
-}
-
-async fn lookup(
-    conn: &mut AnyConnection,
-    cx: &StoreContext<'_>,
-    batch: &mut BatchState,
-    m: &PreparedMail,
-) -> Result<Lookup, DbError> {
-    let mut out = Lookup::default();
-    if !m.facts.signed_ids.is_empty() {
-        // A signed id of a message that was split off names the ticket it lives on now.
-        let ids: Vec<&str> = m.facts.signed_ids.iter().take(MAX_REFERENCES).map(String::as_str).collect();
-        let stored = db::messages::tickets_of_message_ids(conn, &ids).await?;
-        if let Some(ticket_id) = ids.iter().find_map(|id| stored.get(*id)) {
-            out.by_signed_id = live_ticket(conn, batch, *ticket_id).await?;
-        }
-    }
-    for number in &m.facts.signed_tickets {
-        if out.by_signed_id.is_some() {
-            break;
-        }
-        out.by_signed_id = live_by_number(conn, batch, *number).await?;
-    }
-    if let Some(token) = m.facts.token {
-        out.by_token = live_by_number(conn, batch, token.ticket).await?;
-    }
-    if out.by_signed_id.is_none() && out.by_token.is_none() && !m.facts.referenced_ids.is_empty() {
-        out.by_reference = by_reference(conn, batch, &m.facts.referenced_ids).await?;
-    }
-    if let Some(number) = m.facts.subject_tag
-        && let Some(t) = live_by_number(conn, batch, number).await?
-    {
-        batch.inbound.flush(conn).await?;
-        let sender = m.mail.from.as_ref().map(|p| p.email.as_str()).unwrap_or_default();
-        let participant = db::customers::is_participant(&mut *conn, t.id, sender).await? || cx.staff.contains(sender);
-        out.by_subject_tag = Some((t, participant));
-    }
-    Ok(out)
-}
-
-/// How many of a mail's references are looked at (the nearest first).
-const MAX_REFERENCES: usize = 20;
-
-/// The ticket of the nearest referenced mail (first listed), of this batch or stored before it (a mail of this
-/// batch is the newest with its Message-ID).
-async fn by_reference(
-    conn: &mut AnyConnection,
-    batch: &BatchState,
-    ids: &[String],
-) -> Result<Option<TicketRef>, DbError> {
-    let looked_up;
-    let stored = match &batch.references {
-        Some(read_at_start) => read_at_start,
-        None => {
-            let ids: Vec<&str> = ids.iter().take(MAX_REFERENCES).map(String::as_str).collect();
-            looked_up = db::messages::tickets_of_message_ids(conn, &ids).await?;
-            &looked_up
-        }
-    };
-    let found =
-        ids.iter().take(MAX_REFERENCES).find_map(|id| batch.inbound.pending_ticket_of(id).or(stored.get(id).copied()));
-    match found {
-        Some(ticket_id) => live_ticket(conn, batch, ticket_id).await,
-        None => Ok(None),
-    }
-}
-
-/// The ticket with this id, or the one it was merged into. A ticket the batch created is still `new`, and only the
-/// batch knows it until it is flushed.
-async fn live_ticket(
-    conn: &mut AnyConnection,
-    batch: &BatchState,
-    ticket_id: i64,
-) -> Result<Option<TicketRef>, DbError> {
-    if let Some(t) = batch.inbound.pending_ticket(ticket_id) {
-        return Ok(Some(t));
-    }
-    Ok(match db::tickets::by_id(&mut *conn, ticket_id).await? {
-        Some(t) => Some(TicketRef::from(&db::tickets::live(conn, t).await?)),
-        None => None,
-    })
-}
-
-/// [`live_ticket`] by public number.
-async fn live_by_number(
-    conn: &mut AnyConnection,
-    batch: &BatchState,
-    number: i64,
-) -> Result<Option<TicketRef>, DbError> {
-    if let Some(t) = batch.inbound.pending_ticket_by_number(number) {
-        return Ok(Some(t));
-    }
-    Ok(db::tickets::live_by_number(conn, number).await?.as_ref().map(TicketRef::from))
-}
-
-/// Who of a prepared input may become a customer in this batch: the sender and the To/Cc people of a mail that is
-/// not a bounce nor a second copy, except our mailboxes and staff.
-fn customers_of<'p>(
-    cx: &StoreContext<'_>,
-    item: &'p Prepared,
-    known_digests: &HashMap<String, i64>,
-) -> Vec<&'p crate::domain::NamedAddress> {
-    let Content::Mail(m) = &item.content else { return Vec::new() };
-    if m.mail.classification.bounce.is_some() || known_digests.contains_key(&m.digest) {
-        return Vec::new();
-    }
-    let mail = &m.mail;
-    mail.from
-        .iter()
-        .chain(mail.to.iter().chain(&mail.cc).take(50))
-        .filter(|p| !crate::domain::is_ours(&p.email, cx.our_addresses) && !cx.staff.contains(p.email.as_str()))
-        .collect()
 }
