@@ -183,21 +183,27 @@ impl Pipeline {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Vec<Outcome>, StoreError> {
         let ctx = self.context();
+        let started = std::time::Instant::now();
         let mut tx = self.db.begin().await?;
         let cx = self.store_context(&mut tx, mailbox, &ctx).await?;
         let now = crate::domain::now();
         let mut batch = store::BatchState::load(&mut tx, &cx, items, now).await?;
+        let loaded = started.elapsed();
         let mut outcomes = Vec::with_capacity(items.len());
         for (item, source) in items {
             let stored =
                 AssertUnwindSafe(store::store_one(&mut tx, &cx, &mut batch, item, *source, now)).catch_unwind().await;
             outcomes.push(stored.map_err(|panic| StoreError::Panicked(panic_message(&panic)))??);
         }
+        let filed = started.elapsed();
         batch.finish(&mut tx, &cx, now).await?;
+        let finished = started.elapsed();
         if let Some(cp) = checkpoint {
             save_checkpoint(&mut tx, mailbox.id, cp, now).await?;
         }
         tx.commit().await.map_err(DbError::from)?;
+        tracing::debug!(items = items.len(), load_ms = ms(loaded), file_ms = ms(filed - loaded),
+            finish_ms = ms(finished - filed), commit_ms = ms(started.elapsed() - finished), "batch store steps");
         self.tickets.composer.wake();
         Ok(outcomes)
     }
@@ -268,6 +274,10 @@ enum StoreError {
 /// Errors after which nothing is quarantined: the database is away, or another instance owns the mailbox now.
 fn retry_later(e: &DbError) -> bool {
     e.is_transient() || matches!(e, DbError::LeaseLost)
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    d.as_millis() as u64
 }
 
 /// The text of a caught panic.
