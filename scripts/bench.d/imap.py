@@ -38,8 +38,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl  # noqa: E402
 from benchlib import p  # noqa: E402
 
-IMPORT_TARGET = 300.0      # msg/s
-IDLE_TARGET_MS = 1000.0    # median
+# Issue 18's goals (the README's first targets were 300 msg/s and a median of 1 s). The IDLE goal lies below what
+# Dovecot allows: it announces a change DOVECOT_NOTIFY_MS after it sees it, so the bench also prints deskmail's share.
+IMPORT_TARGET = 2000.0     # msg/s
+IDLE_TARGET_MS = 500.0     # median
 DOVECOT_NOTIFY_MS = 500    # NOTIFY_DELAY_MSECS in Dovecot's mailbox-watch.c
 APPEND_CONNECTIONS = 4
 FETCH_BATCH = 100
@@ -419,9 +421,11 @@ def idle_latency(a, env, api, server, address, run, n, label, failures, summarie
                            state))
     elif watcher.error:
         p("imap: IDLE: the NOOP watcher failed: %s" % watcher.error)
+    share = ("; of the median: %.0f ms to the folder, Dovecot's %d ms notify delay, ~%.0f ms deskmail and the API poll"
+             % (dm, DOVECOT_NOTIFY_MS, med - dm - DOVECOT_NOTIFY_MS) if delivered else "")
     s = ("imap: IDLE latency (%d mails, SMTP accepted -> ticket in the API): min %.0f / median %.0f / p90 %.0f / "
-         "max %.0f ms (target median <= %.0f ms)%s (%s)" % (
-             len(lat), min(lat), med, bl.pct(lat, 90), max(lat), IDLE_TARGET_MS, verdict, label))
+         "max %.0f ms (target median <= %.0f ms)%s%s (%s)" % (
+             len(lat), min(lat), med, bl.pct(lat, 90), max(lat), IDLE_TARGET_MS, verdict, share, label))
     p(s)
     summaries.append(s)
 
