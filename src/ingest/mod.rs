@@ -202,8 +202,14 @@ impl Pipeline {
             save_checkpoint(&mut tx, mailbox.id, cp, now).await?;
         }
         tx.commit().await.map_err(DbError::from)?;
-        tracing::debug!(items = items.len(), load_ms = ms(loaded), file_ms = ms(filed - loaded),
-            finish_ms = ms(finished - filed), commit_ms = ms(started.elapsed() - finished), "batch store steps");
+        tracing::debug!(
+            items = items.len(),
+            load_ms = ms(loaded),
+            file_ms = ms(filed - loaded),
+            finish_ms = ms(finished - filed),
+            commit_ms = ms(started.elapsed() - finished),
+            "batch store steps"
+        );
         self.tickets.composer.wake();
         Ok(outcomes)
     }
