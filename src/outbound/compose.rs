@@ -94,14 +94,18 @@ impl Composer {
     }
 
     /// Renders, builds and queues an intent. A template or build error queues nothing and says why (the caller
-    /// records it on the ticket); only database errors are errors.
-    pub async fn queue(&self, conn: &mut AnyConnection, intent: MailIntent, now: i64) -> Result<Queued, DbError> {
-        let ours: Vec<EmailAddress> =
-            db::mailboxes::addresses(&mut *conn).await?.iter().filter_map(|a| EmailAddress::parse(a).ok()).collect();
+    /// records it on the ticket); only database errors are errors. `shared` is read once per transaction.
+    pub async fn queue(
+        &self,
+        conn: &mut AnyConnection,
+        intent: MailIntent,
+        shared: &QueueShared,
+        now: i64,
+    ) -> Result<Queued, DbError> {
         let keep = |list: &[(String, String)]| -> Vec<NamedAddress> {
             list.iter()
                 .filter_map(|(name, addr)| NamedAddress::parse(addr, name).ok())
-                .filter(|a| !is_ours(&a.email, &ours))
+                .filter(|a| !is_ours(&a.email, &shared.ours))
                 .collect()
         };
         let (to, cc) = (keep(&intent.to), keep(&intent.cc));
@@ -121,12 +125,11 @@ impl Composer {
             Err(e) => return Ok(Queued::NotSent(e)),
         };
         let links = context::links_json(&crate::db::catalog::links(&mut *conn, intent.ticket.id).await?);
-        let portal = match intent.template {
-            TemplateKind::Ack | TemplateKind::AgentReply | TemplateKind::RuleReply | TemplateKind::Resolved => {
-                portal_enabled(conn).await?
-            }
-            _ => false,
-        };
+        let portal = shared.portal
+            && matches!(
+                intent.template,
+                TemplateKind::Ack | TemplateKind::AgentReply | TemplateKind::RuleReply | TemplateKind::Resolved
+            );
         let raw_and_id = self.render_and_build(&intent, from, to, cc, &first, Extras { links, portal });
         let (raw, message_id) = match raw_and_id {
             Ok(r) => r,
@@ -234,6 +237,23 @@ impl Composer {
 struct Extras {
     links: Value,
     portal: bool,
+}
+
+/// What every mail queued in one transaction needs from the database, read once for all of them.
+#[derive(Debug, Clone)]
+pub struct QueueShared {
+    /// Every mailbox address of the installation (never a recipient).
+    ours: Vec<EmailAddress>,
+    /// Whether customers' mail links to the portal.
+    portal: bool,
+}
+
+impl QueueShared {
+    pub async fn read(conn: &mut AnyConnection) -> Result<Self, DbError> {
+        let ours =
+            db::mailboxes::addresses(&mut *conn).await?.iter().filter_map(|a| EmailAddress::parse(a).ok()).collect();
+        Ok(Self { ours, portal: portal_enabled(conn).await? })
+    }
 }
 
 /// The `settings` key that turns the customer portal off (`false`); on by default.

@@ -5,11 +5,13 @@
 //! the batch's own index — one transaction either way, so nothing is seen half-written outside it.
 
 use super::inbound::{Filed, TicketRef};
+use super::notices::NewTicketAudience;
 use super::{TicketError, Tickets};
 use crate::db::{
     self, DbError, DrawnIds, MailboxRow, messages::NewAttachment, messages::NewMessage, tickets::NewTicket,
 };
 use crate::domain::{Actor, NamedAddress, Status, TicketEvent};
+use crate::outbound::compose::QueueShared;
 use sqlx::AnyConnection;
 use std::collections::{HashMap, VecDeque};
 
@@ -300,13 +302,22 @@ impl Tickets {
     ) -> Result<(), TicketError> {
         batch.flush(conn).await?;
         let notices = std::mem::take(&mut batch.notices);
+        if notices.is_empty() || !mailbox.can_send() {
+            return Ok(());
+        }
+        // Read once for the batch, not per mail: a batch of 500 new tickets queues 500 acknowledgements.
+        let shared = QueueShared::read(conn).await?;
+        let mut audience = NewTicketAudience::default();
         for n in notices {
             let t = db::tickets::by_id(&mut *conn, n.ticket_id).await?.ok_or(TicketError::NotFound)?;
             let mail = match n.filed {
-                Filed::Created(_) => self.on_created(conn, &t, mailbox, n.suppress_ack, batch.now).await?,
+                Filed::Created(_) => {
+                    self.on_created(conn, &t, mailbox, n.suppress_ack, &mut audience, batch.now).await?
+                }
                 Filed::Threaded(_) => self.on_customer_replied(conn, &t, mailbox).await?,
             };
-            self.queue(conn, mail, batch.now).await?;
+            // One by one: the acknowledgement limit per recipient counts the ones queued before in this batch.
+            self.queue_with(conn, mail, &shared, batch.now).await?;
         }
         Ok(())
     }

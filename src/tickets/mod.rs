@@ -35,6 +35,7 @@ pub use update::Changes;
 
 use crate::db::{self, Db, DbError, TicketRow};
 use crate::domain::{Actor, TicketEvent};
+use crate::outbound::compose::QueueShared;
 use crate::outbound::{Composer, MailIntent, Queued};
 use crate::platform::storage::BlobStore;
 use sqlx::AnyConnection;
@@ -98,9 +99,24 @@ impl Tickets {
     /// Queues the mail an operation decided on, in its transaction. A mail that cannot be rendered or built is
     /// not queued; its ticket's history says so.
     pub(crate) async fn queue(&self, conn: &mut AnyConnection, mail: Vec<MailIntent>, now: i64) -> Result<(), DbError> {
+        if mail.is_empty() {
+            return Ok(());
+        }
+        let shared = QueueShared::read(conn).await?;
+        self.queue_with(conn, mail, &shared, now).await
+    }
+
+    /// [`Tickets::queue`] with what every mail needs read before (once for many calls in one transaction).
+    pub(crate) async fn queue_with(
+        &self,
+        conn: &mut AnyConnection,
+        mail: Vec<MailIntent>,
+        shared: &QueueShared,
+        now: i64,
+    ) -> Result<(), DbError> {
         for intent in mail {
             let (ticket, template) = (intent.ticket.clone(), intent.template);
-            if let Queued::NotSent(error) = self.composer.queue(conn, intent, now).await? {
+            if let Queued::NotSent(error) = self.composer.queue(conn, intent, shared, now).await? {
                 tracing::error!(ticket = ticket.number, %template, error, "mail not sent");
                 record(conn, ticket.id, &Actor::System, &TicketEvent::MailNotSent { template, error }, now).await?;
             }

@@ -6,9 +6,36 @@ use crate::db::{self, DbError, MailboxRow, TicketRow, UserRow, messages::LastCus
 use crate::domain::{Actor, TemplateKind, TicketEvent};
 use crate::outbound::{AutoSubmitted, CommandReport, MailIntent, MessageText, Threading};
 use sqlx::AnyConnection;
+use std::collections::HashMap;
 
 /// At most this many answers to agents' mail per agent and hour (a loop breaker for agents' auto-replies).
 const COMMAND_RESULTS_PER_HOUR: i64 = 30;
+
+/// The agents told of new tickets, by mailbox (those who want the notice and may see the mailbox), read once
+/// for all the tickets of an ingest batch.
+#[derive(Debug, Default)]
+pub(crate) struct NewTicketAudience {
+    wanting: Option<Vec<UserRow>>,
+    by_mailbox: HashMap<i64, Vec<UserRow>>,
+}
+
+impl NewTicketAudience {
+    async fn of(&mut self, conn: &mut AnyConnection, mailbox_id: i64) -> Result<&[UserRow], DbError> {
+        if !self.by_mailbox.contains_key(&mailbox_id) {
+            if self.wanting.is_none() {
+                self.wanting = Some(db::users::notified_of_new_tickets(&mut *conn).await?);
+            }
+            let mut seeing = Vec::new();
+            for agent in self.wanting.iter().flatten() {
+                if db::teams::can_see(conn, agent, mailbox_id).await? {
+                    seeing.push(agent.clone());
+                }
+            }
+            self.by_mailbox.insert(mailbox_id, seeing);
+        }
+        Ok(&self.by_mailbox[&mailbox_id])
+    }
+}
 
 impl Tickets {
     /// A new ticket from mail: the acknowledgement (unless `suppress_ack`) and agents' new-ticket notices.
@@ -18,6 +45,7 @@ impl Tickets {
         t: &TicketRow,
         mailbox: &MailboxRow,
         suppress_ack: bool,
+        audience: &mut NewTicketAudience,
         now: i64,
     ) -> Result<Vec<MailIntent>, DbError> {
         let mut mail = Vec::new();
@@ -29,11 +57,8 @@ impl Tickets {
             let to = if last.reply_to.is_empty() { t.requester_email.clone() } else { last.reply_to.clone() };
             mail.push(self.to_customer(TemplateKind::Ack, t, mailbox, to, Some(&last)));
         }
-        for agent in db::users::notified_of_new_tickets(&mut *conn).await? {
-            if !db::teams::can_see(conn, &agent, t.mailbox_id).await? {
-                continue;
-            }
-            mail.push(self.to_agent(TemplateKind::NotifyNewTicket, t, mailbox, &agent, None, &last));
+        for agent in audience.of(conn, t.mailbox_id).await? {
+            mail.push(self.to_agent(TemplateKind::NotifyNewTicket, t, mailbox, agent, None, &last));
         }
         Ok(mail)
     }

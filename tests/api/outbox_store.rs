@@ -12,6 +12,24 @@ store_tests!(
     a_bounce_fails_only_the_recipients_it_names_or_a_lone_one,
 );
 
+/// The acknowledgement limit counts a recipient's mail from their own deliveries, never by walking every
+/// acknowledgement of the hour (which made a backlog import quadratic).
+#[tokio::test]
+async fn the_acknowledgement_limit_reads_only_the_recipients_deliveries() {
+    let (_dir, db, _) = store_with_mailbox(Store::Sqlite).await.unwrap();
+    let sql = format!("explain query plan {}", outbox::SENT_TO_SINCE);
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind("a@example.test")
+        .bind("ack")
+        .bind(0_i64)
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    let steps: Vec<&str> = plan.iter().map(|p| p.3.as_str()).collect();
+    assert!(steps[0].contains("deliveries_recipient"), "the plan starts elsewhere: {steps:?}");
+    assert!(steps.iter().all(|s| !s.contains("outbound_kind_created")), "the plan walks the hour: {steps:?}");
+}
+
 /// A migrated store with one mailbox; `None` when PostgreSQL is not available (and not required).
 async fn store_with_mailbox(store: Store) -> Option<(tempfile::TempDir, Db, i64)> {
     init_once();
