@@ -249,6 +249,7 @@ pub struct QueueShared {
 }
 
 impl QueueShared {
+    /// Reads the mailbox addresses and the portal flag (in the caller's transaction).
     pub async fn read(conn: &mut AnyConnection) -> Result<Self, DbError> {
         let ours =
             db::mailboxes::addresses(&mut *conn).await?.iter().filter_map(|a| EmailAddress::parse(a).ok()).collect();

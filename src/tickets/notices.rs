@@ -20,6 +20,7 @@ pub(crate) struct NewTicketAudience {
 }
 
 impl NewTicketAudience {
+    /// The agents to tell of a new ticket in `mailbox_id` (read on first use, then remembered).
     async fn of(&mut self, conn: &mut AnyConnection, mailbox_id: i64) -> Result<&[UserRow], DbError> {
         if !self.by_mailbox.contains_key(&mailbox_id) {
             if self.wanting.is_none() {
