@@ -106,6 +106,34 @@ pub async fn last_customer_mail(conn: &mut AnyConnection, ticket_id: i64) -> Res
     .await?)
 }
 
+/// The latest customer mail of each of these tickets that has one, by ticket id.
+pub async fn last_customer_mails(
+    conn: &mut AnyConnection,
+    ticket_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, LastCustomerMail>> {
+    #[derive(sqlx::FromRow)]
+    struct Keyed {
+        ticket_id: i64,
+        #[sqlx(flatten)]
+        mail: LastCustomerMail,
+    }
+    let mut out = std::collections::HashMap::new();
+    for chunk in super::lookup_chunks(ticket_ids, 32) {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "select ticket_id, message_id, refs, visible_text, from_addr, from_name, reply_to, created_at \
+             from messages where id in (select max(id) from messages where kind = 'customer' and ticket_id in ({}) \
+             group by ticket_id)",
+            super::marks(1, chunk.len())
+        ));
+        let mut q = sqlx::query_as::<_, Keyed>(sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?.into_iter().map(|k| (k.ticket_id, k.mail)));
+    }
+    Ok(out)
+}
+
 const INSERT_COLUMNS: &str = "ticket_id, kind, mailbox_id, raw_id, customer_id, author_id, from_addr, from_name, \
      to_json, cc_json, reply_to, subject, message_id, in_reply_to, refs, visible_text, body_text, body_html, auto, \
      verified, flags, content_digest, sent_at, created_at";

@@ -162,6 +162,20 @@ pub async fn by_id<'e>(conn: impl Executor<'e, Database = Any>, id: i64) -> Resu
     Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
 }
 
+/// The tickets with these ids, by id (the notices of an ingest batch read theirs in one go).
+pub async fn by_ids(conn: &mut AnyConnection, ids: &[i64]) -> Result<std::collections::HashMap<i64, TicketRow>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in super::lookup_chunks(ids, 32) {
+        let sql = AssertSqlSafe(format!("{SELECT} where t.id in ({})", super::marks(1, chunk.len())));
+        let mut q = sqlx::query_as::<_, TicketRow>(sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?.into_iter().map(|t| (t.id, t)));
+    }
+    Ok(out)
+}
+
 /// The ticket numbered `number`, or the one it was merged into (followed through later merges).
 pub async fn live_by_number(conn: &mut AnyConnection, number: i64) -> Result<Option<TicketRow>> {
     match by_number(&mut *conn, number).await? {

@@ -5,7 +5,7 @@
 //! the batch's own index — one transaction either way, so nothing is seen half-written outside it.
 
 use super::inbound::{Filed, TicketRef};
-use super::notices::NewTicketAudience;
+use super::notices::{CreatedTicket, NewTicketAudience};
 use super::{TicketError, Tickets};
 use crate::db::{
     self, DbError, DrawnIds, MailboxRow, messages::NewAttachment, messages::NewMessage, tickets::NewTicket,
@@ -305,16 +305,24 @@ impl Tickets {
         if notices.is_empty() || !mailbox.can_send() {
             return Ok(());
         }
-        // Read once for the batch, not per mail: a batch of 500 new tickets queues 500 acknowledgements.
+        // Read once for the batch, not per mail: a batch of 500 new tickets queues 500 acknowledgements. Queueing
+        // changes none of it (no ticket row, no customer message).
         let shared = QueueShared::read(conn).await?;
         let mut audience = NewTicketAudience::default();
+        let ids: Vec<i64> = notices.iter().map(|n| n.ticket_id).collect();
+        let tickets = db::tickets::by_ids(conn, &ids).await?;
+        let created: Vec<i64> =
+            notices.iter().filter(|n| matches!(n.filed, Filed::Created(_))).map(|n| n.ticket_id).collect();
+        let last_mails = db::messages::last_customer_mails(conn, &created).await?;
         for n in notices {
-            let t = db::tickets::by_id(&mut *conn, n.ticket_id).await?.ok_or(TicketError::NotFound)?;
+            let t = tickets.get(&n.ticket_id).ok_or(TicketError::NotFound)?;
             let mail = match n.filed {
                 Filed::Created(_) => {
-                    self.on_created(conn, &t, mailbox, n.suppress_ack, &mut audience, batch.now).await?
+                    let last = last_mails.get(&t.id).cloned().unwrap_or_default();
+                    let created = CreatedTicket { ticket: t, last: &last, suppress_ack: n.suppress_ack };
+                    self.on_created(conn, created, mailbox, &mut audience, batch.now).await?
                 }
-                Filed::Threaded(_) => self.on_customer_replied(conn, &t, mailbox).await?,
+                Filed::Threaded(_) => self.on_customer_replied(conn, t, mailbox).await?,
             };
             // One by one: the acknowledgement limit per recipient counts the ones queued before in this batch.
             self.queue_with(conn, mail, &shared, batch.now).await?;

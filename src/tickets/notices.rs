@@ -11,6 +11,15 @@ use std::collections::HashMap;
 /// At most this many answers to agents' mail per agent and hour (a loop breaker for agents' auto-replies).
 const COMMAND_RESULTS_PER_HOUR: i64 = 30;
 
+/// A ticket an ingest batch created, with its latest customer mail (what its notices quote).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CreatedTicket<'a> {
+    pub ticket: &'a TicketRow,
+    pub last: &'a LastCustomerMail,
+    /// No acknowledgement: the mail is automatic, from a mailing list, spam, or from staff.
+    pub suppress_ack: bool,
+}
+
 /// The agents told of new tickets, by mailbox (those who want the notice and may see the mailbox), read once
 /// for all the tickets of an ingest batch.
 #[derive(Debug, Default)]
@@ -43,23 +52,22 @@ impl Tickets {
     pub(crate) async fn on_created(
         &self,
         conn: &mut AnyConnection,
-        t: &TicketRow,
+        created: CreatedTicket<'_>,
         mailbox: &MailboxRow,
-        suppress_ack: bool,
         audience: &mut NewTicketAudience,
         now: i64,
     ) -> Result<Vec<MailIntent>, DbError> {
+        let CreatedTicket { ticket: t, last, suppress_ack } = created;
         let mut mail = Vec::new();
         if !mailbox.can_send() {
             return Ok(mail);
         }
-        let last = db::messages::last_customer_mail(conn, t.id).await?.unwrap_or_default();
         if !suppress_ack && self.ack_allowed(conn, t, now).await? {
             let to = if last.reply_to.is_empty() { t.requester_email.clone() } else { last.reply_to.clone() };
-            mail.push(self.to_customer(TemplateKind::Ack, t, mailbox, to, Some(&last)));
+            mail.push(self.to_customer(TemplateKind::Ack, t, mailbox, to, Some(last)));
         }
         for agent in audience.of(conn, t.mailbox_id).await? {
-            mail.push(self.to_agent(TemplateKind::NotifyNewTicket, t, mailbox, agent, None, &last));
+            mail.push(self.to_agent(TemplateKind::NotifyNewTicket, t, mailbox, agent, None, last));
         }
         Ok(mail)
     }
