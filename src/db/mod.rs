@@ -4,6 +4,7 @@ pub mod admin;
 pub mod backup;
 pub mod blocks;
 pub mod catalog;
+mod customer_mail;
 pub mod customers;
 mod dashboard;
 pub mod erase;
