@@ -15,15 +15,15 @@ pub struct LastCustomerMail {
     pub created_at: i64,
 }
 
+/// The columns of [`LastCustomerMail`].
+const COLUMNS: &str = "message_id, refs, visible_text, from_addr, from_name, reply_to, created_at";
+
 /// The newest customer mail of a ticket.
 pub async fn last_customer_mail(conn: &mut AnyConnection, ticket_id: i64) -> Result<Option<LastCustomerMail>> {
-    Ok(sqlx::query_as(
-        "select message_id, refs, visible_text, from_addr, from_name, reply_to, created_at from messages \
-         where ticket_id = $1 and kind = 'customer' order by id desc limit 1",
-    )
-    .bind(ticket_id)
-    .fetch_optional(&mut *conn)
-    .await?)
+    let sql = sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from messages where ticket_id = $1 and kind = 'customer' order by id desc limit 1"
+    ));
+    Ok(sqlx::query_as(sql).bind(ticket_id).fetch_optional(&mut *conn).await?)
 }
 
 /// The latest customer mail of each of these tickets that has one, by ticket id.
@@ -40,9 +40,8 @@ pub async fn last_customer_mails(
     let mut out = std::collections::HashMap::new();
     for chunk in super::lookup_chunks(ticket_ids, 32) {
         let sql = sqlx::AssertSqlSafe(format!(
-            "select ticket_id, message_id, refs, visible_text, from_addr, from_name, reply_to, created_at \
-             from messages where id in (select max(id) from messages where kind = 'customer' and ticket_id in ({}) \
-             group by ticket_id)",
+            "select ticket_id, {COLUMNS} from messages where id in \
+             (select max(id) from messages where kind = 'customer' and ticket_id in ({}) group by ticket_id)",
             super::marks(1, chunk.len())
         ));
         let mut q = sqlx::query_as::<_, Keyed>(sql);

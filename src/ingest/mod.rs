@@ -203,6 +203,7 @@ impl Pipeline {
         }
         tx.commit().await.map_err(DbError::from)?;
         tracing::debug!(
+            mailbox = %mailbox.name,
             items = items.len(),
             load_ms = ms(loaded),
             file_ms = ms(filed - loaded),
@@ -282,6 +283,7 @@ fn retry_later(e: &DbError) -> bool {
     e.is_transient() || matches!(e, DbError::LeaseLost)
 }
 
+/// Whole milliseconds, for timing logs.
 fn ms(d: std::time::Duration) -> u64 {
     d.as_millis() as u64
 }

@@ -48,7 +48,8 @@ impl NewTicketAudience {
 }
 
 impl Tickets {
-    /// A new ticket from mail: the acknowledgement (unless `suppress_ack`) and agents' new-ticket notices.
+    /// A new ticket from mail: the acknowledgement (unless `suppress_ack`) and agents' new-ticket notices. Only for
+    /// a mailbox that can send (`finish_inbound` queues nothing for one that cannot).
     pub(crate) async fn on_created(
         &self,
         conn: &mut AnyConnection,
@@ -59,9 +60,6 @@ impl Tickets {
     ) -> Result<Vec<MailIntent>, DbError> {
         let CreatedTicket { ticket: t, last, suppress_ack } = created;
         let mut mail = Vec::new();
-        if !mailbox.can_send() {
-            return Ok(mail);
-        }
         if !suppress_ack && self.ack_allowed(conn, t, now).await? {
             let to = if last.reply_to.is_empty() { t.requester_email.clone() } else { last.reply_to.clone() };
             mail.push(self.to_customer(TemplateKind::Ack, t, mailbox, to, Some(last)));

@@ -92,10 +92,7 @@ pub(super) async fn store(
     state.last_sync_at = Some(crate::domain::now());
     let checkpoint = checkpoint(cx, state, fetched.skipped);
     report.skipped += checkpoint.skipped.len();
-    let started = std::time::Instant::now();
     let outcomes = cx.pipeline.store_prepared(cx.mailbox, fetched.prepared, Some(checkpoint)).await?;
-    tracing::debug!(mailbox = %cx.mailbox.name, messages = outcomes.len(), stored_ms = started.elapsed().as_millis() as u64,
-        "batch stored");
     report.fetched += outcomes.len();
     report.created += outcomes.iter().filter(|o| o.kind == OutcomeKind::Created).count();
     Ok(fetched.held)
