@@ -225,7 +225,9 @@ class Server:
         self.log_path = log_path
         self.log = open(log_path, "wb")
         self.t_spawn = time.monotonic()
-        self.proc = subprocess.Popen([bin_, "--config", config, "serve"], stdout=self.log, stderr=subprocess.STDOUT,
+        # DM_BENCH_WRAP: a command prefix for profiling, e.g. "perf record -g -o F --" (perf ends its child on SIGTERM).
+        wrap = os.environ.get("DM_BENCH_WRAP", "").split()
+        self.proc = subprocess.Popen(wrap + [bin_, "--config", config, "serve"], stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=clean_env())
         self.pid = self.proc.pid
 

@@ -28,7 +28,7 @@ pub async fn upsert(conn: &mut AnyConnection, email: &str, name: &DisplayName, n
 }
 
 /// Finds or creates several customers at once (`(address, name)`, each address once), filling in missing names;
-/// address → id. One statement per 500.
+/// address → id. One statement per 32.
 pub async fn upsert_all(
     conn: &mut AnyConnection,
     people: &[(&str, &str)],
@@ -54,11 +54,13 @@ pub async fn upsert_all(
 /// Adds several participants `(ticket, customer, role)` at once (those already there stay as they are).
 pub async fn add_participants(conn: &mut AnyConnection, rows: &[(i64, i64, &str)]) -> Result<()> {
     for chunk in super::insert_chunks(rows, 32) {
-        let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(3 * i + 1, 3))).collect();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "insert into ticket_participants (ticket_id, customer_id, role) values {} on conflict do nothing",
-            values.join(", ")
-        ));
+        let sql = super::wide_sql(conn, "ticket_participants", chunk.len(), || {
+            let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(3 * i + 1, 3))).collect();
+            format!(
+                "insert into ticket_participants (ticket_id, customer_id, role) values {} on conflict do nothing",
+                values.join(", ")
+            )
+        });
         let mut q = sqlx::query(sql);
         for (ticket, customer, role) in chunk {
             q = q.bind(*ticket).bind(*customer).bind(*role);

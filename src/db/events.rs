@@ -74,14 +74,13 @@ pub async fn insert_all(
     Ok(())
 }
 
-/// Appends events of several tickets `(ticket, actor, event)` in the order given; one statement per 200.
+/// Appends events of several tickets `(ticket, actor, event)` in the order given; one statement per 32.
 pub async fn insert_many(conn: &mut AnyConnection, events: &[(i64, Actor, TicketEvent)], at: i64) -> Result<()> {
     for chunk in super::insert_chunks(events, 32) {
-        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(6 * i + 1, 6))).collect();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "insert into ticket_events (ticket_id, at, actor, kind, detail, data) values {}",
-            rows.join(", ")
-        ));
+        let sql = super::wide_sql(conn, "ticket_events", chunk.len(), || {
+            let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(6 * i + 1, 6))).collect();
+            format!("insert into ticket_events (ticket_id, at, actor, kind, detail, data) values {}", rows.join(", "))
+        });
         let mut q = sqlx::query(sql);
         for (ticket, actor, e) in chunk {
             q = q

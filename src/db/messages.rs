@@ -176,19 +176,22 @@ pub async fn insert(conn: &mut AnyConnection, m: &NewMessage) -> Result<i64> {
     Ok(sqlx::Row::try_get(&row, 0)?)
 }
 
-/// Inserts messages with ids drawn by [`super::draw_ids`]; one statement per 16.
+/// Inserts messages with ids drawn by [`super::draw_ids`]: one statement per 16 on PostgreSQL, per up to 256 on
+/// SQLite (whose full-text index is written per statement, see [`super::halving_chunks`]).
 pub async fn insert_all(conn: &mut AnyConnection, rows: &[(i64, NewMessage)]) -> Result<()> {
-    for chunk in super::insert_chunks(rows, 16) {
+    let chunks: Vec<&[(i64, NewMessage)]> = match conn.backend_name() == "PostgreSQL" {
+        true => super::insert_chunks(rows, 16).collect(),
+        false => super::halving_chunks(rows, 256),
+    };
+    for chunk in chunks {
         let search = search_documents_of(conn, chunk.iter().map(|(_, m)| m));
         let pg = search.is_some();
-        let width = row_width(pg, true);
-        let values: Vec<String> =
-            (0..chunk.len()).map(|i| format!("({})", row_values(i * width + 1, pg, true))).collect();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "insert into messages ({}) values {}",
-            insert_columns(pg, true),
-            values.join(", ")
-        ));
+        let sql = super::wide_sql(conn, "messages", chunk.len(), || {
+            let width = row_width(pg, true);
+            let values: Vec<String> =
+                (0..chunk.len()).map(|i| format!("({})", row_values(i * width + 1, pg, true))).collect();
+            format!("insert into messages ({}) values {}", insert_columns(pg, true), values.join(", "))
+        });
         let mut q = sqlx::query(sql);
         for (i, (id, m)) in chunk.iter().enumerate() {
             q = bind_row(q, Some(*id), m, search.as_ref().map(|s| &s[i]));
@@ -198,15 +201,17 @@ pub async fn insert_all(conn: &mut AnyConnection, rows: &[(i64, NewMessage)]) ->
     Ok(())
 }
 
-/// Inserts attachment rows `(message id, attachment)`; one statement per 200.
+/// Inserts attachment rows `(message id, attachment)`; one statement per 32.
 pub async fn insert_attachments(conn: &mut AnyConnection, rows: &[(i64, NewAttachment<'_>)], now: i64) -> Result<()> {
     for chunk in super::insert_chunks(rows, 32) {
-        let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(8 * i + 1, 8))).collect();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "insert into attachments (message_id, filename, content_type, size, sha256, content_id, inline, created_at) \
-             values {}",
-            values.join(", ")
-        ));
+        let sql = super::wide_sql(conn, "attachments", chunk.len(), || {
+            let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(8 * i + 1, 8))).collect();
+            format!(
+                "insert into attachments (message_id, filename, content_type, size, sha256, content_id, inline, \
+                 created_at) values {}",
+                values.join(", ")
+            )
+        });
         let mut q = sqlx::query(sql);
         for (message, a) in chunk {
             q = q

@@ -46,6 +46,7 @@ mod tokens;
 pub mod user_admin;
 pub mod users;
 pub mod webhooks;
+mod wide;
 
 pub use customers::CustomerRow;
 pub use dashboard::CannedRow;
@@ -57,6 +58,7 @@ pub use ticket_filter::TicketFilter;
 pub use ticket_list::ListTotal;
 pub use tickets::{TicketListRow, TicketRow};
 pub use users::UserRow;
+pub(crate) use wide::{halving_chunks, insert_chunks, lookup_chunks, marks, wide_sql};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
@@ -158,11 +160,6 @@ impl DbError {
     }
 }
 
-/// `$first, $first+1, …` for `count` values (an `in (…)` list or a row of a multi-row insert).
-pub(crate) fn marks(first: usize, count: usize) -> String {
-    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
 /// A table whose rows a batch writes behind, with ids drawn by [`draw_ids`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DrawnIds {
@@ -186,31 +183,6 @@ pub async fn draw_ids(conn: &mut sqlx::AnyConnection, table: DrawnIds, count: us
     let max: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *conn).await?;
     let start = max.max(after);
     Ok((1..=count as i64).map(|i| start + i).collect())
-}
-
-/// Rows for multi-row inserts: statements of exactly `size` rows, then single rows. A statement with a new row
-/// count is a new statement for the server to prepare (on PostgreSQL that costs more than the round trips it
-/// saves), so only three shapes are used: `size`, a quarter of it, and one.
-pub(crate) fn insert_chunks<T>(rows: &[T], size: usize) -> impl Iterator<Item = &[T]> {
-    let full = rows.len() / size * size;
-    let quarter = (size / 4).max(1);
-    let rest = &rows[full..];
-    let middle = rest.len() / quarter * quarter;
-    rows[..full].chunks(size).chain(rest[..middle].chunks(quarter)).chain(rest[middle..].chunks(1))
-}
-
-/// Values for `in (…)` lists of exactly `size` entries (the last chunk repeats its last value), so every look-up
-/// is the same prepared statement.
-pub(crate) fn lookup_chunks<T: Clone>(values: &[T], size: usize) -> Vec<Vec<T>> {
-    values
-        .chunks(size)
-        .map(|c| {
-            let mut v = c.to_vec();
-            let last = c[c.len() - 1].clone();
-            v.resize(size, last);
-            v
-        })
-        .collect()
 }
 
 /// Result alias of the store layer.
@@ -320,19 +292,4 @@ fn create_sqlite_folder(url: &str) {
 /// `0/1` integers as stored flags.
 pub(crate) fn flag(b: bool) -> i64 {
     i64::from(b)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn multi_row_statements_come_in_three_shapes_and_keep_every_row_in_order() {
-        let rows: Vec<i32> = (0..39).collect();
-        let sizes: Vec<usize> = insert_chunks(&rows, 16).map(<[i32]>::len).collect();
-        assert_eq!(sizes, [16, 16, 4, 1, 1, 1]);
-        assert_eq!(insert_chunks(&rows, 16).flatten().copied().collect::<Vec<_>>(), rows);
-        assert_eq!(lookup_chunks(&[1, 2, 3, 4, 5], 4), [vec![1, 2, 3, 4], vec![5, 5, 5, 5]]);
-        assert_eq!(marks(3, 2), "$3, $4");
-    }
 }

@@ -35,13 +35,14 @@ pub async fn upsert_all(
 ) -> Result<std::collections::HashMap<String, (i64, bool)>> {
     let mut out = std::collections::HashMap::new();
     for chunk in super::insert_chunks(blobs, 32) {
-        let rows: Vec<String> =
-            (0..chunk.len()).map(|i| format!("({}, ${})", super::marks(4 * i + 1, 3), 4 * i + 4)).collect();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "insert into raw_messages (sha256, size, path, created_at) values {} on conflict (sha256) do nothing \
-             returning sha256, id",
-            rows.join(", ")
-        ));
+        let sql = super::wide_sql(conn, "raw_messages", chunk.len(), || {
+            let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(4 * i + 1, 4))).collect();
+            format!(
+                "insert into raw_messages (sha256, size, path, created_at) values {} on conflict (sha256) do nothing \
+                 returning sha256, id",
+                rows.join(", ")
+            )
+        });
         let mut q = sqlx::query_as::<_, (String, i64)>(sql);
         for (sha, size, path) in chunk {
             q = q.bind(*sha).bind(*size).bind(*path).bind(now);
@@ -143,11 +144,13 @@ pub async fn insert_receipts(
     now: i64,
 ) -> Result<()> {
     for chunk in super::insert_chunks(receipts, 32) {
-        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(6 * i + 1, 6))).collect();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "insert into receipts (raw_id, mailbox_id, uid_validity, uid, outcome, created_at) values {}",
-            rows.join(", ")
-        ));
+        let sql = super::wide_sql(conn, "receipts", chunk.len(), || {
+            let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(6 * i + 1, 6))).collect();
+            format!(
+                "insert into receipts (raw_id, mailbox_id, uid_validity, uid, outcome, created_at) values {}",
+                rows.join(", ")
+            )
+        });
         let mut q = sqlx::query(sql);
         for r in chunk {
             q = q

@@ -125,25 +125,28 @@ pub async fn insert_numbered(conn: &mut AnyConnection, t: &NewTicket<'_>, number
 /// number, ticket)`, one statement per 32.
 pub async fn insert_all(conn: &mut AnyConnection, rows: &[(i64, i64, NewTicket<'_>)]) -> Result<()> {
     for chunk in super::insert_chunks(rows, 32) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = |k: usize| format!("${}", 7 * i + k);
-                let (id, number, mailbox, subject) = (p(1), p(2), p(3), p(4));
-                let (requester, parent, now) = (p(5), p(6), p(7));
-                format!(
-                    "({id}, {number}, {mailbox}, {subject}, 'new', 'normal', {requester}, {parent}, 1, {now}, {now})"
-                )
-            })
-            .collect();
-        let sql = AssertSqlSafe(format!(
-            "insert into tickets (id, number, mailbox_id, subject, status, priority, requester_id, parent_ticket_id, \
-             message_count, created_at, updated_at) values {}",
-            values.join(", ")
-        ));
+        let sql = super::wide_sql(conn, "tickets", chunk.len(), || {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let p = |k: usize| format!("${}", 8 * i + k);
+                    let (id, number, mailbox, subject) = (p(1), p(2), p(3), p(4));
+                    let (requester, parent, created, updated) = (p(5), p(6), p(7), p(8));
+                    format!(
+                        "({id}, {number}, {mailbox}, {subject}, 'new', 'normal', {requester}, {parent}, 1, {created}, \
+                         {updated})"
+                    )
+                })
+                .collect();
+            format!(
+                "insert into tickets (id, number, mailbox_id, subject, status, priority, requester_id, \
+                 parent_ticket_id, message_count, created_at, updated_at) values {}",
+                values.join(", ")
+            )
+        });
         let mut q = sqlx::query(sql);
         for (id, number, t) in chunk {
             q = q.bind(*id).bind(*number).bind(t.mailbox_id).bind(t.subject).bind(t.requester_id);
-            q = q.bind(t.parent_ticket_id).bind(t.now);
+            q = q.bind(t.parent_ticket_id).bind(t.now).bind(t.now);
         }
         q.execute(&mut *conn).await?;
     }
@@ -219,13 +222,15 @@ pub async fn touch<'e>(
 pub async fn touch_all(conn: &mut AnyConnection, tickets: &[(i64, i64)], now: i64) -> Result<()> {
     for chunk in super::insert_chunks(tickets, 16) {
         // A union of selects names its columns on both engines (SQLite cannot name a VALUES list's columns).
-        let rows: Vec<String> =
-            (0..chunk.len()).map(|i| format!("select ${} as id, ${} as n", 2 * i + 2, 2 * i + 3)).collect();
-        let sql = AssertSqlSafe(format!(
-            "update tickets set message_count = tickets.message_count + v.n, updated_at = $1 \
-             from ({}) as v where tickets.id = v.id",
-            rows.join(" union all ")
-        ));
+        let sql = super::wide_sql(conn, "tickets.touch", chunk.len(), || {
+            let rows: Vec<String> =
+                (0..chunk.len()).map(|i| format!("select ${} as id, ${} as n", 2 * i + 2, 2 * i + 3)).collect();
+            format!(
+                "update tickets set message_count = tickets.message_count + v.n, updated_at = $1 \
+                 from ({}) as v where tickets.id = v.id",
+                rows.join(" union all ")
+            )
+        });
         let mut q = sqlx::query(sql).bind(now);
         for (id, n) in chunk {
             q = q.bind(*id).bind(*n);
