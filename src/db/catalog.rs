@@ -1,6 +1,6 @@
 //! The shop catalog: products, orders with their lines (upserted by the shop), and ticket links to them.
 
-pub use super::links::{LinkRow, add_link, any_orders, links, remove_link, target_id};
+pub use super::links::{LinkRow, add_link, any_orders, links, links_of, remove_link, target_id};
 use super::{Db, Result};
 pub use crate::domain::catalog::{Order, OrderLine, Product};
 use sqlx::AnyConnection;

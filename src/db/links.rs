@@ -42,13 +42,34 @@ pub async fn links(conn: &mut AnyConnection, ticket_id: i64) -> Result<Vec<LinkR
     Ok(sqlx::query_as(sql).bind(ticket_id).fetch_all(&mut *conn).await?)
 }
 
-/// Resolves a link target: `order` by number, `product` by ref, `order_line` by `ORDER/LINE`.
+/// The links of several tickets (one statement per 32): ticket → its links in the order they were added; every
+/// ticket asked for has an entry.
+pub async fn links_of(
+    conn: &mut AnyConnection,
+    ticket_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<LinkRow>>> {
+    let mut out: std::collections::HashMap<i64, Vec<LinkRow>> = ticket_ids.iter().map(|id| (*id, Vec::new())).collect();
+    for chunk in super::lookup_chunks(ticket_ids, 32) {
+        let sql =
+            AssertSqlSafe(format!("{LINKS} where l.ticket_id in ({}) order by l.id", super::marks(1, chunk.len())));
+        let mut q = sqlx::query_as::<_, LinkRow>(sql);
+        for id in &chunk {
+            q = q.bind(*id);
+        }
+        for link in q.fetch_all(&mut *conn).await? {
+            out.entry(link.ticket_id).or_default().push(link);
+        }
+    }
+    Ok(out)
+}
+
 /// Whether the catalog holds any order (automatic order links look up nothing otherwise).
 pub async fn any_orders(conn: &mut AnyConnection) -> Result<bool> {
     let found: Option<i64> = sqlx::query_scalar("select id from orders limit 1").fetch_optional(&mut *conn).await?;
     Ok(found.is_some())
 }
 
+/// Resolves a link target: `order` by number, `product` by ref, `order_line` by `ORDER/LINE`.
 pub async fn target_id(conn: &mut AnyConnection, kind: &str, r: &str) -> Result<Option<i64>> {
     Ok(match kind {
         "order" => {

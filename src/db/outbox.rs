@@ -71,14 +71,55 @@ pub async fn sent_to_since(
     Ok(sqlx::query_scalar(SENT_TO_SINCE).bind(recipient).bind(kind.as_str()).bind(since).fetch_one(&mut *conn).await?)
 }
 
-/// Whether a ticket already has a mail of `kind` (one acknowledgement per ticket).
-pub async fn ticket_has(conn: &mut AnyConnection, ticket_id: i64, kind: crate::domain::TemplateKind) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("select count(*) from outbound_mails where ticket_id = $1 and kind = $2")
-        .bind(ticket_id)
-        .bind(kind.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(n > 0)
+/// [`sent_to_since`] for several recipients at once (one statement per 32): recipient → count, none for those
+/// with no such mail. The same plan: each recipient's deliveries of the window first.
+pub async fn sent_to_many_since(
+    conn: &mut AnyConnection,
+    kind: crate::domain::TemplateKind,
+    recipients: &[String],
+    since: i64,
+) -> Result<std::collections::HashMap<String, i64>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in super::lookup_chunks(recipients, 32) {
+        let sql = sqlx::AssertSqlSafe(sent_to_many_since_sql(chunk.len()));
+        let mut q = sqlx::query_as::<_, (String, i64)>(sql).bind(kind.as_str()).bind(since);
+        for r in &chunk {
+            q = q.bind(r);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// The statement of [`sent_to_many_since`] for `count` recipients (`$1` kind, `$2` since, then the recipients).
+pub fn sent_to_many_since_sql(count: usize) -> String {
+    format!(
+        "select d.recipient, count(*) from deliveries d cross join outbound_mails o \
+         where o.id = d.outbound_id and d.recipient in ({}) and d.queued_at >= $2 and o.kind = $1 \
+         and o.created_at >= $2 group by d.recipient",
+        super::marks(3, count)
+    )
+}
+
+/// Of `ticket_ids`, those that already have a mail of `kind` (one statement per 32).
+pub async fn tickets_having(
+    conn: &mut AnyConnection,
+    ticket_ids: &[i64],
+    kind: crate::domain::TemplateKind,
+) -> Result<std::collections::HashSet<i64>> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in super::lookup_chunks(ticket_ids, 32) {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "select distinct ticket_id from outbound_mails where kind = $1 and ticket_id in ({})",
+            super::marks(2, chunk.len())
+        ));
+        let mut q = sqlx::query_scalar::<_, i64>(sql).bind(kind.as_str());
+        for id in &chunk {
+            q = q.bind(*id);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
 }
 
 impl Db {

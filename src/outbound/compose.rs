@@ -4,11 +4,12 @@ use super::context::{self, ContextParts};
 use super::intent::{FromName, MailIntent, Queued};
 use super::message::{MailSpec, build};
 use super::templates::Templates;
-use crate::db::{self, DbError, MailboxRow, outbox::NewOutbound};
+use crate::db::{self, DbError, MailboxRow, catalog::LinkRow, outbox::NewOutbound};
 use crate::domain::{EmailAddress, NamedAddress, TemplateKind, is_ours};
 use crate::platform::tokens::Signer;
 use serde_json::Value;
 use sqlx::AnyConnection;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Renders and queues outgoing mail; shared by tickets (ticket mail) and the account pages (plain mail).
@@ -102,19 +103,8 @@ impl Composer {
         shared: &QueueShared,
         now: i64,
     ) -> Result<Queued, DbError> {
-        let keep = |list: &[(String, String)]| -> Vec<NamedAddress> {
-            list.iter()
-                .filter_map(|(name, addr)| NamedAddress::parse(addr, name).ok())
-                .filter(|a| !is_ours(&a.email, &shared.ours))
-                .collect()
-        };
-        let (to, cc) = (keep(&intent.to), keep(&intent.cc));
-        let mut recipients: Vec<String> = Vec::new();
-        for a in to.iter().chain(&cc) {
-            if !recipients.iter().any(|r| r == a.email.as_str()) {
-                recipients.push(a.email.to_string());
-            }
-        }
+        let (to, cc) = shared.addressees(&intent);
+        let recipients = unique_emails(&to, &cc);
         let Some(first) = to.first().or(cc.first()).cloned() else { return Ok(Queued::NoRecipient) };
         let from_name = match &intent.from {
             FromName::Team => intent.mailbox.team_name(),
@@ -124,7 +114,10 @@ impl Composer {
             Ok(from) => from,
             Err(e) => return Ok(Queued::NotSent(e)),
         };
-        let links = context::links_json(&crate::db::catalog::links(&mut *conn, intent.ticket.id).await?);
+        let links = match shared.links.get(&intent.ticket.id) {
+            Some(links) => context::links_json(links),
+            None => context::links_json(&db::catalog::links(&mut *conn, intent.ticket.id).await?),
+        };
         let portal = shared.portal
             && matches!(
                 intent.template,
@@ -246,6 +239,9 @@ pub struct QueueShared {
     ours: Vec<EmailAddress>,
     /// Whether customers' mail links to the portal.
     portal: bool,
+    /// Shop links of tickets read ahead for many mails at once (see [`QueueShared::read_links`]); the mail of
+    /// any other ticket reads its own.
+    links: HashMap<i64, Vec<LinkRow>>,
 }
 
 impl QueueShared {
@@ -253,8 +249,43 @@ impl QueueShared {
     pub async fn read(conn: &mut AnyConnection) -> Result<Self, DbError> {
         let ours =
             db::mailboxes::addresses(&mut *conn).await?.iter().filter_map(|a| EmailAddress::parse(a).ok()).collect();
-        Ok(Self { ours, portal: portal_enabled(conn).await? })
+        Ok(Self { ours, portal: portal_enabled(conn).await?, links: HashMap::new() })
     }
+
+    /// Reads the shop links of `tickets` in one go, for the mail queued about them next. Only for a caller that
+    /// adds no link to them before that mail is queued (an ingest batch's notices).
+    pub async fn read_links(&mut self, conn: &mut AnyConnection, tickets: &[i64]) -> Result<(), DbError> {
+        self.links.extend(db::catalog::links_of(conn, tickets).await?);
+        Ok(())
+    }
+
+    /// An intent's To and Cc, each parsed, without our own addresses.
+    fn addressees(&self, intent: &MailIntent) -> (Vec<NamedAddress>, Vec<NamedAddress>) {
+        let keep = |list: &[(String, String)]| -> Vec<NamedAddress> {
+            list.iter()
+                .filter_map(|(name, addr)| NamedAddress::parse(addr, name).ok())
+                .filter(|a| !is_ours(&a.email, &self.ours))
+                .collect()
+        };
+        (keep(&intent.to), keep(&intent.cc))
+    }
+
+    /// The addresses an intent's deliveries go to, as the outbox records them (each once).
+    pub fn recipients(&self, intent: &MailIntent) -> Vec<String> {
+        let (to, cc) = self.addressees(intent);
+        unique_emails(&to, &cc)
+    }
+}
+
+/// Every address of `to` and `cc` once, in order.
+fn unique_emails(to: &[NamedAddress], cc: &[NamedAddress]) -> Vec<String> {
+    let mut emails: Vec<String> = Vec::new();
+    for a in to.iter().chain(cc) {
+        if !emails.iter().any(|r| r == a.email.as_str()) {
+            emails.push(a.email.to_string());
+        }
+    }
+    emails
 }
 
 /// The `settings` key that turns the customer portal off (`false`); on by default.

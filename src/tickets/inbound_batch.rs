@@ -5,12 +5,13 @@
 //! the batch's own index — one transaction either way, so nothing is seen half-written outside it.
 
 use super::inbound::{Filed, TicketRef};
-use super::notices::{CreatedTicket, NewTicketAudience};
+use super::notices::{AckLimiter, CreatedTicket, NewTicketAudience};
 use super::{TicketError, Tickets};
 use crate::db::{
-    self, DbError, DrawnIds, MailboxRow, messages::NewAttachment, messages::NewMessage, tickets::NewTicket,
+    self, DbError, DrawnIds, MailboxRow, TicketRow, messages::NewAttachment, messages::NewMessage, tickets::NewTicket,
 };
-use crate::domain::{Actor, NamedAddress, Status, TicketEvent};
+use crate::domain::{Actor, NamedAddress, Status, TemplateKind, TicketEvent};
+use crate::outbound::Queued;
 use crate::outbound::compose::QueueShared;
 use sqlx::AnyConnection;
 use std::collections::{HashMap, VecDeque};
@@ -307,25 +308,35 @@ impl Tickets {
         }
         // Read once for the batch, not per mail: a batch of 500 new tickets queues 500 acknowledgements. Queueing
         // changes none of it (no ticket row, no customer message).
-        let shared = QueueShared::read(conn).await?;
+        let mut shared = QueueShared::read(conn).await?;
         let mut audience = NewTicketAudience::default();
         let ids: Vec<i64> = notices.iter().map(|n| n.ticket_id).collect();
         let tickets = db::tickets::by_ids(conn, &ids).await?;
+        // Nothing below links a ticket to the shop, so every mail's links can be read now.
+        shared.read_links(conn, &ids).await?;
         let created: Vec<i64> =
             notices.iter().filter(|n| matches!(n.filed, Filed::Created(_))).map(|n| n.ticket_id).collect();
         let last_mails = db::messages::last_customer_mails(conn, &created).await?;
+        let created_rows: Vec<&TicketRow> = created.iter().filter_map(|id| tickets.get(id)).collect();
+        let mut acks = AckLimiter::read(conn, &created_rows, batch.now).await?;
         for n in notices {
             let t = tickets.get(&n.ticket_id).ok_or(TicketError::NotFound)?;
             let mail = match n.filed {
                 Filed::Created(_) => {
                     let last = last_mails.get(&t.id).cloned().unwrap_or_default();
                     let created = CreatedTicket { ticket: t, last: &last, suppress_ack: n.suppress_ack };
-                    self.on_created(conn, created, mailbox, &mut audience, batch.now).await?
+                    self.on_created(conn, created, mailbox, &mut audience, &acks, batch.now).await?
                 }
                 Filed::Threaded(_) => self.on_customer_replied(conn, t, mailbox).await?,
             };
             // One by one: the acknowledgement limit per recipient counts the ones queued before in this batch.
-            self.queue_with(conn, mail, &shared, batch.now).await?;
+            for intent in mail {
+                let ack = (intent.template == TemplateKind::Ack).then(|| shared.recipients(&intent));
+                let queued = self.queue_one(conn, intent, &shared, batch.now).await?;
+                if let (Some(recipients), Queued::Mail(_)) = (ack, queued) {
+                    acks.queued(t.id, recipients);
+                }
+            }
         }
         Ok(())
     }

@@ -115,13 +115,27 @@ impl Tickets {
         now: i64,
     ) -> Result<(), DbError> {
         for intent in mail {
-            let (ticket, template) = (intent.ticket.clone(), intent.template);
-            if let Queued::NotSent(error) = self.composer.queue(conn, intent, shared, now).await? {
-                tracing::error!(ticket = ticket.number, %template, error, "mail not sent");
-                record(conn, ticket.id, &Actor::System, &TicketEvent::MailNotSent { template, error }, now).await?;
-            }
+            self.queue_one(conn, intent, shared, now).await?;
         }
         Ok(())
+    }
+
+    /// Queues one mail (see [`Tickets::queue_with`]); says what became of it.
+    pub(crate) async fn queue_one(
+        &self,
+        conn: &mut AnyConnection,
+        intent: MailIntent,
+        shared: &QueueShared,
+        now: i64,
+    ) -> Result<Queued, DbError> {
+        let (ticket, template) = (intent.ticket.clone(), intent.template);
+        let queued = self.composer.queue(conn, intent, shared, now).await?;
+        if let Queued::NotSent(error) = &queued {
+            tracing::error!(ticket = ticket.number, %template, error, "mail not sent");
+            let event = TicketEvent::MailNotSent { template, error: error.clone() };
+            record(conn, ticket.id, &Actor::System, &event, now).await?;
+        }
+        Ok(queued)
     }
 }
 

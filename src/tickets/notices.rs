@@ -6,7 +6,7 @@ use crate::db::{self, DbError, MailboxRow, TicketRow, UserRow, messages::LastCus
 use crate::domain::{Actor, TemplateKind, TicketEvent};
 use crate::outbound::{AutoSubmitted, CommandReport, MailIntent, MessageText, Threading};
 use sqlx::AnyConnection;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// At most this many answers to agents' mail per agent and hour (a loop breaker for agents' auto-replies).
 const COMMAND_RESULTS_PER_HOUR: i64 = 30;
@@ -47,6 +47,37 @@ impl NewTicketAudience {
     }
 }
 
+/// The acknowledgement rules for the tickets of an ingest batch, read once for all of them: which tickets have
+/// one already, and how many each requester got in the last hour, counted on as the batch queues more.
+#[derive(Debug, Default)]
+pub(crate) struct AckLimiter {
+    acknowledged: HashSet<i64>,
+    /// Recipient → acknowledgements queued to them in the last hour (this batch's included).
+    recent: HashMap<String, i64>,
+}
+
+impl AckLimiter {
+    /// Reads what the rules need for `tickets` (all created by the batch) at `now`.
+    pub(crate) async fn read(conn: &mut AnyConnection, tickets: &[&TicketRow], now: i64) -> Result<Self, DbError> {
+        let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+        let mut requesters: Vec<String> = tickets.iter().map(|t| t.requester_email.clone()).collect();
+        requesters.sort();
+        requesters.dedup();
+        Ok(Self {
+            acknowledged: db::outbox::tickets_having(conn, &ids, TemplateKind::Ack).await?,
+            recent: db::outbox::sent_to_many_since(conn, TemplateKind::Ack, &requesters, now - 3600).await?,
+        })
+    }
+
+    /// Counts an acknowledgement queued to `recipients`.
+    pub(crate) fn queued(&mut self, ticket_id: i64, recipients: Vec<String>) {
+        self.acknowledged.insert(ticket_id);
+        for r in recipients {
+            *self.recent.entry(r).or_default() += 1;
+        }
+    }
+}
+
 impl Tickets {
     /// A new ticket from mail: the acknowledgement (unless `suppress_ack`) and agents' new-ticket notices. Only for
     /// a mailbox that can send (`finish_inbound` queues nothing for one that cannot).
@@ -56,11 +87,12 @@ impl Tickets {
         created: CreatedTicket<'_>,
         mailbox: &MailboxRow,
         audience: &mut NewTicketAudience,
+        acks: &AckLimiter,
         now: i64,
     ) -> Result<Vec<MailIntent>, DbError> {
         let CreatedTicket { ticket: t, last, suppress_ack } = created;
         let mut mail = Vec::new();
-        if !suppress_ack && self.ack_allowed(conn, t, now).await? {
+        if !suppress_ack && self.ack_allowed(conn, t, acks, now).await? {
             let to = if last.reply_to.is_empty() { t.requester_email.clone() } else { last.reply_to.clone() };
             mail.push(self.to_customer(TemplateKind::Ack, t, mailbox, to, Some(last)));
         }
@@ -71,11 +103,17 @@ impl Tickets {
     }
 
     /// One acknowledgement per ticket, and at most `ack_limit_per_hour` per recipient (the circuit breaker).
-    async fn ack_allowed(&self, conn: &mut AnyConnection, t: &TicketRow, now: i64) -> Result<bool, DbError> {
-        if db::outbox::ticket_has(conn, t.id, TemplateKind::Ack).await? {
+    async fn ack_allowed(
+        &self,
+        conn: &mut AnyConnection,
+        t: &TicketRow,
+        acks: &AckLimiter,
+        now: i64,
+    ) -> Result<bool, DbError> {
+        if acks.acknowledged.contains(&t.id) {
             return Ok(false);
         }
-        let recent = db::outbox::sent_to_since(conn, TemplateKind::Ack, &t.requester_email, now - 3600).await?;
+        let recent = acks.recent.get(&t.requester_email).copied().unwrap_or(0);
         if recent >= i64::from(self.ack_limit_per_hour) {
             let e = TicketEvent::AckSuppressed { recipient: t.requester_email.clone(), recent };
             record(conn, t.id, &Actor::System, &e, now).await?;

@@ -213,6 +213,29 @@ async fn automatic_mail_gets_no_acknowledgement_and_acks_are_rate_limited() {
         .await
         .unwrap();
     assert_eq!(acks, 3, "ack_limit_per_hour = 3 per recipient, none for automatic mail");
+    // A later batch counts the acknowledgements of the earlier one (read from the outbox, not this batch's own).
+    let later: Vec<Vec<u8>> = (0..2)
+        .map(|i| {
+            customer_mail(
+                "F",
+                &customer,
+                &support,
+                &format!("later {i}"),
+                &format!("l{i}-{}@f.example", uuid::Uuid::new_v4().simple()),
+                "?",
+            )
+        })
+        .collect();
+    let refs: Vec<&[u8]> = later.iter().map(Vec::as_slice).collect();
+    assert_eq!(app.ingest_at("out", &refs).await.iter().filter(|o| o.kind == OutcomeKind::Created).count(), 2);
+    let (acks, suppressed): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from outbound_mails where kind = 'ack'), \
+         (select count(*) from ticket_events where kind = 'ack_suppressed')",
+    )
+    .fetch_one(app.services.db.pool())
+    .await
+    .unwrap();
+    assert_eq!((acks, suppressed), (3, 17 + 2), "the limit holds across batches, and each held-back ack is recorded");
     assert_eq!(wait_inbox(&env, &customer, 3, 30).await.len(), 3);
     outbox_drained(&app).await;
     assert_eq!(sent_to(&app, &customer).await, ["ack"; 3], "deskmail sent three acknowledgements");

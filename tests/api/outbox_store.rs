@@ -29,6 +29,21 @@ async fn the_acknowledgement_limit_reads_only_the_recipients_deliveries() {
     assert!(steps[0].contains("deliveries_recipient_queued"), "the plan starts elsewhere: {steps:?}");
     assert!(steps[0].contains("queued_at>"), "the plan reads the recipient's whole history: {steps:?}");
     assert!(steps.iter().all(|s| !s.contains("outbound_kind_created")), "the plan walks the hour: {steps:?}");
+    // The same for the batch of an ingest, several recipients at once.
+    let sql = format!("explain query plan {}", outbox::sent_to_many_since_sql(2));
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind("ack")
+        .bind(0_i64)
+        .bind("a@example.test")
+        .bind("b@example.test")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    let steps: Vec<&str> = plan.iter().map(|p| p.3.as_str()).collect();
+    let deliveries = steps.iter().find(|s| s.contains("d USING")).copied().unwrap_or_default();
+    assert!(deliveries.contains("deliveries_recipient_queued"), "not by recipient: {steps:?}");
+    assert!(deliveries.contains("queued_at>"), "the recipients' whole history: {steps:?}");
+    assert!(steps.iter().all(|s| !s.contains("outbound_kind_created")), "the batch walks the hour: {steps:?}");
 }
 
 /// A migrated store with one mailbox; `None` when PostgreSQL is not available (and not required).
