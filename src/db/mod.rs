@@ -165,6 +165,7 @@ impl DbError {
 pub enum DrawnIds {
     Messages,
     Tickets,
+    Outbound,
 }
 
 /// `count` fresh ids of `table` for rows inserted later in this transaction, all above `after` (the last id drawn
@@ -174,6 +175,7 @@ pub async fn draw_ids(conn: &mut sqlx::AnyConnection, table: DrawnIds, count: us
     let name = match table {
         DrawnIds::Messages => "messages",
         DrawnIds::Tickets => "tickets",
+        DrawnIds::Outbound => "outbound_mails",
     };
     if conn.backend_name() == "PostgreSQL" {
         let sql = format!("select nextval(pg_get_serial_sequence('{name}', 'id')) from generate_series(1, $1)");

@@ -53,6 +53,59 @@ pub async fn enqueue(conn: &mut AnyConnection, m: &NewOutbound<'_>, recipients: 
     Ok(id)
 }
 
+/// Stores several outbound mails, each with its queued deliveries (`(mail, recipients)`): ids drawn by
+/// [`super::draw_ids`], then one statement per 32 mails and one per 64 deliveries (an ingest batch's
+/// acknowledgements, instead of two round trips each).
+pub async fn enqueue_all(conn: &mut AnyConnection, mails: &[(NewOutbound<'_>, &[String])], now: i64) -> Result<()> {
+    if mails.is_empty() {
+        return Ok(());
+    }
+    let ids = super::draw_ids(conn, super::DrawnIds::Outbound, mails.len(), 0).await?;
+    let rows: Vec<(i64, &NewOutbound)> = ids.iter().copied().zip(mails.iter().map(|(m, _)| m)).collect();
+    for chunk in super::insert_chunks(&rows, 32) {
+        let sql = super::wide_sql(conn, "outbound_mails", chunk.len(), || {
+            let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(10 * i + 1, 10))).collect();
+            format!(
+                "insert into outbound_mails (id, ticket_id, message_id, mailbox_id, kind, header_message_id, sender, \
+                 raw, automatic, created_at) values {}",
+                rows.join(", ")
+            )
+        });
+        let mut q = sqlx::query(sql);
+        for (id, m) in chunk {
+            q = q.bind(*id).bind(m.ticket_id).bind(m.message_id).bind(m.mailbox_id).bind(m.kind.as_str());
+            q = q.bind(m.header_message_id).bind(m.sender).bind(m.raw.to_vec()).bind(i64::from(m.automatic)).bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let deliveries: Vec<(i64, &str, i64)> = ids
+        .iter()
+        .zip(mails)
+        .flat_map(|(id, (m, to))| to.iter().map(move |r| (*id, r.as_str(), m.send_after.unwrap_or(now).max(now))))
+        .collect();
+    for chunk in super::insert_chunks(&deliveries, 64) {
+        let sql = super::wide_sql(conn, "deliveries", chunk.len(), || {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let p = |k: usize| format!("${}", 5 * i + k);
+                    format!("({}, {}, 'queued', {}, {}, {})", p(1), p(2), p(3), p(4), p(5))
+                })
+                .collect();
+            format!(
+                "insert into deliveries (outbound_id, recipient, status, next_attempt_at, queued_at, updated_at) \
+                 values {}",
+                rows.join(", ")
+            )
+        });
+        let mut q = sqlx::query(sql);
+        for (outbound, recipient, next) in chunk {
+            q = q.bind(*outbound).bind(*recipient).bind(*next).bind(now).bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The statement of [`sent_to_since`]. `cross join` makes SQLite start from the recipient's deliveries of the
 /// window (`deliveries_recipient_queued`; `queued_at` is never before the mail's `created_at`); left to itself it
 /// walked every mail of the kind in the window (`outbound_kind_created`), so each acknowledgement of a busy hour or

@@ -1,10 +1,11 @@
 //! The composer: a [`MailIntent`] rendered from its templates, built and queued in the caller's transaction.
 
+pub use super::composed::{Composed, Composition};
 use super::context::{self, ContextParts};
 use super::intent::{FromName, MailIntent, Queued};
 use super::message::{MailSpec, build};
 use super::templates::Templates;
-use crate::db::{self, DbError, MailboxRow, catalog::LinkRow, outbox::NewOutbound};
+use crate::db::{self, DbError, MailboxRow, catalog::LinkRow};
 use crate::domain::{EmailAddress, NamedAddress, TemplateKind, is_ours};
 use crate::platform::tokens::Signer;
 use serde_json::Value;
@@ -103,16 +104,31 @@ impl Composer {
         shared: &QueueShared,
         now: i64,
     ) -> Result<Queued, DbError> {
+        Ok(match self.compose(conn, intent, shared).await? {
+            Composition::Mail(m) => Queued::Mail(db::outbox::enqueue(conn, &m.outbound(), &m.recipients, now).await?),
+            Composition::NoRecipient => Queued::NoRecipient,
+            Composition::NotSent(why) => Queued::NotSent(why),
+        })
+    }
+
+    /// Renders and builds an intent for the outbox, without queueing it (see [`Composer::queue`]; a caller that
+    /// makes many stores them together with [`db::outbox::enqueue_all`]).
+    pub async fn compose(
+        &self,
+        conn: &mut AnyConnection,
+        intent: MailIntent,
+        shared: &QueueShared,
+    ) -> Result<Composition, DbError> {
         let (to, cc) = shared.addressees(&intent);
         let recipients = unique_emails(&to, &cc);
-        let Some(first) = to.first().or(cc.first()).cloned() else { return Ok(Queued::NoRecipient) };
+        let Some(first) = to.first().or(cc.first()).cloned() else { return Ok(Composition::NoRecipient) };
         let from_name = match &intent.from {
             FromName::Team => intent.mailbox.team_name(),
             FromName::Agent(name) => format!("{name} ({})", intent.mailbox.team_name()),
         };
         let from = match NamedAddress::parse(&intent.mailbox.address, &from_name) {
             Ok(from) => from,
-            Err(e) => return Ok(Queued::NotSent(e)),
+            Err(e) => return Ok(Composition::NotSent(e)),
         };
         let links = match shared.links.get(&intent.ticket.id) {
             Some(links) => context::links_json(links),
@@ -124,22 +140,22 @@ impl Composer {
                 TemplateKind::Ack | TemplateKind::AgentReply | TemplateKind::RuleReply | TemplateKind::Resolved
             );
         let raw_and_id = self.render_and_build(&intent, from, to, cc, &first, Extras { links, portal });
-        let (raw, message_id) = match raw_and_id {
+        let (raw, header_message_id) = match raw_and_id {
             Ok(r) => r,
-            Err(e) => return Ok(Queued::NotSent(e)),
+            Err(e) => return Ok(Composition::NotSent(e)),
         };
-        let new = NewOutbound {
-            ticket_id: Some(intent.ticket.id),
+        Ok(Composition::Mail(Composed {
+            ticket_id: intent.ticket.id,
             message_id: intent.message_row,
             mailbox_id: intent.mailbox.id,
             kind: intent.template,
-            header_message_id: &message_id,
-            sender: &intent.mailbox.address,
-            raw: &raw,
+            header_message_id,
+            sender: intent.mailbox.address.clone(),
+            raw,
             automatic: intent.automatic.is_some(),
             send_after: intent.send_after,
-        };
-        Ok(Queued::Mail(db::outbox::enqueue(conn, &new, &recipients, now).await?))
+            recipients,
+        }))
     }
 
     /// The mail's bytes and Message-ID, or why it cannot be made.
@@ -268,12 +284,6 @@ impl QueueShared {
                 .collect()
         };
         (keep(&intent.to), keep(&intent.cc))
-    }
-
-    /// The addresses an intent's deliveries go to, as the outbox records them (each once).
-    pub fn recipients(&self, intent: &MailIntent) -> Vec<String> {
-        let (to, cc) = self.addressees(intent);
-        unique_emails(&to, &cc)
     }
 }
 

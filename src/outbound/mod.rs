@@ -2,6 +2,7 @@
 //! SMTP sender; the sender of rule webhooks. Decides nothing about tickets.
 
 pub mod compose;
+mod composed;
 pub mod context;
 pub mod intent;
 mod lanes;

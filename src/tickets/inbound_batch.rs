@@ -6,13 +6,12 @@
 
 use super::inbound::{Filed, TicketRef};
 use super::notices::{AckLimiter, CreatedTicket, NewTicketAudience};
-use super::{TicketError, Tickets};
+use super::{TicketError, Tickets, not_sent};
 use crate::db::{
     self, DbError, DrawnIds, MailboxRow, TicketRow, messages::NewAttachment, messages::NewMessage, tickets::NewTicket,
 };
 use crate::domain::{Actor, NamedAddress, Status, TemplateKind, TicketEvent};
-use crate::outbound::Queued;
-use crate::outbound::compose::QueueShared;
+use crate::outbound::compose::{Composed, Composition, QueueShared};
 use sqlx::AnyConnection;
 use std::collections::{HashMap, VecDeque};
 
@@ -319,6 +318,7 @@ impl Tickets {
         let last_mails = db::messages::last_customer_mails(conn, &created).await?;
         let created_rows: Vec<&TicketRow> = created.iter().filter_map(|id| tickets.get(id)).collect();
         let mut acks = AckLimiter::read(conn, &created_rows, batch.now).await?;
+        let mut outbox: Vec<Composed> = Vec::new();
         for n in notices {
             let t = tickets.get(&n.ticket_id).ok_or(TicketError::NotFound)?;
             let mail = match n.filed {
@@ -329,15 +329,23 @@ impl Tickets {
                 }
                 Filed::Threaded(_) => self.on_customer_replied(conn, t, mailbox).await?,
             };
-            // One by one: the acknowledgement limit per recipient counts the ones queued before in this batch.
+            // One by one: the acknowledgement limit per recipient counts the ones made before in this batch.
             for intent in mail {
-                let ack = (intent.template == TemplateKind::Ack).then(|| shared.recipients(&intent));
-                let queued = self.queue_one(conn, intent, &shared, batch.now).await?;
-                if let (Some(recipients), Queued::Mail(_)) = (ack, queued) {
-                    acks.queued(t.id, recipients);
+                let template = intent.template;
+                match self.composer.compose(conn, intent, &shared).await? {
+                    Composition::Mail(m) => {
+                        if template == TemplateKind::Ack {
+                            acks.queued(t.id, m.recipients.clone());
+                        }
+                        outbox.push(m);
+                    }
+                    Composition::NoRecipient => {}
+                    Composition::NotSent(error) => not_sent(conn, t, template, &error, batch.now).await?,
                 }
             }
         }
+        let mails: Vec<_> = outbox.iter().map(|m| (m.outbound(), m.recipients.as_slice())).collect();
+        db::outbox::enqueue_all(conn, &mails, batch.now).await?;
         Ok(())
     }
 }

@@ -34,7 +34,7 @@ pub use reply::ReplyInput;
 pub use update::Changes;
 
 use crate::db::{self, Db, DbError, TicketRow};
-use crate::domain::{Actor, TicketEvent};
+use crate::domain::{Actor, TemplateKind, TicketEvent};
 use crate::outbound::compose::QueueShared;
 use crate::outbound::{Composer, MailIntent, Queued};
 use crate::platform::storage::BlobStore;
@@ -131,12 +131,24 @@ impl Tickets {
         let (ticket, template) = (intent.ticket.clone(), intent.template);
         let queued = self.composer.queue(conn, intent, shared, now).await?;
         if let Queued::NotSent(error) = &queued {
-            tracing::error!(ticket = ticket.number, %template, error, "mail not sent");
-            let event = TicketEvent::MailNotSent { template, error: error.clone() };
-            record(conn, ticket.id, &Actor::System, &event, now).await?;
+            not_sent(conn, &ticket, template, error, now).await?;
         }
         Ok(queued)
     }
+}
+
+/// Logs and records on the ticket that a mail could not be made (nothing was queued).
+pub(crate) async fn not_sent(
+    conn: &mut AnyConnection,
+    ticket: &TicketRow,
+    template: TemplateKind,
+    error: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    tracing::error!(ticket = ticket.number, %template, error, "mail not sent");
+    let event = TicketEvent::MailNotSent { template, error: error.to_string() };
+    record(conn, ticket.id, &Actor::System, &event, now).await?;
+    Ok(())
 }
 
 /// Appends `event` by `actor` to a ticket's history, in the caller's transaction.
