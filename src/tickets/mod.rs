@@ -103,37 +103,13 @@ impl Tickets {
             return Ok(());
         }
         let shared = QueueShared::read(conn).await?;
-        self.queue_with(conn, mail, &shared, now).await
-    }
-
-    /// [`Tickets::queue`] with what every mail needs read before (once for many calls in one transaction).
-    pub(crate) async fn queue_with(
-        &self,
-        conn: &mut AnyConnection,
-        mail: Vec<MailIntent>,
-        shared: &QueueShared,
-        now: i64,
-    ) -> Result<(), DbError> {
         for intent in mail {
-            self.queue_one(conn, intent, shared, now).await?;
+            let (ticket, template) = (intent.ticket.clone(), intent.template);
+            if let Queued::NotSent(error) = self.composer.queue(conn, intent, &shared, now).await? {
+                not_sent(conn, &ticket, template, &error, now).await?;
+            }
         }
         Ok(())
-    }
-
-    /// Queues one mail (see [`Tickets::queue_with`]); says what became of it.
-    pub(crate) async fn queue_one(
-        &self,
-        conn: &mut AnyConnection,
-        intent: MailIntent,
-        shared: &QueueShared,
-        now: i64,
-    ) -> Result<Queued, DbError> {
-        let (ticket, template) = (intent.ticket.clone(), intent.template);
-        let queued = self.composer.queue(conn, intent, shared, now).await?;
-        if let Queued::NotSent(error) = &queued {
-            not_sent(conn, &ticket, template, error, now).await?;
-        }
-        Ok(queued)
     }
 }
 
