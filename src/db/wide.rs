@@ -13,7 +13,8 @@ pub(crate) fn marks(first: usize, count: usize) -> String {
 type Shape = (&'static str, usize, bool);
 
 /// The SQL of a multi-row statement, built by `build` once per statement name, row count and engine, and kept
-/// (the shapes are few: see [`insert_chunks`] and [`halving_chunks`]). On SQLite its `$1, $2, …` become `?`
+/// (the shapes are few: see [`insert_chunks`] and [`halving_chunks`]). `name` names one statement: two call sites
+/// with the same name would share the SQL the first one built. On SQLite its `$1, $2, …` become `?`
 /// when they come in that order, once each: SQLite binds `?` by position, but it finds the name of a `$N` by a
 /// linear search and sqlx asks for every parameter's name, so a multi-row insert of n values written with `$N`
 /// costs n² steps.
@@ -42,7 +43,7 @@ pub(crate) fn wide_sql(
 fn question_marks(sql: &str) -> Option<String> {
     let mut out = String::with_capacity(sql.len());
     let (mut next, mut quoted) = (1usize, false);
-    let mut chars = sql.char_indices().peekable();
+    let mut chars = sql.char_indices();
     while let Some((at, c)) = chars.next() {
         if c == '\'' {
             quoted = !quoted;
