@@ -1,6 +1,8 @@
 //! The outbox: rendered outbound mails and their per-recipient deliveries, claimed with a lease.
 
 use super::{Db, Result};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Executor};
 
 #[path = "outbox_claim.rs"]
@@ -22,34 +24,18 @@ pub struct NewOutbound<'a> {
     pub send_after: Option<i64>,
 }
 
+/// The columns of an outbound mail as queued (after its `id`).
+const OUTBOUND_COLUMNS: &str = "ticket_id, message_id, mailbox_id, kind, header_message_id, sender, raw, automatic, \
+     created_at";
+
 /// Stores an outbound mail and one queued delivery per recipient; returns the mail's id.
 pub async fn enqueue(conn: &mut AnyConnection, m: &NewOutbound<'_>, recipients: &[String], now: i64) -> Result<i64> {
-    let id: i64 = sqlx::query_scalar(
-        "insert into outbound_mails (ticket_id, message_id, mailbox_id, kind, header_message_id, sender, raw, automatic, created_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
-    )
-    .bind(m.ticket_id)
-    .bind(m.message_id)
-    .bind(m.mailbox_id)
-    .bind(m.kind.as_str())
-    .bind(m.header_message_id)
-    .bind(m.sender)
-    .bind(m.raw.to_vec())
-    .bind(i64::from(m.automatic))
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    for r in recipients {
-        sqlx::query(
-            "insert into deliveries (outbound_id, recipient, status, next_attempt_at, queued_at, updated_at) values ($1, $2, 'queued', $4, $3, $3)",
-        )
-        .bind(id)
-        .bind(r)
-        .bind(now)
-        .bind(m.send_after.unwrap_or(now).max(now))
-        .execute(&mut *conn)
-        .await?;
-    }
+    let sql = format!("insert into outbound_mails ({OUTBOUND_COLUMNS}) values ({}) returning id", super::marks(1, 9));
+    let row = bind_outbound(sqlx::query(sqlx::AssertSqlSafe(sql)), m, now).fetch_one(&mut *conn).await?;
+    let id: i64 = sqlx::Row::try_get(&row, 0)?;
+    let next = m.send_after.unwrap_or(now).max(now);
+    let deliveries: Vec<(i64, &str, i64)> = recipients.iter().map(|r| (id, r.as_str(), next)).collect();
+    insert_deliveries(conn, &deliveries, now).await?;
     Ok(id)
 }
 
@@ -65,16 +51,11 @@ pub async fn enqueue_all(conn: &mut AnyConnection, mails: &[(NewOutbound<'_>, &[
     for chunk in super::insert_chunks(&rows, 32) {
         let sql = super::wide_sql(conn, "outbound_mails", chunk.len(), || {
             let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(10 * i + 1, 10))).collect();
-            format!(
-                "insert into outbound_mails (id, ticket_id, message_id, mailbox_id, kind, header_message_id, sender, \
-                 raw, automatic, created_at) values {}",
-                rows.join(", ")
-            )
+            format!("insert into outbound_mails (id, {OUTBOUND_COLUMNS}) values {}", rows.join(", "))
         });
         let mut q = sqlx::query(sql);
         for (id, m) in chunk {
-            q = q.bind(*id).bind(m.ticket_id).bind(m.message_id).bind(m.mailbox_id).bind(m.kind.as_str());
-            q = q.bind(m.header_message_id).bind(m.sender).bind(m.raw.to_vec()).bind(i64::from(m.automatic)).bind(now);
+            q = bind_outbound(q.bind(*id), m, now);
         }
         q.execute(&mut *conn).await?;
     }
@@ -83,13 +64,28 @@ pub async fn enqueue_all(conn: &mut AnyConnection, mails: &[(NewOutbound<'_>, &[
         .zip(mails)
         .flat_map(|(id, (m, to))| to.iter().map(move |r| (*id, r.as_str(), m.send_after.unwrap_or(now).max(now))))
         .collect();
-    for chunk in super::insert_chunks(&deliveries, 64) {
+    insert_deliveries(conn, &deliveries, now).await
+}
+
+/// Binds the values of [`OUTBOUND_COLUMNS`].
+fn bind_outbound<'q>(q: Query<'q, Any, AnyArguments>, m: &NewOutbound<'q>, now: i64) -> Query<'q, Any, AnyArguments> {
+    q.bind(m.ticket_id)
+        .bind(m.message_id)
+        .bind(m.mailbox_id)
+        .bind(m.kind.as_str())
+        .bind(m.header_message_id)
+        .bind(m.sender)
+        .bind(m.raw.to_vec())
+        .bind(i64::from(m.automatic))
+        .bind(now)
+}
+
+/// Queued deliveries `(outbound mail, recipient, first attempt not before)`; one statement per 64.
+async fn insert_deliveries(conn: &mut AnyConnection, deliveries: &[(i64, &str, i64)], now: i64) -> Result<()> {
+    for chunk in super::insert_chunks(deliveries, 64) {
         let sql = super::wide_sql(conn, "deliveries", chunk.len(), || {
             let rows: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let p = |k: usize| format!("${}", 5 * i + k);
-                    format!("({}, {}, 'queued', {}, {}, {})", p(1), p(2), p(3), p(4), p(5))
-                })
+                .map(|i| format!("({}, 'queued', {})", super::marks(5 * i + 1, 2), super::marks(5 * i + 3, 3)))
                 .collect();
             format!(
                 "insert into deliveries (outbound_id, recipient, status, next_attempt_at, queued_at, updated_at) \
@@ -106,14 +102,6 @@ pub async fn enqueue_all(conn: &mut AnyConnection, mails: &[(NewOutbound<'_>, &[
     Ok(())
 }
 
-/// The statement of [`sent_to_since`]. `cross join` makes SQLite start from the recipient's deliveries of the
-/// window (`deliveries_recipient_queued`; `queued_at` is never before the mail's `created_at`); left to itself it
-/// walked every mail of the kind in the window (`outbound_kind_created`), so each acknowledgement of a busy hour or
-/// of a backlog import read all those before it (quadratic: 2,000 new tickets took 3.2 s to ingest instead of 2.1).
-/// PostgreSQL treats it as the inner join it is.
-pub const SENT_TO_SINCE: &str = "select count(*) from deliveries d cross join outbound_mails o \
-     where o.id = d.outbound_id and d.recipient = $1 and d.queued_at >= $3 and o.kind = $2 and o.created_at >= $3";
-
 /// How many mails of `kind` went to `recipient` since `since` (rate limits).
 pub async fn sent_to_since(
     conn: &mut AnyConnection,
@@ -121,11 +109,13 @@ pub async fn sent_to_since(
     recipient: &str,
     since: i64,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(SENT_TO_SINCE).bind(recipient).bind(kind.as_str()).bind(since).fetch_one(&mut *conn).await?)
+    let sql = sqlx::AssertSqlSafe(sent_to_many_since_sql(1));
+    let q = sqlx::query_as::<_, (String, i64)>(sql).bind(kind.as_str()).bind(since).bind(recipient);
+    Ok(q.fetch_optional(&mut *conn).await?.map_or(0, |(_, n)| n))
 }
 
 /// [`sent_to_since`] for several recipients at once (one statement per 32): recipient → count, none for those
-/// with no such mail. The same plan: each recipient's deliveries of the window first.
+/// with no such mail.
 pub async fn sent_to_many_since(
     conn: &mut AnyConnection,
     kind: crate::domain::TemplateKind,
@@ -144,7 +134,12 @@ pub async fn sent_to_many_since(
     Ok(out)
 }
 
-/// The statement of [`sent_to_many_since`] for `count` recipients (`$1` kind, `$2` since, then the recipients).
+/// The statement of [`sent_to_since`] and [`sent_to_many_since`] for `count` recipients (`$1` kind, `$2` since,
+/// then the recipients). `cross join` makes SQLite start from each recipient's deliveries of the window
+/// (`deliveries_recipient_queued`; `queued_at` is never before the mail's `created_at`); left to itself it walked
+/// every mail of the kind in the window (`outbound_kind_created`), so each acknowledgement of a busy hour or of a
+/// backlog import read all those before it (quadratic: 2,000 new tickets took 3.2 s to ingest instead of 2.1).
+/// PostgreSQL treats it as the inner join it is.
 pub fn sent_to_many_since_sql(count: usize) -> String {
     format!(
         "select d.recipient, count(*) from deliveries d cross join outbound_mails o \

@@ -8,7 +8,8 @@ use super::inbound::{Filed, TicketRef};
 use super::notices::{AckLimiter, CreatedTicket, NewTicketAudience};
 use super::{TicketError, Tickets, not_sent};
 use crate::db::{
-    self, DbError, DrawnIds, MailboxRow, TicketRow, messages::NewAttachment, messages::NewMessage, tickets::NewTicket,
+    self, DbError, DrawnIds, MailboxRow, TicketRow, messages::LastCustomerMail, messages::NewAttachment,
+    messages::NewMessage, tickets::NewTicket,
 };
 use crate::domain::{Actor, NamedAddress, Status, TemplateKind, TicketEvent};
 use crate::outbound::compose::{Composed, Composition, QueueShared};
@@ -316,6 +317,7 @@ impl Tickets {
         let created: Vec<i64> =
             notices.iter().filter(|n| matches!(n.filed, Filed::Created(_))).map(|n| n.ticket_id).collect();
         let last_mails = db::messages::last_customer_mails(conn, &created).await?;
+        let no_mail = LastCustomerMail::default();
         let created_rows: Vec<&TicketRow> = created.iter().filter_map(|id| tickets.get(id)).collect();
         let mut acks = AckLimiter::read(conn, &created_rows, batch.now).await?;
         let mut outbox: Vec<Composed> = Vec::new();
@@ -323,8 +325,8 @@ impl Tickets {
             let t = tickets.get(&n.ticket_id).ok_or(TicketError::NotFound)?;
             let mail = match n.filed {
                 Filed::Created(_) => {
-                    let last = last_mails.get(&t.id).cloned().unwrap_or_default();
-                    let created = CreatedTicket { ticket: t, last: &last, suppress_ack: n.suppress_ack };
+                    let last = last_mails.get(&t.id).unwrap_or(&no_mail);
+                    let created = CreatedTicket { ticket: t, last, suppress_ack: n.suppress_ack };
                     self.on_created(conn, created, mailbox, &mut audience, &acks, batch.now).await?
                 }
                 Filed::Threaded(_) => self.on_customer_replied(conn, t, mailbox).await?,
@@ -335,7 +337,7 @@ impl Tickets {
                 match self.composer.compose(conn, intent, &shared).await? {
                     Composition::Mail(m) => {
                         if template == TemplateKind::Ack {
-                            acks.queued(t.id, m.recipients.clone());
+                            acks.queued(t.id, &m.recipients);
                         }
                         outbox.push(m);
                     }

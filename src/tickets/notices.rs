@@ -70,10 +70,10 @@ impl AckLimiter {
     }
 
     /// Counts an acknowledgement queued to `recipients`.
-    pub(crate) fn queued(&mut self, ticket_id: i64, recipients: Vec<String>) {
+    pub(crate) fn queued(&mut self, ticket_id: i64, recipients: &[String]) {
         self.acknowledged.insert(ticket_id);
         for r in recipients {
-            *self.recent.entry(r).or_default() += 1;
+            *self.recent.entry(r.clone()).or_default() += 1;
         }
     }
 }

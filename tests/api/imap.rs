@@ -160,7 +160,14 @@ async fn a_recreated_folder_with_the_same_mails_makes_no_duplicates(store: Store
     s.delete("Support").await.unwrap();
     s.create("Support").await.unwrap();
     for m in &mails {
-        append(&mut s, "Support", m).await;
+        // Dovecot may refuse an APPEND while another session (deskmail's poller) reopens the folder it just saw
+        // deleted ("Mailbox was deleted under us"); a moment later it takes it.
+        let mut tries = 0;
+        while let Err(e) = s.append("Support", None, None, m).await {
+            tries += 1;
+            assert!(tries < 5, "append: {e:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }
     let new_validity = s.select("Support").await.unwrap().uid_validity.unwrap();
     let mb = app.services.db.mailbox_by_name("imap").await.unwrap().unwrap();

@@ -17,11 +17,11 @@ store_tests!(
 #[tokio::test]
 async fn the_acknowledgement_limit_reads_only_the_recipients_deliveries() {
     let (_dir, db, _) = store_with_mailbox(Store::Sqlite).await.unwrap();
-    let sql = format!("explain query plan {}", outbox::SENT_TO_SINCE);
+    let sql = format!("explain query plan {}", outbox::sent_to_many_since_sql(1));
     let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind("a@example.test")
         .bind("ack")
         .bind(0_i64)
+        .bind("a@example.test")
         .fetch_all(db.pool())
         .await
         .unwrap();
