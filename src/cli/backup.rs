@@ -73,7 +73,7 @@ pub async fn backup(settings: &Settings, dir: &Path, progress: bool) -> anyhow::
         blobs,
     };
     manifest.write(dir)?;
-    db.pool().close().await;
+    db.close().await;
     Ok(report)
 }
 

@@ -69,7 +69,7 @@ pub async fn restore(settings: &Settings, dir: &Path, progress: bool) -> Result<
     // A backup of an older version is brought up to this one's schema.
     let db = Db::connect(&settings.database.url, 1).await.context("cannot open the restored database")?;
     db.migrate().await.context("cannot migrate the restored database")?;
-    db.pool().close().await;
+    db.close().await;
     Ok(RestoreReport { backend: manifest.backend, blobs, bytes, secret })
 }
 
@@ -105,7 +105,7 @@ async fn refuse_non_empty(
         Backend::Postgres => {
             let db = Db::connect(&settings.database.url, 1).await.context("cannot open the database")?;
             let empty = db.is_empty().await.map_err(anyhow::Error::from)?;
-            db.pool().close().await;
+            db.close().await;
             i64::from(!empty)
         }
     };

@@ -41,7 +41,7 @@ pub async fn verify(settings: &Settings, prune: bool, progress: bool) -> anyhow:
     let db = Db::connect(&settings.database.url, 2).await.context("cannot open the database")?;
     // Referenced first, stored second: a blob committed in between shows as a young orphan, never as missing.
     let referenced = db.referenced_blobs().await?;
-    db.pool().close().await;
+    db.close().await;
     let storage = BlobStore::from_settings(&settings.storage).context("cannot open the blob storage")?;
     tokio::task::spawn_blocking(move || {
         let mut report = check_all(&storage, referenced.iter().map(String::as_str), progress)?;

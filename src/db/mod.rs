@@ -197,6 +197,11 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// SQLite only: the one connection write transactions run on. In WAL mode a connection drops its whole page
+    /// cache when another connection has written since its last transaction, so writes spread over the pool each
+    /// began cold (re-reading every page they touched, inside the write lock); on one connection they stay warm,
+    /// as do its prepared multi-row statements.
+    writer_pool: Option<AnyPool>,
     backend: Backend,
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
@@ -210,22 +215,10 @@ impl Db {
             create_sqlite_folder(url);
         }
         let options = AnyConnectOptions::from_str(url)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL for concurrent readers; FULL so a commit is durable before IMAP flags change.
-                        conn.execute("pragma journal_mode = wal; pragma synchronous = full; pragma foreign_keys = on; pragma busy_timeout = 10000;")
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await?;
-        Ok(Self { pool, backend, writer: Default::default() })
+        let pool = pool_options(backend, max_connections.max(1)).connect_with(options.clone()).await?;
+        // Opened on the first write, so commands that only read never hold it.
+        let writer_pool = (backend == Backend::Sqlite).then(|| pool_options(backend, 1).connect_lazy_with(options));
+        Ok(Self { pool, writer_pool, backend, writer: Default::default() })
     }
 
     /// Applies the embedded migrations of this backend.
@@ -243,7 +236,7 @@ impl Db {
             Backend::Sqlite => {
                 let writer = self.writer.clone().lock_owned().await;
                 Tx {
-                    inner: self.pool.begin_with("begin immediate").await?,
+                    inner: self.writer_pool.as_ref().unwrap_or(&self.pool).begin_with("begin immediate").await?,
                     _writer: Some(writer),
                     backend: self.backend,
                 }
@@ -269,8 +262,27 @@ impl Db {
 
     /// Closes every connection.
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer_pool {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
+}
+
+/// The pool settings of either engine; on SQLite every connection gets WAL, full sync, foreign keys and a busy wait.
+fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(30)).after_connect(
+        move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL for concurrent readers; FULL so a commit is durable before IMAP flags change.
+                    conn.execute("pragma journal_mode = wal; pragma synchronous = full; pragma foreign_keys = on; pragma busy_timeout = 10000;")
+                        .await?;
+                }
+                Ok(())
+            })
+        },
+    )
 }
 
 /// The backend a database URL names.
