@@ -10,6 +10,11 @@ use tokio_util::sync::CancellationToken;
 /// How long sends may go on after shutdown began before they are abandoned (given back unattempted).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// The least time between two outbox scans that wake-ups ask for. Every committed reply wakes the sender, and a
+/// burst of them found the same lanes already running; one scan per gap serves them all (running lanes pick up the
+/// new mail themselves), at most this much later for a mailbox whose lane is not running.
+const WAKE_GAP: Duration = Duration::from_millis(50);
+
 impl Sender {
     /// Runs until `cancel`: starts a lane for every mailbox with due deliveries, on a wake-up or every two seconds.
     pub async fn run(self, cancel: CancellationToken) {
@@ -25,7 +30,16 @@ impl Sender {
         let mut lanes: JoinSet<i64> = JoinSet::new();
         let mut running: HashSet<i64> = HashSet::new();
         let mut failures = 0u32;
+        let mut woken = false;
+        let mut scanned_at = tokio::time::Instant::now();
         while !cancel.is_cancelled() {
+            if std::mem::take(&mut woken) {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(scanned_at + WAKE_GAP) => {},
+                    _ = cancel.cancelled() => break,
+                }
+            }
+            scanned_at = tokio::time::Instant::now();
             while let Some(done) = lanes.try_join_next() {
                 running.remove(&done.unwrap_or_default());
             }
@@ -44,7 +58,7 @@ impl Sender {
                 }
             };
             tokio::select! {
-                _ = self.wake.notified() => {},
+                _ = self.wake.notified() => woken = true,
                 _ = tokio::time::sleep(wait) => {},
                 Some(done) = lanes.join_next(), if !lanes.is_empty() => { running.remove(&done.unwrap_or_default()); },
                 _ = cancel.cancelled() => {},
