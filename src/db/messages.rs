@@ -334,6 +334,23 @@ impl Db {
         Ok(sqlx::query_as(sql).bind(ticket_id).fetch_all(self.pool()).await?)
     }
 
+    /// One message, by id.
+    pub async fn message(&self, id: i64) -> Result<Option<MessageRow>> {
+        let sql = sqlx::AssertSqlSafe(format!("{SELECT} where id = $1"));
+        Ok(sqlx::query_as(sql).bind(id).fetch_optional(self.pool()).await?)
+    }
+
+    /// The attachments of one message.
+    pub async fn message_attachments(&self, message_id: i64) -> Result<Vec<AttachmentRow>> {
+        Ok(sqlx::query_as(
+            "select id, message_id, filename, content_type, size, sha256, content_id, inline from attachments \
+             where message_id = $1 order by id",
+        )
+        .bind(message_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// The attachments of a ticket's messages.
     pub async fn ticket_attachments(&self, ticket_id: i64) -> Result<Vec<AttachmentRow>> {
         Ok(sqlx::query_as(

@@ -202,6 +202,12 @@ impl Db {
         Ok(sqlx::query_as(sql).bind(status.unwrap_or("")).bind(limit).bind(offset).fetch_all(self.pool()).await?)
     }
 
+    /// The deliveries of the outbound mail carrying one message.
+    pub async fn message_deliveries(&self, message_id: i64) -> Result<Vec<DeliveryRow>> {
+        let sql = sqlx::AssertSqlSafe(format!("{DELIVERY_SELECT} where o.message_id = $1 order by d.id"));
+        Ok(sqlx::query_as(sql).bind(message_id).fetch_all(self.pool()).await?)
+    }
+
     /// The deliveries of the outbound mails carrying the messages of a ticket.
     pub async fn ticket_deliveries(&self, ticket_id: i64) -> Result<Vec<DeliveryRow>> {
         let sql = sqlx::AssertSqlSafe(format!("{DELIVERY_SELECT} where o.ticket_id = $1 order by d.id"));

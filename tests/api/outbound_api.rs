@@ -206,6 +206,21 @@ async fn a_reply_with_attachments_carries_them_on_the_message_and_in_the_mail(st
     let reply = t["messages"].as_array().unwrap().iter().find(|m| m["kind"] == "agent").unwrap().clone();
     assert_eq!(reply["attachments"][0]["filename"], "Rechnung März.pdf");
     assert_eq!(reply["attachments"][0]["size"], pdf.len());
+    // The POST answers with the message it wrote, as the ticket shows it: its file and its queued delivery.
+    let answered = &body["message"];
+    assert_eq!((answered["id"].clone(), answered["kind"].as_str()), (reply["id"].clone(), Some("agent")), "{body}");
+    assert_eq!(answered["attachments"], reply["attachments"], "{body}");
+    // The sender may have tried meanwhile (to a closed port): the same delivery, its state moved on.
+    let recipients = |m: &Value| -> Vec<(Value, Value)> {
+        let list = m["delivery"]["recipients"].as_array().cloned().unwrap_or_default();
+        list.iter().map(|r| (r["id"].clone(), r["email"].clone())).collect()
+    };
+    assert_eq!(
+        recipients(answered),
+        vec![(reply["delivery"]["recipients"][0]["id"].clone(), json!("c@customer.example"))]
+    );
+    assert_eq!(recipients(answered), recipients(&reply), "{body}");
+    assert_eq!(body["ticket"]["number"], n, "{body}");
     let raw: Vec<u8> = sqlx::query_scalar("select raw from outbound_mails where kind = 'agent_reply'")
         .fetch_one(app.services.db.pool())
         .await

@@ -131,14 +131,14 @@ async fn respond(state: &AppState, number: i64, result: Result<i64, TicketError>
         Err(e) => return Err(e.into()),
     };
     let t = state.db.ticket(number).await?.ok_or(Error::NotFound)?;
-    let messages = state.db.messages(t.id).await?;
-    let attachments = state.db.ticket_attachments(t.id).await?;
-    let deliveries = state.db.ticket_deliveries(t.id).await?;
-    let m = messages.iter().find(|m| m.id == id).ok_or(Error::NotFound)?;
+    // The one message written, not the ticket's whole history: a reply on a long ticket costs what a short one does.
+    let m = state.db.message(id).await?.filter(|m| m.ticket_id == t.id).ok_or(Error::NotFound)?;
+    let attachments = state.db.message_attachments(id).await?;
+    let deliveries = state.db.message_deliveries(id).await?;
     Ok((
         status,
         Json(
-            json!({ "message": message_json(m, &attachments, &deliveries), "ticket": ticket_json_read(state, &t).await? }),
+            json!({ "message": message_json(&m, &attachments, &deliveries), "ticket": ticket_json_read(state, &t).await? }),
         ),
     ))
 }
