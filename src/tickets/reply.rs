@@ -153,7 +153,7 @@ impl Tickets {
         intent.attachments = mail_files(&input.attachments);
         intent.message_id = Some(header_id);
         let status = input.status.unwrap_or(Status::Pending);
-        super::update::record_status(conn, ticket, status, &actor, now).await?;
+        super::update::record_status_event(conn, ticket, status, &actor, now).await?;
         db::tickets::touch(&mut *conn, ticket.id, Some(status), now).await?;
         Ok((message_id, vec![intent]))
     }
@@ -193,7 +193,7 @@ impl Tickets {
             .await?;
         let opened = (ticket.status == Status::New).then_some(Status::Open);
         if let Some(s) = opened {
-            super::update::record_status(conn, ticket, s, &actor, now).await?;
+            super::update::record_status_event(conn, ticket, s, &actor, now).await?;
         }
         db::tickets::touch(&mut *conn, ticket.id, opened, now).await?;
         Ok(message_id)

@@ -28,11 +28,26 @@ pub async fn record_status(
     actor: &Actor,
     now: i64,
 ) -> Result<(), TicketError> {
+    record_status_event(conn, t, status, actor, now).await?;
+    if t.status != status {
+        db::tickets::set_status(&mut *conn, t.id, status, now).await?;
+    }
+    Ok(())
+}
+
+/// The event of a status change only, for a writer whose own update of the ticket row sets the status (a reply's or
+/// a note's `touch`): one update of the row instead of two.
+pub async fn record_status_event(
+    conn: &mut AnyConnection,
+    t: &TicketRow,
+    status: Status,
+    actor: &Actor,
+    now: i64,
+) -> Result<(), TicketError> {
     if status == Status::Merged {
         return Err(TicketError::Invalid("status: merged is set by merging the ticket into another".into()));
     }
     if t.status != status {
-        db::tickets::set_status(&mut *conn, t.id, status, now).await?;
         record(conn, t.id, actor, &TicketEvent::StatusChanged { from: t.status, to: status }, now).await?;
     }
     Ok(())
