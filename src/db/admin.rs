@@ -46,7 +46,7 @@ impl Db {
         .bind(flag(settings.enabled))
         .bind(settings_json)
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *self.writer().await?)
         .await?)
     }
 
@@ -69,7 +69,7 @@ impl Db {
         .bind(flag(settings.enabled))
         .bind(settings_json)
         .bind(crate::domain::now())
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -92,7 +92,7 @@ impl Db {
     pub async fn delete_quarantined(&self, id: i64) -> Result<bool> {
         let done = sqlx::query("update quarantine set status = 'deleted' where id = $1 and status = 'held'")
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }

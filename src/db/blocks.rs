@@ -37,14 +37,17 @@ impl Db {
         .bind(entry)
         .bind(by)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Removes an entry; `false` when it was not there.
     pub async fn unblock(&self, entry: &str) -> Result<bool> {
-        let done = sqlx::query("delete from blocked_senders where entry = $1").bind(entry).execute(self.pool()).await?;
+        let done = sqlx::query("delete from blocked_senders where entry = $1")
+            .bind(entry)
+            .execute(&mut *self.writer().await?)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -72,7 +75,7 @@ impl Db {
         let done = sqlx::query("update customers set note = $2 where email = $1")
             .bind(email)
             .bind(note)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -31,7 +31,7 @@ impl Db {
         .bind(id)
         .bind(data)
         .bind(expiry)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -43,7 +43,7 @@ impl Db {
                 .bind(id)
                 .bind(data)
                 .bind(expiry)
-                .execute(self.pool())
+                .execute(&mut *self.writer().await?)
                 .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -53,7 +53,7 @@ impl Db {
         sqlx::query("delete from sessions where id = $1 or expiry_date < $2")
             .bind(id)
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -111,7 +111,7 @@ impl Db {
                     .bind(title)
                     .bind(body)
                     .bind(now)
-                    .execute(self.pool())
+                    .execute(&mut *self.writer().await?)
                     .await?;
                 Ok(id)
             }
@@ -122,14 +122,14 @@ impl Db {
             .bind(title)
             .bind(body)
             .bind(now)
-            .fetch_one(self.pool())
+            .fetch_one(&mut *self.writer().await?)
             .await?),
         }
     }
 
     /// Deletes a canned response.
     pub async fn delete_canned(&self, id: i64) -> Result<()> {
-        sqlx::query("delete from canned_responses where id = $1").bind(id).execute(self.pool()).await?;
+        sqlx::query("delete from canned_responses where id = $1").bind(id).execute(&mut *self.writer().await?).await?;
         Ok(())
     }
 
@@ -149,9 +149,9 @@ impl Db {
             .bind(src)
             .bind(by)
             .bind(crate::domain::now())
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?,
-            None => sqlx::query("delete from template_overrides where name = $1").bind(name).execute(self.pool()).await?,
+            None => sqlx::query("delete from template_overrides where name = $1").bind(name).execute(&mut *self.writer().await?).await?,
         };
         Ok(())
     }
@@ -169,7 +169,7 @@ impl Db {
             .bind(user_id)
             .bind(purpose)
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         sqlx::query("insert into user_tokens (token_hash, user_id, purpose, expires_at, created_at) values ($1, $2, $3, $4, $5)")
             .bind(token_hash)
@@ -177,7 +177,7 @@ impl Db {
             .bind(purpose)
             .bind(expires_at)
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }

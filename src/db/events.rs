@@ -214,7 +214,7 @@ pub async fn release_consumer(db: &Db, name: &str, owner: &str) -> Result<()> {
     )
     .bind(name)
     .bind(owner)
-    .execute(db.pool())
+    .execute(&mut *db.writer().await?)
     .await?;
     Ok(())
 }

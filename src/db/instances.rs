@@ -11,15 +11,18 @@ impl Db {
         )
         .bind(owner)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
-        sqlx::query("delete from instances where heartbeat_at < $1").bind(forget_before).execute(self.pool()).await?;
+        sqlx::query("delete from instances where heartbeat_at < $1")
+            .bind(forget_before)
+            .execute(&mut *self.writer().await?)
+            .await?;
         Ok(())
     }
 
     /// Removes the heartbeat of instance `owner` (on a clean shutdown).
     pub async fn forget_instance(&self, owner: &str) -> Result<()> {
-        sqlx::query("delete from instances where owner = $1").bind(owner).execute(self.pool()).await?;
+        sqlx::query("delete from instances where owner = $1").bind(owner).execute(&mut *self.writer().await?).await?;
         Ok(())
     }
 

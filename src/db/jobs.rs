@@ -17,7 +17,7 @@ impl Db {
     pub async fn claim_job(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool> {
         sqlx::query("insert into scheduled_jobs (name) values ($1) on conflict (name) do nothing")
             .bind(name)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         let done = sqlx::query(
             "update scheduled_jobs set lease_owner = $2, lease_until = $3 \
@@ -27,7 +27,7 @@ impl Db {
         .bind(owner)
         .bind(until)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -43,7 +43,7 @@ impl Db {
         .bind(at)
         .bind(duration_ms)
         .bind(acted)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -55,7 +55,7 @@ impl Db {
         )
         .bind(name)
         .bind(owner)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -64,7 +64,7 @@ impl Db {
     pub async fn job_due_now(&self, name: &str) -> Result<()> {
         sqlx::query("update scheduled_jobs set last_run_at = null where name = $1")
             .bind(name)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -77,7 +77,7 @@ impl Db {
         )
         .bind(name)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }

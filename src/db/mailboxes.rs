@@ -82,7 +82,7 @@ impl Db {
             .bind(flag(mb.enabled))
             .bind(json)
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         }
         let names: Vec<String> = mailboxes.iter().map(|m| m.name.clone()).collect();
@@ -97,7 +97,7 @@ impl Db {
                 sqlx::query("update mailboxes set enabled = 0, updated_at = $2 where id = $1")
                     .bind(id)
                     .bind(now)
-                    .execute(self.pool())
+                    .execute(&mut *self.writer().await?)
                     .await?;
             }
         }
@@ -134,7 +134,7 @@ impl Db {
         .bind(crate::domain::DisplayName::new(display_name).as_str())
         .bind(flag(plus_addressing))
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *self.writer().await?)
         .await?)
     }
 

@@ -47,6 +47,7 @@ pub mod user_admin;
 pub mod users;
 pub mod webhooks;
 mod wide;
+mod writer;
 
 pub use customers::CustomerRow;
 pub use dashboard::CannedRow;
@@ -59,6 +60,7 @@ pub use ticket_list::ListTotal;
 pub use tickets::{TicketListRow, TicketRow};
 pub use users::UserRow;
 pub(crate) use wide::{halving_chunks, insert_chunks, lookup_chunks, marks, wide_sql};
+pub use writer::WriteConn;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

@@ -50,7 +50,7 @@ impl Db {
         .bind(rotated.map_or("", |r| r.1))
         .bind(expires_at)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -67,7 +67,7 @@ impl Db {
         .bind(error)
         .bind(super::flag(permanent))
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -84,7 +84,7 @@ impl Db {
         .bind(sealed)
         .bind(seed_sha256)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }

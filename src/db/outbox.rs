@@ -176,7 +176,7 @@ impl Db {
         sqlx::query("update outbound_mails set saved_at = $2 where id = $1")
             .bind(outbound_id)
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -189,7 +189,7 @@ impl Db {
         )
         .bind(id)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -116,7 +116,7 @@ impl Db {
         )
         .bind(id)
         .bind(owner)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }

@@ -27,7 +27,7 @@ impl Db {
         .bind(email)
         .bind(now)
         .bind(expires_at)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -49,7 +49,7 @@ impl Db {
         )
         .bind(hash)
         .bind(now)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.writer().await?)
         .await?)
     }
 
@@ -59,7 +59,7 @@ impl Db {
             .bind(id_hash)
             .bind(email)
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -78,7 +78,7 @@ impl Db {
         sqlx::query("update portal_sessions set seen_at = $2 where id_hash = $1")
             .bind(id_hash)
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -88,7 +88,7 @@ impl Db {
         sqlx::query("delete from portal_sessions where id_hash = $1 or seen_at <= $2")
             .bind(id_hash)
             .bind(idle_since)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -196,7 +196,7 @@ impl Db {
         sqlx::query("insert into settings (key, value) values ($1, $2) on conflict (key) do update set value = $2")
             .bind(key)
             .bind(value)
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -205,7 +205,7 @@ impl Db {
 impl Db {
     /// Removes an installation setting.
     pub async fn delete_setting(&self, key: &str) -> Result<()> {
-        sqlx::query("delete from settings where key = $1").bind(key).execute(self.pool()).await?;
+        sqlx::query("delete from settings where key = $1").bind(key).execute(&mut *self.writer().await?).await?;
         Ok(())
     }
 }

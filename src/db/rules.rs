@@ -226,7 +226,7 @@ impl Db {
 
     /// Deletes a rule with its episodes and runs.
     pub async fn delete_rule(&self, id: i64) -> Result<bool> {
-        let done = sqlx::query("delete from rules where id = $1").bind(id).execute(self.pool()).await?;
+        let done = sqlx::query("delete from rules where id = $1").bind(id).execute(&mut *self.writer().await?).await?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -29,7 +29,7 @@ impl Db {
         .bind(name)
         .bind(spec)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         self.request_job(RECOMPUTE_JOB, now).await
     }
@@ -43,7 +43,8 @@ impl Db {
         if let Some(policy) = user {
             return Ok(CalendarDeleted::InUseBy(policy));
         }
-        let done = sqlx::query("delete from calendars where name = $1").bind(name).execute(self.pool()).await?;
+        let done =
+            sqlx::query("delete from calendars where name = $1").bind(name).execute(&mut *self.writer().await?).await?;
         Ok(if done.rows_affected() > 0 { CalendarDeleted::Deleted } else { CalendarDeleted::Missing })
     }
 
@@ -94,14 +95,17 @@ impl Db {
         .bind(p.resolution_minutes)
         .bind(p.warn_before_minutes)
         .bind(p.updated_at)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
 
     /// Deletes policy `name`; whether it existed.
     pub async fn delete_policy(&self, name: &str) -> Result<bool> {
-        let done = sqlx::query("delete from sla_policies where name = $1").bind(name).execute(self.pool()).await?;
+        let done = sqlx::query("delete from sla_policies where name = $1")
+            .bind(name)
+            .execute(&mut *self.writer().await?)
+            .await?;
         if done.rows_affected() > 0 {
             self.request_job(RECOMPUTE_JOB, crate::domain::now()).await?;
         }

@@ -102,7 +102,12 @@ impl Db {
 
     /// Deletes a team; `false` when there was none by that name.
     pub async fn delete_team(&self, name: &str) -> Result<bool> {
-        Ok(sqlx::query("delete from teams where name = $1").bind(name).execute(self.pool()).await?.rows_affected() == 1)
+        Ok(sqlx::query("delete from teams where name = $1")
+            .bind(name)
+            .execute(&mut *self.writer().await?)
+            .await?
+            .rows_affected()
+            == 1)
     }
 
     /// The mailbox ids of a team (by name), `None` for an unknown team.

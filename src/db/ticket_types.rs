@@ -55,14 +55,17 @@ impl Db {
         .bind(name)
         .bind(title)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
 
     /// Deletes type `name` (its tickets keep no type); whether it existed.
     pub async fn delete_ticket_type(&self, name: &str) -> Result<bool> {
-        let done = sqlx::query("delete from ticket_types where name = $1").bind(name).execute(self.pool()).await?;
+        let done = sqlx::query("delete from ticket_types where name = $1")
+            .bind(name)
+            .execute(&mut *self.writer().await?)
+            .await?;
         // Its tickets lost the type: their policies may change.
         if done.rows_affected() > 0 {
             self.request_job(super::sla::RECOMPUTE_JOB, crate::domain::now()).await?;

@@ -12,7 +12,7 @@ impl Db {
         .bind(name)
         .bind(token_hash)
         .bind(crate::domain::now())
-        .fetch_one(self.pool())
+        .fetch_one(&mut *self.writer().await?)
         .await?)
     }
 

@@ -19,7 +19,7 @@ impl Db {
             .bind(id)
             .bind(role.as_str())
             .bind(crate::domain::now())
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -30,7 +30,7 @@ impl Db {
             .bind(id)
             .bind(password_hash)
             .bind(crate::domain::now())
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -47,7 +47,7 @@ impl Db {
         .bind(flag(p.notify_customer_replied))
         .bind(flag(p.notify_assigned))
         .bind(crate::domain::now())
-        .execute(self.pool())
+        .execute(&mut *self.writer().await?)
         .await?;
         Ok(())
     }
@@ -79,7 +79,7 @@ impl Db {
             .bind(user_id)
             .bind(purpose)
             .bind(crate::domain::now())
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -129,7 +129,7 @@ impl Db {
             .bind(format!("%\"user_id\":{user_id},%"))
             .bind(format!("%\"user_id\":{user_id}}}%"))
             .bind(keep.unwrap_or(""))
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(done.rows_affected())
     }

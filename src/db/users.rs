@@ -75,7 +75,7 @@ impl Db {
         .bind(role.as_str())
         .bind(password_hash)
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *self.writer().await?)
         .await?)
     }
 
@@ -108,7 +108,7 @@ impl Db {
             .bind(id)
             .bind(flag(active))
             .bind(crate::domain::now())
-            .execute(self.pool())
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }

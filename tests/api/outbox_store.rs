@@ -103,6 +103,34 @@ async fn a_released_delivery_is_claimed_again_by_anyone(store: Store) {
     assert_eq!(statuses(&db).await, [("a@customer.example".into(), "sent".into())]);
 }
 
+/// On SQLite a single write outside a transaction (here giving a delivery back) queues behind the write
+/// transaction that runs, on the writer connection, and lands once that commits.
+#[tokio::test]
+async fn a_single_write_waits_for_the_running_transaction_and_lands_after_it() {
+    let (_dir, db, mailbox) = store_with_mailbox(Store::Sqlite).await.unwrap();
+    enqueue(&db, mailbox, "w1@example.test", &["a@customer.example"]).await;
+    let now = deskmail::domain::now();
+    let claimed = db.claim_deliveries("one", now, now + 180, 10).await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("update deliveries set attempts = 7 where id = $1")
+        .bind(claimed[0].id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let release = tokio::spawn({
+        let db = db.clone();
+        async move { db.release_delivery(claimed[0].id, "one").await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!release.is_finished(), "the single write did not wait for the transaction");
+    tx.commit().await.unwrap();
+    let released = tokio::time::timeout(std::time::Duration::from_secs(20), release).await;
+    released.expect("the single write still waits after the commit").unwrap().unwrap();
+    let (status, attempts): (String, i64) =
+        sqlx::query_as("select status, attempts from deliveries").fetch_one(db.pool()).await.unwrap();
+    assert_eq!((status.as_str(), attempts), ("queued", 7), "given back after the transaction's own write");
+}
+
 async fn a_bounce_during_an_attempt_wins_over_its_result(store: Store) {
     let Some((_dir, db, mailbox)) = store_with_mailbox(store).await else { return };
     enqueue(&db, mailbox, "r2@example.test", &["gone@customer.example"]).await;

@@ -117,7 +117,7 @@ fn missing(validity: i64, batch: &[Candidate], wanted: &[u32], held: &[u32]) -> 
 pub(super) async fn renew_lease(cx: &SyncContext<'_>) -> Result<(), ImapError> {
     let Some((owner, secs)) = &cx.lease else { return Ok(()) };
     let now = crate::domain::now();
-    if db::mailboxes::acquire_lease(cx.db.pool(), cx.mailbox.id, owner, now, now + *secs as i64).await? {
+    if db::mailboxes::acquire_lease(&mut *cx.db.writer().await?, cx.mailbox.id, owner, now, now + *secs as i64).await? {
         Ok(())
     } else {
         Err(db::DbError::LeaseLost.into())

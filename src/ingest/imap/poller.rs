@@ -54,7 +54,7 @@ impl Poller {
     pub async fn try_lease(&self) -> Result<bool, ImapError> {
         let (now, id, owner) = (crate::domain::now(), self.mailbox.id, self.share.owner());
         let (pool, secs) = (self.db.pool(), self.lease_secs() as i64);
-        if mailboxes::renew_lease(pool, id, owner, now + secs).await? {
+        if mailboxes::renew_lease(&mut *self.db.writer().await?, id, owner, now + secs).await? {
             return Ok(true);
         }
         match mailboxes::lease_of(pool, id).await? {
@@ -66,7 +66,7 @@ impl Poller {
             }
             _ => {}
         }
-        Ok(mailboxes::acquire_lease(pool, id, owner, now, now + secs).await?)
+        Ok(mailboxes::acquire_lease(&mut *self.db.writer().await?, id, owner, now, now + secs).await?)
     }
 
     /// Runs until `cancel`: the thin loop around [`Poller::run_session`].
@@ -95,7 +95,13 @@ impl Poller {
                 Ok(SessionEnd::LeaseLost) => tracing::warn!(mailbox = %name, "lease lost to another instance"),
                 Ok(SessionEnd::HandBack) => {
                     let now = crate::domain::now();
-                    match mailboxes::hand_back_lease(self.db.pool(), self.mailbox.id, self.share.owner(), now).await {
+                    let handed = match self.db.writer().await {
+                        Ok(mut w) => {
+                            mailboxes::hand_back_lease(&mut *w, self.mailbox.id, self.share.owner(), now).await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    match handed {
                         Ok(()) => tracing::info!(mailbox = %name, "lease handed back for a fair share"),
                         Err(e) => {
                             tracing::warn!(mailbox = %name, error = &e as &dyn std::error::Error, "cannot hand the lease back")
@@ -122,7 +128,9 @@ impl Poller {
                 }
             }
         }
-        let _ = mailboxes::release_lease(self.db.pool(), self.mailbox.id, self.share.owner()).await;
+        if let Ok(mut w) = self.db.writer().await {
+            let _ = mailboxes::release_lease(&mut *w, self.mailbox.id, self.share.owner()).await;
+        }
         self.health.set_state(&name, MailboxState::Disabled);
     }
 

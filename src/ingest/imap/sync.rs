@@ -118,7 +118,7 @@ pub async fn sync_once(
     if !state.pending.is_empty() {
         // Each batch's checkpoint replaced the pending UIDs of the one before (applied by then); the last batch's
         // are cleared here.
-        db::mailboxes::clear_pending(cx.db.pool(), cx.mailbox.id, &cx.imap.folder).await?;
+        db::mailboxes::clear_pending(&mut *cx.db.writer().await?, cx.mailbox.id, &cx.imap.folder).await?;
         state.pending.clear();
     }
     set_oldest_gauge(cx, &[]);
@@ -148,7 +148,7 @@ async fn settle_pending(
         after_import::apply(session, &cx.imap.after_import, &uidset::parse(&state.pending), cx.caps, cx.timeout)
             .await?;
     }
-    db::mailboxes::clear_pending(cx.db.pool(), cx.mailbox.id, &cx.imap.folder).await?;
+    db::mailboxes::clear_pending(&mut *cx.db.writer().await?, cx.mailbox.id, &cx.imap.folder).await?;
     state.pending.clear();
     Ok(())
 }
