@@ -7,7 +7,7 @@ use sqlx::{Any, AnyConnection, Executor};
 
 #[path = "outbox_claim.rs"]
 mod claim;
-pub use claim::{Attempt, Claimed, record_attempts_in};
+pub use claim::{Attempt, Claimed, claim_sql, record_attempts_in};
 
 /// Fields of a new outbound mail.
 #[derive(Debug, Clone)]

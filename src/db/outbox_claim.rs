@@ -32,15 +32,34 @@ pub enum Attempt {
     },
 }
 
-/// Due deliveries (of one mailbox when `$5` is not 0), oldest first, leased to `$1` until `$2`.
+/// Due queued deliveries (of one mailbox when `$5` is not 0), earliest due first (then oldest), leased to `$1` until
+/// `$2`. In the order of the `deliveries_due` index, so a claim reads about as many rows as it takes, however long
+/// the queue (ordered by id, a 2,000-mail backlog was read and sorted whole by every claim, inside the write lock).
 const CLAIM: &str = "update deliveries set status = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3 \
      where id in (select d.id from deliveries d join outbound_mails o on o.id = d.outbound_id \
-     where d.status in ('queued', 'sending') and d.next_attempt_at <= $3 and (d.lease_until is null or d.lease_until < $3) \
-     and ($5 = 0 or o.mailbox_id = $5) order by d.id limit $4";
+     where d.status = 'queued' and d.next_attempt_at <= $3 and (d.lease_until is null or d.lease_until < $3) \
+     and ($5 = 0 or o.mailbox_id = $5) order by d.next_attempt_at, d.id limit $4";
+
+/// Deliveries whose sending lease ran out at `$1` (their instance died or stalled mid-send) back to the queue, so
+/// the claim that follows in the same transaction takes them with the rest.
+const REQUEUE_EXPIRED: &str = "update deliveries set status = 'queued', lease_owner = null, lease_until = null \
+     where id in (select id from deliveries where status = 'sending' and lease_until < $1";
 
 /// What sending a claimed delivery needs, for the ids `$2…` still leased to `$1`.
 const CLAIMED: &str = "select d.id, d.outbound_id, d.recipient, d.attempts, d.queued_at, o.mailbox_id, o.sender, o.raw, \
      o.saved_at, o.ticket_id from deliveries d join outbound_mails o on o.id = d.outbound_id where d.lease_owner = $1 and d.id in";
+
+/// The statements of a claim on `backend`: expired leases back to the queue (bound: now), then the claim itself
+/// (bound: owner, lease end, now, limit, mailbox id or 0), which returns the ids it leased.
+pub fn claim_sql(backend: Backend) -> (String, String) {
+    match backend {
+        Backend::Sqlite => (format!("{REQUEUE_EXPIRED})"), format!("{CLAIM}) returning id")),
+        Backend::Postgres => (
+            format!("{REQUEUE_EXPIRED} for update skip locked)"),
+            format!("{CLAIM} for update of d skip locked) returning id"),
+        ),
+    }
+}
 
 impl Db {
     /// Claims up to `limit` due deliveries for `owner` until `lease_until` (SKIP LOCKED on PostgreSQL).
@@ -58,12 +77,10 @@ impl Db {
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<Claimed>> {
-        let sql = sqlx::AssertSqlSafe(match self.backend() {
-            Backend::Sqlite => format!("{CLAIM}) returning id"),
-            Backend::Postgres => format!("{CLAIM} for update of d skip locked) returning id"),
-        });
+        let (requeue, sql) = claim_sql(self.backend());
         let mut tx = self.begin().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(sql)
+        sqlx::query(sqlx::AssertSqlSafe(requeue)).bind(now).execute(&mut *tx).await?;
+        let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(owner)
             .bind(lease_until)
             .bind(now)

@@ -8,6 +8,7 @@ use deskmail::db::outbox::{self, Attempt, NewOutbound};
 
 store_tests!(
     a_released_delivery_is_claimed_again_by_anyone,
+    an_expired_lease_is_claimed_again_and_the_earliest_due_goes_first,
     a_bounce_during_an_attempt_wins_over_its_result,
     a_bounce_fails_only_the_recipients_it_names_or_a_lone_one,
 );
@@ -103,6 +104,28 @@ async fn a_released_delivery_is_claimed_again_by_anyone(store: Store) {
     assert_eq!(statuses(&db).await, [("a@customer.example".into(), "sent".into())]);
 }
 
+/// A claim walks the due index in its order and stops at its limit: no sort of the whole queue (a backlog of
+/// thousands was read and sorted by every claim, inside the write lock).
+#[tokio::test]
+async fn a_claim_reads_the_queue_in_index_order_without_sorting_it() {
+    let (_dir, db, _) = store_with_mailbox(Store::Sqlite).await.unwrap();
+    let (requeue, claim) = outbox::claim_sql(deskmail::db::Backend::Sqlite);
+    let plan = |sql: String| {
+        let db = db.clone();
+        async move {
+            let q =
+                sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(format!("explain query plan {sql}")));
+            let q = (0..5).fold(q, |q, _| q.bind(1_i64));
+            q.fetch_all(db.pool()).await.unwrap().into_iter().map(|p| p.3).collect::<Vec<_>>()
+        }
+    };
+    let steps = plan(claim).await;
+    assert!(steps.iter().any(|s| s.contains("USING INDEX deliveries_due")), "{steps:?}");
+    assert!(steps.iter().all(|s| !s.contains("TEMP B-TREE")), "the claim sorts the queue: {steps:?}");
+    let steps = plan(requeue).await;
+    assert!(steps.iter().any(|s| s.contains("USING INDEX deliveries_due")), "{steps:?}");
+}
+
 /// On SQLite a single write outside a transaction (here giving a delivery back) queues behind the write
 /// transaction that runs, on the writer connection, and lands once that commits.
 #[tokio::test]
@@ -129,6 +152,29 @@ async fn a_single_write_waits_for_the_running_transaction_and_lands_after_it() {
     let (status, attempts): (String, i64) =
         sqlx::query_as("select status, attempts from deliveries").fetch_one(db.pool()).await.unwrap();
     assert_eq!((status.as_str(), attempts), ("queued", 7), "given back after the transaction's own write");
+}
+
+async fn an_expired_lease_is_claimed_again_and_the_earliest_due_goes_first(store: Store) {
+    let Some((_dir, db, mailbox)) = store_with_mailbox(store).await else { return };
+    enqueue(&db, mailbox, "e1@example.test", &["first@customer.example"]).await;
+    enqueue(&db, mailbox, "e2@example.test", &["second@customer.example"]).await;
+    let now = deskmail::domain::now();
+    let both = db.claim_deliveries("gone", now, now + 10, 10).await.unwrap();
+    assert_eq!(both.len(), 2);
+    // The first is retried with a later due time; the second's sender died holding it.
+    let retry = Attempt::Retry { at: now + 50, error: "4.2.1 try later".into() };
+    assert!(db.record_attempt(both[0].id, "gone", &retry, now).await.unwrap());
+    enqueue(&db, mailbox, "e3@example.test", &["third@customer.example"]).await;
+    let recipients = |claimed: Vec<outbox::Claimed>| claimed.into_iter().map(|c| c.recipient).collect::<Vec<_>>();
+    let early = db.claim_deliveries("next", now + 5, now + 100, 10).await.unwrap();
+    assert_eq!(recipients(early), ["third@customer.example"], "the retry is not due, the lease still runs");
+    // At now + 60 both are due: the one due since it was queued goes before the retry, though queued later.
+    let one = db.claim_deliveries("next", now + 60, now + 200, 1).await.unwrap();
+    assert_eq!(recipients(one), ["second@customer.example"], "the lease that ran out at now + 10 is claimed again");
+    let two = db.claim_deliveries("next", now + 60, now + 200, 1).await.unwrap();
+    assert_eq!(recipients(two), ["first@customer.example"]);
+    assert!(!db.record_attempt(both[1].id, "gone", &Attempt::Sent, now + 61).await.unwrap(), "no longer gone's");
+    assert!(db.record_attempt(both[1].id, "next", &Attempt::Sent, now + 61).await.unwrap());
 }
 
 async fn a_bounce_during_an_attempt_wins_over_its_result(store: Store) {
