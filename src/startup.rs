@@ -169,8 +169,6 @@ impl Application {
             oauth: self.services.oauth.clone(),
         };
         let pollers = crate::ingest::imap::Supervisor::new(parts, &self.health, &shutdown);
-        // Off the async threads, beside the first IMAP logins.
-        drop(self.services.pipeline.warm_up());
         let mut workers = vec![tokio::spawn(pollers.run(self.mailboxes_changed.clone()))];
         let sender = crate::outbound::Sender::new(
             self.services.db.clone(),

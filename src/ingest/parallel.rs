@@ -50,36 +50,6 @@ impl Pipeline {
     }
 }
 
-/// A customer's reply with quoted history, a signature and an HTML part, for [`Pipeline::warm_up`].
-const WARM_UP_REPLY: &[u8] = b"From: Kim Doe <kim@customer.invalid>\r\nTo: support@deskmail.invalid\r\n\
-Subject: Re: [#1] Where is my order?\r\nMessage-ID: <warm-up-1@customer.invalid>\r\n\
-In-Reply-To: <warm-up-0@deskmail.invalid>\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
-Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
-Thanks, it arrived.\r\n\r\n-- \r\nKim\r\n\r\nOn Mon, 7 Dec 2026 at 09:00, Support <support@deskmail.invalid> wrote:\r\n\
-> Your order ships today.\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
-<p>Thanks, it <b>arrived</b>.</p><blockquote>Your order ships today.</blockquote>\r\n--b--\r\n";
-
-/// A non-delivery report in prose, for [`Pipeline::warm_up`].
-const WARM_UP_BOUNCE: &[u8] = b"From: Mail Delivery System <MAILER-DAEMON@mx.invalid>\r\n\
-To: support@deskmail.invalid\r\nSubject: Undelivered Mail Returned to Sender\r\n\
-Message-ID: <warm-up-2@mx.invalid>\r\nAuto-Submitted: auto-replied\r\n\r\n\
-I'm sorry to have to inform you that your message could not be delivered to one or more recipients.\r\n\r\n\
-<nobody@customer.invalid>: host mx.customer.invalid said: 550 5.1.1 User unknown\r\n";
-
-impl Pipeline {
-    /// Prepares two built-in mails (a quoted text+HTML reply and a bounce) on a blocking thread and drops them. The
-    /// parser's, classifiers' and quote stripper's patterns are compiled once per process, on first use; without
-    /// this the first batch after start pays for that (~50 ms) while its mail waits.
-    pub fn warm_up(&self) -> tokio::task::JoinHandle<()> {
-        let ctx = self.context();
-        spawn_blocking(move || {
-            for raw in [WARM_UP_REPLY, WARM_UP_BOUNCE] {
-                drop(prepare(raw.to_vec(), &ctx));
-            }
-        })
-    }
-}
-
 /// The raw message and its attachments.
 fn put_blobs(blobs: &BlobStore, p: &Prepared) -> std::io::Result<()> {
     blobs.put(&p.sha256, &p.raw)?;
@@ -102,29 +72,6 @@ fn chunks<T>(items: Vec<T>) -> impl Iterator<Item = Vec<T>> {
 #[cfg(test)]
 mod tests {
     use super::chunks;
-    use crate::ingest::{Content, PrepareContext, prepare};
-
-    /// The warm-up mails take the paths they are there to warm: quote and signature stripping, HTML, bounces.
-    #[test]
-    fn warm_up_mails_are_a_quoted_reply_and_a_bounce() {
-        let ctx = PrepareContext {
-            max_message_bytes: 100_000,
-            our_addresses: Vec::new(),
-            signer: crate::platform::tokens::Signer::new(b"k"),
-            block_list: Vec::new(),
-            trusted_authserv_ids: Vec::new(),
-            time_budget: std::time::Duration::from_secs(10),
-        };
-        let Content::Mail(reply) = prepare(super::WARM_UP_REPLY.to_vec(), &ctx).content else { panic!("quarantined") };
-        assert_eq!(reply.visible_text, "Thanks, it arrived.");
-        assert!(reply.body_html.as_deref().is_some_and(|h| h.contains("<b>arrived</b>")), "{:?}", reply.body_html);
-        assert_eq!(reply.facts.subject_tag, Some(1));
-        let Content::Mail(bounce) = prepare(super::WARM_UP_BOUNCE.to_vec(), &ctx).content else {
-            panic!("quarantined")
-        };
-        let report = bounce.mail.classification.bounce.as_ref().expect("classified as a bounce");
-        assert_eq!(report.recipients, vec!["nobody@customer.invalid".to_string()]);
-    }
 
     #[test]
     fn chunks_keep_order_and_every_item() {
