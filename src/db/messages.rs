@@ -324,6 +324,10 @@ pub async fn ticket_of_digest(conn: &mut AnyConnection, digest: &str) -> Result<
         .await?)
 }
 
+/// An [`AttachmentRow`] read from `attachments` alone.
+const ATTACHMENT_SELECT: &str =
+    "select id, message_id, filename, content_type, size, sha256, content_id, inline from attachments";
+
 const SELECT: &str = "select id, ticket_id, kind, from_addr, from_name, to_json, cc_json, subject, message_id, in_reply_to, refs, \
      visible_text, body_text, body_html, auto, verified, flags, author_id, created_at from messages";
 
@@ -342,13 +346,8 @@ impl Db {
 
     /// The attachments of one message.
     pub async fn message_attachments(&self, message_id: i64) -> Result<Vec<AttachmentRow>> {
-        Ok(sqlx::query_as(
-            "select id, message_id, filename, content_type, size, sha256, content_id, inline from attachments \
-             where message_id = $1 order by id",
-        )
-        .bind(message_id)
-        .fetch_all(self.pool())
-        .await?)
+        let sql = sqlx::AssertSqlSafe(format!("{ATTACHMENT_SELECT} where message_id = $1 order by id"));
+        Ok(sqlx::query_as(sql).bind(message_id).fetch_all(self.pool()).await?)
     }
 
     /// The attachments of a ticket's messages.
@@ -375,11 +374,7 @@ impl Db {
 
     /// One attachment.
     pub async fn attachment(&self, id: i64) -> Result<Option<AttachmentRow>> {
-        Ok(sqlx::query_as(
-            "select id, message_id, filename, content_type, size, sha256, content_id, inline from attachments where id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?)
+        let sql = sqlx::AssertSqlSafe(format!("{ATTACHMENT_SELECT} where id = $1"));
+        Ok(sqlx::query_as(sql).bind(id).fetch_optional(self.pool()).await?)
     }
 }

@@ -122,6 +122,10 @@ pub enum DbError {
     /// Another instance took over this mailbox's poller lease; the batch was not committed.
     #[error("the lease (of a mailbox or an event consumer) was lost to another instance")]
     LeaseLost,
+    /// A single write waited too long for SQLite's one writer (a long transaction, or one still open in the same
+    /// task); retrying later may succeed.
+    #[error("waited {0} s for the database writer; another write is taking that long (or this task still holds one)")]
+    WriterBusy(u64),
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error")]
@@ -142,6 +146,7 @@ impl DbError {
     /// Whether retrying later may succeed (connection trouble, lock timeouts) rather than a bad request.
     pub fn is_transient(&self) -> bool {
         match self {
+            DbError::WriterBusy(_) => true,
             DbError::Sqlx(e) => {
                 matches!(
                     e,

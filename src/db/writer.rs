@@ -1,13 +1,13 @@
 //! Single-statement writes outside a transaction: on SQLite they take the writer connection under the writer lock,
 //! like a transaction does.
 
-use super::{Backend, Db, Result};
+use super::{Db, DbError, Result};
 use sqlx::Any;
 use sqlx::pool::PoolConnection;
 use std::time::Duration;
 
-/// How long a single write waits for the SQLite writer before it fails as a timeout (a transaction still open in
-/// the same task would otherwise wait for itself for ever).
+/// How long a single write waits for the SQLite writer before it fails with [`DbError::WriterBusy`] (a transaction
+/// still open in the same task would otherwise wait for itself for ever).
 const WRITER_WAIT: Duration = Duration::from_secs(30);
 
 /// A connection to write with outside a transaction (each statement commits by itself). On SQLite it is the writer
@@ -22,14 +22,15 @@ pub struct WriteConn {
 impl Db {
     /// A connection for single-statement writes (see [`WriteConn`]); drop it as soon as the statement ran.
     pub async fn writer(&self) -> Result<WriteConn> {
-        match (self.backend, &self.writer_pool) {
-            (Backend::Sqlite, Some(pool)) => {
+        // Only SQLite has a writer pool (PostgreSQL writes on any connection).
+        match &self.writer_pool {
+            Some(pool) => {
                 let lock = tokio::time::timeout(WRITER_WAIT, self.writer.clone().lock_owned())
                     .await
-                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                    .map_err(|_| DbError::WriterBusy(WRITER_WAIT.as_secs()))?;
                 Ok(WriteConn { conn: pool.acquire().await?, _writer: Some(lock) })
             }
-            _ => Ok(WriteConn { conn: self.pool.acquire().await?, _writer: None }),
+            None => Ok(WriteConn { conn: self.pool.acquire().await?, _writer: None }),
         }
     }
 }

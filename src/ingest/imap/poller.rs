@@ -93,21 +93,12 @@ impl Poller {
             match result {
                 Ok(SessionEnd::Stopped) => break,
                 Ok(SessionEnd::LeaseLost) => tracing::warn!(mailbox = %name, "lease lost to another instance"),
-                Ok(SessionEnd::HandBack) => {
-                    let now = crate::domain::now();
-                    let handed = match self.db.writer().await {
-                        Ok(mut w) => {
-                            mailboxes::hand_back_lease(&mut *w, self.mailbox.id, self.share.owner(), now).await
-                        }
-                        Err(e) => Err(e),
-                    };
-                    match handed {
-                        Ok(()) => tracing::info!(mailbox = %name, "lease handed back for a fair share"),
-                        Err(e) => {
-                            tracing::warn!(mailbox = %name, error = &e as &dyn std::error::Error, "cannot hand the lease back")
-                        }
+                Ok(SessionEnd::HandBack) => match self.hand_back_lease().await {
+                    Ok(()) => tracing::info!(mailbox = %name, "lease handed back for a fair share"),
+                    Err(e) => {
+                        tracing::warn!(mailbox = %name, error = &e as &dyn std::error::Error, "cannot hand the lease back")
                     }
-                }
+                },
                 Err(e) => {
                     streak += 1;
                     let error = crate::platform::telemetry::chain(&e);
@@ -128,10 +119,19 @@ impl Poller {
                 }
             }
         }
-        if let Ok(mut w) = self.db.writer().await {
-            let _ = mailboxes::release_lease(&mut *w, self.mailbox.id, self.share.owner()).await;
-        }
+        let _ = self.release_lease().await;
         self.health.set_state(&name, MailboxState::Disabled);
+    }
+
+    /// Gives the lease up for a fair share: free for an instance short of its share first.
+    async fn hand_back_lease(&self) -> Result<(), crate::db::DbError> {
+        let now = crate::domain::now();
+        mailboxes::hand_back_lease(&mut *self.db.writer().await?, self.mailbox.id, self.share.owner(), now).await
+    }
+
+    /// Gives the lease up on stopping, so another instance can take the mailbox at once.
+    async fn release_lease(&self) -> Result<(), crate::db::DbError> {
+        mailboxes::release_lease(&mut *self.db.writer().await?, self.mailbox.id, self.share.owner()).await
     }
 
     /// Connects and keeps syncing until an error, a lost lease or `cancel`.
