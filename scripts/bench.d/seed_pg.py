@@ -160,7 +160,8 @@ def copy_table(sqlite_file, src, url, table, rows, jobs):
 
 def recount(src, url):
     """The per-status counts as the triggers keep them, compared with SQLite's (kept by its triggers)."""
-    psql(url, "update ticket_counts c set count = (select count(*) from tickets t where t.status = c.status); "
+    psql(url, "update ticket_counts c set count = case when c.slot = 0 then "
+              "(select count(*) from tickets t where t.status = c.status) else 0 end; "
               "delete from ticket_mailbox_counts; insert into ticket_mailbox_counts (mailbox_id, status, count) "
               "select mailbox_id, status, count(*) from tickets group by mailbox_id, status", rows=False)
     for table, key in (("ticket_counts", "status"), ("ticket_mailbox_counts", "mailbox_id, status")):
@@ -183,6 +184,9 @@ def set_sequences(url, tables):
 def copy_counters(src, url):
     for name, value in src.execute("select name, value from counters"):
         psql(url, "update counters set value = %d where name = '%s'" % (value, name.replace("'", "''")), rows=False)
+        if name == "ticket_number" and value >= 1000:
+            # PostgreSQL draws ticket numbers from a sequence (migration 0028), continuing from here.
+            psql(url, "select setval('ticket_number_seq', %d)" % value, rows=False)
 
 
 def main():

@@ -47,6 +47,7 @@ RATIO_TARGET = 1.6
 RSS_TARGET_MB = 25.0
 MAILBOXES = 4
 SMTP_SESSIONS = 8
+STAGING = "Staging"
 
 
 def psql(url, sql):
@@ -91,8 +92,8 @@ def customer_mail(msgid, sender, to, i):
 class Phase:
     """One phase's mailboxes, config files (one per instance: its own port), database and servers."""
 
-    def __init__(self, a, env, run, name, url, instances):
-        self.a, self.env, self.url, self.name = a, env, url, name
+    def __init__(self, a, env, run, name, url, instances, acks=True):
+        self.a, self.env, self.url, self.name, self.acks = a, env, url, name, acks
         wild = env["MAILENV_WILDCARD_DOMAIN"]
         self.supports = ["twin-%s-%s-%d@%s" % (run, name, k, wild) for k in range(MAILBOXES)]
         self.customers = ["twc-%s-%s-%02d@%s" % (run, name, c, wild) for c in range(a.customers)]
@@ -123,7 +124,7 @@ class Phase:
                 "security": {"secret": secret},
                 "imap": {"lease_secs": 5},
                 "outbound": {"lease_secs": 20, "retry_initial_secs": 1, "retry_cap_secs": 5,
-                             "ack_limit_per_hour": 1000000},
+                             "ack_limit_per_hour": 1000000 if acks else 0},
             }, mailboxes)
             self.configs.append(cfg)
         self.token = bl.api_token(a.bin, self.configs[0])
@@ -208,6 +209,82 @@ class Sending(threading.Thread):
             self.errors.append(repr(e))
 
 
+class Moving(threading.Thread):
+    """The staged phases' source: every mail already in each support mailbox's STAGING folder is moved into its
+    INBOX with one UID MOVE per mailbox, all four at once; records when the first and the last move answered."""
+
+    def __init__(self, env, supports):
+        super().__init__(daemon=True)
+        self.conns = []
+        for s in supports:
+            m = imap_connect(env, s)
+            m.select(STAGING)
+            self.conns.append(m)
+        self.first = self.last = None
+        self.errors = []
+        self.lock = threading.Lock()
+
+    def run(self):
+        threads = [threading.Thread(target=self.move, args=(m,)) for m in self.conns]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def move(self, m):
+        try:
+            t0 = time.monotonic()
+            typ, data = m.uid("MOVE", "1:*", "INBOX")
+            if typ != "OK":
+                raise RuntimeError("UID MOVE: %s %s" % (typ, data))
+            now = time.monotonic()
+            with self.lock:
+                self.first = t0 if self.first is None else min(self.first, t0)
+                self.last = now if self.last is None else max(self.last, now)
+            m.logout()
+        except Exception as e:  # noqa: BLE001 - reported as a failure
+            self.errors.append(repr(e))
+
+
+def stage(phase):
+    """APPENDs the phase's mails to each support mailbox's STAGING folder (four sessions at once); seconds."""
+    t0, errors = time.monotonic(), []
+
+    def fill(k):
+        try:
+            m = imap_connect(phase.env, phase.supports[k])
+            m.create(STAGING)
+            for msgid, _, to, raw in phase.mails:
+                if to == phase.supports[k]:
+                    typ, data = m.append(STAGING, None, None, raw)
+                    if typ != "OK":
+                        raise RuntimeError("APPEND: %s %s" % (typ, data))
+            m.logout()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=fill, args=(k,)) for k in range(MAILBOXES)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError("staging the mails failed: %s" % errors[0])
+    return time.monotonic() - t0
+
+
+def wait_split(phase, timeout=60):
+    """Until the live instances hold the four mailbox leases evenly (2+2), three samples in a row; returns
+    (seconds waited, the last split)."""
+    t0, settled, split = time.monotonic(), 0, ()
+    while time.monotonic() < t0 + timeout and settled < 3:
+        held = phase.leases()
+        split = tuple(sorted((held.get(srv.pid, 0) for srv in phase.servers), reverse=True))
+        settled = settled + 1 if split == (2, 2) else 0
+        time.sleep(0.5)
+    return time.monotonic() - t0, split
+
+
 class Delivered(threading.Thread):
     """Polls IMAP STATUS of the four INBOXes every 250 ms: when the last mail was in its folder."""
 
@@ -245,12 +322,12 @@ def wait_synced(phase, k, timeout=60):
     raise RuntimeError("the mailboxes were not all synced and idle within %d s: %s" % (timeout, body))
 
 
-def run_load(phase, failures, kill_every=0):
-    """Sends the phase's mails and waits for every ticket and acknowledgement; kills as asked.
-    Returns (throughput msg/s, details dict)."""
+def run_load(phase, failures, kill_every=0, staged=False):
+    """Sends the phase's mails (staged: moves them in from STAGING) and waits for every ticket and
+    acknowledgement; kills as asked. Returns (throughput msg/s, details dict)."""
     n = len(phase.mails)
     delivered = Delivered(phase.env, phase.supports, n)
-    sending = Sending(phase.env, phase.mails)
+    sending = Moving(phase.env, phase.supports) if staged else Sending(phase.env, phase.mails)
     cpu = bl.MachineCpu()
     groups = bl.CpuGroups(phase.servers[0].pid, phase.env["MAILENV_DIR"])
     pg0 = bl.cpu_by_comm({"postgres"})
@@ -259,7 +336,7 @@ def run_load(phase, failures, kill_every=0):
     sending.start()
     kills, claimed = [], set()
     next_kill = time.monotonic() + kill_every if kill_every else None
-    t_tickets = None
+    t_tickets = t_first = None
     splits, next_sample = {}, 0.0
     deadline = time.monotonic() + 300 + n * 0.1
     last = (0, time.monotonic())
@@ -268,6 +345,8 @@ def run_load(phase, failures, kill_every=0):
         now = time.monotonic()
         if total is not None and total != last[0]:
             last = (total, now)
+        if total and t_first is None:
+            t_first = now
         if total is not None and total >= n:
             t_tickets = now
             break
@@ -277,7 +356,8 @@ def run_load(phase, failures, kill_every=0):
             splits[split] = splits.get(split, 0) + 1
             next_sample = now + 1.0
         if sending.errors:
-            failures.append("%s: SMTP sending failed: %s" % (phase.name, sending.errors[0]))
+            failures.append("%s: %s failed: %s" % (phase.name, "UID MOVE" if staged else "SMTP sending",
+                                                     sending.errors[0]))
             break
         if next_kill is not None and now >= next_kill:
             held = phase.leases()
@@ -309,22 +389,24 @@ def run_load(phase, failures, kill_every=0):
                             for k, v in sorted(splits.items(), key=lambda kv: -kv[1]))
     t_acks = None
     ack_deadline = time.monotonic() + 120 + n * 0.05
-    while time.monotonic() < ack_deadline:
+    while phase.acks and time.monotonic() < ack_deadline:
         if phase.acks_sent() >= n:
             t_acks = time.monotonic()
             break
         time.sleep(0.5)
-    if t_acks is None:
+    if t_acks is None and phase.acks:
         failures.append("%s: only %d of %d acknowledgements sent" % (phase.name, phase.acks_sent(), n))
     delivered.stop = True
     delivered.join(5)
     first = sending.first
     rate = n / (t_tickets - first)
-    p("twins: %s: %d mails handed to Postfix in %.1f s; in their INBOXes after %s; last ticket after %.1f s = "
+    how = "moved from %s to INBOX (UID MOVE, 4 at once)" % STAGING if staged else "handed to Postfix"
+    p("twins: %s: %d mails %s in %.1f s; in their INBOXes after %s; first ticket after %.1f s, last after %.1f s = "
       "%.0f msg/s; acknowledgements all sent after %s; machine busy %.0f%% during the import" % (
-          phase.name, n, sending.last - first,
-          "%.1f s" % (delivered.done_at - first) if delivered.done_at else "?", t_tickets - first, rate,
-          "%.1f s" % (t_acks - first) if t_acks else "-", busy))
+          phase.name, n, how, sending.last - first, 
+          "%.1f s" % (delivered.done_at - first) if delivered.done_at else "?", (t_first or t_tickets) - first,
+          t_tickets - first, rate,
+          "%.1f s" % (t_acks - first) if t_acks else ("-" if phase.acks else "(none: off)"), busy))
     p("twins: %s: CPU during the import: %s" % (phase.name, cpu_note))
     return rate, {"kills": kills, "claimed": claimed, "leases": lease_split}
 
@@ -389,6 +471,96 @@ def check_exactly_once(phase, claimed, failures):
                 ids, tickets, sent, len(arrived), len(twice), len(unexplained)))
 
 
+def staged_phases(a, env, run, urls, failures, phases, label):
+    """Phases 2a/2b: one instance, then two with the leases split 2+2, import the mails moved into the four
+    INBOXes at once, acknowledgements off (ack_limit_per_hour = 0), so the rate is deskmail's own rather than
+    the arrival's or the mail system's delivering the acknowledgements; returns the summary line."""
+    rates, notes = {}, {}
+    for name, url, instances in (("staged-one", urls[0], 1), ("staged-two", urls[1], 2)):
+        ph = Phase(a, env, run, name, url, instances, acks=False)
+        phases.append(ph)
+        took = stage(ph)
+        p("twins: %s: %d mails APPENDed to the four %s folders in %.1f s" % (name, a.count, STAGING, took))
+        for k in range(instances):
+            ph.start(k)
+        if instances == 1:
+            wait_synced(ph, 0)
+        else:
+            waited, split = wait_split(ph)
+            notes[name] = "leases %s after %.1f s" % ("+".join(map(str, split)), waited)
+            p("twins: %s: mailbox leases %s" % (name, notes[name]))
+            time.sleep(2.0)  # a mailbox handed over is synced (its INBOX still empty) and idle again
+        rates[name], _ = run_load(ph, failures, staged=True)
+        ph.stop_all()
+    one, two = rates["staged-one"], rates["staged-two"]
+    if not (one and two):
+        return "twins: staged: FAILED (see above)"
+    ratio = two / one
+    verdict = "" if ratio >= RATIO_TARGET else "  BELOW TARGET"
+    return ("twins: %d mails already in the server, moved into the 4 INBOXes at once, no acknowledgements, move -> last ticket: one "
+            "instance %.0f msg/s, two instances (%s) %.0f msg/s = %.2fx (target >= %.1fx)%s (%s)" % (
+                a.count, one, notes.get("staged-two", "?"), two, ratio, RATIO_TARGET, verdict, label))
+
+
+def arrival_phases(a, env, run, urls, failures, phases, label):
+    """RSS idle, then phases 1 and 2: one instance, then two, importing mail as Postfix delivers it; summary lines."""
+    summaries, rates = [], {}
+    one = Phase(a, env, run, "one", urls[0], 1)
+    phases.append(one)
+    one.start(0)
+    waited = wait_synced(one, 0)
+    time.sleep(2.0)   # the first IDLE entered, start-up allocations settled
+    rss, hwm = rss_mb(one.servers[0].pid), rss_mb(one.servers[0].pid, "VmHWM:")
+    verdict = "" if rss <= RSS_TARGET_MB else "  BELOW TARGET"
+    s = ("twins: RSS idle (deskmail serve, 4 IMAP+SMTP mailboxes on PostgreSQL, after start-up and the first "
+         "sync, %.1f s): %.1f MB (peak so far %.1f MB; target <= %.0f MB)%s" % (waited, rss, hwm, RSS_TARGET_MB,
+                                                                               verdict))
+    p(s)
+    summaries.append(s)
+    rates["one"], _ = run_load(one, failures)
+    p("twins: one: peak RSS %.1f MB" % rss_mb(one.servers[0].pid, "VmHWM:"))
+    one.stop_all()
+
+    two = Phase(a, env, run, "two", urls[1], 2)
+    phases.append(two)
+    two.start(0)
+    two.start(1)
+    rates["two"], details = run_load(two, failures)
+    split = details["leases"]
+    p("twins: two: mailbox leases held by the two instances (sampled every second): %s; peak RSS %s MB" % (
+        split or "none", " / ".join("%.1f" % rss_mb(s.pid, "VmHWM:") for s in two.servers)))
+    two.stop_all()
+    if rates["one"] and rates["two"]:
+        ratio = rates["two"] / rates["one"]
+        verdict = "" if ratio >= RATIO_TARGET else "  BELOW TARGET"
+        s = ("twins: %d mails over 4 mailboxes, first SMTP accept -> last ticket: one instance %.0f msg/s, two "
+             "instances %.0f msg/s = %.2fx (target >= %.1fx)%s; mailbox leases per instance in phase 2: %s (%s)" % (
+                 a.count, rates["one"], rates["two"], ratio, RATIO_TARGET, verdict, split or "?", label))
+        p(s)
+        summaries.append(s)
+    return summaries
+
+
+def kill_phase(a, env, run, url, failures, phases):
+    """Phase 3: two instances, one killed every --kill-every s; the summary line."""
+    three = Phase(a, env, run, "kills", url, 2)
+    phases.append(three)
+    three.start(0)
+    three.start(1)
+    rate3, details = run_load(three, failures, kill_every=a.kill_every)
+    for k in details["kills"]:
+        p("twins: kills: SIGKILL at %s" % k)
+    three.stop_all()
+    verdict = check_exactly_once(three, details["claimed"], failures)
+    s = ("twins: two instances, one SIGKILLed and restarted every %d s (%d kills): %.0f msg/s; %s" % (
+        a.kill_every, len(details["kills"]), rate3, verdict))
+    p(s)
+    return s
+
+
+PHASES = ("arrival", "staged", "kills")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", required=True)
@@ -397,66 +569,25 @@ def main():
     ap.add_argument("--count", type=int, default=10000)
     ap.add_argument("--customers", type=int, default=20)
     ap.add_argument("--kill-every", type=int, default=20)
+    ap.add_argument("--phases", default=",".join(PHASES), help="which of %s to run" % ", ".join(PHASES))
     ap.add_argument("--summary")
     a = ap.parse_args()
-    if len(a.db_url) != 3:
-        sys.exit("twins.py needs three --db-url (one per phase)")
+    if len(a.db_url) != 5:
+        sys.exit("twins.py needs five --db-url (one per phase)")
+    chosen = [x for x in a.phases.split(",") if x]
+    if not chosen or set(chosen) - set(PHASES):
+        sys.exit("--phases takes a comma list of %s (got '%s')" % (", ".join(PHASES), a.phases))
     env = bl.mailenv()
     label = bl.machine_label()
     run = secrets.token_hex(3)
     failures, summaries, phases = [], [], []
-    rates = {}
     try:
-        # --- RSS idle, then phase 1: one instance ---
-        one = Phase(a, env, run, "one", a.db_url[0], 1)
-        phases.append(one)
-        one.start(0)
-        waited = wait_synced(one, 0)
-        time.sleep(2.0)   # the first IDLE entered, start-up allocations settled
-        rss, hwm = rss_mb(one.servers[0].pid), rss_mb(one.servers[0].pid, "VmHWM:")
-        verdict = "" if rss <= RSS_TARGET_MB else "  BELOW TARGET"
-        s = ("twins: RSS idle (deskmail serve, 4 IMAP+SMTP mailboxes on PostgreSQL, after start-up and the first "
-             "sync, %.1f s): %.1f MB (peak so far %.1f MB; target <= %.0f MB)%s" % (waited, rss, hwm, RSS_TARGET_MB,
-                                                                                   verdict))
-        p(s)
-        summaries.append(s)
-        rates["one"], _ = run_load(one, failures)
-        p("twins: one: peak RSS %.1f MB" % rss_mb(one.servers[0].pid, "VmHWM:"))
-        one.stop_all()
-
-        # --- phase 2: two instances ---
-        two = Phase(a, env, run, "two", a.db_url[1], 2)
-        phases.append(two)
-        two.start(0)
-        two.start(1)
-        rates["two"], details = run_load(two, failures)
-        split = details["leases"]
-        p("twins: two: mailbox leases held by the two instances (sampled every second): %s; peak RSS %s MB" % (
-            split or "none", " / ".join("%.1f" % rss_mb(s.pid, "VmHWM:") for s in two.servers)))
-        two.stop_all()
-        if rates["one"] and rates["two"]:
-            ratio = rates["two"] / rates["one"]
-            verdict = "" if ratio >= RATIO_TARGET else "  BELOW TARGET"
-            s = ("twins: %d mails over 4 mailboxes, first SMTP accept -> last ticket: one instance %.0f msg/s, two "
-                 "instances %.0f msg/s = %.2fx (target >= %.1fx)%s; mailbox leases per instance in phase 2: %s (%s)" % (
-                     a.count, rates["one"], rates["two"], ratio, RATIO_TARGET, verdict, split or "?", label))
-            p(s)
-            summaries.append(s)
-
-        # --- phase 3: two instances, one killed every --kill-every s ---
-        three = Phase(a, env, run, "kills", a.db_url[2], 2)
-        phases.append(three)
-        three.start(0)
-        three.start(1)
-        rate3, details = run_load(three, failures, kill_every=a.kill_every)
-        for k in details["kills"]:
-            p("twins: kills: SIGKILL at %s" % k)
-        three.stop_all()
-        verdict = check_exactly_once(three, details["claimed"], failures)
-        s = ("twins: two instances, one SIGKILLed and restarted every %d s (%d kills): %.0f msg/s; %s" % (
-            a.kill_every, len(details["kills"]), rate3, verdict))
-        p(s)
-        summaries.append(s)
+        if "arrival" in chosen:
+            summaries += arrival_phases(a, env, run, a.db_url[0:2], failures, phases, label)
+        if "staged" in chosen:
+            summaries.append(staged_phases(a, env, run, a.db_url[2:4], failures, phases, label))
+        if "kills" in chosen:
+            summaries.append(kill_phase(a, env, run, a.db_url[4], failures, phases))
     except Exception as e:  # noqa: BLE001 - reported as a failure, servers stopped below
         failures.append("%s: %s" % (type(e).__name__, e))
     finally:

@@ -14,11 +14,18 @@
 #    mail exactly one ticket, one acknowledgement per ticket in the outbox, and in the customers'
 #    INBOXes once (a second copy only of a delivery the killed instance held claimed)
 #
+# 3. the staged phases between them: the same mails APPENDed to a Staging folder of each mailbox first,
+#    then moved into the four INBOXes at once (UID MOVE) while one instance, then two with the leases
+#    split 2+2, wait in IDLE; acknowledgements off: msg/s from the move to the last ticket and the
+#    ratio, deskmail's own rate rather than the arrival's or the mail system's
+#
 # Knobs: DM_BENCH_MESSAGES, DM_BENCH_CUSTOMERS, DM_BENCH_KILL_EVERY, DM_BENCH_KEEP=1,
+# DM_BENCH_PHASES (comma list of arrival, staged, kills; default all three),
 # DM_BENCH_NO_BUILD=1 (see scripts/bench).
 
 bench_twins() {
   local n=${DM_BENCH_MESSAGES:-10000} customers=${DM_BENCH_CUSTOMERS:-20} every=${DM_BENCH_KILL_EVERY:-20}
+  local phases=${DM_BENCH_PHASES:-arrival,staged,kills}
   local py s=0 line urls=() i
   [[ $n =~ ^[1-9][0-9]*$ ]] || dm_die "DM_BENCH_MESSAGES must be a positive number (got '$n')"
   [[ $customers =~ ^[1-9][0-9]*$ ]] || dm_die "DM_BENCH_CUSTOMERS must be a positive number (got '$customers')"
@@ -33,14 +40,14 @@ bench_twins() {
   dm_pg_start
   bench_pg_available || dm_die "this benchmark needs PostgreSQL (see above)"
   bench_pg_sweep
-  for i in 1 2 3; do bench_pg_createdb; urls+=(--db-url "$BENCH_URL"); done
+  for i in 1 2 3 4 5; do bench_pg_createdb; urls+=(--db-url "$BENCH_URL"); done
   bench_header
 
   mkdir -p "$BENCH_WORK/run"
   : >"$BENCH_WORK/summary.txt"
-  bench_log "twins.py: RSS idle, one instance, two instances, two instances with a kill every $every s ($n mails each)"
+  bench_log "twins.py: phases $phases ($n mails each; kills every $every s)"
   "$py" "$BENCH_D/twins.py" --bin "$BENCH_BIN" --work "$BENCH_WORK/run" "${urls[@]}" --count "$n" \
-    --customers "$customers" --kill-every "$every" --summary "$BENCH_WORK/summary.txt" 8>&- || s=$?
+    --customers "$customers" --kill-every "$every" --phases "$phases" --summary "$BENCH_WORK/summary.txt" 8>&- || s=$?
   while IFS= read -r line; do [[ -z $line ]] || bench_result "$line"; done <"$BENCH_WORK/summary.txt"
   (( s == 0 )) || bench_result "twins: FAILED (twins.py exit status $s)"
   bench_result "twins: $(bench_version)"

@@ -58,9 +58,10 @@ impl Db {
         Ok(())
     }
 
-    /// Tickets per status, as maintained by triggers.
+    /// Tickets per status, as maintained by triggers (summed over PostgreSQL's slots, see migration 0029).
     pub async fn status_counts(&self) -> Result<Vec<(String, i64)>> {
-        Ok(sqlx::query_as("select status, count from ticket_counts").fetch_all(self.pool()).await?)
+        let sql = "select status, cast(sum(count) as bigint) from ticket_counts group by status";
+        Ok(sqlx::query_as(sql).fetch_all(self.pool()).await?)
     }
 
     /// Tickets per status in these mailboxes only (an agent who may not see every mailbox), from the counts the

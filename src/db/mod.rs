@@ -16,6 +16,7 @@ pub mod instances;
 pub mod jobs;
 mod links;
 pub mod mailboxes;
+mod message_lookup;
 pub mod messages;
 pub mod oauth_tokens;
 pub mod outbox;

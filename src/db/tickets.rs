@@ -68,16 +68,14 @@ pub struct NewTicket<'a> {
     pub now: i64,
 }
 
-/// Creates a ticket (holding its first message) with the next public number; returns `(id, number)`. The counter
-/// row stays locked until the transaction ends, so numbers have no gaps.
+/// Creates a ticket (holding its first message) with the next public number; returns `(id, number)`. See
+/// [`draw_numbers`] for where the number comes from.
 pub async fn insert(conn: &mut AnyConnection, t: &NewTicket<'_>) -> Result<(i64, i64)> {
     if conn.backend_name() == "PostgreSQL" {
-        // One round trip instead of two (SQLite has no data-modifying CTEs; its round trips are in-process).
         return Ok(sqlx::query_as(
-            "with n as (update counters set value = value + 1 where name = 'ticket_number' returning value) \
-             insert into tickets (number, mailbox_id, subject, status, priority, requester_id, parent_ticket_id, \
+            "insert into tickets (number, mailbox_id, subject, status, priority, requester_id, parent_ticket_id, \
              message_count, created_at, updated_at) \
-             select n.value, $1, $2, 'new', 'normal', $3, $4, 1, $5, $5 from n returning id, number",
+             values (nextval('ticket_number_seq'), $1, $2, 'new', 'normal', $3, $4, 1, $5, $5) returning id, number",
         )
         .bind(t.mailbox_id)
         .bind(t.subject)
@@ -87,25 +85,37 @@ pub async fn insert(conn: &mut AnyConnection, t: &NewTicket<'_>) -> Result<(i64,
         .fetch_one(&mut *conn)
         .await?);
     }
-    let number = draw_number(&mut *conn).await?;
+    let number = draw_numbers(&mut *conn, 1).await?.remove(0);
     Ok((insert_numbered(conn, t, number).await?, number))
 }
 
-/// The next public ticket number, drawn from the counter, whose row stays locked until the transaction ends: numbers
-/// handed out from memory after it are this transaction's alone until [`set_last_number`] writes the last of them.
-pub async fn draw_number(conn: &mut AnyConnection) -> Result<i64> {
-    Ok(sqlx::query_scalar("update counters set value = value + 1 where name = 'ticket_number' returning value")
-        .fetch_one(&mut *conn)
-        .await?)
+/// The next `count` public ticket numbers, ascending, in one statement. SQLite counts them on from the `counters`
+/// row inside the transaction (its one writer makes that free, and numbers gap-free). PostgreSQL draws them from
+/// `ticket_number_seq`, which never waits: a counter row would stay locked until the drawing transaction ends, so
+/// every instance's inbound batches would take turns; a transaction that rolls back leaves its numbers unused.
+pub async fn draw_numbers(conn: &mut AnyConnection, count: usize) -> Result<Vec<i64>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let n = i64::try_from(count).unwrap_or(i64::MAX);
+    if conn.backend_name() == "PostgreSQL" {
+        let mut numbers: Vec<i64> =
+            sqlx::query_scalar("select nextval('ticket_number_seq') from generate_series(1, $1::bigint)")
+                .bind(n)
+                .fetch_all(&mut *conn)
+                .await?;
+        numbers.sort_unstable();
+        return Ok(numbers);
+    }
+    let last: i64 =
+        sqlx::query_scalar("update counters set value = value + $1 where name = 'ticket_number' returning value")
+            .bind(n)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok((last - n + 1..=last).collect())
 }
 
-/// Records `last` as the last ticket number handed out (after numbers counted on from [`draw_number`]'s).
-pub async fn set_last_number(conn: &mut AnyConnection, last: i64) -> Result<()> {
-    sqlx::query("update counters set value = $1 where name = 'ticket_number'").bind(last).execute(&mut *conn).await?;
-    Ok(())
-}
-
-/// Creates a ticket with a number drawn before (see [`draw_number`]); returns its id.
+/// Creates a ticket with a number drawn before (see [`draw_numbers`]); returns its id.
 pub async fn insert_numbered(conn: &mut AnyConnection, t: &NewTicket<'_>, number: i64) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "insert into tickets (number, mailbox_id, subject, status, priority, requester_id, parent_ticket_id, message_count, created_at, updated_at) \
@@ -121,7 +131,7 @@ pub async fn insert_numbered(conn: &mut AnyConnection, t: &NewTicket<'_>, number
     .await?)
 }
 
-/// Inserts new tickets with ids drawn by [`super::draw_ids`] and numbers counted on from [`draw_number`]: `(id,
+/// Inserts new tickets with ids drawn by [`super::draw_ids`] and numbers drawn by [`draw_numbers`]: `(id,
 /// number, ticket)`, one statement per 32.
 pub async fn insert_all(conn: &mut AnyConnection, rows: &[(i64, i64, NewTicket<'_>)]) -> Result<()> {
     for chunk in super::insert_chunks(rows, 32) {

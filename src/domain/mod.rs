@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod catalog;
 mod email;
 mod event;
+mod event_text;
 pub mod file_name;
 mod name;
 pub mod rule;

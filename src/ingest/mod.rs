@@ -196,7 +196,8 @@ impl Pipeline {
             outcomes.push(stored.map_err(|panic| StoreError::Panicked(panic_message(&panic)))??);
         }
         let filed = started.elapsed();
-        batch.finish(&mut tx, &cx, now).await?;
+        let numbers = batch.finish(&mut tx, &cx, now).await?;
+        let outcomes = outcomes.into_iter().map(|o| o.numbered(&numbers)).collect();
         let finished = started.elapsed();
         if let Some(cp) = checkpoint {
             save_checkpoint(&mut tx, mailbox.id, cp, now).await?;

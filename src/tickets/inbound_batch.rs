@@ -5,6 +5,7 @@
 //! the batch's own index — one transaction either way, so nothing is seen half-written outside it.
 
 use super::inbound::{Filed, TicketRef};
+use super::inbound_numbers::BatchNumbers;
 use super::notices::{AckLimiter, CreatedTicket, NewTicketAudience};
 use super::{TicketError, Tickets, not_sent};
 use crate::db::{
@@ -85,8 +86,8 @@ pub struct InboundBatch {
     /// Message-ID → ticket id of this batch's messages, pending or written (the newest of each Message-ID).
     message_ids: HashMap<String, i64>,
     notices: Vec<Notice>,
-    /// Ticket numbers counted on in memory since the counter was drawn: `(next, last written to the counter)`.
-    numbers: Option<(i64, i64)>,
+    /// New tickets' numbers: provisional until the tickets are written.
+    numbers: BatchNumbers,
     now: i64,
 }
 
@@ -134,10 +135,10 @@ impl InboundBatch {
         Ok(id)
     }
 
-    /// Queues a new ticket; returns its `(id, number)`. Until the batch is flushed only the batch knows it: see
-    /// [`InboundBatch::pending_ticket`].
+    /// Queues a new ticket; returns its `(id, number)`, the number provisional (see [`BatchNumbers`]). Until the
+    /// batch is flushed only the batch knows the ticket: see [`InboundBatch::pending_ticket`].
     pub(crate) async fn ticket(&mut self, conn: &mut AnyConnection, t: &NewTicket<'_>) -> Result<(i64, i64), DbError> {
-        let number = self.ticket_number(conn).await?;
+        let number = self.numbers.provisional();
         let id = self.ticket_ids_drawn.next(conn, DrawnIds::Tickets).await?;
         self.tickets.push(PendingTicket {
             id,
@@ -156,26 +157,14 @@ impl InboundBatch {
         self.pending_where(|t| t.id == id)
     }
 
-    /// [`InboundBatch::pending_ticket`] by public number.
-    pub fn pending_ticket_by_number(&self, number: i64) -> Option<TicketRef> {
-        self.pending_where(|t| t.number == number)
-    }
-
     fn pending_where(&self, found: impl Fn(&PendingTicket) -> bool) -> Option<TicketRef> {
         let t = self.tickets.iter().find(|t| found(t))?;
         Some(TicketRef { id: t.id, number: t.number, status: Status::New })
     }
 
-    /// The public number of a new ticket: the counter is drawn (and locked) once, then counted on in memory and
-    /// written back when the batch is flushed, so a batch creating many tickets updates it twice, not per ticket.
-    async fn ticket_number(&mut self, conn: &mut AnyConnection) -> Result<i64, DbError> {
-        if let Some((next, _)) = &mut self.numbers {
-            *next += 1;
-            return Ok(*next - 1);
-        }
-        let number = db::tickets::draw_number(conn).await?;
-        self.numbers = Some((number + 1, number));
-        Ok(number)
+    /// The real numbers of the provisional ones this batch handed out (filed outcomes carry provisional ones).
+    pub fn into_numbers(self) -> BatchNumbers {
+        self.numbers
     }
 
     /// Queues one more message on a ticket (its count and last activity).
@@ -222,7 +211,6 @@ impl InboundBatch {
             || !self.events.is_empty()
             || !self.participants.is_empty()
             || !self.touched.is_empty()
-            || self.numbers.is_some()
     }
 
     /// Writes everything pending. On SQLite, ids drawn but unused are let go: rows inserted in between take
@@ -231,12 +219,7 @@ impl InboundBatch {
         if !self.is_pending() {
             return Ok(());
         }
-        // Written first: whatever runs after a flush may create tickets through the counter itself.
-        if let Some((next, written)) = self.numbers.take()
-            && next - 1 > written
-        {
-            db::tickets::set_last_number(conn, next - 1).await?;
-        }
+        self.draw_numbers(conn).await?;
         self.flush_tickets(conn).await?;
         db::messages::insert_all(conn, &self.messages).await?;
         let files: Vec<(i64, NewAttachment<'_>)> = self
@@ -267,6 +250,24 @@ impl InboundBatch {
         if conn.backend_name() != "PostgreSQL" {
             self.message_ids_drawn = Drawn::default();
             self.ticket_ids_drawn = Drawn::default();
+        }
+        Ok(())
+    }
+
+    /// Gives the pending tickets their real numbers, and the events that name them.
+    async fn draw_numbers(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
+        let provisional: Vec<i64> = self.tickets.iter().map(|t| t.number).filter(|n| *n < 0).collect();
+        if provisional.is_empty() {
+            return Ok(());
+        }
+        self.numbers.draw(conn, &provisional).await?;
+        for t in &mut self.tickets {
+            t.number = self.numbers.real(t.number);
+        }
+        for (_, _, e) in &mut self.events {
+            if let TicketEvent::FollowUp { ticket } = e {
+                *ticket = self.numbers.real(*ticket);
+            }
         }
         Ok(())
     }

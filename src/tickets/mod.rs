@@ -16,6 +16,7 @@ mod erase_scrub;
 mod files;
 pub mod inbound;
 pub mod inbound_batch;
+pub mod inbound_numbers;
 mod inbound_store;
 pub mod links;
 pub mod merge;

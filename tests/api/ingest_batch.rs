@@ -39,6 +39,9 @@ async fn a_large_mixed_batch_is_stored_whole_and_threads_within_itself(store: St
         (count(OutcomeKind::Created), count(OutcomeKind::Threaded), count(OutcomeKind::Duplicate)),
         (150, 150, 1)
     );
+    let created: Vec<i64> = outcomes[..150].iter().map(|o| o.ticket.unwrap()).collect();
+    assert_eq!(created, (1000..1150).collect::<Vec<_>>(), "real numbers, in the order the mails were filed");
+    assert_eq!(outcomes[300].ticket, Some(1007), "the second copy names its ticket");
     for i in [0usize, 63, 64, 149] {
         let number = outcomes[i].ticket.unwrap();
         assert_eq!(outcomes[150 + i].ticket, Some(number), "reply {i} threads onto its question");
@@ -55,6 +58,6 @@ async fn a_large_mixed_batch_is_stored_whole_and_threads_within_itself(store: St
     }
     // A second batch still draws fresh message ids.
     let more = ingest_batch(&app, vec![mail("late@batch.example", "Later", "late@batch.example", "x")]).await;
-    assert_eq!(more[0].kind, OutcomeKind::Created);
+    assert_eq!((more[0].kind, more[0].ticket), (OutcomeKind::Created, Some(1150)));
     assert_eq!(app.services.pipeline.batches_split(), 0);
 }

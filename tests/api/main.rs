@@ -59,6 +59,7 @@ mod sla_pages;
 mod tarpit;
 mod teams;
 mod threading;
+mod ticket_numbers;
 mod ticket_page;
 mod twins;
 mod upkeep;

@@ -122,7 +122,8 @@ async fn a_reply_to_a_closed_ticket_opens_a_linked_follow_up(store: Store) {
     assert_eq!(follow["follow_up_of"], number);
     let old = app.ticket(number).await;
     assert_eq!(old["status"], "closed");
-    assert!(old["events"].as_array().unwrap().iter().any(|e| e["kind"] == "follow_up"));
+    let event = old["events"].as_array().unwrap().iter().find(|e| e["kind"] == "follow_up").expect("a follow_up event");
+    assert_eq!(event["data"]["ticket"], o.ticket.unwrap(), "the event names the follow-up by its real number");
 }
 
 async fn a_reply_to_a_pending_ticket_reopens_it(store: Store) {

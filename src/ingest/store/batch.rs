@@ -8,6 +8,7 @@ use crate::ingest::prepare::{Content, Prepared};
 use crate::platform::storage::BlobStore;
 use crate::tickets::TicketError;
 use crate::tickets::inbound_batch::InboundBatch;
+use crate::tickets::inbound_numbers::BatchNumbers;
 use sqlx::AnyConnection;
 use std::collections::{HashMap, HashSet};
 
@@ -90,15 +91,17 @@ impl BatchState {
         Self { inbound: InboundBatch::empty(now), ..Self::default() }
     }
 
-    /// Writes what the batch filed, queues the mail it causes, and records the receipts.
+    /// Writes what the batch filed, queues the mail it causes, and records the receipts; returns the real numbers
+    /// of its new tickets, for the outcomes (see [`super::Outcome::numbered`]).
     pub async fn finish(
         mut self,
         conn: &mut AnyConnection,
         cx: &StoreContext<'_>,
         now: i64,
-    ) -> Result<(), TicketError> {
+    ) -> Result<BatchNumbers, TicketError> {
         cx.tickets.finish_inbound(conn, &mut self.inbound, cx.mailbox).await?;
-        Ok(db::raw::insert_receipts(conn, cx.mailbox.id, &self.receipts, now).await?)
+        db::raw::insert_receipts(conn, cx.mailbox.id, &self.receipts, now).await?;
+        Ok(self.inbound.into_numbers())
     }
 
     /// The ticket number a mail with this digest went to, if one did.

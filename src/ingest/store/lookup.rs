@@ -29,16 +29,16 @@ pub(super) async fn lookup(
         if out.by_signed_id.is_some() {
             break;
         }
-        out.by_signed_id = live_by_number(conn, batch, *number).await?;
+        out.by_signed_id = live_by_number(conn, *number).await?;
     }
     if let Some(token) = m.facts.token {
-        out.by_token = live_by_number(conn, batch, token.ticket).await?;
+        out.by_token = live_by_number(conn, token.ticket).await?;
     }
     if out.by_signed_id.is_none() && out.by_token.is_none() && !m.facts.referenced_ids.is_empty() {
         out.by_reference = by_reference(conn, batch, &m.facts.referenced_ids).await?;
     }
     if let Some(number) = m.facts.subject_tag
-        && let Some(t) = live_by_number(conn, batch, number).await?
+        && let Some(t) = live_by_number(conn, number).await?
     {
         batch.inbound.flush(conn).await?;
         let sender = m.mail.from.as_ref().map(|p| p.email.as_str()).unwrap_or_default();
@@ -91,14 +91,8 @@ async fn live_ticket(
     })
 }
 
-/// [`live_ticket`] by public number.
-async fn live_by_number(
-    conn: &mut AnyConnection,
-    batch: &BatchState,
-    number: i64,
-) -> Result<Option<TicketRef>, DbError> {
-    if let Some(t) = batch.inbound.pending_ticket_by_number(number) {
-        return Ok(Some(t));
-    }
+/// [`live_ticket`] by public number. No ticket the batch has pending can be named by number: their numbers are
+/// provisional until written (see `tickets::inbound_numbers`), and no one outside the batch has seen them.
+async fn live_by_number(conn: &mut AnyConnection, number: i64) -> Result<Option<TicketRef>, DbError> {
     Ok(db::tickets::live_by_number(conn, number).await?.as_ref().map(TicketRef::from))
 }

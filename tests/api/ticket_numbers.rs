@@ -1,0 +1,112 @@
+//! Where ticket numbers come from: on PostgreSQL a sequence, so a transaction that has drawn numbers and still runs
+//! (an inbound batch writing and acknowledging its mail) never holds up another instance's; on SQLite the counter,
+//! gap-free behind its one writer. And the per-status counts the triggers keep, striped on PostgreSQL so a ticket
+//! created in one transaction does not hold up one created in another.
+
+use crate::helpers::{Store, fresh_database, init_once};
+use deskmail::db::{Db, tickets::NewTicket, tickets::draw_numbers, tickets::insert};
+use std::time::Duration;
+
+async fn db(store: Store) -> Option<(tempfile::TempDir, Db)> {
+    init_once();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&fresh_database(store, dir.path()).await?, 4).await.unwrap();
+    db.migrate().await.unwrap();
+    Some((dir, db))
+}
+
+#[tokio::test]
+async fn on_postgres_numbers_drawn_by_a_running_transaction_hold_up_no_other() {
+    let Some((_dir, db)) = db(Store::Postgres).await else { return };
+    let mut first = db.begin().await.unwrap();
+    assert_eq!(draw_numbers(&mut first, 3).await.unwrap(), [1000, 1001, 1002]);
+    let drawn = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut second = db.begin().await.unwrap();
+        let numbers = draw_numbers(&mut second, 2).await.unwrap();
+        second.commit().await.unwrap();
+        numbers
+    })
+    .await
+    .expect("the second transaction waited for the first one's numbers");
+    assert_eq!(drawn, [1003, 1004]);
+    drop(first); // rolled back: its numbers stay unused
+    let mut third = db.begin().await.unwrap();
+    assert_eq!(draw_numbers(&mut third, 1).await.unwrap(), [1005]);
+}
+
+/// Migration 0028 on a database the counter had numbered up to 1041 (its SQL run again on one whose sequence is
+/// dropped), and on a fresh one.
+#[tokio::test]
+async fn on_postgres_the_sequence_continues_from_the_counter_it_replaced() {
+    let Some((_dir, db)) = db(Store::Postgres).await else { return };
+    let mut tx = db.begin().await.unwrap();
+    assert_eq!(draw_numbers(&mut tx, 1).await.unwrap(), [1000], "a fresh database starts at 1000");
+    drop(tx);
+    let migration = include_str!("../../migrations/postgres/0028_ticket_number_sequence.sql");
+    let mut tx = db.begin().await.unwrap();
+    sqlx::raw_sql("drop sequence ticket_number_seq; update counters set value = 1041 where name = 'ticket_number'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::raw_sql(migration).execute(&mut *tx).await.unwrap();
+    assert_eq!(draw_numbers(&mut tx, 2).await.unwrap(), [1042, 1043]);
+}
+
+#[tokio::test]
+async fn on_sqlite_numbers_are_gap_free_even_after_a_rollback() {
+    let (_dir, db) = db(Store::Sqlite).await.unwrap();
+    let mut first = db.begin().await.unwrap();
+    assert_eq!(draw_numbers(&mut first, 3).await.unwrap(), [1000, 1001, 1002]);
+    drop(first);
+    let mut second = db.begin().await.unwrap();
+    assert_eq!(draw_numbers(&mut second, 2).await.unwrap(), [1000, 1001]);
+    second.commit().await.unwrap();
+    let mut third = db.begin().await.unwrap();
+    assert_eq!(draw_numbers(&mut third, 0).await.unwrap(), Vec::<i64>::new());
+    assert_eq!(draw_numbers(&mut third, 1).await.unwrap(), [1002]);
+}
+
+/// Two sessions creating tickets in one mailbox at once: the second commits while the first still runs (the count
+/// rows are per session slot), and the counts add up afterwards.
+#[tokio::test]
+async fn on_postgres_a_ticket_created_in_a_running_transaction_holds_up_no_other() {
+    let Some((_dir, db)) = db(Store::Postgres).await else { return };
+    let mailbox = db.create_mailbox("count", "count@example.test", "Count", false).await.unwrap();
+    let customer: i64 = sqlx::query_scalar(
+        "insert into customers (email, name, created_at) values ('c@customer.example', '', 0) returning id",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    let new = NewTicket { mailbox_id: mailbox, subject: "one", requester_id: customer, parent_ticket_id: None, now: 1 };
+    let mut first = db.begin().await.unwrap();
+    let first_slot = slot(&mut first).await;
+    insert(&mut first, &new).await.unwrap();
+    // Sessions whose pids share a slot do wait for each other: the second is one of another slot (a pool of 4).
+    let mut same_slot = Vec::new();
+    let mut second = loop {
+        let mut tx = db.begin().await.unwrap();
+        if slot(&mut tx).await != first_slot {
+            break tx;
+        }
+        same_slot.push(tx);
+    };
+    let created = tokio::time::timeout(Duration::from_secs(5), async {
+        let created = insert(&mut second, &new).await.unwrap();
+        second.commit().await.unwrap();
+        created
+    })
+    .await
+    .expect("the second ticket waited for the first transaction");
+    drop(same_slot);
+    first.commit().await.unwrap();
+    assert_eq!(created.1, 1001);
+    let counts = db.status_counts().await.unwrap();
+    assert!(counts.contains(&("new".to_string(), 2)), "{counts:?}");
+    assert_eq!(db.status_counts_in(&[mailbox]).await.unwrap(), [("new".to_string(), 2)]);
+}
+
+/// The count slot a PostgreSQL session adds to (migration 0029).
+async fn slot(tx: &mut deskmail::db::Tx) -> i32 {
+    sqlx::query_scalar::<_, i32>("select pg_backend_pid() % 16").fetch_one(&mut **tx).await.unwrap()
+}
