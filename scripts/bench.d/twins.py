@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """twins.py - `scripts/bench twins`: one vs two `deskmail serve` on one PostgreSQL, mail arriving over SMTP.
 
-    twins.py --bin target/release/deskmail --work DIR --db-url URL --db-url URL --db-url URL
-             [--count 10000] [--customers 20] [--kill-every 20] [--summary FILE]
+    twins.py --bin target/release/deskmail --work DIR --db-url URL (five times: one per phase)
+             [--count 10000] [--customers 20] [--kill-every 20] [--phases arrival,staged,kills] [--summary FILE]
 
-Needs the mail system's MAILENV_* (scripts/lib.sh dm_mailenv_start), `psql`, and three empty databases.
+Needs the mail system's MAILENV_* (scripts/lib.sh dm_mailenv_start), `psql`, and five empty databases.
 
 Every phase has its own database, storage dir and four fresh mailboxes twin-<run>-<phase>-<k>@<wildcard
 domain> (imap: IDLE, import_existing = "all"; smtp: submission, STARTTLS + AUTH; [imap] lease_secs = 5,
@@ -18,6 +18,10 @@ robin over the four mailboxes, handed to Postfix (port 25 style, 8 sessions) as 
    Dovecot's part) and when the last acknowledgement was sent.
 2. Two instances (separate processes and ports, one database, one storage dir): the same; the ratio to
    phase 1 (target >= 1.6) and who held which mailbox leases.
+2a/2b (staged). The same mails APPENDed to each mailbox's Staging folder before the instances start, then moved
+   into the four INBOXes at once (UID MOVE) while one instance, then two (leases split 2+2 first), wait in IDLE;
+   acknowledgements off (ack_limit_per_hour = 0): msg/s from the move to the last ticket and the ratio, so the
+   rate is deskmail's own rather than the arrival's or the mail system's delivering acknowledgements.
 3. Two instances, the one holding the most mailbox leases SIGKILLed and restarted at once every
    --kill-every s while tickets are still missing. Checks (psql and IMAP): every Message-ID exactly one
    customer message and one ticket, one acknowledgement in the outbox per ticket, sent; every customer's
@@ -87,6 +91,15 @@ def customer_mail(msgid, sender, to, i):
             "Content-Type: text/plain; charset=utf-8\r\n\r\nHello,\r\n\r\nmy order %d has not arrived yet, "
             "the tracking page still says 'label created'. Could you check?\r\n\r\nThanks\r\n" % (
                 i % 1000, sender, to, 10000 + i, msgid, 10000 + i)).encode()
+
+
+def in_parallel(fn, items):
+    """fn(item) for every item, each on its own thread; returns when all have."""
+    threads = [threading.Thread(target=fn, args=(item,)) for item in items]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 class Phase:
@@ -188,12 +201,7 @@ class Sending(threading.Thread):
         self.lock = threading.Lock()
 
     def run(self):
-        threads = [threading.Thread(target=self.session, args=(self.mails[k::SMTP_SESSIONS],))
-                   for k in range(SMTP_SESSIONS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        in_parallel(self.session, [self.mails[k::SMTP_SESSIONS] for k in range(SMTP_SESSIONS)])
 
     def session(self, part):
         try:
@@ -225,11 +233,7 @@ class Moving(threading.Thread):
         self.lock = threading.Lock()
 
     def run(self):
-        threads = [threading.Thread(target=self.move, args=(m,)) for m in self.conns]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        in_parallel(self.move, self.conns)
 
     def move(self, m):
         try:
@@ -263,11 +267,7 @@ def stage(phase):
         except Exception as e:  # noqa: BLE001 - reported below
             errors.append(repr(e))
 
-    threads = [threading.Thread(target=fill, args=(k,)) for k in range(MAILBOXES)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_parallel(fill, range(MAILBOXES))
     if errors:
         raise RuntimeError("staging the mails failed: %s" % errors[0])
     return time.monotonic() - t0
