@@ -190,15 +190,28 @@ class Phase:
         return held
 
 
-class Sending(threading.Thread):
-    """Hands every mail to Postfix over SMTP_SESSIONS sessions; records the first and last accept."""
+class Source(threading.Thread):
+    """Where a phase's mails come from: records when the first and the last of them were handed over, and errors."""
 
-    def __init__(self, env, mails):
+    def __init__(self):
         super().__init__(daemon=True)
-        self.env, self.mails = env, mails
         self.first = self.last = None
         self.errors = []
         self.lock = threading.Lock()
+
+    def handed(self, start, end):
+        """Mails handed over between start and end (monotonic seconds), from any of the source's threads."""
+        with self.lock:
+            self.first = start if self.first is None else min(self.first, start)
+            self.last = end if self.last is None else max(self.last, end)
+
+
+class Sending(Source):
+    """Hands every mail to Postfix over SMTP_SESSIONS sessions; records the first and last accept."""
+
+    def __init__(self, env, mails):
+        super().__init__()
+        self.env, self.mails = env, mails
 
     def run(self):
         in_parallel(self.session, [self.mails[k::SMTP_SESSIONS] for k in range(SMTP_SESSIONS)])
@@ -209,28 +222,23 @@ class Sending(threading.Thread):
             for _, sender, to, raw in part:
                 smtp.sendmail(sender, [to], raw)
                 now = time.monotonic()
-                with self.lock:
-                    self.first = now if self.first is None else min(self.first, now)
-                    self.last = now if self.last is None else max(self.last, now)
+                self.handed(now, now)
             smtp.quit()
         except Exception as e:  # noqa: BLE001 - reported as a failure
             self.errors.append(repr(e))
 
 
-class Moving(threading.Thread):
+class Moving(Source):
     """The staged phases' source: every mail already in each support mailbox's STAGING folder is moved into its
     INBOX with one UID MOVE per mailbox, all four at once; records when the first and the last move answered."""
 
     def __init__(self, env, supports):
-        super().__init__(daemon=True)
+        super().__init__()
         self.conns = []
         for s in supports:
             m = imap_connect(env, s)
             m.select(STAGING)
             self.conns.append(m)
-        self.first = self.last = None
-        self.errors = []
-        self.lock = threading.Lock()
 
     def run(self):
         in_parallel(self.move, self.conns)
@@ -241,10 +249,7 @@ class Moving(threading.Thread):
             typ, data = m.uid("MOVE", "1:*", "INBOX")
             if typ != "OK":
                 raise RuntimeError("UID MOVE: %s %s" % (typ, data))
-            now = time.monotonic()
-            with self.lock:
-                self.first = t0 if self.first is None else min(self.first, t0)
-                self.last = now if self.last is None else max(self.last, now)
+            self.handed(t0, time.monotonic())
             m.logout()
         except Exception as e:  # noqa: BLE001 - reported as a failure
             self.errors.append(repr(e))

@@ -166,11 +166,13 @@ impl Db {
         expires_at: i64,
     ) -> Result<()> {
         let now = crate::domain::now();
+        // One transaction: two tokens made at once must not both stay valid.
+        let mut tx = self.begin().await?;
         sqlx::query("update user_tokens set used_at = $3 where user_id = $1 and purpose = $2 and used_at is null")
             .bind(user_id)
             .bind(purpose)
             .bind(now)
-            .execute(&mut *self.writer().await?)
+            .execute(&mut *tx)
             .await?;
         sqlx::query("insert into user_tokens (token_hash, user_id, purpose, expires_at, created_at) values ($1, $2, $3, $4, $5)")
             .bind(token_hash)
@@ -178,8 +180,9 @@ impl Db {
             .bind(purpose)
             .bind(expires_at)
             .bind(now)
-            .execute(&mut *self.writer().await?)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -5,18 +5,16 @@ use super::{Db, Result};
 impl Db {
     /// Records that instance `owner` is alive at `now`, and forgets instances silent since before `forget_before`.
     pub async fn beat(&self, owner: &str, now: i64, forget_before: i64) -> Result<()> {
+        let mut writer = self.writer().await?;
         sqlx::query(
             "insert into instances (owner, heartbeat_at) values ($1, $2) \
              on conflict (owner) do update set heartbeat_at = excluded.heartbeat_at",
         )
         .bind(owner)
         .bind(now)
-        .execute(&mut *self.writer().await?)
+        .execute(&mut *writer)
         .await?;
-        sqlx::query("delete from instances where heartbeat_at < $1")
-            .bind(forget_before)
-            .execute(&mut *self.writer().await?)
-            .await?;
+        sqlx::query("delete from instances where heartbeat_at < $1").bind(forget_before).execute(&mut *writer).await?;
         Ok(())
     }
 

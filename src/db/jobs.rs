@@ -15,9 +15,10 @@ pub struct JobRow {
 impl Db {
     /// Takes job `name` for `owner` until `until` when nobody else holds it; `false` when another instance does.
     pub async fn claim_job(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool> {
+        let mut writer = self.writer().await?;
         sqlx::query("insert into scheduled_jobs (name) values ($1) on conflict (name) do nothing")
             .bind(name)
-            .execute(&mut *self.writer().await?)
+            .execute(&mut *writer)
             .await?;
         let done = sqlx::query(
             "update scheduled_jobs set lease_owner = $2, lease_until = $3 \
@@ -27,7 +28,7 @@ impl Db {
         .bind(owner)
         .bind(until)
         .bind(now)
-        .execute(&mut *self.writer().await?)
+        .execute(&mut *writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
