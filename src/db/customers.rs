@@ -13,38 +13,84 @@ pub struct CustomerRow {
     pub blocked: i64,
 }
 
-/// Finds or creates the customer with this (lower-cased) address, filling in a missing name; one statement.
+/// Finds or creates the customer with this (lower-cased) address, filling in a missing name.
 pub async fn upsert(conn: &mut AnyConnection, email: &str, name: &DisplayName, now: i64) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "insert into customers (email, name, created_at) values ($1, $2, $3) \
-         on conflict (email) do update set name = case when customers.name = '' then excluded.name else customers.name end \
-         returning id",
-    )
-    .bind(email)
-    .bind(name.as_str())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?)
+    let found = upsert_all(conn, &[(email, name.as_str())], now).await?;
+    // Missing only when another transaction created the customer and erased it again meanwhile.
+    found.get(email).copied().ok_or(super::DbError::NotFound)
 }
 
 /// Finds or creates several customers at once (`(address, name)`, each address once), filling in missing names;
-/// address → id. One statement per 32.
+/// address → id. A known customer is only read: an `on conflict do update` would write (and, on PostgreSQL, lock
+/// until commit) every known customer's row on every mail, so two instances' batches that share customers would
+/// wait on each other. Only a name filled in is written.
 pub async fn upsert_all(
+    conn: &mut AnyConnection,
+    people: &[(&str, &str)],
+    now: i64,
+) -> Result<std::collections::HashMap<String, i64>> {
+    let addresses: Vec<&str> = people.iter().map(|(email, _)| *email).collect();
+    let known = by_email(conn, &addresses).await?;
+    let mut out: std::collections::HashMap<String, i64> = known.iter().map(|(e, (id, _))| (e.clone(), *id)).collect();
+    let new: Vec<(&str, &str)> = people.iter().filter(|(email, _)| !known.contains_key(*email)).copied().collect();
+    out.extend(insert_new(conn, &new, now).await?);
+    // Created by another transaction since the look-up: the insert waited for its commit and left the row alone.
+    let raced: Vec<&str> = new.iter().map(|(email, _)| *email).filter(|email| !out.contains_key(*email)).collect();
+    out.extend(by_email(conn, &raced).await?.into_iter().map(|(email, (id, _))| (email, id)));
+    for (email, name) in people {
+        if let Some((id, stored)) = known.get(*email)
+            && stored.is_empty()
+            && !name.is_empty()
+        {
+            sqlx::query("update customers set name = $1 where id = $2 and name = ''")
+                .bind(*name)
+                .bind(*id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(out)
+}
+
+/// The customers with these addresses: address → (id, name). One statement per 32.
+async fn by_email(
+    conn: &mut AnyConnection,
+    addresses: &[&str],
+) -> Result<std::collections::HashMap<String, (i64, String)>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in super::insert_chunks(addresses, 32) {
+        let sql = super::wide_sql(conn, "customers_by_email", chunk.len(), || {
+            format!("select email, id, name from customers where email in ({})", super::marks(1, chunk.len()))
+        });
+        let mut q = sqlx::query_as::<_, (String, i64, String)>(sql);
+        for email in chunk {
+            q = q.bind(*email);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?.into_iter().map(|(email, id, name)| (email, (id, name))));
+    }
+    Ok(out)
+}
+
+/// Inserts customers not known yet; address → id of those inserted (an address another transaction inserted
+/// first is left out). One statement per 32.
+async fn insert_new(
     conn: &mut AnyConnection,
     people: &[(&str, &str)],
     now: i64,
 ) -> Result<std::collections::HashMap<String, i64>> {
     let mut out = std::collections::HashMap::new();
     for chunk in super::insert_chunks(people, 32) {
-        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({}, ${})", super::marks(2 * i + 2, 2), 1)).collect();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "insert into customers (email, name, created_at) values {} on conflict (email) do update \
-             set name = case when customers.name = '' then excluded.name else customers.name end returning email, id",
-            rows.join(", ")
-        ));
-        let mut q = sqlx::query_as::<_, (String, i64)>(sql).bind(now);
+        let sql = super::wide_sql(conn, "customers_insert_new", chunk.len(), || {
+            let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", super::marks(3 * i + 1, 3))).collect();
+            format!(
+                "insert into customers (email, name, created_at) values {} on conflict (email) do nothing \
+                 returning email, id",
+                rows.join(", ")
+            )
+        });
+        let mut q = sqlx::query_as::<_, (String, i64)>(sql);
         for (email, name) in chunk {
-            q = q.bind(*email).bind(*name);
+            q = q.bind(*email).bind(*name).bind(now);
         }
         out.extend(q.fetch_all(&mut *conn).await?);
     }

@@ -135,3 +135,31 @@ async fn a_bad_port_is_shown_beside_its_field_and_the_input_is_kept(store: Store
     assert_eq!(taken.status, 422);
     assert!(taken.body.contains("Another mailbox already has this address."));
 }
+
+#[tokio::test]
+async fn a_quick_check_out_of_bounds_is_shown_beside_its_field_and_one_within_is_stored() {
+    let Some(app) = spawn_app(Store::Sqlite).await else { return };
+    let admin = signed_in_staff(&app, "root@example.test", Role::Admin).await;
+    let fields = with(
+        mailbox_fields("quick", "quick@example.test"),
+        &[
+            ("imap_on", "1"),
+            ("imap_host", "imap.example.test"),
+            ("imap_username", "quick-user"),
+            ("imap_password", "pw"),
+        ],
+    );
+    for bad in ["20", "60001", "soon"] {
+        let p = admin.post("/admin/mailboxes", &with(fields.clone(), &[("imap_check_interval", bad)])).await;
+        assert_eq!(p.status, 422, "{bad}");
+        let error = r#"<p class="field-error" id="f-imap_check_interval-error">Enter 0 (off) or milliseconds between 50 and 60000.</p>"#;
+        assert!(p.body.contains(error), "{bad}: {}", p.body);
+    }
+    assert!(app.services.db.mailbox_by_name("quick").await.unwrap().is_none());
+    let p = admin.post("/admin/mailboxes", &with(fields, &[("imap_check_interval", "100")])).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let row = app.services.db.mailbox_by_name("quick").await.unwrap().expect("stored");
+    assert_eq!(row.settings().unwrap().imap.unwrap().check_interval_ms, 100);
+    let form = admin.get(&format!("/admin/mailboxes/{}", row.id)).await.body;
+    assert!(form.contains(r#"name="imap_check_interval" type="text" value="100""#), "{form}");
+}

@@ -9,6 +9,7 @@ mod share;
 mod supervisor;
 pub mod sync;
 pub mod uidset;
+mod wait;
 
 pub use after_import::Caps;
 pub use poller::Poller;

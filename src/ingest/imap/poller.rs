@@ -1,17 +1,15 @@
 //! The poller of one mailbox: lease, connect, sync, then IDLE or sleep; exponential backoff with jitter on failure.
 
+use super::ImapError;
 use super::after_import::Caps;
 use super::share::LeaseShare;
 use super::sync::{FetchFailures, SyncContext, sync_once};
-use super::{ImapError, ImapNetError};
 use crate::db::{Db, MailboxRow, mailboxes};
 use crate::ingest::Pipeline;
-use crate::net::imap::{ImapSession, connect_with, within};
+use crate::net::imap::{connect_with, within};
 use crate::net::oauth::TokenSource;
 use crate::platform::config::{ImapDefaults, ImapSettings};
 use crate::platform::health::{Health, MailboxState};
-use async_imap::extensions::idle::IdleResponse;
-use async_imap::types::UnsolicitedResponse;
 use rand::Rng;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -33,7 +31,7 @@ pub struct Poller {
 }
 
 /// How a session ended without error.
-enum SessionEnd {
+pub(super) enum SessionEnd {
     Stopped,
     LeaseLost,
     /// This process holds more than its share: the lease goes to a less busy instance.
@@ -46,7 +44,7 @@ pub(super) fn hostname() -> String {
 }
 
 impl Poller {
-    fn lease_secs(&self) -> u64 {
+    pub(super) fn lease_secs(&self) -> u64 {
         self.defaults.lease_secs.max(3)
     }
 
@@ -182,7 +180,7 @@ impl Poller {
             let (next, end) = if caps.idle && self.imap.idle {
                 self.idle(session, cancel, timeout).await?
             } else {
-                let end = self.poll_wait(cancel).await?;
+                let end = self.poll_wait(&mut session, cancel, timeout).await?;
                 (session, end)
             };
             session = next;
@@ -192,63 +190,6 @@ impl Poller {
             }
         }
     }
-
-    /// Waits in IDLE for new mail, at most a third of the lease (then the caller syncs again and re-enters IDLE).
-    async fn idle(
-        &self,
-        session: ImapSession,
-        cancel: &CancellationToken,
-        timeout: Duration,
-    ) -> Result<(ImapSession, Option<SessionEnd>), ImapError> {
-        let announced = session.unsolicited_responses.clone();
-        let mut handle = session.idle();
-        within(timeout, "IDLE", handle.init()).await?.map_err(ImapNetError::Protocol)?;
-        let renew = Duration::from_secs(self.lease_secs() / 3).max(Duration::from_secs(1));
-        let response = if mail_announced(|| announced.try_recv().ok()) {
-            // A mail announced after the sync looked, before the server said "+ idling", never wakes the wait.
-            Some(IdleResponse::ManualInterrupt)
-        } else {
-            let (wait, _stop) = handle.wait_with_timeout(renew);
-            tokio::select! {
-                r = wait => Some(r.map_err(ImapNetError::Protocol)?),
-                _ = cancel.cancelled() => None,
-            }
-        };
-        let end = match response {
-            None => Some(SessionEnd::Stopped),
-            // Every third of the lease: renew it and look at the folder again.
-            Some(IdleResponse::Timeout) if !self.try_lease().await? => Some(SessionEnd::LeaseLost),
-            Some(_) => None,
-        };
-        let session = within(timeout, "DONE", handle.done()).await?.map_err(ImapNetError::Protocol)?;
-        Ok((session, end))
-    }
-
-    /// Sleeps `poll_interval_secs`, renewing the lease on the way.
-    async fn poll_wait(&self, cancel: &CancellationToken) -> Result<Option<SessionEnd>, ImapError> {
-        let deadline = Instant::now() + Duration::from_secs(self.imap.poll_interval_secs.max(1));
-        let renew = Duration::from_secs(self.lease_secs() / 3).max(Duration::from_secs(1));
-        while Instant::now() < deadline {
-            let step = renew.min(deadline.saturating_duration_since(Instant::now()));
-            if sleep_or_cancel(step, cancel).await {
-                return Ok(Some(SessionEnd::Stopped));
-            }
-            if !self.try_lease().await? {
-                return Ok(Some(SessionEnd::LeaseLost));
-            }
-        }
-        Ok(None)
-    }
-}
-
-/// Whether `next` (the session's unsolicited responses since they were last drained) holds a new message's EXISTS
-/// or RECENT; reads them all.
-fn mail_announced(mut next: impl FnMut() -> Option<UnsolicitedResponse>) -> bool {
-    let mut seen = false;
-    while let Some(response) = next() {
-        seen |= matches!(response, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_));
-    }
-    seen
 }
 
 /// How long an IMAP session may go on after shutdown began.
@@ -261,7 +202,7 @@ async fn cancelled_for(cancel: &CancellationToken, grace: Duration) {
 }
 
 /// Sleeps unless cancelled first; returns whether it was cancelled.
-async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
+pub(super) async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(d) => false,
         _ = cancel.cancelled() => true,
@@ -277,7 +218,7 @@ pub fn backoff(attempt: u32, cap_secs: u64) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::{UnsolicitedResponse, backoff, mail_announced};
+    use super::backoff;
 
     #[test]
     fn backoff_doubles_up_to_the_cap_with_jitter() {
@@ -285,15 +226,5 @@ mod tests {
             let d = backoff(attempt, 300).as_secs_f64();
             assert!(d >= step * 0.5 && d <= step, "attempt {attempt}: {d}");
         }
-    }
-
-    #[test]
-    fn only_a_new_message_counts_as_announced_and_everything_is_read() {
-        let mut queue = vec![UnsolicitedResponse::Expunge(3), UnsolicitedResponse::Exists(7)];
-        assert!(mail_announced(|| queue.pop()));
-        assert!(queue.is_empty());
-        let mut queue = vec![UnsolicitedResponse::Expunge(3)];
-        assert!(!mail_announced(|| queue.pop()));
-        assert!(!mail_announced(|| None));
     }
 }

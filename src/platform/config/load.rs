@@ -127,6 +127,9 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
             )));
         }
         mb.check_oauth().map_err(|e| ConfigError::Rule(format!("mailbox {:?}: {e}", mb.name)))?;
+        if let Some(imap) = &mb.imap {
+            imap.check_interval().map_err(|e| ConfigError::Rule(format!("mailbox {:?}: {e}", mb.name)))?;
+        }
     }
     if s.ingest.batch_size == 0 {
         return Err(ConfigError::Rule("ingest.batch_size must be at least 1".into()));
@@ -242,6 +245,29 @@ imap = { host = "imap.example.com", username = "u", password_file = "secrets/pw"
         std::fs::write(&file, format!("{mailbox}{good}")).unwrap();
         let s = load_with_env(Some(&file), &env(&[])).unwrap();
         assert_eq!(s.mailboxes[0].imap.as_ref().unwrap().password.password_env.as_deref(), Some("P"));
+    }
+
+    #[test]
+    fn the_quick_check_is_off_or_between_50_ms_and_a_minute() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("d.toml");
+        let imap = |ms: u64| {
+            format!(
+                "[[mailbox]]\nname = \"a\"\naddress = \"a@example.com\"\n\
+                 imap = {{ host = \"h\", username = \"u\", password_env = \"P\", check_interval_ms = {ms} }}\n"
+            )
+        };
+        for ms in [10, 49, 60_001] {
+            std::fs::write(&file, imap(ms)).unwrap();
+            let err = load_with_env(Some(&file), &env(&[])).unwrap_err().to_string();
+            assert!(err.contains("check_interval_ms is"), "{ms}: {err}");
+        }
+        for (ms, expected) in [(0, None), (50, Some(50)), (60_000, Some(60_000))] {
+            std::fs::write(&file, imap(ms)).unwrap();
+            let s = load_with_env(Some(&file), &env(&[])).unwrap();
+            let check = s.mailboxes[0].imap.as_ref().unwrap().check_interval().unwrap();
+            assert_eq!(check.map(|d| d.as_millis() as u64), expected);
+        }
     }
 
     #[test]

@@ -5,7 +5,10 @@ mod mailbox;
 mod oauth;
 
 pub use load::{ConfigError, load};
-pub use mailbox::{AfterImport, ImapSettings, ImportExisting, MailboxSettings, PasswordSource, SmtpSettings, TlsMode};
+pub use mailbox::{
+    AfterImport, CHECK_INTERVAL_MS, ImapSettings, ImportExisting, MailboxSettings, PasswordSource, SmtpSettings,
+    TlsMode,
+};
 pub use oauth::{
     Grant, MailboxAuth, OAuthClient, OAuthProviders, OAuthSettings, Provider, ProviderEndpoints, ProviderSettings,
 };

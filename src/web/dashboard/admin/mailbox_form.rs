@@ -3,7 +3,9 @@
 pub use super::stored_password::has_password;
 use super::stored_password::{Destination, enter_again, kept_or_typed};
 use crate::domain::EmailAddress;
-use crate::platform::config::{AfterImport, ImapSettings, ImportExisting, MailboxSettings, SmtpSettings, TlsMode};
+use crate::platform::config::{
+    AfterImport, CHECK_INTERVAL_MS, ImapSettings, ImportExisting, MailboxSettings, SmtpSettings, TlsMode,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,6 +33,8 @@ pub struct MailboxForm {
     pub imap_after_import: String,
     pub imap_idle: Option<String>,
     pub imap_poll_interval: String,
+    /// Milliseconds between quick checks; empty or 0 is off.
+    pub imap_check_interval: String,
     pub imap_import_existing: String,
     pub imap_ca_file: String,
     pub smtp_on: Option<String>,
@@ -95,6 +99,7 @@ impl MailboxForm {
             (f.imap_username, f.imap_folder) = (i.username.clone(), i.folder.clone());
             (f.imap_after_import, f.imap_idle) = (i.after_import.to_string(), on(i.idle));
             f.imap_poll_interval = i.poll_interval_secs.to_string();
+            f.imap_check_interval = i.check_interval_ms.to_string();
             f.imap_import_existing = serde_plain(&i.import_existing);
             f.imap_ca_file = path_text(&i.ca_file);
         }
@@ -172,6 +177,15 @@ impl MailboxForm {
             Ok(n) if (5..=86_400).contains(&n) => Some(n),
             _ => errors.insert("imap_poll_interval", "Enter seconds between 5 and 86400.".into()).and(None),
         };
+        let check = match self.imap_check_interval.trim() {
+            "" => Some(0),
+            text => match text.parse::<u64>() {
+                Ok(n) if n == 0 || CHECK_INTERVAL_MS.contains(&n) => Some(n),
+                _ => errors
+                    .insert("imap_check_interval", "Enter 0 (off) or milliseconds between 50 and 60000.".into())
+                    .and(None),
+            },
+        };
         let import_existing = match self.imap_import_existing.as_str() {
             "unseen" => Some(ImportExisting::Unseen),
             "all" => Some(ImportExisting::All),
@@ -191,6 +205,7 @@ impl MailboxForm {
             after_import: after_import?,
             idle: self.imap_idle.is_some(),
             poll_interval_secs: poll?,
+            check_interval_ms: check?,
             import_existing: import_existing?,
             ca_file: ca_file?,
         })
