@@ -29,17 +29,20 @@ pub async fn upsert_all(
     people: &[(&str, &str)],
     now: i64,
 ) -> Result<std::collections::HashMap<String, i64>> {
+    // In address order, so two transactions inserting or naming the same customers take their row locks in the
+    // same order and cannot deadlock.
+    let mut people = people.to_vec();
+    people.sort_unstable();
     let addresses: Vec<&str> = people.iter().map(|(email, _)| *email).collect();
-    let known = by_email(conn, &addresses).await?;
-    let mut out: std::collections::HashMap<String, i64> = known.iter().map(|(e, (id, _))| (e.clone(), *id)).collect();
-    let new: Vec<(&str, &str)> = people.iter().filter(|(email, _)| !known.contains_key(*email)).copied().collect();
-    out.extend(insert_new(conn, &new, now).await?);
+    let mut stored = by_email(conn, &addresses).await?;
+    let new: Vec<(&str, &str)> = people.iter().filter(|(email, _)| !stored.contains_key(*email)).copied().collect();
+    let inserted = insert_new(conn, &new, now).await?;
     // Created by another transaction since the look-up: the insert waited for its commit and left the row alone.
-    let raced: Vec<&str> = new.iter().map(|(email, _)| *email).filter(|email| !out.contains_key(*email)).collect();
-    out.extend(by_email(conn, &raced).await?.into_iter().map(|(email, (id, _))| (email, id)));
-    for (email, name) in people {
-        if let Some((id, stored)) = known.get(*email)
-            && stored.is_empty()
+    let raced: Vec<&str> = new.iter().map(|(email, _)| *email).filter(|email| !inserted.contains_key(*email)).collect();
+    stored.extend(by_email(conn, &raced).await?);
+    for (email, name) in &people {
+        if let Some((id, stored_name)) = stored.get(*email)
+            && stored_name.is_empty()
             && !name.is_empty()
         {
             sqlx::query("update customers set name = $1 where id = $2 and name = ''")
@@ -49,6 +52,8 @@ pub async fn upsert_all(
                 .await?;
         }
     }
+    let mut out: std::collections::HashMap<String, i64> = inserted;
+    out.extend(stored.into_iter().map(|(email, (id, _))| (email, id)));
     Ok(out)
 }
 

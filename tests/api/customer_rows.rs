@@ -82,11 +82,13 @@ async fn on_postgres_a_known_customer_in_a_running_transaction_holds_up_no_other
     first.commit().await.unwrap();
 }
 
+/// The second batch's insert waits for the first one's new row and, once that commits, finds it and fills in the
+/// name the first one did not know.
 #[tokio::test]
 async fn on_postgres_an_address_created_meanwhile_by_another_transaction_is_that_customer() {
     let Some((_dir, db)) = db(Store::Postgres).await else { return };
     let mut first = db.begin().await.unwrap();
-    let ids = upsert_all(&mut first, &[("race@customer.example", "First")], 10).await.unwrap();
+    let ids = upsert_all(&mut first, &[("race@customer.example", "")], 10).await.unwrap();
     let created = ids["race@customer.example"];
     let other = db.clone();
     let second = tokio::spawn(async move {
@@ -95,13 +97,27 @@ async fn on_postgres_an_address_created_meanwhile_by_another_transaction_is_that
         second.commit().await.unwrap();
         ids
     });
-    // The second insert waits for the first transaction's uncommitted row; once it commits, it finds that row.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!second.is_finished(), "the second transaction did not wait for the first one's new row");
+    let waiting = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let waits: i64 = sqlx::query_scalar(
+                "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
+            )
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+            if waits > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(waiting.is_ok(), "the second insert never waited for the first transaction's new row");
+    assert!(!second.is_finished());
     first.commit().await.unwrap();
     let ids = tokio::time::timeout(Duration::from_secs(5), second).await.expect("still waiting").unwrap();
     assert_eq!(ids["race@customer.example"], created);
-    assert_eq!(name_of(&db, created).await, "First");
+    assert_eq!(name_of(&db, created).await, "Second", "the name the first batch did not know is filled in");
     let rows: i64 = sqlx::query_scalar("select count(*) from customers").fetch_one(db.pool()).await.unwrap();
     assert_eq!(rows, 1);
 }

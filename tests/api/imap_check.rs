@@ -14,12 +14,16 @@ async fn app_with(env: &MailEnv, name: &str, address: &str, adjust: impl FnOnce(
     spawn_app_with(Store::Sqlite, move |s| s.mailboxes.push(mb)).await
 }
 
-/// Waits until the mailbox `name` waits for mail (IDLE or between polls) after its first sync.
+/// Waits until the mailbox `name` waits for mail (IDLE or between polls) after its first sync (the state is `idle`
+/// before the first connection too, so the sync time is required as well).
 async fn until_waiting(app: &TestApp, name: &str) {
     let waiting = wait_for(30, || async {
         let (_, health) = app.get("/healthz").await;
         let mailboxes = health["mailboxes"].as_array()?.clone();
-        mailboxes.iter().any(|m| m["name"] == name && m["state"] == "idle").then_some(())
+        mailboxes
+            .iter()
+            .any(|m| m["name"] == name && m["state"] == "idle" && m["last_sync_at"].is_string())
+            .then_some(())
     })
     .await;
     assert!(waiting.is_some(), "the poller never finished its first sync");
@@ -82,4 +86,38 @@ async fn idle_with_the_quick_check_keeps_working_across_many_checks() {
     // 1.5 s between mails: ~30 rounds of DONE, NOOP and IDLE again each time.
     each_mail_becomes_a_ticket(&app, &env, &support, 3, Duration::from_millis(1500)).await;
     no_sync_failed(&app, "check-idle").await;
+}
+
+/// A poll shorter than a third of the lease (the renewal period) still renews the lease: the renewal clock runs
+/// across polls instead of starting again with each.
+#[tokio::test]
+async fn polling_more_often_than_the_renewal_keeps_the_lease() {
+    let Some(env) = MailEnv::shared() else { return };
+    let support = env.address("check-lease");
+    let mb = env.mailbox("check-lease", &support, |i| {
+        i.idle = false;
+        i.poll_interval_secs = 1;
+    });
+    let Some(app) = spawn_app_with(Store::Sqlite, move |s| {
+        s.mailboxes.push(mb);
+        // Renewed every 2 s, so the 1 s polls end before each renewal is due.
+        s.imap.lease_secs = 6;
+    })
+    .await
+    else {
+        return;
+    };
+    until_waiting(&app, "check-lease").await;
+    let id = app.services.db.mailbox_by_name("check-lease").await.unwrap().expect("mailbox").id;
+    for _ in 0..4 {
+        // Two lease periods without mail in all: a lease not renewed would have run out.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let expires: i64 = sqlx::query_scalar("select expires_at from mailbox_leases where mailbox_id = $1")
+            .bind(id)
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap();
+        assert!(expires >= deskmail::domain::now(), "the lease ran out at {expires} while the mailbox was polled");
+    }
+    no_sync_failed(&app, "check-lease").await;
 }

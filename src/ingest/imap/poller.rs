@@ -157,6 +157,8 @@ impl Poller {
             timeout,
             lease: Some((self.share.owner().to_string(), self.lease_secs())),
         };
+        // The session's one renewal clock: IDLE and polling renew the lease when it comes, whatever woke them before.
+        let mut renew_at = self.first_renewal();
         loop {
             self.health.set_state(&self.mailbox.name, MailboxState::Syncing);
             let started = Instant::now();
@@ -178,9 +180,9 @@ impl Poller {
                 return Ok(SessionEnd::HandBack);
             }
             let (next, end) = if caps.idle && self.imap.idle {
-                self.idle(session, cancel, timeout).await?
+                self.idle(session, &mut renew_at, cancel, timeout).await?
             } else {
-                let end = self.poll_wait(&mut session, cancel, timeout).await?;
+                let end = self.poll_wait(&mut session, &mut renew_at, cancel, timeout).await?;
                 (session, end)
             };
             session = next;

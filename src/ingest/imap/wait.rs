@@ -42,16 +42,29 @@ impl Poller {
         Duration::from_secs(self.lease_secs() / 3).max(Duration::from_secs(1))
     }
 
-    /// Waits in IDLE for new mail, at most a third of the lease (then the caller syncs again and re-enters IDLE).
-    /// With a quick check, it leaves IDLE every `check_interval_ms` to ask with `NOOP`: Dovecot tells an IDLE client
-    /// of new mail only ~500 ms after it sees it, a `NOOP` at once.
+    /// When a session that starts now renews its lease first.
+    pub(super) fn first_renewal(&self) -> Instant {
+        Instant::now() + self.renew_every()
+    }
+
+    /// Renews the lease and sets the next renewal; false when it was lost.
+    async fn renew(&self, renew_at: &mut Instant) -> Result<bool, ImapError> {
+        let kept = self.try_lease().await?;
+        *renew_at = Instant::now() + self.renew_every();
+        Ok(kept)
+    }
+
+    /// Waits in IDLE for new mail, at most until `renew_at` (then it renews the lease and the caller syncs again and
+    /// re-enters IDLE). With a quick check, it leaves IDLE every `check_interval_ms` to ask with `NOOP`: Dovecot
+    /// tells an IDLE client of new mail only ~500 ms after it sees it, a `NOOP` at once. `renew_at` is the session's
+    /// one renewal clock: a wake-up for mail (or for any other announcement) does not put the renewal off.
     pub(super) async fn idle(
         &self,
         mut session: ImapSession,
+        renew_at: &mut Instant,
         cancel: &CancellationToken,
         timeout: Duration,
     ) -> Result<(ImapSession, Option<SessionEnd>), ImapError> {
-        let renew_at = Instant::now() + self.renew_every();
         loop {
             let announced = session.unsolicited_responses.clone();
             let mut handle = session.idle();
@@ -61,10 +74,10 @@ impl Poller {
                 Woke::Mail
             } else {
                 let now = Instant::now();
-                let (wait, _stop) = handle.wait_with_timeout(stretch_end(now, renew_at, self.quick_check()) - now);
+                let (wait, _stop) = handle.wait_with_timeout(stretch_end(now, *renew_at, self.quick_check()) - now);
                 tokio::select! {
                     r = wait => match r.map_err(ImapNetError::Protocol)? {
-                        IdleResponse::Timeout => ran_out(Instant::now(), renew_at),
+                        IdleResponse::Timeout => ran_out(Instant::now(), *renew_at),
                         _ => Woke::Mail,
                     },
                     _ = cancel.cancelled() => Woke::Stop,
@@ -76,33 +89,33 @@ impl Poller {
                 Woke::Check | Woke::Mail => return Ok((session, None)),
                 Woke::Stop => return Ok((session, Some(SessionEnd::Stopped))),
                 // Every third of the lease: renew it and look at the folder again.
-                Woke::Renew if !self.try_lease().await? => return Ok((session, Some(SessionEnd::LeaseLost))),
+                Woke::Renew if !self.renew(renew_at).await? => return Ok((session, Some(SessionEnd::LeaseLost))),
                 Woke::Renew => return Ok((session, None)),
             }
         }
     }
 
-    /// Sleeps `poll_interval_secs`, renewing the lease on the way; with a quick check, asks with `NOOP` every
+    /// Sleeps `poll_interval_secs`, renewing the lease when `renew_at` comes (the session's one renewal clock, so
+    /// polls shorter than a third of the lease still renew it); with a quick check, asks with `NOOP` every
     /// `check_interval_ms` and ends the sleep when new mail is there.
     pub(super) async fn poll_wait(
         &self,
         session: &mut ImapSession,
+        renew_at: &mut Instant,
         cancel: &CancellationToken,
         timeout: Duration,
     ) -> Result<Option<SessionEnd>, ImapError> {
         let deadline = Instant::now() + Duration::from_secs(self.imap.poll_interval_secs.max(1));
-        let mut renew_at = Instant::now() + self.renew_every();
         while Instant::now() < deadline {
             let now = Instant::now();
-            let until = stretch_end(now, renew_at.min(deadline), self.quick_check());
+            let until = stretch_end(now, (*renew_at).min(deadline), self.quick_check());
             if sleep_or_cancel(until - now, cancel).await {
                 return Ok(Some(SessionEnd::Stopped));
             }
-            if Instant::now() >= renew_at {
-                if !self.try_lease().await? {
+            if Instant::now() >= *renew_at {
+                if !self.renew(renew_at).await? {
                     return Ok(Some(SessionEnd::LeaseLost));
                 }
-                renew_at = Instant::now() + self.renew_every();
             } else if self.quick_check().is_some() && self.noop_announces_mail(session, timeout).await? {
                 return Ok(None);
             }
