@@ -2,20 +2,12 @@
 //! locked, so two instances' batches that share customers do not wait on each other), a missing name is filled in,
 //! and an address another transaction creates meanwhile ends up as that one customer.
 
-use crate::helpers::{Store, fresh_database, init_once};
+use crate::helpers::{Store, migrated_db};
 use crate::store_tests;
 use deskmail::db::{Db, customers::upsert_all};
 use std::time::Duration;
 
 store_tests!(known_customers_keep_their_id_and_name_and_a_missing_name_is_filled_in);
-
-async fn db(store: Store) -> Option<(tempfile::TempDir, Db)> {
-    init_once();
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&fresh_database(store, dir.path()).await?, 4).await.unwrap();
-    db.migrate().await.unwrap();
-    Some((dir, db))
-}
 
 async fn customer(db: &Db, email: &str, name: &str) -> i64 {
     sqlx::query_scalar("insert into customers (email, name, created_at) values ($1, $2, 0) returning id")
@@ -31,7 +23,7 @@ async fn name_of(db: &Db, id: i64) -> String {
 }
 
 async fn known_customers_keep_their_id_and_name_and_a_missing_name_is_filled_in(store: Store) {
-    let Some((_dir, db)) = db(store).await else { return };
+    let Some((_dir, db)) = migrated_db(store).await else { return };
     let known = customer(&db, "known@customer.example", "Known Name").await;
     let unnamed = customer(&db, "unnamed@customer.example", "").await;
     let people = [
@@ -65,7 +57,7 @@ async fn known_customers_keep_their_id_and_name_and_a_missing_name_is_filled_in(
 
 #[tokio::test]
 async fn on_postgres_a_known_customer_in_a_running_transaction_holds_up_no_other() {
-    let Some((_dir, db)) = db(Store::Postgres).await else { return };
+    let Some((_dir, db)) = migrated_db(Store::Postgres).await else { return };
     let known = customer(&db, "shared@customer.example", "Shared").await;
     let mut first = db.begin().await.unwrap();
     let ids = upsert_all(&mut first, &[("shared@customer.example", "Shared")], 10).await.unwrap();
@@ -86,7 +78,7 @@ async fn on_postgres_a_known_customer_in_a_running_transaction_holds_up_no_other
 /// name the first one did not know.
 #[tokio::test]
 async fn on_postgres_an_address_created_meanwhile_by_another_transaction_is_that_customer() {
-    let Some((_dir, db)) = db(Store::Postgres).await else { return };
+    let Some((_dir, db)) = migrated_db(Store::Postgres).await else { return };
     let mut first = db.begin().await.unwrap();
     let ids = upsert_all(&mut first, &[("race@customer.example", "")], 10).await.unwrap();
     let created = ids["race@customer.example"];

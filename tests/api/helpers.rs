@@ -43,6 +43,16 @@ pub fn init_once() {
     });
 }
 
+/// A fresh, migrated database of `store` (files in the returned folder), or `None` when PostgreSQL is not available
+/// (and not required).
+pub async fn migrated_db(store: Store) -> Option<(tempfile::TempDir, deskmail::db::Db)> {
+    init_once();
+    let dir = tempfile::tempdir().unwrap();
+    let db = deskmail::db::Db::connect(&fresh_database(store, dir.path()).await?, 4).await.unwrap();
+    db.migrate().await.unwrap();
+    Some((dir, db))
+}
+
 /// A fresh database URL for `store`, or `None` when PostgreSQL is not available (and not required).
 pub async fn fresh_database(store: Store, dir: &std::path::Path) -> Option<String> {
     match store {

@@ -1,7 +1,7 @@
 //! The outbox in the store alone (no sender running): claims and releases, attempts against bounces, and which
 //! deliveries a bounce fails.
 
-use crate::helpers::{Store, fresh_database, init_once};
+use crate::helpers::{Store, migrated_db};
 use crate::store_tests;
 use deskmail::db::Db;
 use deskmail::db::outbox::{self, Attempt, NewOutbound};
@@ -49,10 +49,7 @@ async fn the_acknowledgement_limit_reads_only_the_recipients_deliveries() {
 
 /// A migrated store with one mailbox; `None` when PostgreSQL is not available (and not required).
 async fn store_with_mailbox(store: Store) -> Option<(tempfile::TempDir, Db, i64)> {
-    init_once();
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&fresh_database(store, dir.path()).await?, 4).await.unwrap();
-    db.migrate().await.unwrap();
+    let (dir, db) = migrated_db(store).await?;
     let mailbox = db.create_mailbox("out", "out@example.test", "Out", false).await.unwrap();
     Some((dir, db, mailbox))
 }

@@ -3,21 +3,13 @@
 //! gap-free behind its one writer. And the per-status counts the triggers keep, striped on PostgreSQL so a ticket
 //! created in one transaction does not hold up one created in another.
 
-use crate::helpers::{Store, fresh_database, init_once};
-use deskmail::db::{Db, tickets::NewTicket, tickets::draw_numbers, tickets::insert};
+use crate::helpers::{Store, migrated_db};
+use deskmail::db::{tickets::NewTicket, tickets::draw_numbers, tickets::insert};
 use std::time::Duration;
-
-async fn db(store: Store) -> Option<(tempfile::TempDir, Db)> {
-    init_once();
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&fresh_database(store, dir.path()).await?, 4).await.unwrap();
-    db.migrate().await.unwrap();
-    Some((dir, db))
-}
 
 #[tokio::test]
 async fn on_postgres_numbers_drawn_by_a_running_transaction_hold_up_no_other() {
-    let Some((_dir, db)) = db(Store::Postgres).await else { return };
+    let Some((_dir, db)) = migrated_db(Store::Postgres).await else { return };
     let mut first = db.begin().await.unwrap();
     assert_eq!(draw_numbers(&mut first, 3).await.unwrap(), [1000, 1001, 1002]);
     let drawn = tokio::time::timeout(Duration::from_secs(5), async {
@@ -38,7 +30,7 @@ async fn on_postgres_numbers_drawn_by_a_running_transaction_hold_up_no_other() {
 /// dropped), and on a fresh one.
 #[tokio::test]
 async fn on_postgres_the_sequence_continues_from_the_counter_it_replaced() {
-    let Some((_dir, db)) = db(Store::Postgres).await else { return };
+    let Some((_dir, db)) = migrated_db(Store::Postgres).await else { return };
     let mut tx = db.begin().await.unwrap();
     assert_eq!(draw_numbers(&mut tx, 1).await.unwrap(), [1000], "a fresh database starts at 1000");
     drop(tx);
@@ -54,7 +46,7 @@ async fn on_postgres_the_sequence_continues_from_the_counter_it_replaced() {
 
 #[tokio::test]
 async fn on_sqlite_numbers_are_gap_free_even_after_a_rollback() {
-    let (_dir, db) = db(Store::Sqlite).await.unwrap();
+    let (_dir, db) = migrated_db(Store::Sqlite).await.unwrap();
     let mut first = db.begin().await.unwrap();
     assert_eq!(draw_numbers(&mut first, 3).await.unwrap(), [1000, 1001, 1002]);
     drop(first);
@@ -70,7 +62,7 @@ async fn on_sqlite_numbers_are_gap_free_even_after_a_rollback() {
 /// rows are per session slot), and the counts add up afterwards.
 #[tokio::test]
 async fn on_postgres_a_ticket_created_in_a_running_transaction_holds_up_no_other() {
-    let Some((_dir, db)) = db(Store::Postgres).await else { return };
+    let Some((_dir, db)) = migrated_db(Store::Postgres).await else { return };
     let mailbox = db.create_mailbox("count", "count@example.test", "Count", false).await.unwrap();
     let customer: i64 = sqlx::query_scalar(
         "insert into customers (email, name, created_at) values ('c@customer.example', '', 0) returning id",
