@@ -7,7 +7,7 @@
 use super::inbound::{Filed, TicketRef};
 use super::inbound_numbers::BatchNumbers;
 use super::notices::{AckLimiter, CreatedTicket, NewTicketAudience};
-use super::{TicketError, Tickets, not_sent};
+use super::{TicketError, Tickets, not_sent_event};
 use crate::db::{
     self, DbError, DrawnIds, MailboxRow, TicketRow, messages::LastCustomerMail, messages::NewAttachment,
     messages::NewMessage, tickets::NewTicket,
@@ -322,13 +322,15 @@ impl Tickets {
         let created_rows: Vec<&TicketRow> = created.iter().filter_map(|id| tickets.get(id)).collect();
         let mut acks = AckLimiter::read(conn, &created_rows, batch.now).await?;
         let mut outbox: Vec<Composed> = Vec::new();
+        // Suppressed acknowledgements and mail that could not be made: written together after the loop.
+        let mut events = Vec::new();
         for n in notices {
             let t = tickets.get(&n.ticket_id).ok_or(TicketError::NotFound)?;
             let mail = match n.filed {
                 Filed::Created(_) => {
                     let last = last_mails.get(&t.id).unwrap_or(&no_mail);
                     let created = CreatedTicket { ticket: t, last, suppress_ack: n.suppress_ack };
-                    self.on_created(conn, created, mailbox, &mut audience, &acks, batch.now).await?
+                    self.on_created(conn, created, mailbox, &mut audience, &acks, &mut events).await?
                 }
                 Filed::Threaded(_) => self.on_customer_replied(conn, t, mailbox).await?,
             };
@@ -343,10 +345,13 @@ impl Tickets {
                         outbox.push(m);
                     }
                     Composition::NoRecipient => {}
-                    Composition::NotSent(error) => not_sent(conn, t, template, &error, batch.now).await?,
+                    Composition::NotSent(error) => {
+                        events.push((t.id, Actor::System, not_sent_event(t, template, &error)))
+                    }
                 }
             }
         }
+        db::events::insert_many(conn, &events, batch.now).await?;
         let mails: Vec<_> = outbox.iter().map(|m| (m.outbound(), m.recipients.as_slice())).collect();
         db::outbox::enqueue_all(conn, &mails, batch.now).await?;
         Ok(())

@@ -122,10 +122,14 @@ pub(crate) async fn not_sent(
     error: &str,
     now: i64,
 ) -> Result<(), DbError> {
-    tracing::error!(ticket = ticket.number, %template, error, "mail not sent");
-    let event = TicketEvent::MailNotSent { template, error: error.to_string() };
-    record(conn, ticket.id, &Actor::System, &event, now).await?;
+    record(conn, ticket.id, &Actor::System, &not_sent_event(ticket, template, error), now).await?;
     Ok(())
+}
+
+/// Logs that a mail could not be made; the event that records it.
+pub(crate) fn not_sent_event(ticket: &TicketRow, template: TemplateKind, error: &str) -> TicketEvent {
+    tracing::error!(ticket = ticket.number, %template, error, "mail not sent");
+    TicketEvent::MailNotSent { template, error: error.to_string() }
 }
 
 /// Appends `event` by `actor` to a ticket's history, in the caller's transaction.

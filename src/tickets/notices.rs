@@ -1,7 +1,7 @@
 //! Who hears of a change (design §4, §5): the acknowledgement (once per ticket, rate-limited per recipient),
 //! agents' notices by their settings, the resolved notice, and the answer to an agent's mail — as mail intents.
 
-use super::{Tickets, record};
+use super::Tickets;
 use crate::db::{self, DbError, MailboxRow, TicketRow, UserRow, messages::LastCustomerMail};
 use crate::domain::{Actor, TemplateKind, TicketEvent};
 use crate::outbound::{AutoSubmitted, CommandReport, MailIntent, MessageText, Threading};
@@ -88,11 +88,11 @@ impl Tickets {
         mailbox: &MailboxRow,
         audience: &mut NewTicketAudience,
         acks: &AckLimiter,
-        now: i64,
+        events: &mut Vec<(i64, Actor, TicketEvent)>,
     ) -> Result<Vec<MailIntent>, DbError> {
         let CreatedTicket { ticket: t, last, suppress_ack } = created;
         let mut mail = Vec::new();
-        if !suppress_ack && self.ack_allowed(conn, t, acks, now).await? {
+        if !suppress_ack && self.ack_allowed(t, acks, events) {
             let to = if last.reply_to.is_empty() { t.requester_email.clone() } else { last.reply_to.clone() };
             mail.push(self.to_customer(TemplateKind::Ack, t, mailbox, to, Some(last)));
         }
@@ -102,24 +102,20 @@ impl Tickets {
         Ok(mail)
     }
 
-    /// One acknowledgement per ticket, and at most `ack_limit_per_hour` per recipient (the circuit breaker).
-    async fn ack_allowed(
-        &self,
-        conn: &mut AnyConnection,
-        t: &TicketRow,
-        acks: &AckLimiter,
-        now: i64,
-    ) -> Result<bool, DbError> {
+    /// One acknowledgement per ticket, and at most `ack_limit_per_hour` per recipient (the circuit breaker; a
+    /// suppressed one is an event queued on `events`, which the caller writes with the batch's others: in a mail
+    /// flood every new ticket has one).
+    fn ack_allowed(&self, t: &TicketRow, acks: &AckLimiter, events: &mut Vec<(i64, Actor, TicketEvent)>) -> bool {
         if acks.acknowledged.contains(&t.id) {
-            return Ok(false);
+            return false;
         }
         let recent = acks.recent.get(&t.requester_email).copied().unwrap_or(0);
         if recent >= i64::from(self.ack_limit_per_hour) {
             let e = TicketEvent::AckSuppressed { recipient: t.requester_email.clone(), recent };
-            record(conn, t.id, &Actor::System, &e, now).await?;
-            return Ok(false);
+            events.push((t.id, Actor::System, e));
+            return false;
         }
-        Ok(true)
+        true
     }
 
     /// A customer wrote again: the assignee's notice, when they want it.
