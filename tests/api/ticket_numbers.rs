@@ -4,7 +4,7 @@
 //! created in one transaction does not hold up one created in another.
 
 use crate::helpers::{Store, migrated_db};
-use deskmail::db::{tickets::NewTicket, tickets::draw_numbers, tickets::insert};
+use deskmail::db::{Db, tickets::NewTicket, tickets::draw_numbers, tickets::insert};
 use std::time::Duration;
 
 #[tokio::test]
@@ -101,4 +101,72 @@ async fn on_postgres_a_ticket_created_in_a_running_transaction_holds_up_no_other
 /// The count slot a PostgreSQL session adds to (migration 0029).
 async fn slot(tx: &mut deskmail::db::Tx) -> i32 {
     sqlx::query_scalar::<_, i32>("select pg_backend_pid() % 16").fetch_one(&mut **tx).await.unwrap()
+}
+
+/// The counts follow tickets inserted several to a statement, deleted several to a statement (migration 0030's
+/// statement triggers) and changed one at a time (the row triggers), on both stores.
+#[tokio::test]
+async fn counts_follow_multi_row_inserts_deletes_and_status_changes() {
+    for store in [Store::Sqlite, Store::Postgres] {
+        let Some((_dir, db)) = migrated_db(store).await else { continue };
+        let a = db.create_mailbox("a", "a@example.test", "A", false).await.unwrap();
+        let b = db.create_mailbox("b", "b@example.test", "B", false).await.unwrap();
+        let customer: i64 = sqlx::query_scalar(
+            "insert into customers (email, name, created_at) values ('c@customer.example', '', 0) returning id",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        let rows = [(1, a, "new"), (2, a, "new"), (3, a, "open"), (4, b, "new"), (5, b, "resolved")];
+        let values: Vec<String> = rows
+            .iter()
+            .map(|(n, mb, status)| format!("({n}, {mb}, 's', '{status}', 'normal', {customer}, 0, 0)"))
+            .collect();
+        let sql = format!(
+            "insert into tickets (number, mailbox_id, subject, status, priority, requester_id, created_at, updated_at) \
+             values {}",
+            values.join(", ")
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(db.pool()).await.unwrap();
+        if store == Store::Postgres {
+            let statement_triggers: i64 = sqlx::query_scalar(
+                "select count(*) from information_schema.triggers where event_object_table = 'tickets' \
+                 and action_orientation = 'STATEMENT' and event_manipulation in ('INSERT', 'DELETE')",
+            )
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+            assert_eq!(statement_triggers, 2, "migration 0030's statement triggers");
+        }
+        let counts = |db: Db| async move {
+            let mut all = db.status_counts().await.unwrap();
+            all.retain(|(_, n)| *n != 0);
+            all.sort();
+            let (mut in_a, mut in_b) =
+                (db.status_counts_in(&[a]).await.unwrap(), db.status_counts_in(&[b]).await.unwrap());
+            in_a.retain(|(_, n)| *n != 0);
+            in_b.retain(|(_, n)| *n != 0);
+            in_a.sort();
+            in_b.sort();
+            (all, in_a, in_b)
+        };
+        let pairs = |v: &[(&str, i64)]| v.iter().map(|(s, n)| (s.to_string(), *n)).collect::<Vec<_>>();
+        assert_eq!(
+            counts(db.clone()).await,
+            (
+                pairs(&[("new", 3), ("open", 1), ("resolved", 1)]),
+                pairs(&[("new", 2), ("open", 1)]),
+                pairs(&[("new", 1), ("resolved", 1)])
+            ),
+            "{store:?} after one insert of five"
+        );
+        sqlx::query("update tickets set status = 'open' where number = 1").execute(db.pool()).await.unwrap();
+        sqlx::query("update tickets set mailbox_id = $1 where number = 2").bind(b).execute(db.pool()).await.unwrap();
+        sqlx::query("delete from tickets where number in (3, 5)").execute(db.pool()).await.unwrap();
+        assert_eq!(
+            counts(db.clone()).await,
+            (pairs(&[("new", 2), ("open", 1)]), pairs(&[("open", 1)]), pairs(&[("new", 2)])),
+            "{store:?} after a status change, a move and one delete of two"
+        );
+    }
 }
