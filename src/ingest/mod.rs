@@ -196,8 +196,7 @@ impl Pipeline {
             outcomes.push(stored.map_err(|panic| StoreError::Panicked(panic_message(&panic)))??);
         }
         let filed = started.elapsed();
-        let numbers = batch.finish(&mut tx, &cx, now).await?;
-        let outcomes = outcomes.into_iter().map(|o| o.numbered(&numbers)).collect();
+        batch.finish(&mut tx, &cx, now, &mut outcomes).await?;
         let finished = started.elapsed();
         if let Some(cp) = checkpoint {
             save_checkpoint(&mut tx, mailbox.id, cp, now).await?;

@@ -87,8 +87,8 @@ impl Pipeline {
             }
             Content::Mail(_) => {
                 let mut batch = BatchState::single(now);
-                let outcome = store_content(&mut tx, &cx, &mut batch, item, held.raw_id, None, now).await?;
-                let outcome = outcome.numbered(&batch.finish(&mut tx, &cx, now).await?);
+                let mut outcome = store_content(&mut tx, &cx, &mut batch, item, held.raw_id, None, now).await?;
+                batch.finish(&mut tx, &cx, now, std::slice::from_mut(&mut outcome)).await?;
                 let ticket_id = match outcome.ticket {
                     Some(number) => db::tickets::by_number(&mut *tx, number).await?.map(|t| t.id),
                     None => None,

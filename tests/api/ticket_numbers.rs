@@ -64,12 +64,7 @@ async fn on_sqlite_numbers_are_gap_free_even_after_a_rollback() {
 async fn on_postgres_a_ticket_created_in_a_running_transaction_holds_up_no_other() {
     let Some((_dir, db)) = migrated_db(Store::Postgres).await else { return };
     let mailbox = db.create_mailbox("count", "count@example.test", "Count", false).await.unwrap();
-    let customer: i64 = sqlx::query_scalar(
-        "insert into customers (email, name, created_at) values ('c@customer.example', '', 0) returning id",
-    )
-    .fetch_one(db.pool())
-    .await
-    .unwrap();
+    let customer = a_customer(&db).await;
     let new = NewTicket { mailbox_id: mailbox, subject: "one", requester_id: customer, parent_ticket_id: None, now: 1 };
     let mut first = db.begin().await.unwrap();
     let first_slot = slot(&mut first).await;
@@ -98,6 +93,16 @@ async fn on_postgres_a_ticket_created_in_a_running_transaction_holds_up_no_other
     assert_eq!(db.status_counts_in(&[mailbox]).await.unwrap(), [("new".to_string(), 2)]);
 }
 
+/// A customer to be the requester of the tickets a test makes.
+async fn a_customer(db: &Db) -> i64 {
+    sqlx::query_scalar(
+        "insert into customers (email, name, created_at) values ('c@customer.example', '', 0) returning id",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap()
+}
+
 /// The count slot a PostgreSQL session adds to (migration 0029).
 async fn slot(tx: &mut deskmail::db::Tx) -> i32 {
     sqlx::query_scalar::<_, i32>("select pg_backend_pid() % 16").fetch_one(&mut **tx).await.unwrap()
@@ -111,12 +116,7 @@ async fn counts_follow_multi_row_inserts_deletes_and_status_changes() {
         let Some((_dir, db)) = migrated_db(store).await else { continue };
         let a = db.create_mailbox("a", "a@example.test", "A", false).await.unwrap();
         let b = db.create_mailbox("b", "b@example.test", "B", false).await.unwrap();
-        let customer: i64 = sqlx::query_scalar(
-            "insert into customers (email, name, created_at) values ('c@customer.example', '', 0) returning id",
-        )
-        .fetch_one(db.pool())
-        .await
-        .unwrap();
+        let customer = a_customer(&db).await;
         let rows = [(1, a, "new"), (2, a, "new"), (3, a, "open"), (4, b, "new"), (5, b, "resolved")];
         let values: Vec<String> = rows
             .iter()

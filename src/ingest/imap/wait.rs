@@ -85,7 +85,7 @@ impl Poller {
             };
             session = within(timeout, "DONE", handle.done()).await?.map_err(ImapNetError::Protocol)?;
             match woke {
-                Woke::Check if !self.noop_announces_mail(&mut session, timeout).await? => continue,
+                Woke::Check if !noop_announces_mail(&mut session, timeout).await? => continue,
                 Woke::Check | Woke::Mail => return Ok((session, None)),
                 Woke::Stop => return Ok((session, Some(SessionEnd::Stopped))),
                 // Every third of the lease: renew it and look at the folder again.
@@ -116,19 +116,19 @@ impl Poller {
                 if !self.renew(renew_at).await? {
                     return Ok(Some(SessionEnd::LeaseLost));
                 }
-            } else if self.quick_check().is_some() && self.noop_announces_mail(session, timeout).await? {
+            } else if self.quick_check().is_some() && noop_announces_mail(session, timeout).await? {
                 return Ok(None);
             }
         }
         Ok(None)
     }
+}
 
-    /// The quick check: a `NOOP`, after which the server has announced any new mail.
-    async fn noop_announces_mail(&self, session: &mut ImapSession, timeout: Duration) -> Result<bool, ImapError> {
-        within(timeout, "NOOP", session.noop()).await?.map_err(ImapNetError::Protocol)?;
-        let announced = session.unsolicited_responses.clone();
-        Ok(mail_announced(|| announced.try_recv().ok()))
-    }
+/// The quick check: a `NOOP`, after which the server has announced any new mail.
+async fn noop_announces_mail(session: &mut ImapSession, timeout: Duration) -> Result<bool, ImapError> {
+    within(timeout, "NOOP", session.noop()).await?.map_err(ImapNetError::Protocol)?;
+    let announced = session.unsolicited_responses.clone();
+    Ok(mail_announced(|| announced.try_recv().ok()))
 }
 
 /// Whether `next` (the session's unsolicited responses since they were last drained) holds a new message's EXISTS

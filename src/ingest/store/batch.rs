@@ -8,7 +8,6 @@ use crate::ingest::prepare::{Content, Prepared};
 use crate::platform::storage::BlobStore;
 use crate::tickets::TicketError;
 use crate::tickets::inbound_batch::InboundBatch;
-use crate::tickets::inbound_numbers::BatchNumbers;
 use sqlx::AnyConnection;
 use std::collections::{HashMap, HashSet};
 
@@ -91,17 +90,22 @@ impl BatchState {
         Self { inbound: InboundBatch::empty(now), ..Self::default() }
     }
 
-    /// Writes what the batch filed, queues the mail it causes, and records the receipts; returns the real numbers
-    /// of its new tickets, for the outcomes (see [`super::Outcome::numbered`]).
+    /// Writes what the batch filed, queues the mail it causes, and records the receipts; gives `outcomes` (the
+    /// batch's, filed with provisional numbers for its new tickets) their tickets' real numbers.
     pub async fn finish(
         mut self,
         conn: &mut AnyConnection,
         cx: &StoreContext<'_>,
         now: i64,
-    ) -> Result<BatchNumbers, TicketError> {
+        outcomes: &mut [super::Outcome],
+    ) -> Result<(), TicketError> {
         cx.tickets.finish_inbound(conn, &mut self.inbound, cx.mailbox).await?;
         db::raw::insert_receipts(conn, cx.mailbox.id, &self.receipts, now).await?;
-        Ok(self.inbound.into_numbers())
+        let numbers = self.inbound.into_numbers();
+        for o in outcomes {
+            o.ticket = o.ticket.map(|n| numbers.real(n));
+        }
+        Ok(())
     }
 
     /// The ticket number a mail with this digest went to, if one did.

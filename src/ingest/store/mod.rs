@@ -12,7 +12,6 @@ use crate::db::{self, DbError, mailboxes::MailboxRow, quarantine::NewQuarantine,
 use crate::domain::EmailAddress;
 use crate::tickets::bounce::Bounce;
 use crate::tickets::inbound::{Filed, InboundContext, InboundFile, InboundMail};
-use crate::tickets::inbound_numbers::BatchNumbers;
 use crate::tickets::{TicketError, Tickets};
 use lookup::lookup;
 use sqlx::AnyConnection;
@@ -55,11 +54,6 @@ pub struct Outcome {
 impl Outcome {
     pub(super) fn new(kind: OutcomeKind, ticket: Option<i64>, reason: Option<String>) -> Self {
         Self { kind, sha256: String::new(), ticket, reason }
-    }
-
-    /// The outcome with its ticket's real number: a ticket its batch created has a provisional one until written.
-    pub fn numbered(self, numbers: &BatchNumbers) -> Self {
-        Self { ticket: self.ticket.map(|n| numbers.real(n)), ..self }
     }
 }
 
