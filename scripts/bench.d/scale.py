@@ -25,7 +25,9 @@ Per size (tickets/messages; the first is the base the others are compared with):
 4. The server stopped, `deskmail ingest` (ingest.py) of the generated mails in --mail into the seeded database,
    and into a new, migrated, empty database of the same store: both rates and their ratio. The storage dir of
    the empty one's run gives the blob bytes per ticket created (the seeded tickets have no blobs).
-Then per store and endpoint: p99 at the base size and at the largest, and the growth factor (target <= 1.5),
+Then per store and endpoint: p99 at the base size and at the largest, and the growth factor (target <= 1.5);
+per search word its p99 at both sizes, its growth and whether each size capped its search (a word under the cap at
+the base size does less work there than where it is capped, so its growth is the cap's as much as the database's),
 the RSS at the largest size (target <= 150 MB), ingest into the largest database vs an empty one (target
 >= 80 %). A missed target prints BELOW TARGET; the exit status is 1 only when something failed (errors in
 the answers, a dead server, a failed load or ingest). Summary lines also go to --summary as they come.
@@ -74,6 +76,7 @@ class Run:
         self.ingest = {}       # "seeded"/"empty" -> ingest.py's result JSON
         self.blob_bytes = None  # per ticket created by the ingest
         self.seed_s = {}       # step -> seconds
+        self.words = {}        # search word -> (tickets the search counts, capped)
 
 
 def size_label(n):
@@ -240,6 +243,9 @@ def measure_web(a, run, config, port, seed, work):
         CHOSEN_WORDS.setdefault(run.store, [w for w, _ in words])
         p("search words: %s (a total of a capped search counts the tickets of the newest %d matching messages)"
           % (", ".join("%s (%d tickets)" % w for w in words), SEARCH_CAP))
+        for w, n in words:
+            run.words[w] = (n, bool(json.loads(check_page(port, "/api/v1/tickets?per_page=1&q=" + w, api_h,
+                                                          b'"tickets"')).get("total_capped")))
         numbers = ticket_numbers(seed, a.pages, random.Random(a.seed))
         for n in numbers:
             check_page(port, "/tickets/%d" % n, page_h, b"#%d" % n)
@@ -405,6 +411,7 @@ def report(runs, result):
             p("%-36s %9.1f %9.1f %9.1f %9.1f %6.2fx%s" % (name, r0.p50, r0.p99, r1.p50, r1.p99, growth, verdict))
             result("scale %s %s: p99 %.1f ms at %s tickets, %.1f ms at %s: growth %.2fx (target <= %.1fx); p50 %.1f / "
                    "%.1f ms%s" % (store, name, r0.p99, b, r1.p99, t, growth, GROWTH_MAX, r0.p50, r1.p50, verdict))
+            word_growth(store, name, base, top, result)
         if top.rss is not None:
             result("scale %s: RSS peak under the web load %s (target <= %.0f MB at %s)%s" % (
                 store, ", ".join("%.1f MB at %s" % (r.rss, size_label(r.tickets)) for r in mine if r.rss),
@@ -418,6 +425,21 @@ def report(runs, result):
             store, ", ".join("%.1f KB at %s" % (1000.0 * r.db_mb / r.tickets, size_label(r.tickets))
                              for r in mine if r.db_mb),
             ", ".join("%.1f KB" % (r.blob_bytes / 1000.0) for r in mine[-1:] if r.blob_bytes) or "?"))
+
+
+def word_growth(store, name, base, top, result):
+    """Per search word of a run over several words: p99 at both sizes, its growth, and whether the search was capped
+    (it reads at most SEARCH_CAP matches): a word under the cap at the base size does less work there than at a size
+    that caps it, so its growth is not the database's alone."""
+    # The URLs differ between sizes (each size's server has its own port): matched by their word.
+    p99_0, p99_1 = ({url.rsplit("q=", 1)[-1]: p99 for url, (_, p99) in r.results[name].by_url.items()}
+                    for r in (base, top))
+    b, t = size_label(base.tickets), size_label(top.tickets)
+    for word in (w for w in p99_0 if w in p99_1 and w in base.words and w in top.words):
+        (n0, c0), (n1, c1) = base.words[word], top.words[word]
+        result("scale %s %s %s: p99 %.1f ms at %s (%d tickets%s), %.1f ms at %s (%d tickets%s): growth %.2fx" % (
+            store, name, word, p99_0[word], b, n0, ", capped" if c0 else "", p99_1[word], t, n1,
+            ", capped" if c1 else "", p99_1[word] / p99_0[word] if p99_0[word] else float("nan")))
 
 
 def main():

@@ -133,8 +133,10 @@ def parse_csv(text):
 
 
 class Result:
-    def __init__(self, name, samples, duration, target_rate, p99_target, cpu_s, cores):
+    def __init__(self, name, samples, duration, target_rate, p99_target, cpu_s, cores, by_url=None):
         self.name = name
+        # URL -> (p50, p99) of its answered requests, when the run spread its rate over several URLs (search words)
+        self.by_url = {u: (bl.pct(v, 50), bl.pct(v, 99)) for u, v in (by_url or {}).items() if v}
         self.n = len(samples)
         lat = [s[0] for s in samples if s[1] == 200]
         self.errors = sum(1 for s in samples if s[1] != 200)
@@ -184,19 +186,22 @@ def run_load(name, hey, server, urls, headers, duration, conns, qps, target_rate
         if i:
             time.sleep(1.0 / (qps * len(urls)))
         procs.append(hey_run(hey, u, headers, duration, conns, qps))
-    samples = []
-    for pr in procs:
+    samples, by_url = [], {}
+    for u, pr in zip(urls, procs):
         out, err = pr.communicate()
         if pr.returncode != 0:
             raise RuntimeError("hey exited with %d: %s" % (pr.returncode, err.strip()[-500:]))
-        samples += parse_csv(out)
+        mine = parse_csv(out)
+        samples += mine
+        by_url[u] = [s[0] for s in mine if s[1] == 200]
     wall = time.monotonic() - t0
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy_s = (bl.proc_stat()[0] - busy0[0]) / bl.CLK_TCK
     dm_s = server.cpu() - cpu0
     hey_s = (kids1.ru_utime - kids0.ru_utime) + (kids1.ru_stime - kids0.ru_stime)
     cores = (dm_s / wall, hey_s / wall, max(0.0, busy_s - dm_s - hey_s) / wall)
-    r = Result(name, samples, float(duration), target_rate, p99_target, dm_s, cores)
+    r = Result(name, samples, float(duration), target_rate, p99_target, dm_s, cores,
+               by_url if len(urls) > 1 else None)
     if r.errors:
         p("  %s: answers by status %s (hey wall %.1f s)" % (name, json.dumps(r.statuses), wall))
     return r
