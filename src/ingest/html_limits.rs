@@ -101,11 +101,11 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
 /// Where the text of a raw-text element ends: at its end tag (or the end of the document).
 fn raw_text_end(html: &str, from: usize, name: &str) -> usize {
     let close = format!("</{name}");
-    let lower = |s: &str| s.to_ascii_lowercase();
     let mut i = from;
     while let Some(rel) = html[i..].find("</") {
         let at = i + rel;
-        if html.len() >= at + close.len() && lower(&html[at..at + close.len()]) == close {
+        // Compared as bytes: the text after `</` may end inside a character (`</tü` against `</title`).
+        if html.as_bytes().get(at..at + close.len()).is_some_and(|b| b.eq_ignore_ascii_case(close.as_bytes())) {
             return at;
         }
         i = at + 2;
@@ -205,6 +205,16 @@ mod tests {
     fn script_text_is_not_read_as_tags() {
         let html = format!("<div><script>{}</script></div>", "<div>".repeat(100));
         assert!(!bound_with(&html, 3, MAX_BYTES).flattened);
+    }
+
+    #[test]
+    fn an_end_tag_cut_inside_a_character_is_text() {
+        // Found by scripts/fuzz: `</titlü` was sliced at the length of `</title`, inside the `ü`.
+        for html in ["<title>x</titlü</title><div>y</div>", "<title>x</titlü", "<STYLE>a</STYLü</Style>b"] {
+            assert!(!bound_with(html, 3, MAX_BYTES).flattened, "{html}");
+        }
+        let deep = format!("<title>x</titlü</title>{}y", "<div>".repeat(5));
+        assert_eq!(bound_with(&deep, 3, MAX_BYTES).html, format!("<title>x</titlü</title>{}y", "<div>".repeat(3)));
     }
 
     #[test]
