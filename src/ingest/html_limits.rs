@@ -104,7 +104,7 @@ fn raw_text_end(html: &str, from: usize, name: &str) -> usize {
     let mut i = from;
     while let Some(rel) = html[i..].find("</") {
         let at = i + rel;
-        // Compared as bytes: the text after `</` may end inside a character (`</tü` against `</title`).
+        // Compared as bytes: the text after `</` may end inside a character (`</titlü` against `</title`).
         if html.as_bytes().get(at..at + close.len()).is_some_and(|b| b.eq_ignore_ascii_case(close.as_bytes())) {
             return at;
         }
