@@ -304,16 +304,19 @@ def bl_time(ts):
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts)) if ts is not None else "none"
 
 
-def search_words(port, headers, seed, k, fixed=None):
+def search_words(port, headers, seed, k, fixed=None, capped=None):
     """Up to k medium-selective words among seed_web's candidates: each found in 0.3-5 % of the tickets (as the
     API's total counts them with these headers) or more than a search reads (`total_capped`: the total is the
     tickets of the newest matches only), spread over that range; [(word, tickets)]. `fixed`: these words, as
-    chosen for a smaller database of the same seed (a larger one caps them all)."""
+    chosen for a smaller database of the same seed (a larger one caps them all). `capped` (a dict), when given,
+    gets each word looked at: whether its search was capped."""
     words = []
     for w in fixed or seed["search_words"]:
         st, body = get(port, "/api/v1/tickets?per_page=1&q=" + w, headers)
         j = json.loads(body) if st == 200 else {}
         n = j.get("total", 0)
+        if capped is not None:
+            capped[w] = bool(j.get("total_capped"))
         if fixed or j.get("total_capped") or 0.003 * seed["tickets"] <= n <= 0.05 * seed["tickets"]:
             words.append((w, n))
     if len(words) > k:   # spread over the selectivity range
